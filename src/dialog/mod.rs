@@ -1,0 +1,1 @@
+//! Scripted dialog trees: file format, validation and the pure engine.

@@ -1,0 +1,11 @@
+//! cnscd-bot: the service behind a Zalo Official Account for Vietnam's
+//! Community Digital Technology Teams (Tổ Công nghệ số cộng đồng).
+//!
+//! Reading order: `settings` → `zalo` (webhook in, messages out) → `store` (sled) →
+//! `conversation` (the seam between the channel and the pure cores) → `dialog` and
+//! `reports` (pure cores) → `admin` (operator HTTP API) → `app` (wiring).
+//! See ARCHITECTURE.md for the data flow and the invariants.
+
+pub mod reply;
+pub mod dialog;
+pub mod reports;

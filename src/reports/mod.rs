@@ -1,0 +1,1 @@
+//! Team reports: units, teams, members, report forms, aggregation and export.
