@@ -6,6 +6,9 @@
 //! `reports` (pure cores) → `admin` (operator HTTP API) → `app` (wiring).
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
-pub mod reply;
 pub mod dialog;
+pub mod reply;
 pub mod reports;
+pub mod settings;
+pub mod store;
+pub mod zalo;
