@@ -129,7 +129,7 @@ impl Store {
             inbox.insert(&u64_key(seq), value.as_slice())?;
             Ok(IngestOutcome::Accepted { seq })
         });
-        Ok(outcome.map_err(|e: TransactionError<StoreError>| StoreError::from(e))?)
+        outcome.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
     }
 
     /// Unprocessed inbox entries in arrival order (used on start-up to resume work).

@@ -75,10 +75,13 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     pieces
 }
 
+/// Finds a cut position in a window of text.
+type CutFinder = dyn Fn(&str) -> Option<usize>;
+
 fn best_cut(window: &str) -> Option<usize> {
     // Do not cut so early that we produce a tiny piece: require at least half the window.
     let floor = window.len() / 2;
-    let candidates: [&dyn Fn(&str) -> Option<usize>; 4] = [
+    let candidates: [&CutFinder; 4] = [
         &|w| w.rfind("\n\n").map(|i| i + 2),
         &|w| w.rfind('\n').map(|i| i + 1),
         &|w| {
