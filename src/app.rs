@@ -39,6 +39,13 @@ pub struct AppState {
     pub admin_token: SecretString,
     pub webhook: WebhookState,
     pub tokens: Tokens,
+    pub reporting: crate::reporting::Reporting,
+}
+
+impl FromRef<AppState> for crate::reporting::Reporting {
+    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+        state.reporting.clone()
+    }
 }
 
 impl FromRef<AppState> for WebhookState {
@@ -127,7 +134,10 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         settings.store.sent_retention_days,
     ));
 
-    let conversation = Conversation::new(store.clone(), settings.bot.clone(), sender_wake.clone());
+    let reporting = crate::reporting::Reporting::load(store.clone(), settings.reports.clone())?;
+    reporting.spawn_reminders(sender_wake.clone());
+    let conversation = Conversation::new(store.clone(), settings.bot.clone(), sender_wake.clone())
+        .with_reporting(reporting.clone());
     let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
 
     let state = AppState {
@@ -140,6 +150,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         sender_wake,
         store,
         tokens,
+        reporting,
         settings: Arc::new(settings),
     };
     let mut router = Router::new()

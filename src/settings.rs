@@ -21,6 +21,8 @@ pub struct Settings {
     pub dialogs: DialogSettings,
     pub workers: WorkerSettings,
     pub bot: BotSettings,
+    #[serde(default)]
+    pub reports: crate::reporting::ReportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

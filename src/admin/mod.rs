@@ -2,6 +2,7 @@
 //! compared in constant time). With no token configured every request is refused.
 
 mod outbox;
+pub mod reports;
 mod tokens;
 
 use axum::Router;
@@ -19,6 +20,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(outbox::router())
         .merge(tokens::router())
+        .merge(reports::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
 }
 
