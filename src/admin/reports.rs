@@ -182,17 +182,15 @@ async fn totals(
     aggregate(reporting, q, Reporting::totals).await
 }
 
+/// `Reporting::completeness` or `Reporting::totals`: (type, period, unit, now) → rows.
+type RollUp<T> =
+    fn(&Reporting, Option<&str>, Option<&str>, Option<&str>, i64) -> Result<Vec<T>, QueryError>;
+
 /// Runs one roll-up (completeness or totals) with the query's filters.
 async fn aggregate<T: serde::Serialize + Send + 'static>(
     reporting: Reporting,
     q: AggregateQuery,
-    roll_up: fn(
-        &Reporting,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        i64,
-    ) -> Result<Vec<T>, QueryError>,
+    roll_up: RollUp<T>,
 ) -> Result<Json<Value>, ApiError> {
     let rows = blocking(move || {
         roll_up(
