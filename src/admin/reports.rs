@@ -1,7 +1,7 @@
 //! Admin JSON API of the reports feature, under `/admin/api/` (mounted behind the
 //! bearer-token layer by `admin::router`).
 //!
-//! `POST teams`, `POST invites`, `GET units|teams|members|reports|completeness|totals`,
+//! `POST teams`, `POST invites`, `POST units/import` and `teams/import` (CSV body), `GET units|teams|members|reports|completeness|totals`,
 //! `GET exports/reports.csv|xlsx`. Filters: `unit`, `period` (comma-separated keys),
 //! `type` (report type key). Members are listed with masked ids and names.
 
@@ -26,7 +26,9 @@ where
 {
     Router::new()
         .route("/admin/api/units", get(units))
+        .route("/admin/api/units/import", post(import_units))
         .route("/admin/api/teams", get(teams).post(create_team))
+        .route("/admin/api/teams/import", post(import_teams))
         .route("/admin/api/invites", post(create_invite))
         .route("/admin/api/members", get(members))
         .route("/admin/api/reports", get(reports))
@@ -65,6 +67,24 @@ async fn units(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiErr
 async fn teams(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
     let teams = blocking(move || reporting.teams()).await?;
     Ok(Json(json!({"items": teams})))
+}
+
+/// Body: the units CSV (same format as `cnscd-bot units import`); all or nothing.
+async fn import_units(
+    State(reporting): State<Reporting>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let imported = blocking(move || reporting.import_units(&body)).await?;
+    Ok(Json(json!({"imported": imported})))
+}
+
+/// Body: the teams CSV (`unit,name`); teams already present are skipped.
+async fn import_teams(
+    State(reporting): State<Reporting>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let created = blocking(move || reporting.import_teams(&body, clock::now_secs())).await?;
+    Ok(Json(json!({"created": created})))
 }
 
 #[derive(Deserialize)]

@@ -14,6 +14,8 @@ mod chat;
 pub mod cli;
 pub mod query;
 pub mod reminders;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
