@@ -3,7 +3,7 @@
 //! For one inbox entry: load the user's state, turn the Zalo event into an input,
 //! ask the responder (today: the configured welcome/menu; next: the dialog engine and
 //! the report commands) for replies, then — in one store transaction — mark the event
-//! handled, save the state and queue the replies. Flush, then wake the sender.
+//! handled, save the state and queue the replies; then wake the sender.
 
 use std::sync::Arc;
 
@@ -75,7 +75,9 @@ impl Conversation {
         let (session, replies) = self.respond(user_id, &input, now_ms);
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
-        self.store.flush().await?;
+        // No flush here: the sender flushes before it sends anything, so a reply never
+        // leaves before the step that produced it is durable (a crash before that
+        // replays the event instead), and one flush covers many events.
         self.sender_wake.notify_one();
         Ok(())
     }
