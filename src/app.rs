@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock;
 use crate::conversation::Conversation;
+use crate::dialog_runtime::{Registry, RegistryOptions, WatcherGuard};
 use crate::pipeline;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -39,6 +40,13 @@ pub struct AppState {
     pub admin_token: SecretString,
     pub webhook: WebhookState,
     pub tokens: Tokens,
+    pub dialogs: Registry,
+}
+
+impl FromRef<AppState> for Registry {
+    fn from_ref(state: &AppState) -> Registry {
+        state.dialogs.clone()
+    }
 }
 
 impl FromRef<AppState> for WebhookState {
@@ -54,6 +62,8 @@ pub struct App {
     /// The local fake Zalo when running in sandbox mode.
     pub sandbox: Option<FakeZalo>,
     pub state: AppState,
+    /// Keeps the dialogs watcher (file events and SIGHUP) alive while serving.
+    _watcher: Option<WatcherGuard>,
 }
 
 impl App {
@@ -127,7 +137,26 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         settings.store.sent_retention_days,
     ));
 
-    let conversation = Conversation::new(store.clone(), settings.bot.clone(), sender_wake.clone());
+    let dialogs = Registry::load(
+        &settings.dialogs.dir,
+        RegistryOptions {
+            idle_timeout_secs: settings.dialogs.session_idle_days * 86_400,
+            review_days: settings.dialogs.review_days,
+            ..RegistryOptions::default()
+        },
+    );
+    let watcher = if settings.dialogs.watch {
+        match dialogs.spawn_watcher() {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                tracing::warn!(error = %e, "dialogs will not reload on file changes; use POST /admin/api/dialogs/reload");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone());
     let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
 
     let state = AppState {
@@ -140,6 +169,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         sender_wake,
         store,
         tokens,
+        dialogs,
         settings: Arc::new(settings),
     };
     let mut router = Router::new()
@@ -157,7 +187,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     }
     let router = router.layer(TraceLayer::new_for_http());
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
-    Ok(App { listener, router, addr, sandbox, state })
+    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher })
 }
 
 async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
