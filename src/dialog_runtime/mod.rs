@@ -1,0 +1,10 @@
+//! The I/O edge of the dialog engine: reading `dialogs/`, hot reload and the admin commands.
+//!
+//! Owns the `Registry` (the live, validated dialog set plus the previous good one and older
+//! versions still pinned by sessions), the file watcher and SIGHUP trigger, and the `check`
+//! and `chat` CLI commands. The pure logic lives in `crate::dialog`.
+
+pub mod cli;
+mod source;
+
+pub use source::{read_dialog_dir, read_transcripts};
