@@ -190,6 +190,13 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             facts,
             triggers,
             stale_facts,
+            hints: raw_dialogs
+                .iter()
+                .filter(|(_, _, dialog)| !dialog.main)
+                .filter_map(|(_, _, dialog)| dialog.keywords.first())
+                .map(|keyword| format!("\"{}\"", keyword.get_ref()))
+                .take(6)
+                .collect(),
         }),
         _ => None,
     };

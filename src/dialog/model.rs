@@ -24,6 +24,8 @@ pub struct DialogSet {
     /// Folded trigger phrase → dialog id, longest phrases first.
     pub(crate) triggers: Vec<(String, String)>,
     pub(crate) stale_facts: Vec<StaleFact>,
+    /// One keyword per dialog as written, for the help text.
+    pub(crate) hints: Vec<String>,
 }
 
 impl DialogSet {

@@ -4,6 +4,7 @@
 //! versions still pinned by sessions), the file watcher and SIGHUP trigger, and the `check`
 //! and `chat` CLI commands. The pure logic lives in `crate::dialog`.
 
+mod chat;
 pub mod cli;
 mod source;
 
