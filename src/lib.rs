@@ -6,6 +6,7 @@
 //! `reports` (pure cores) → `admin` (operator HTTP API) → `app` (wiring).
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
+pub mod admin;
 pub mod dialog;
 pub mod dialog_runtime;
 pub mod reply;

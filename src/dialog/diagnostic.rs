@@ -47,6 +47,7 @@ pub enum Code {
     GotoChain,
     AmbiguousChoices,
     Transcript,
+    Io,
 }
 
 impl Code {
@@ -73,6 +74,7 @@ impl Code {
             Code::GotoChain => "goto_chain",
             Code::AmbiguousChoices => "ambiguous_choices",
             Code::Transcript => "transcript",
+            Code::Io => "io",
         }
     }
 }

@@ -125,6 +125,8 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     let mut sink = Sink::new(files);
     let mut raw_dialogs: Vec<(usize, String, RawDialog)> = Vec::new();
     let mut raw_facts: Vec<(usize, RawFacts)> = Vec::new();
+    // Dialogs whose file did not parse: jumps into them are not reported again.
+    let mut unparsed: HashSet<String> = HashSet::new();
     for (file, source) in files.iter().enumerate() {
         let name = source.path.rsplit(['/', '\\']).next().unwrap_or(&source.path);
         let Some(stem) = name.strip_suffix(".toml") else { continue };
@@ -143,8 +145,11 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
                     ),
                 );
             }
-            if let Some(dialog) = parse_strict::<RawDialog>(&mut sink, file, &source.contents) {
-                raw_dialogs.push((file, stem.to_owned(), dialog));
+            match parse_strict::<RawDialog>(&mut sink, file, &source.contents) {
+                Some(dialog) => raw_dialogs.push((file, stem.to_owned(), dialog)),
+                None => {
+                    unparsed.insert(stem.to_owned());
+                }
             }
         }
     }
@@ -157,7 +162,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
         expand_list(&mut sink, *file, dialog);
     }
     let main = check_main(&mut sink, &raw_dialogs);
-    let index = NodeIndex::new(&raw_dialogs);
+    let index = NodeIndex::new(&raw_dialogs, unparsed);
     let mut known_names: BTreeSet<String> = facts.keys().cloned().collect();
     known_names.extend(
         raw_dialogs
@@ -646,10 +651,11 @@ fn check_main(sink: &mut Sink<'_>, dialogs: &[(usize, String, RawDialog)]) -> Op
 pub(crate) struct NodeIndex {
     dialogs: HashMap<String, (String, HashSet<String>)>,
     main: Option<String>,
+    unparsed: HashSet<String>,
 }
 
 impl NodeIndex {
-    fn new(dialogs: &[(usize, String, RawDialog)]) -> NodeIndex {
+    fn new(dialogs: &[(usize, String, RawDialog)], unparsed: HashSet<String>) -> NodeIndex {
         let main = dialogs.iter().find(|(_, _, d)| d.main).map(|(_, id, _)| id.clone());
         let dialogs = dialogs
             .iter()
@@ -659,7 +665,12 @@ impl NodeIndex {
                 (id.clone(), (start, nodes))
             })
             .collect();
-        NodeIndex { dialogs, main }
+        NodeIndex { dialogs, main, unparsed }
+    }
+
+    /// True if `jump` names a dialog whose file had syntax errors (already reported).
+    pub(crate) fn targets_unparsed(&self, jump: &str) -> bool {
+        jump.split(':').next().is_some_and(|dialog| self.unparsed.contains(dialog))
     }
 
     /// Resolves `node`, `dialog:node`, `dialog` (its start) or `main`/`menu` (the main menu)
@@ -862,5 +873,142 @@ fn check_reachability(
                 format!("bước \"{}\" không có lựa chọn hay bước nào dẫn tới", node.get_ref()),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MENU: &str = "title = \"Menu\"\nmain = true\nstart = \"a\"\n[nodes.a]\nsay = \"Chào\"\nchoices = [ { label = \"X\", goto = \"x\" } ]\n";
+    const FACTS: &str = "[facts.hotline]\nvalue = \"156\"\nsource = \"https://a.gov.vn\"\nverified = \"2025-01-01\"\nreview_days = 30\n";
+
+    fn load_with(x: &str) -> Loaded {
+        let files =
+            [("dialogs/menu.toml", MENU), ("dialogs/x.toml", x), ("dialogs/_facts.toml", FACTS)]
+                .map(|(path, contents)| SourceFile {
+                    path: path.into(),
+                    contents: contents.into(),
+                });
+        load(&files, &LoadOptions::default())
+    }
+
+    fn codes(loaded: &Loaded) -> Vec<(Severity, Code)> {
+        loaded.diagnostics.iter().map(|d| (d.severity, d.code)).collect()
+    }
+
+    use Code::*;
+    use Severity::{Error as E, Warning as W};
+
+    #[test]
+    fn diagnostics_table() {
+        let ok = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Gọi {hotline}\"\nend = true\n";
+        let cases: &[(&str, &[(Severity, Code)])] = &[
+            (ok, &[]),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsayy = \"x\"\nsaay = \"y\"\nend = true\n",
+                &[(E, UnknownKey), (E, UnknownKey), (E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"bb\"\n",
+                &[(E, DanglingJump)],
+            ),
+            ("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\n", &[(E, NoWayForward)]),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n[nodes.c]\nsay = \"y\"\nend = true\n",
+                &[(W, Unreachable)],
+            ),
+            (
+                "title = \"X\"\nstart = \"c\"\n[nodes.b]\nsay = \"x\"\nend = true\n",
+                &[(E, MissingStart), (W, Unreachable)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Chào {ten}\"\nend = true\n",
+                &[(E, UnknownPlaceholder)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Vie\u{0302}\u{0323}t\"\nend = true\n",
+                &[(E, NotNfc)],
+            ),
+            (
+                "title = \"X\"\nkeywords = [\"menu\", \"Menu\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n",
+                &[(E, BadValue), (E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ { label = \"1\", goto = \"b\" }, { label = \"2\", goto = \"b\" }, { label = \"3\", goto = \"b\" }, { label = \"4\", goto = \"b\" } ]\nlinks = [ { label = \"l\", url = \"https://a.vn\" }, { label = \"m\", url = \"https://b.vn\" } ]\n",
+                &[(E, TooManyButtons)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"c\"\n[nodes.c]\nsay = \"y\"\ngoto = \"b\"\n",
+                &[(E, GotoChain), (E, GotoChain)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nask = { kind = \"numbr\", next = \"b\" }\n",
+                &[(E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nask = { kind = \"text\" }\n",
+                &[(E, NoWayForward)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\nsource = \"s\"\nverified = \"2020-01-01\"\n",
+                &[],
+            ),
+            ("title = \"X\"\nstart = \"b\"\n[nodes.b\nsay = \"x\"\n", &[(E, Syntax)]),
+            ("title = 3\nstart = \"b\"\n", &[(E, BadValue)]),
+        ];
+        for (x, expected) in cases {
+            let loaded = load_with(x);
+            let (mut got, mut expected) = (codes(&loaded), expected.to_vec());
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "{x}\n{:#?}", loaded.diagnostics);
+            assert_eq!(loaded.set.is_some(), !expected.iter().any(|(s, _)| *s == E), "{x}");
+        }
+    }
+
+    #[test]
+    fn dangling_jump_points_at_the_value_and_suggests() {
+        let loaded = load_with(
+            "title = \"X\"\nstart = \"buoc_3\"\n[nodes.buoc_3]\nsay = \"x\"\ngoto = \"buoc_4x\"\n[nodes.buoc_4]\nsay = \"y\"\nend = true\n",
+        );
+        let first = loaded.diagnostics.first().map(ToString::to_string).unwrap_or_default();
+        assert_eq!(
+            first,
+            "dialogs/x.toml:5:8: lỗi: bước \"buoc_3\": goto tới \"buoc_4x\" không tồn tại (có phải ý bạn là \"buoc_4\"?)"
+        );
+    }
+
+    #[test]
+    fn duplicate_keywords_across_dialogs_and_stale_facts() {
+        let files = [
+            ("dialogs/menu.toml", MENU),
+            ("dialogs/x.toml", "title = \"X\"\nkeywords = [\"Dịch vụ công\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n"),
+            ("dialogs/y.toml", "title = \"Y\"\nkeywords = [\"dich vu cong\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n"),
+            ("dialogs/_facts.toml", FACTS),
+        ]
+        .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let options = LoadOptions { today: Date::new(2025, 6, 1), review_days: 180 };
+        let loaded = load(&files, &options);
+        assert_eq!(codes(&loaded), [(W, StaleFact), (E, DuplicateKeyword)]);
+        let files = &files[..2].iter().chain(&files[3..]).cloned().collect::<Vec<_>>();
+        let set = load(files, &options).set.expect("loads with a warning");
+        assert_eq!(set.stale_facts().len(), 1);
+        assert_eq!(set.stale_facts()[0].review_days, 30);
+    }
+
+    #[test]
+    fn main_menu_must_be_exactly_one_and_version_is_a_content_hash() {
+        let two_mains = [("dialogs/a.toml", MENU), ("dialogs/b.toml", MENU)]
+            .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let loaded = load(&two_mains, &LoadOptions::default());
+        assert!(codes(&loaded).contains(&(E, MainMenu)));
+        let empty = load(&[], &LoadOptions::default());
+        assert_eq!(codes(&empty), [(E, NoDialogs)]);
+        let a = load_with("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n");
+        let b = load_with("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"y\"\nend = true\n");
+        let (a, b) = (a.set.expect("a"), b.set.expect("b"));
+        assert_ne!(a.version(), b.version());
+        assert_eq!(a.version().len(), 12);
     }
 }

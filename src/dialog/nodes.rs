@@ -419,6 +419,7 @@ impl NodeCompiler<'_, '_> {
     ) -> Option<Target> {
         match self.index.resolve(dialog, jump.get_ref()) {
             Ok(target) => Some(target),
+            Err(_) if self.index.targets_unparsed(jump.get_ref()) => None,
             Err(problem) => {
                 self.sink.error(
                     file,

@@ -31,6 +31,22 @@ pub struct Session {
     pub pending: Vec<Position>,
 }
 
+impl Session {
+    /// A new conversation at `dialog:node` of dialog set `version`.
+    pub fn new(version: &str, dialog: &str, node: &str, now_unix_secs: i64) -> Session {
+        Session {
+            version: version.to_owned(),
+            dialog: dialog.to_owned(),
+            node: node.to_owned(),
+            history: Vec::new(),
+            answers: BTreeMap::new(),
+            retries: 0,
+            last_active: now_unix_secs,
+            pending: Vec::new(),
+        }
+    }
+}
+
 /// A node in a dialog, as stored in a session.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Position {

@@ -6,6 +6,14 @@
 
 mod chat;
 pub mod cli;
+mod registry;
 mod source;
+mod status;
+mod watch;
 
+pub use registry::{NO_DIALOGS_REPLY, Registry, RegistryOptions, RollbackError};
 pub use source::{read_dialog_dir, read_transcripts};
+pub use status::{
+    AttemptView, DiagnosticView, DialogView, RegistryStatus, ReloadOutcome, StaleFactView,
+};
+pub use watch::{DEBOUNCE, WatchError, WatcherGuard};
