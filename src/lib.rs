@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod conversation;
 pub mod dialog;
+pub mod dialog_runtime;
 pub mod error;
 pub mod pipeline;
 pub mod privacy;

@@ -24,6 +24,10 @@ enum Command {
     Serve,
     /// Send a signed test message to a sandbox server and print the replies.
     Say(cli::SayArgs),
+    /// Validate dialog files, run their transcript tests and list stale facts.
+    Check(cnscd_bot::dialog_runtime::cli::CheckArgs),
+    /// Talk to the dialogs in the terminal (the same engine as the service).
+    Chat(cnscd_bot::dialog_runtime::cli::ChatArgs),
     /// Manage the stored Zalo token pair.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -70,6 +74,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run(shutdown_signal()).await?;
         }
         Command::Say(args) => cli::say(args).await?,
+        Command::Check(args) => return cnscd_bot::dialog_runtime::cli::run_check(args),
+        Command::Chat(args) => return cnscd_bot::dialog_runtime::cli::run_chat(args),
         Command::Tokens(TokensCommand::Set(args)) => cli::tokens_set(&settings()?, args)?,
         Command::Units(ImportCommand::Import(args)) => {
             reporting_cli::units_import(&settings()?, args)?

@@ -1,6 +1,7 @@
 //! The operator HTTP API under `/admin/api/`, behind a bearer token (`admin.token`,
 //! compared in constant time). With no token configured every request is refused.
 
+pub mod dialogs;
 mod outbox;
 pub mod reports;
 mod tokens;
@@ -18,6 +19,7 @@ use crate::error::ApiError;
 /// All admin routes, with authentication applied.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(dialogs::router())
         .merge(outbox::router())
         .merge(tokens::router())
         .merge(reports::router())

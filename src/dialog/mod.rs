@@ -1,1 +1,29 @@
-//! Scripted dialog trees: file format, validation and the pure engine.
+//! Scripted dialogs: the admin file format, its validation and the pure engine.
+//!
+//! Owns everything about `dialogs/*.toml` that does not touch the outside world:
+//! `format` (raw serde structs = what admins write), `load` + `nodes` (validation into a
+//! `DialogSet`, with compiler-style `Diagnostic`s), `text` (Vietnamese folding), `engine`
+//! (the step function), `transcript` (admin-written conversation tests).
+//! Invariant: no I/O, no clock, no randomness here; `dialog_runtime` is the I/O edge.
+
+mod answer;
+mod date;
+mod diagnostic;
+mod engine;
+pub mod format;
+mod load;
+mod model;
+mod nodes;
+mod render;
+mod session;
+pub mod text;
+pub mod transcript;
+
+pub use date::Date;
+pub use diagnostic::{Code, Diagnostic, Severity};
+pub use engine::{DEFAULT_IDLE_TIMEOUT_SECS, EngineOptions, step, step_with};
+pub use load::{
+    LIST_PAGE_SIZE, LoadOptions, Loaded, MAX_BUTTONS, MAX_TEXT_CHARS, SourceFile, load,
+};
+pub use model::{DialogSet, StaleFact, Target};
+pub use session::{Input, Position, Session, Step};

@@ -42,10 +42,11 @@ impl Store {
     /// Pending messages ready to send now, at most one per user (the oldest), so one
     /// user's messages go out in order while different users are served in parallel.
     /// A user whose oldest message is backing off blocks that user's later ones.
+    /// The scan is bounded so a large backlog costs the sender constant work per pass.
     pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut users = HashSet::new();
         let mut due = Vec::new();
-        for item in self.outbox_pending.iter() {
+        for item in self.outbox_pending.iter().take(limit.saturating_mul(16).max(256)) {
             let (key, _) = item?;
             let Some(entry) = self.outbox_get(parse_u64(&key))? else {
                 // Index without entry (e.g. the user withdrew): repair quietly.
@@ -65,10 +66,11 @@ impl Store {
         Ok(due)
     }
 
-    /// The earliest time a pending message becomes due, if any.
+    /// The earliest time a pending message becomes due, if any (looking at the oldest
+    /// 1,000 pending messages: enough to pick the sender's next wake-up).
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         let mut earliest: Option<i64> = None;
-        for item in self.outbox_pending.iter() {
+        for item in self.outbox_pending.iter().take(1000) {
             let (key, _) = item?;
             if let Some(entry) = self.outbox_get(parse_u64(&key))? {
                 earliest =

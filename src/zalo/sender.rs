@@ -73,6 +73,13 @@ impl Sender {
                 self.idle().await;
                 continue;
             }
+            // The steps that queued these messages must be durable before any of them
+            // leaves: otherwise a crash would replay the step and send twice.
+            if let Err(e) = self.store.flush().await {
+                tracing::error!(error = %e, "store flush failed; not sending");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
             let mut batch = JoinSet::new();
             for entry in due {
                 throttle.tick().await;
@@ -84,6 +91,10 @@ impl Sender {
                 });
             }
             while batch.join_next().await.is_some() {}
+            // One flush for the whole batch's send results.
+            if let Err(e) = self.store.flush().await {
+                tracing::error!(error = %e, "flushing send results failed");
+            }
         }
     }
 
@@ -136,10 +147,6 @@ impl Sender {
         }
         if let Err(e) = self.store.outbox_save(&entry) {
             tracing::error!(error = %e, "saving send result failed");
-            return;
-        }
-        if let Err(e) = self.store.flush().await {
-            tracing::error!(error = %e, "flushing send result failed");
         }
     }
 

@@ -1,0 +1,1014 @@
+//! From file contents to a validated [`DialogSet`] plus every problem found.
+//!
+//! Admin files are parsed strictly (`format.rs`) and then compiled: jumps resolved, list
+//! dialogs expanded, sequences numbered, and everything an admin can get wrong reported with
+//! its file:line:column. Loading never stops at the first problem; a set is returned only when
+//! there is no error (warnings are allowed). Pure: the caller reads the files and passes `today`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::date::Date;
+use super::diagnostic::{Code, Diagnostic, LineIndex, Severity, did_you_mean};
+use super::format::{RawChoice, RawDialog, RawFacts, RawItem, RawNode};
+use super::model::{DialogSet, Fact, StaleFact, Target};
+use super::nodes::NodeCompiler;
+use super::text;
+
+/// Zalo's limit for one text message.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longer texts are hard to read on a phone; a warning, not an error.
+pub const LONG_TEXT_CHARS: usize = 500;
+/// Zalo shows at most 5 buttons under a message.
+pub const MAX_BUTTONS: usize = 5;
+/// List dialogs show this many items per page, leaving room for "Xem thêm".
+pub const LIST_PAGE_SIZE: usize = 4;
+/// Words that mean the same in every dialog (folded); keywords may not take them.
+pub const UNIVERSAL_WORDS: &[&str] = &[
+    "menu",
+    "menu chinh",
+    "trang chu",
+    "quay lai",
+    "lam lai",
+    "thoat",
+    "tro giup",
+    "giup",
+    "help",
+];
+
+/// Settings that influence validation.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Today's date, for "fact past its review date" warnings; `None` skips that check.
+    pub today: Option<Date>,
+    /// Review interval for facts that do not set `review_days`.
+    pub review_days: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions { today: None, review_days: 180 }
+    }
+}
+
+/// The result of [`load`]: the set when there are no errors, and every diagnostic.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub set: Option<DialogSet>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+}
+
+/// A source file: the path as it should be printed (e.g. `dialogs/dvc.toml`) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// Collects diagnostics, turning byte spans into line:column.
+pub(crate) struct Sink<'a> {
+    files: Vec<(&'a str, LineIndex<'a>)>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(files: &'a [SourceFile]) -> Sink<'a> {
+        let files = files.iter().map(|f| (f.path.as_str(), LineIndex::new(&f.contents))).collect();
+        Sink { files, diagnostics: Vec::new() }
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        file: usize,
+        span: Range<usize>,
+        severity: Severity,
+        code: Code,
+        message: String,
+    ) {
+        let (path, (line, column)) = match self.files.get(file) {
+            Some((path, index)) => (path.to_string(), index.position(span.start)),
+            None => ("dialogs".to_owned(), (1, 1)),
+        };
+        self.diagnostics.push(Diagnostic { severity, code, file: path, line, column, message });
+    }
+
+    pub(crate) fn error(&mut self, file: usize, span: Range<usize>, code: Code, message: String) {
+        self.push(file, span, Severity::Error, code, message);
+    }
+
+    pub(crate) fn warning(&mut self, file: usize, span: Range<usize>, code: Code, message: String) {
+        self.push(file, span, Severity::Warning, code, message);
+    }
+
+    fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads and validates a set of dialog files (`*.toml`; `_facts.toml` holds shared facts,
+/// other files starting with `_` and files not ending in `.toml` are ignored).
+pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
+    let mut sink = Sink::new(files);
+    let mut raw_dialogs: Vec<(usize, String, RawDialog)> = Vec::new();
+    let mut raw_facts: Vec<(usize, RawFacts)> = Vec::new();
+    // Dialogs whose file did not parse: jumps into them are not reported again.
+    let mut unparsed: HashSet<String> = HashSet::new();
+    for (file, source) in files.iter().enumerate() {
+        let name = source.path.rsplit(['/', '\\']).next().unwrap_or(&source.path);
+        let Some(stem) = name.strip_suffix(".toml") else { continue };
+        if stem == "_facts" {
+            if let Some(facts) = parse_strict::<RawFacts>(&mut sink, file, &source.contents) {
+                raw_facts.push((file, facts));
+            }
+        } else if !stem.starts_with('_') {
+            if !is_dialog_id(stem) {
+                sink.error(
+                    file,
+                    0..0,
+                    Code::BadId,
+                    format!(
+                        "tên tệp \"{name}\" không hợp lệ: chỉ dùng chữ thường không dấu, số, \"_\" hoặc \"-\""
+                    ),
+                );
+            }
+            match parse_strict::<RawDialog>(&mut sink, file, &source.contents) {
+                Some(dialog) => raw_dialogs.push((file, stem.to_owned(), dialog)),
+                None => {
+                    unparsed.insert(stem.to_owned());
+                }
+            }
+        }
+    }
+    if raw_dialogs.is_empty() && !sink.has_errors() {
+        sink.error(usize::MAX, 0..0, Code::NoDialogs, "không có kịch bản nào (tệp *.toml)".into());
+    }
+
+    let (facts, mut stale_facts) = compile_facts(&mut sink, &raw_facts, options);
+    for (file, _, dialog) in &mut raw_dialogs {
+        expand_list(&mut sink, *file, dialog);
+    }
+    let main = check_main(&mut sink, &raw_dialogs);
+    let index = NodeIndex::new(&raw_dialogs, unparsed);
+    let mut known_names: BTreeSet<String> = facts.keys().cloned().collect();
+    known_names.extend(
+        raw_dialogs
+            .iter()
+            .flat_map(|(_, _, dialog)| dialog.nodes.values())
+            .filter_map(|node| node.ask.as_ref()?.save.as_ref())
+            .map(|save| save.get_ref().clone()),
+    );
+
+    let mut compiler = NodeCompiler {
+        sink: &mut sink,
+        index: &index,
+        known_names: &known_names,
+        options,
+        stale_facts: &mut stale_facts,
+    };
+    let mut dialogs = BTreeMap::new();
+    for (file, id, raw) in &raw_dialogs {
+        dialogs.insert(id.clone(), compiler.dialog(*file, id, raw));
+    }
+    let triggers = check_keywords(&mut sink, &raw_dialogs);
+    check_goto_chains(&mut sink, &raw_dialogs, &dialogs);
+    check_reachability(&mut sink, &raw_dialogs, &dialogs, main.as_deref());
+
+    let set = match main {
+        Some(main) if !sink.has_errors() => Some(DialogSet {
+            version: version_of(files),
+            dialogs,
+            main,
+            facts,
+            triggers,
+            stale_facts,
+            hints: raw_dialogs
+                .iter()
+                .filter(|(_, _, dialog)| !dialog.main)
+                .filter_map(|(_, _, dialog)| dialog.keywords.first())
+                .map(|keyword| format!("\"{}\"", keyword.get_ref()))
+                .take(6)
+                .collect(),
+        }),
+        _ => None,
+    };
+    let mut diagnostics = sink.diagnostics;
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    Loaded { set, diagnostics }
+}
+
+/// `[a-z0-9_-]+`.
+fn is_dialog_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Short content hash of all files, in path order: the version sessions pin.
+fn version_of(files: &[SourceFile]) -> String {
+    let mut sorted: Vec<&SourceFile> = files.iter().filter(|f| f.path.ends_with(".toml")).collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = Sha256::new();
+    for file in sorted {
+        let name = file.path.rsplit(['/', '\\']).next().unwrap_or(&file.path);
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.contents.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    hex::encode(digest).chars().take(12).collect()
+}
+
+/// Parses a TOML file into `T`, reporting every syntax error and every unknown key (not just
+/// the first): unknown keys are removed one by one and the file is deserialized again, so the
+/// list of allowed keys stays the one `serde` derives from `format.rs`.
+fn parse_strict<T: DeserializeOwned>(
+    sink: &mut Sink<'_>,
+    file: usize,
+    contents: &str,
+) -> Option<T> {
+    let (mut table, errors) = toml::de::DeTable::parse_recoverable(contents);
+    if !errors.is_empty() {
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            sink.error(
+                file,
+                span,
+                Code::Syntax,
+                format!("sai cú pháp TOML: {}", error.message().trim()),
+            );
+        }
+        return None;
+    }
+    let mut unknown_keys = 0;
+    loop {
+        let error = match T::deserialize(toml::de::Deserializer::from(table.clone())) {
+            // Unknown keys are already reported; the rest of the file is still checked.
+            Ok(value) => return Some(value),
+            Err(error) => error,
+        };
+        let message = error.message().trim().to_owned();
+        let span = error.span().unwrap_or(0..0);
+        if let Some((key, expected)) = unknown_field(&message)
+            && unknown_keys < 200
+            && remove_key_at(table.get_mut(), &span)
+        {
+            unknown_keys += 1;
+            let suggestion = text::suggest(&key, expected.iter().map(String::as_str));
+            sink.error(
+                file,
+                span,
+                Code::UnknownKey,
+                format!("khóa \"{key}\" không được dùng ở đây{}", did_you_mean(suggestion)),
+            );
+            continue;
+        }
+        sink.error(file, span, Code::BadValue, translate_serde_error(&message));
+        return None;
+    }
+}
+
+/// `unknown field `sayy`, expected one of `say`, `image`` → ("sayy", ["say", "image"]).
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, expected) = rest.split_once('`')?;
+    let expected = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    Some((key.to_owned(), expected))
+}
+
+/// Removes the key whose span is `span` anywhere in the table tree.
+fn remove_key_at(table: &mut toml::de::DeTable<'_>, span: &Range<usize>) -> bool {
+    let found = table.keys().find(|key| key.span() == *span).map(|key| key.get_ref().clone());
+    if let Some(key) = found {
+        table.remove(key.as_ref());
+        return true;
+    }
+    table.iter_mut().any(|(_, value)| remove_key_in_value(value.get_mut(), span))
+}
+
+fn remove_key_in_value(value: &mut toml::de::DeValue<'_>, span: &Range<usize>) -> bool {
+    match value {
+        toml::de::DeValue::Table(table) => remove_key_at(table, span),
+        toml::de::DeValue::Array(array) => {
+            array.iter_mut().any(|item| remove_key_in_value(item.get_mut(), span))
+        }
+        _ => false,
+    }
+}
+
+/// serde's English messages, in the admins' language where we know the shape.
+fn translate_serde_error(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return format!("thiếu khóa bắt buộc \"{field}\"");
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        return format!("sai kiểu giá trị ({rest})");
+    }
+    format!("giá trị không hợp lệ: {message}")
+}
+
+/// `_facts.toml` → name → fact, plus stale facts.
+fn compile_facts(
+    sink: &mut Sink<'_>,
+    raw_facts: &[(usize, RawFacts)],
+    options: &LoadOptions,
+) -> (BTreeMap<String, Fact>, Vec<StaleFact>) {
+    let mut facts = BTreeMap::new();
+    let mut stale = Vec::new();
+    for (file, raw) in raw_facts {
+        for (name, fact) in &raw.facts {
+            if !text::is_id(name.get_ref()) {
+                sink.error(
+                    *file,
+                    name.span(),
+                    Code::BadId,
+                    format!(
+                        "tên dữ kiện \"{}\" không hợp lệ: chỉ dùng a-z, 0-9 và \"_\"",
+                        name.get_ref()
+                    ),
+                );
+            }
+            check_text(sink, *file, &fact.value, &format!("dữ kiện \"{}\"", name.get_ref()));
+            let meta = FactMeta {
+                source: &fact.source,
+                verified: &fact.verified,
+                review_days: &fact.review_days,
+            };
+            if let Some(found) = check_fact_meta(
+                sink,
+                *file,
+                &name.span(),
+                &meta,
+                options,
+                &format!("dữ kiện {}", name.get_ref()),
+            ) {
+                stale.push(found);
+            }
+            facts.insert(name.get_ref().clone(), Fact { value: fact.value.get_ref().clone() });
+        }
+    }
+    (facts, stale)
+}
+
+/// The three fact-metadata keys shared by nodes, items and facts.
+pub(crate) struct FactMeta<'r> {
+    pub(crate) source: &'r Option<Spanned<String>>,
+    pub(crate) verified: &'r Option<Spanned<toml::Value>>,
+    pub(crate) review_days: &'r Option<Spanned<i64>>,
+}
+
+/// Checks fact metadata; returns the fact if it is past its review date.
+pub(crate) fn check_fact_meta(
+    sink: &mut Sink<'_>,
+    file: usize,
+    span: &Range<usize>,
+    meta: &FactMeta<'_>,
+    options: &LoadOptions,
+    what: &str,
+) -> Option<StaleFact> {
+    let review_days = match meta.review_days {
+        Some(days) => match u32::try_from(*days.get_ref()) {
+            Ok(days) if days > 0 => days,
+            _ => {
+                sink.error(
+                    file,
+                    days.span(),
+                    Code::BadValue,
+                    "review_days phải là số ngày lớn hơn 0".into(),
+                );
+                options.review_days
+            }
+        },
+        None => options.review_days,
+    };
+    let verified = meta.verified.as_ref()?;
+    let date = match verified.get_ref() {
+        toml::Value::String(s) => Date::parse_iso(s),
+        toml::Value::Datetime(datetime) => datetime
+            .date
+            .and_then(|d| Date::new(i32::from(d.year), u32::from(d.month), u32::from(d.day))),
+        _ => None,
+    };
+    let Some(date) = date else {
+        sink.error(
+            file,
+            verified.span(),
+            Code::BadValue,
+            "verified phải là ngày dạng \"YYYY-MM-DD\", ví dụ \"2026-11-01\"".into(),
+        );
+        return None;
+    };
+    if meta.source.is_none() {
+        sink.warning(
+            file,
+            span.clone(),
+            Code::BadValue,
+            format!("{what}: có verified nhưng thiếu source (nguồn)"),
+        );
+    }
+    let today = options.today?;
+    let age = today.days_since_epoch() - date.days_since_epoch();
+    if age <= i64::from(review_days) {
+        return None;
+    }
+    sink.warning(
+        file,
+        verified.span(),
+        Code::StaleFact,
+        format!(
+            "{what}: kiểm tra lần cuối ngày {date}, đã quá {review_days} ngày, cần kiểm tra lại"
+        ),
+    );
+    Some(StaleFact {
+        what: what.to_owned(),
+        file: sink.files.get(file).map(|(path, _)| path.to_string()).unwrap_or_default(),
+        verified: date,
+        review_days,
+        source: meta.source.as_ref().map(|s| s.get_ref().clone()),
+    })
+}
+
+/// NFC and length checks for any text users read.
+pub(crate) fn check_text(sink: &mut Sink<'_>, file: usize, value: &Spanned<String>, what: &str) {
+    let s = value.get_ref();
+    if !text::is_nfc(s) {
+        sink.error(
+            file,
+            value.span(),
+            Code::NotNfc,
+            format!("{what}: chữ không ở dạng Unicode NFC (dấu gõ tách rời); hãy gõ lại bằng bộ gõ Unicode dựng sẵn"),
+        );
+    }
+    let chars = s.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        sink.error(
+            file,
+            value.span(),
+            Code::TextTooLong,
+            format!("{what}: dài {chars} ký tự, Zalo chỉ cho tối đa {MAX_TEXT_CHARS}"),
+        );
+    } else if chars > LONG_TEXT_CHARS {
+        sink.warning(
+            file,
+            value.span(),
+            Code::TextLong,
+            format!("{what}: dài {chars} ký tự, nên giữ dưới {LONG_TEXT_CHARS} để dễ đọc trên điện thoại"),
+        );
+    }
+}
+
+/// A list dialog (`[[items]]`) gets generated nodes: menu pages of 4 items with "Xem thêm",
+/// and one node per item. Generated nodes point at the item they come from.
+fn expand_list(sink: &mut Sink<'_>, file: usize, dialog: &mut RawDialog) {
+    if dialog.items.is_empty() {
+        if let Some(intro) = &dialog.intro {
+            sink.warning(
+                file,
+                intro.span(),
+                Code::BadValue,
+                "intro chỉ dùng cho kịch bản danh sách ([[items]])".into(),
+            );
+        }
+        return;
+    }
+    let start_span = dialog.title.span();
+    let start = dialog
+        .start
+        .get_or_insert_with(|| Spanned::new(start_span, "danh_sach".to_owned()))
+        .get_ref()
+        .clone();
+    let items = std::mem::take(&mut dialog.items);
+    let pages = items.len().div_ceil(LIST_PAGE_SIZE);
+    let page_id =
+        |page: usize| if page == 0 { start.clone() } else { format!("{start}_{}", page + 1) };
+    let intro = dialog.intro.clone().unwrap_or_else(|| dialog.title.clone());
+    for (page, chunk) in items.chunks(LIST_PAGE_SIZE).enumerate() {
+        let first_item = page * LIST_PAGE_SIZE;
+        let mut choices: Vec<RawChoice> = chunk
+            .iter()
+            .enumerate()
+            .map(|(offset, item)| RawChoice {
+                label: item.name.clone(),
+                goto: Spanned::new(item.name.span(), format!("muc_{}", first_item + offset + 1)),
+            })
+            .collect();
+        if page + 1 < pages {
+            choices.push(RawChoice {
+                label: Spanned::new(intro.span(), "Xem thêm".to_owned()),
+                goto: Spanned::new(intro.span(), page_id(page + 1)),
+            });
+        }
+        let say = if page == 0 {
+            intro.clone()
+        } else {
+            Spanned::new(
+                intro.span(),
+                format!("{} (trang {}/{pages})", dialog.title.get_ref(), page + 1),
+            )
+        };
+        let node = RawNode { say: Some(say), choices, ..empty_node() };
+        insert_generated(sink, file, dialog, Spanned::new(intro.span(), page_id(page)), node);
+        for (offset, item) in chunk.iter().enumerate() {
+            let id = Spanned::new(item.name.span(), format!("muc_{}", first_item + offset + 1));
+            let node = item_node(item, &page_id(page));
+            insert_generated(sink, file, dialog, id, node);
+        }
+    }
+}
+
+fn insert_generated(
+    sink: &mut Sink<'_>,
+    file: usize,
+    dialog: &mut RawDialog,
+    id: Spanned<String>,
+    node: RawNode,
+) {
+    if dialog.nodes.contains_key(id.get_ref().as_str()) {
+        sink.error(
+            file,
+            id.span(),
+            Code::Conflict,
+            format!(
+                "bước \"{}\" được tạo tự động từ danh sách nhưng đã có bước cùng tên",
+                id.get_ref()
+            ),
+        );
+        return;
+    }
+    dialog.nodes.insert(id, node);
+}
+
+fn item_node(item: &RawItem, page: &str) -> RawNode {
+    let span = item.name.span();
+    let mut say = item.name.get_ref().clone();
+    for (prefix, part) in [("", &item.purpose), ("Cách dùng: ", &item.how)] {
+        if let Some(part) = part {
+            say.push_str("\n\n");
+            say.push_str(prefix);
+            say.push_str(part.get_ref().trim());
+        }
+    }
+    let links = item
+        .url
+        .iter()
+        .map(|url| super::format::RawLink {
+            label: Spanned::new(span.clone(), "Mở trang".into()),
+            url: url.clone(),
+        })
+        .collect();
+    let calls = item
+        .phone
+        .iter()
+        .map(|phone| super::format::RawCall {
+            label: Spanned::new(span.clone(), "Gọi điện".into()),
+            phone: phone.clone(),
+        })
+        .collect();
+    let choices = vec![
+        RawChoice {
+            label: Spanned::new(span.clone(), "Quay lại danh sách".into()),
+            goto: Spanned::new(span.clone(), page.to_owned()),
+        },
+        RawChoice {
+            label: Spanned::new(span.clone(), "Menu chính".into()),
+            goto: Spanned::new(span.clone(), "main".into()),
+        },
+    ];
+    RawNode {
+        say: Some(Spanned::new(span, say)),
+        links,
+        calls,
+        choices,
+        source: item.source.clone(),
+        verified: item.verified.clone(),
+        review_days: item.review_days.clone(),
+        ..empty_node()
+    }
+}
+
+fn empty_node() -> RawNode {
+    RawNode {
+        say: None,
+        image: None,
+        choices: Vec::new(),
+        links: Vec::new(),
+        calls: Vec::new(),
+        goto: None,
+        end: false,
+        ask: None,
+        source: None,
+        verified: None,
+        review_days: None,
+    }
+}
+
+/// Exactly one dialog has `main = true`.
+fn check_main(sink: &mut Sink<'_>, dialogs: &[(usize, String, RawDialog)]) -> Option<String> {
+    let mains: Vec<&(usize, String, RawDialog)> =
+        dialogs.iter().filter(|(_, _, d)| d.main).collect();
+    match mains.as_slice() {
+        [(_, id, _)] => Some(id.clone()),
+        [] => {
+            if let Some((file, _, _)) = dialogs.first() {
+                sink.error(
+                    *file,
+                    0..0,
+                    Code::MainMenu,
+                    "chưa có kịch bản nào đặt main = true (menu chính)".into(),
+                );
+            }
+            None
+        }
+        [_, rest @ ..] => {
+            for (file, id, _) in rest {
+                sink.error(
+                    *file,
+                    0..0,
+                    Code::MainMenu,
+                    format!("kịch bản \"{id}\" cũng đặt main = true; chỉ một kịch bản được là menu chính"),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Which node ids exist in which dialog, for resolving jumps before nodes are compiled.
+pub(crate) struct NodeIndex {
+    dialogs: HashMap<String, (String, HashSet<String>)>,
+    main: Option<String>,
+    unparsed: HashSet<String>,
+}
+
+impl NodeIndex {
+    fn new(dialogs: &[(usize, String, RawDialog)], unparsed: HashSet<String>) -> NodeIndex {
+        let main = dialogs.iter().find(|(_, _, d)| d.main).map(|(_, id, _)| id.clone());
+        let dialogs = dialogs
+            .iter()
+            .map(|(_, id, raw)| {
+                let start = raw.start.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+                let nodes = raw.nodes.keys().map(|k| k.get_ref().clone()).collect();
+                (id.clone(), (start, nodes))
+            })
+            .collect();
+        NodeIndex { dialogs, main, unparsed }
+    }
+
+    /// True if `jump` names a dialog whose file had syntax errors (already reported).
+    pub(crate) fn targets_unparsed(&self, jump: &str) -> bool {
+        jump.split(':').next().is_some_and(|dialog| self.unparsed.contains(dialog))
+    }
+
+    /// Resolves `node`, `dialog:node`, `dialog` (its start) or `main`/`menu` (the main menu)
+    /// from inside dialog `from`. The error is the message ending ("… không tồn tại (…?)").
+    pub(crate) fn resolve(&self, from: &str, jump: &str) -> Result<Target, String> {
+        let target =
+            |dialog: &str, node: &str| Target { dialog: dialog.to_owned(), node: node.to_owned() };
+        if let Some((dialog, node)) = jump.split_once(':') {
+            let Some((_, nodes)) = self.dialogs.get(dialog) else {
+                let suggestion = text::suggest(dialog, self.dialogs.keys().map(String::as_str));
+                return Err(format!(
+                    "kịch bản \"{dialog}\" không tồn tại{}",
+                    did_you_mean(suggestion)
+                ));
+            };
+            if nodes.contains(node) {
+                return Ok(target(dialog, node));
+            }
+            let suggestion = text::suggest(node, nodes.iter().map(String::as_str))
+                .map(|node| format!("{dialog}:{node}"));
+            return Err(format!(
+                "bước \"{node}\" không có trong kịch bản \"{dialog}\"{}",
+                did_you_mean(suggestion.as_deref())
+            ));
+        }
+        let own_nodes = self.dialogs.get(from).map(|(_, nodes)| nodes);
+        if own_nodes.is_some_and(|nodes| nodes.contains(jump)) {
+            return Ok(target(from, jump));
+        }
+        if let Some((start, _)) = self.dialogs.get(jump) {
+            return Ok(target(jump, start));
+        }
+        if matches!(jump, "main" | "menu")
+            && let Some(main) = &self.main
+            && let Some((start, _)) = self.dialogs.get(main)
+        {
+            return Ok(target(main, start));
+        }
+        let candidates =
+            own_nodes.into_iter().flatten().chain(self.dialogs.keys()).map(String::as_str);
+        let suggestion = text::suggest(jump, candidates);
+        Err(format!("\"{jump}\" không tồn tại{}", did_you_mean(suggestion)))
+    }
+}
+
+/// Trigger keywords: folded, not empty, not a universal word, unique across the set.
+fn check_keywords(
+    sink: &mut Sink<'_>,
+    dialogs: &[(usize, String, RawDialog)],
+) -> Vec<(String, String)> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut triggers = Vec::new();
+    for (file, id, dialog) in dialogs {
+        for keyword in &dialog.keywords {
+            let folded = text::fold(keyword.get_ref());
+            let problem = if folded.is_empty() {
+                Some("từ khóa trống".to_owned())
+            } else if folded.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+                Some(format!(
+                    "từ khóa \"{}\" chỉ có số, sẽ lẫn với việc gõ số để chọn",
+                    keyword.get_ref()
+                ))
+            } else if UNIVERSAL_WORDS.contains(&folded.as_str()) {
+                Some(format!(
+                    "từ khóa \"{}\" trùng với từ dùng chung (menu, quay lại, …)",
+                    keyword.get_ref()
+                ))
+            } else {
+                seen.get(&folded).map(|other| {
+                    format!(
+                        "từ khóa \"{}\" trùng với từ khóa của kịch bản \"{other}\" (so sánh không dấu, không phân biệt hoa thường)",
+                        keyword.get_ref()
+                    )
+                })
+            };
+            match problem {
+                Some(message) => {
+                    let code = if seen.contains_key(&folded) {
+                        Code::DuplicateKeyword
+                    } else {
+                        Code::BadValue
+                    };
+                    sink.error(*file, keyword.span(), code, message);
+                }
+                None => {
+                    seen.insert(folded.clone(), id.clone());
+                    triggers.push((folded, id.clone()));
+                }
+            }
+        }
+    }
+    // Longest phrase first, so "lua dao qua mang" wins over "lua dao".
+    triggers.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    triggers
+}
+
+/// `goto` chains send several messages in one step: at most 3, and never a cycle.
+fn check_goto_chains(
+    sink: &mut Sink<'_>,
+    raw: &[(usize, String, RawDialog)],
+    dialogs: &BTreeMap<String, super::model::Dialog>,
+) {
+    for (file, id, dialog) in raw {
+        for (node_id, _) in dialog.nodes.iter().filter(|(_, node)| node.goto.is_some()) {
+            let mut seen = vec![Target { dialog: id.clone(), node: node_id.get_ref().clone() }];
+            let mut current = seen[0].clone();
+            while let Some(next) = dialogs
+                .get(&current.dialog)
+                .and_then(|d| d.nodes.get(&current.node))
+                .and_then(|n| n.goto.clone())
+            {
+                if seen.contains(&next) {
+                    sink.error(
+                        *file,
+                        node_id.span(),
+                        Code::GotoChain,
+                        format!(
+                            "bước \"{}\": các goto tạo thành vòng lặp (qua \"{}\")",
+                            node_id.get_ref(),
+                            next.node
+                        ),
+                    );
+                    break;
+                }
+                seen.push(next.clone());
+                current = next;
+            }
+            if seen.len() > 3 {
+                sink.error(
+                    *file,
+                    node_id.span(),
+                    Code::GotoChain,
+                    format!(
+                        "bước \"{}\": chuỗi goto gửi {} tin liền nhau, tối đa là 3",
+                        node_id.get_ref(),
+                        seen.len()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Warns about nodes no user can reach from the main menu or a keyword.
+fn check_reachability(
+    sink: &mut Sink<'_>,
+    raw: &[(usize, String, RawDialog)],
+    dialogs: &BTreeMap<String, super::model::Dialog>,
+    main: Option<&str>,
+) {
+    let mut roots: Vec<Target> = Vec::new();
+    for (_, id, dialog) in raw {
+        if (Some(id.as_str()) == main || !dialog.keywords.is_empty())
+            && let Some(compiled) = dialogs.get(id)
+        {
+            roots.push(Target { dialog: id.clone(), node: compiled.start.clone() });
+        }
+    }
+    let mut reached: HashSet<Target> = HashSet::new();
+    while let Some(target) = roots.pop() {
+        let Some(node) = dialogs.get(&target.dialog).and_then(|d| d.nodes.get(&target.node)) else {
+            continue;
+        };
+        if !reached.insert(target) {
+            continue;
+        }
+        roots.extend(node.choices.iter().map(|c| c.target.clone()));
+        roots.extend(node.goto.iter().cloned());
+        if let Some(ask) = &node.ask {
+            roots.extend(
+                [&ask.next, &ask.yes, &ask.no, &ask.fallback].into_iter().flatten().cloned(),
+            );
+        }
+    }
+    for (file, id, dialog) in raw {
+        let unreached: Vec<&Spanned<String>> = dialog
+            .nodes
+            .keys()
+            .filter(|node| {
+                !reached.contains(&Target { dialog: id.clone(), node: node.get_ref().clone() })
+            })
+            .collect();
+        if unreached.is_empty() {
+            continue;
+        }
+        if unreached.len() == dialog.nodes.len() {
+            sink.warning(
+                *file,
+                0..0,
+                Code::Unreachable,
+                format!("kịch bản \"{id}\" không có từ khóa và không bước nào dẫn tới, người dùng không vào được"),
+            );
+            continue;
+        }
+        for node in unreached {
+            sink.warning(
+                *file,
+                node.span(),
+                Code::Unreachable,
+                format!("bước \"{}\" không có lựa chọn hay bước nào dẫn tới", node.get_ref()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MENU: &str = "title = \"Menu\"\nmain = true\nstart = \"a\"\n[nodes.a]\nsay = \"Chào\"\nchoices = [ { label = \"X\", goto = \"x\" } ]\n";
+    const FACTS: &str = "[facts.hotline]\nvalue = \"156\"\nsource = \"https://a.gov.vn\"\nverified = \"2025-01-01\"\nreview_days = 30\n";
+
+    fn load_with(x: &str) -> Loaded {
+        let files =
+            [("dialogs/menu.toml", MENU), ("dialogs/x.toml", x), ("dialogs/_facts.toml", FACTS)]
+                .map(|(path, contents)| SourceFile {
+                    path: path.into(),
+                    contents: contents.into(),
+                });
+        load(&files, &LoadOptions::default())
+    }
+
+    fn codes(loaded: &Loaded) -> Vec<(Severity, Code)> {
+        loaded.diagnostics.iter().map(|d| (d.severity, d.code)).collect()
+    }
+
+    use Code::*;
+    use Severity::{Error as E, Warning as W};
+
+    #[test]
+    fn diagnostics_table() {
+        let ok = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Gọi {hotline}\"\nend = true\n";
+        let cases: &[(&str, &[(Severity, Code)])] = &[
+            (ok, &[]),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsayy = \"x\"\nsaay = \"y\"\nend = true\n",
+                &[(E, UnknownKey), (E, UnknownKey), (E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"bb\"\n",
+                &[(E, DanglingJump)],
+            ),
+            ("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\n", &[(E, NoWayForward)]),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n[nodes.c]\nsay = \"y\"\nend = true\n",
+                &[(W, Unreachable)],
+            ),
+            (
+                "title = \"X\"\nstart = \"c\"\n[nodes.b]\nsay = \"x\"\nend = true\n",
+                &[(E, MissingStart), (W, Unreachable)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Chào {ten}\"\nend = true\n",
+                &[(E, UnknownPlaceholder)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Vie\u{0302}\u{0323}t\"\nend = true\n",
+                &[(E, NotNfc)],
+            ),
+            (
+                "title = \"X\"\nkeywords = [\"menu\", \"Menu\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n",
+                &[(E, BadValue), (E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ { label = \"1\", goto = \"b\" }, { label = \"2\", goto = \"b\" }, { label = \"3\", goto = \"b\" }, { label = \"4\", goto = \"b\" } ]\nlinks = [ { label = \"l\", url = \"https://a.vn\" }, { label = \"m\", url = \"https://b.vn\" } ]\n",
+                &[(E, TooManyButtons)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"c\"\n[nodes.c]\nsay = \"y\"\ngoto = \"b\"\n",
+                &[(E, GotoChain), (E, GotoChain)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nask = { kind = \"numbr\", next = \"b\" }\n",
+                &[(E, BadValue)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nask = { kind = \"text\" }\n",
+                &[(E, NoWayForward)],
+            ),
+            (
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\nsource = \"s\"\nverified = \"2020-01-01\"\n",
+                &[],
+            ),
+            ("title = \"X\"\nstart = \"b\"\n[nodes.b\nsay = \"x\"\n", &[(E, Syntax)]),
+            ("title = 3\nstart = \"b\"\n", &[(E, BadValue)]),
+        ];
+        for (x, expected) in cases {
+            let loaded = load_with(x);
+            let (mut got, mut expected) = (codes(&loaded), expected.to_vec());
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "{x}\n{:#?}", loaded.diagnostics);
+            assert_eq!(loaded.set.is_some(), !expected.iter().any(|(s, _)| *s == E), "{x}");
+        }
+    }
+
+    #[test]
+    fn dangling_jump_points_at_the_value_and_suggests() {
+        let loaded = load_with(
+            "title = \"X\"\nstart = \"buoc_3\"\n[nodes.buoc_3]\nsay = \"x\"\ngoto = \"buoc_4x\"\n[nodes.buoc_4]\nsay = \"y\"\nend = true\n",
+        );
+        let first = loaded.diagnostics.first().map(ToString::to_string).unwrap_or_default();
+        assert_eq!(
+            first,
+            "dialogs/x.toml:5:8: lỗi: bước \"buoc_3\": goto tới \"buoc_4x\" không tồn tại (có phải ý bạn là \"buoc_4\"?)"
+        );
+    }
+
+    #[test]
+    fn duplicate_keywords_across_dialogs_and_stale_facts() {
+        let files = [
+            ("dialogs/menu.toml", MENU),
+            ("dialogs/x.toml", "title = \"X\"\nkeywords = [\"Dịch vụ công\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n"),
+            ("dialogs/y.toml", "title = \"Y\"\nkeywords = [\"dich vu cong\"]\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n"),
+            ("dialogs/_facts.toml", FACTS),
+        ]
+        .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let options = LoadOptions { today: Date::new(2025, 6, 1), review_days: 180 };
+        let loaded = load(&files, &options);
+        assert_eq!(codes(&loaded), [(W, StaleFact), (E, DuplicateKeyword)]);
+        let files = &files[..2].iter().chain(&files[3..]).cloned().collect::<Vec<_>>();
+        let set = load(files, &options).set.expect("loads with a warning");
+        assert_eq!(set.stale_facts().len(), 1);
+        assert_eq!(set.stale_facts()[0].review_days, 30);
+    }
+
+    #[test]
+    fn main_menu_must_be_exactly_one_and_version_is_a_content_hash() {
+        let two_mains = [("dialogs/a.toml", MENU), ("dialogs/b.toml", MENU)]
+            .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let loaded = load(&two_mains, &LoadOptions::default());
+        assert!(codes(&loaded).contains(&(E, MainMenu)));
+        let empty = load(&[], &LoadOptions::default());
+        assert_eq!(codes(&empty), [(E, NoDialogs)]);
+        let a = load_with("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nend = true\n");
+        let b = load_with("title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"y\"\nend = true\n");
+        let (a, b) = (a.set.expect("a"), b.set.expect("b"));
+        assert_ne!(a.version(), b.version());
+        assert_eq!(a.version().len(), 12);
+    }
+}

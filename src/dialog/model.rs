@@ -1,0 +1,154 @@
+//! The validated dialog set the engine runs: every jump resolved, every node with a way forward.
+//!
+//! A `DialogSet` can only be built by `load`, so the engine never meets a dangling jump
+//! (it still never indexes blindly: a stale session may name a node that is gone).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::date::Date;
+
+/// A jump target, resolved: the dialog and node both exist in the set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub dialog: String,
+    pub node: String,
+}
+
+/// A loaded, validated set of dialogs (one version of `dialogs/`).
+#[derive(Debug, Clone)]
+pub struct DialogSet {
+    pub(crate) version: String,
+    pub(crate) dialogs: BTreeMap<String, Dialog>,
+    pub(crate) main: String,
+    pub(crate) facts: BTreeMap<String, Fact>,
+    /// Folded trigger phrase → dialog id, longest phrases first.
+    pub(crate) triggers: Vec<(String, String)>,
+    pub(crate) stale_facts: Vec<StaleFact>,
+    /// One keyword per dialog as written, for the help text.
+    pub(crate) hints: Vec<String>,
+}
+
+impl DialogSet {
+    /// Content hash of the files this set was loaded from (sessions pin it).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The main menu dialog's id.
+    pub fn main_dialog(&self) -> &str {
+        &self.main
+    }
+
+    /// Dialog ids and titles, sorted by id.
+    pub fn dialogs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.dialogs.values().map(|dialog| (dialog.id.as_str(), dialog.title.as_str()))
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.dialogs.values().map(|dialog| dialog.nodes.len()).sum()
+    }
+
+    /// Every node, as targets, sorted (for coverage reports).
+    pub fn all_nodes(&self) -> Vec<Target> {
+        let mut all: Vec<Target> = self
+            .dialogs
+            .values()
+            .flat_map(|dialog| {
+                dialog
+                    .nodes
+                    .keys()
+                    .map(|node| Target { dialog: dialog.id.clone(), node: node.clone() })
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Facts and fact-stating nodes whose review date has passed at load time.
+    pub fn stale_facts(&self) -> &[StaleFact] {
+        &self.stale_facts
+    }
+
+    pub(crate) fn node(&self, dialog: &str, node: &str) -> Option<&Node> {
+        self.dialogs.get(dialog)?.nodes.get(node)
+    }
+
+    pub(crate) fn start_of(&self, dialog: &str) -> Option<Target> {
+        let dialog = self.dialogs.get(dialog)?;
+        Some(Target { dialog: dialog.id.clone(), node: dialog.start.clone() })
+    }
+
+    pub(crate) fn main_start(&self) -> Target {
+        self.start_of(&self.main)
+            .unwrap_or_else(|| Target { dialog: self.main.clone(), node: String::new() })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Dialog {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) start: String,
+    pub(crate) nodes: HashMap<String, Node>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) say: String,
+    pub(crate) image: Option<String>,
+    pub(crate) choices: Vec<Choice>,
+    pub(crate) links: Vec<(String, String)>,
+    pub(crate) calls: Vec<(String, String)>,
+    pub(crate) goto: Option<Target>,
+    pub(crate) end: bool,
+    pub(crate) ask: Option<Ask>,
+    /// "Bước i/n" when the node is listed in a sequence.
+    pub(crate) step: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub(crate) label: String,
+    pub(crate) target: Target,
+    /// `text::fold_case(label)`, for the exact tier.
+    pub(crate) exact: String,
+    /// `text::fold(label)`, for the diacritic-insensitive tier.
+    pub(crate) folded: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    pub(crate) kind: AskKind,
+    pub(crate) save: Option<String>,
+    pub(crate) next: Option<Target>,
+    pub(crate) yes: Option<Target>,
+    pub(crate) no: Option<Target>,
+    pub(crate) retry: Option<String>,
+    pub(crate) tries: u32,
+    pub(crate) fallback: Option<Target>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AskKind {
+    Number { min: Option<f64>, max: Option<f64> },
+    Text,
+    YesNo,
+    Phone,
+    Date,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Fact {
+    pub(crate) value: String,
+}
+
+/// A fact (or a node stating facts) that is past its review date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleFact {
+    /// `fact tong_dai_156` or `dvc:buoc_3`.
+    pub what: String,
+    pub file: String,
+    pub verified: Date,
+    pub review_days: u32,
+    pub source: Option<String>,
+}

@@ -1,0 +1,188 @@
+//! Turning nodes and engine situations into `Reply` messages (Vietnamese, NFC).
+//!
+//! Choices are shown twice on purpose: as numbered lines in the text (so typing "2" works and
+//! the terminal simulator shows them) and as `Query` buttons whose payloads the engine parses.
+
+use std::fmt::Write as _;
+
+use super::model::{AskKind, DialogSet, Node, Target};
+use super::session::Session;
+use super::text;
+use crate::reply::{Button, Reply};
+
+/// Shown in place of a `{name}` whose answer the user has not given yet.
+const MISSING_VALUE: &str = "(chưa có)";
+const MENU_BUTTON: &str = "Menu chính";
+const MENU_PAYLOAD: &str = "#u:menu";
+const MAX_BUTTONS: usize = super::load::MAX_BUTTONS;
+
+/// Fills `{name}` from the session's answers, then the facts.
+pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> String {
+    text::fill(s, |name| {
+        let answer = session.and_then(|s| s.answers.get(name));
+        let fact = || set.facts.get(name).map(|f| &f.value);
+        Some(answer.or_else(fact).cloned().unwrap_or_else(|| MISSING_VALUE.to_owned()))
+    })
+}
+
+/// The payload of choice `index` (0-based) of a node.
+pub(crate) fn choice_payload(target: &Target, index: usize) -> String {
+    format!("#c:{}:{}:{}", target.dialog, target.node, index + 1)
+}
+
+/// The message for a node: step counter, text, numbered choices, buttons, image.
+pub(crate) fn node(set: &DialogSet, session: Option<&Session>, at: &Target, node: &Node) -> Reply {
+    let mut text = String::new();
+    if let Some((i, n)) = node.step {
+        let _ = writeln!(text, "Bước {i}/{n}");
+    }
+    text.push_str(&fill(set, session, &node.say));
+    let mut reply = Reply { image_url: node.image.clone(), ..Reply::default() };
+    add_choices(set, session, at, node, &mut text, &mut reply);
+    for (label, url) in &node.links {
+        reply
+            .buttons
+            .push(Button::Url { title: fill(set, session, label), url: fill(set, session, url) });
+    }
+    for (label, phone) in &node.calls {
+        let phone =
+            fill(set, session, phone).chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        reply.buttons.push(Button::Phone { title: fill(set, session, label), phone });
+    }
+    if node.end {
+        text.push_str("\n\nGõ \"menu\" để về menu chính.");
+        add_menu_button(&mut reply);
+    }
+    if let Some(ask) = &node.ask {
+        add_answer_buttons(&mut reply, ask.kind);
+    }
+    reply.text = text;
+    reply
+}
+
+fn add_choices(
+    set: &DialogSet,
+    session: Option<&Session>,
+    at: &Target,
+    node: &Node,
+    text: &mut String,
+    reply: &mut Reply,
+) {
+    if node.choices.is_empty() {
+        return;
+    }
+    text.push('\n');
+    for (index, choice) in node.choices.iter().enumerate() {
+        let label = fill(set, session, &choice.label);
+        let _ = write!(text, "\n{}. {label}", index + 1);
+        reply.buttons.push(Button::Query { title: label, payload: choice_payload(at, index) });
+    }
+}
+
+fn add_menu_button(reply: &mut Reply) {
+    if reply.buttons.len() < MAX_BUTTONS {
+        reply.buttons.push(Button::Query {
+            title: MENU_BUTTON.to_owned(),
+            payload: MENU_PAYLOAD.to_owned(),
+        });
+    }
+}
+
+/// Yes/no questions get "Có" / "Không" buttons that send those words.
+pub(crate) fn add_answer_buttons(reply: &mut Reply, kind: AskKind) {
+    if kind == AskKind::YesNo && reply.buttons.len() + 2 <= MAX_BUTTONS {
+        for word in ["Có", "Không"] {
+            reply.buttons.push(Button::Query { title: word.to_owned(), payload: word.to_owned() });
+        }
+    }
+}
+
+/// The re-ask text when the dialog does not set `ask.retry`.
+pub(crate) fn default_retry(kind: AskKind) -> String {
+    match kind {
+        AskKind::Number { min: Some(min), max: Some(max) } => {
+            format!("Bạn vui lòng nhập một số từ {min} đến {max}.")
+        }
+        AskKind::Number { min: Some(min), max: None } => {
+            format!("Bạn vui lòng nhập một số từ {min} trở lên.")
+        }
+        AskKind::Number { min: None, max: Some(max) } => {
+            format!("Bạn vui lòng nhập một số không quá {max}.")
+        }
+        AskKind::Number { .. } => "Bạn vui lòng nhập một số, ví dụ: 3.".to_owned(),
+        AskKind::Text => "Bạn vui lòng nhập câu trả lời bằng chữ.".to_owned(),
+        AskKind::YesNo => "Bạn trả lời \"có\" hoặc \"không\" nhé.".to_owned(),
+        AskKind::Phone => {
+            "Số điện thoại chưa đúng. Bạn nhập số di động 10 chữ số, ví dụ: 0912345678.".to_owned()
+        }
+        AskKind::Date => {
+            "Ngày chưa đúng. Bạn nhập theo dạng ngày/tháng/năm, ví dụ: 05/03/2026.".to_owned()
+        }
+    }
+}
+
+/// "Not understood" at a node: repeat its choices (or the way out) briefly.
+pub(crate) fn not_understood(
+    set: &DialogSet,
+    session: Option<&Session>,
+    at: &Target,
+    node: &Node,
+) -> Reply {
+    let mut reply = Reply::default();
+    let mut text = String::from("Mình chưa hiểu ý bạn.");
+    if node.choices.is_empty() {
+        text.push_str(" Bạn gõ \"menu\" để về menu chính, hoặc \"trợ giúp\" để xem cách dùng.");
+        add_menu_button(&mut reply);
+    } else {
+        let _ = write!(text, " Bạn bấm một nút hoặc gõ số từ 1 đến {}:", node.choices.len());
+        add_choices(set, session, at, node, &mut text, &mut reply);
+    }
+    reply.text = text;
+    reply
+}
+
+/// "Which one did you mean?" with a numbered line and a button per candidate.
+pub(crate) fn ask_back(candidates: &[(String, Target)]) -> Reply {
+    let mut reply = Reply::default();
+    let mut text = String::from("Bạn muốn chọn mục nào?");
+    for (index, (label, target)) in candidates.iter().enumerate() {
+        let _ = write!(text, "\n{}. {label}", index + 1);
+        if reply.buttons.len() < MAX_BUTTONS {
+            let payload = format!("#g:{}:{}", target.dialog, target.node);
+            reply.buttons.push(Button::Query { title: label.clone(), payload });
+        }
+    }
+    reply.text = text;
+    reply
+}
+
+/// What the user can type here.
+pub(crate) fn help(set: &DialogSet, node: Option<&Node>) -> String {
+    let mut text = String::from("Bạn có thể gõ:");
+    if let Some(node) = node {
+        if !node.choices.is_empty() {
+            let _ = write!(text, "\n• số từ 1 đến {} (hoặc bấm nút) để chọn", node.choices.len());
+        }
+        if let Some(ask) = &node.ask {
+            let _ = write!(text, "\n• câu trả lời cho câu hỏi vừa rồi ({})", answer_hint(ask.kind));
+        }
+    }
+    text.push_str("\n• \"quay lại\" để về bước trước");
+    text.push_str("\n• \"làm lại\" để bắt đầu lại mục này");
+    text.push_str("\n• \"menu\" để về menu chính");
+    text.push_str("\n• \"thoát\" để kết thúc");
+    if !set.hints.is_empty() {
+        let _ = write!(text, "\nHoặc gõ chủ đề cần hỏi, ví dụ: {}.", set.hints.join(", "));
+    }
+    text
+}
+
+fn answer_hint(kind: AskKind) -> &'static str {
+    match kind {
+        AskKind::Number { .. } => "một số",
+        AskKind::Text => "bằng chữ",
+        AskKind::YesNo => "\"có\" hoặc \"không\"",
+        AskKind::Phone => "số điện thoại",
+        AskKind::Date => "ngày/tháng/năm",
+    }
+}

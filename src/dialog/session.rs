@@ -1,0 +1,84 @@
+//! The per-user conversation state (persisted by the store) and the engine's input and output.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::Target;
+use crate::reply::Reply;
+
+/// Where one user is in the dialogs. Persisted: change only compatibly
+/// (`#[serde(default)]` on new fields, aliases instead of renames).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    /// The dialog set version (content hash) this conversation runs on.
+    pub version: String,
+    pub dialog: String,
+    pub node: String,
+    /// Nodes the user was at before, most recent last (for "quay lại").
+    #[serde(default)]
+    pub history: Vec<Position>,
+    /// Answers saved by `ask.save`, filled into `{name}` placeholders.
+    #[serde(default)]
+    pub answers: BTreeMap<String, String>,
+    /// Invalid answers given to the current ask so far.
+    #[serde(default)]
+    pub retries: u32,
+    /// Unix seconds of the last input; idle sessions expire.
+    pub last_active: i64,
+    /// Candidates of an ask-back ("did you mean 1 or 2?"), answered by number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Position>,
+}
+
+impl Session {
+    /// A new conversation at `dialog:node` of dialog set `version`.
+    pub fn new(version: &str, dialog: &str, node: &str, now_unix_secs: i64) -> Session {
+        Session {
+            version: version.to_owned(),
+            dialog: dialog.to_owned(),
+            node: node.to_owned(),
+            history: Vec::new(),
+            answers: BTreeMap::new(),
+            retries: 0,
+            last_active: now_unix_secs,
+            pending: Vec::new(),
+        }
+    }
+}
+
+/// A node in a dialog, as stored in a session.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Position {
+    pub dialog: String,
+    pub node: String,
+}
+
+impl From<&Target> for Position {
+    fn from(target: &Target) -> Position {
+        Position { dialog: target.dialog.clone(), node: target.node.clone() }
+    }
+}
+
+impl Position {
+    pub(crate) fn target(&self) -> Target {
+        Target { dialog: self.dialog.clone(), node: self.node.clone() }
+    }
+}
+
+/// What the user did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A text message, or the payload of a tapped button.
+    Text(String),
+    /// The user followed the OA or tapped "chat now": greet with the main menu.
+    Follow,
+}
+
+/// The outcome of one step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// `None`: the conversation ended, nothing to keep.
+    pub session: Option<Session>,
+    pub replies: Vec<Reply>,
+}

@@ -1,0 +1,105 @@
+//! `cnscd-bot check [DIR]` and `cnscd-bot chat [--dialogs DIR] [--record FILE]`.
+//!
+//! The lead's `main.rs` embeds these `Args` structs as clap subcommands and calls
+//! [`run_check`] / [`run_chat`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::dialog::{self, Date, EngineOptions, LoadOptions, transcript};
+
+/// Default folder of the shipped dialogs.
+pub const DEFAULT_DIALOGS_DIR: &str = "dialogs";
+
+/// Validate the dialog files and run their transcript tests.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Folder holding the dialog files (*.toml) and tests/*.txt.
+    #[arg(default_value = DEFAULT_DIALOGS_DIR)]
+    pub dir: PathBuf,
+    /// Review interval in days for facts that do not set review_days.
+    #[arg(long, default_value_t = 180)]
+    pub review_days: u32,
+}
+
+/// Loads `args.dir`, prints every diagnostic, and exits non-zero on any error.
+pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let files = super::read_dialog_dir(&args.dir)
+        .with_context(|| format!("reading dialogs folder {}", args.dir.display()))?;
+    let options = LoadOptions { today: Some(today()), review_days: args.review_days };
+    let loaded = dialog::load(&files, &options);
+    for diagnostic in &loaded.diagnostics {
+        println!("{diagnostic}");
+    }
+    let mut errors = loaded.errors().count();
+    let warnings = loaded.warnings().count();
+    let Some(set) = &loaded.set else {
+        println!("không nạp được kịch bản: {errors} lỗi, {warnings} cảnh báo");
+        return Ok(ExitCode::FAILURE);
+    };
+    println!(
+        "{} kịch bản, {} bước, phiên bản {}: {errors} lỗi, {warnings} cảnh báo",
+        set.dialogs().count(),
+        set.node_count(),
+        set.version()
+    );
+    let transcripts = super::read_transcripts(&args.dir)
+        .with_context(|| format!("reading transcripts in {}/tests", args.dir.display()))?;
+    if transcripts.is_empty() {
+        println!("chưa có kịch bản thử (tests/*.txt)");
+    } else {
+        let report = transcript::run(set, &transcripts, &EngineOptions::default());
+        for diagnostic in &report.diagnostics {
+            println!("{diagnostic}");
+        }
+        errors += report.diagnostics.len();
+        let total = set.node_count();
+        let visited = report.visited.len();
+        println!(
+            "thử {} lượt trò chuyện: {} đạt, {} không đạt; đã đi qua {visited}/{total} bước ({}%)",
+            report.scenarios,
+            report.scenarios - report.failed_scenarios,
+            report.failed_scenarios,
+            visited * 100 / total.max(1)
+        );
+        let unvisited = report.unvisited(set);
+        if !unvisited.is_empty() {
+            let list: Vec<String> =
+                unvisited.iter().map(|t| format!("{}:{}", t.dialog, t.node)).collect();
+            println!("chưa thử: {}", list.join(", "));
+        }
+    }
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Today's date in Vietnam (UTC+7), for fact review dates.
+pub(crate) fn today() -> Date {
+    Date::from_unix_secs(unix_now() + 7 * 3600)
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Talk to the dialogs in the terminal, as a citizen would on Zalo.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ChatArgs {
+    /// Folder holding the dialog files.
+    #[arg(long, default_value = DEFAULT_DIALOGS_DIR)]
+    pub dialogs: PathBuf,
+    /// Write the conversation to FILE as a transcript test (dialogs/tests format).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// Runs the terminal simulator on stdin/stdout until EOF or `/thoat`.
+pub fn run_chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    super::chat::run(&args, &mut stdin.lock(), &mut stdout.lock())
+}
