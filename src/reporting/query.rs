@@ -171,7 +171,9 @@ impl Reporting {
         let versions = if filter.history {
             self.store.report_versions()?
         } else {
-            self.store.current_reports()?
+            self.store.current_reports_where(|r, p| {
+                r == report.key && periods.as_ref().is_none_or(|set| set.contains(p))
+            })?
         };
         let units = self.store.report_units()?;
         let hierarchy = Hierarchy::new(&units);
@@ -204,11 +206,11 @@ impl Reporting {
     ) -> Result<Vec<CompletenessRow>, QueryError> {
         let report = self.report_type(report_key)?;
         let periods = self.periods(report, period, now, 1)?;
-        let (units, teams, current) = self.snapshot()?;
+        let (units, teams, current) = self.snapshot(report, &periods)?;
         let hierarchy = Hierarchy::new(&units);
         let facts = facts(&current, &report.key);
         let rows = aggregate::completeness(&hierarchy, &teams, &periods, facts);
-        Ok(filter_unit(rows, unit, &hierarchy, |r| &r.unit))
+        Ok(filter_unit(rows, unit, &hierarchy, |r| &*r.unit))
     }
 
     pub fn totals(
@@ -220,11 +222,11 @@ impl Reporting {
     ) -> Result<Vec<TotalsRow>, QueryError> {
         let report = self.report_type(report_key)?;
         let periods = self.periods(report, period, now, 1)?;
-        let (units, teams, current) = self.snapshot()?;
+        let (units, teams, current) = self.snapshot(report, &periods)?;
         let hierarchy = Hierarchy::new(&units);
         let rows =
             aggregate::totals(&hierarchy, report, &teams, &periods, facts(&current, &report.key));
-        Ok(filter_unit(rows, unit, &hierarchy, |r| &r.unit))
+        Ok(filter_unit(rows, unit, &hierarchy, |r| &*r.unit))
     }
 
     /// The export file bytes for `filter`.
@@ -281,8 +283,12 @@ impl Reporting {
         Ok(created)
     }
 
-    fn snapshot(&self) -> Result<Snapshot, QueryError> {
-        Ok((self.store.report_units()?, self.store.report_teams()?, self.store.current_reports()?))
+    /// Units, teams and the current reports of `report` in `periods`.
+    fn snapshot(&self, report: &ReportType, periods: &[Period]) -> Result<Snapshot, QueryError> {
+        let keys: HashSet<String> = periods.iter().map(|p| p.key()).collect();
+        let current =
+            self.store.current_reports_where(|r, p| r == report.key && keys.contains(p))?;
+        Ok((self.store.report_units()?, self.store.report_teams()?, current))
     }
 }
 
@@ -299,7 +305,7 @@ fn filter_unit<T>(
     rows: Vec<T>,
     unit: Option<&str>,
     hierarchy: &Hierarchy<'_>,
-    code: impl Fn(&T) -> &String,
+    code: impl Fn(&T) -> &str,
 ) -> Vec<T> {
     match unit {
         None => rows,

@@ -7,6 +7,7 @@
 //! so 5,000 teams × 24 periods is a few hundred thousand additions.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -80,12 +81,15 @@ pub struct Fact<'a> {
     pub values: &'a Values,
 }
 
+// Row strings are `Arc<str>` shared across rows: 24 periods × 5,000 units make a
+// quarter of a million rows, and per-row copies of codes and names dominated the time.
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompletenessRow {
-    pub unit: String,
-    pub unit_name: String,
+    pub unit: Arc<str>,
+    pub unit_name: Arc<str>,
     pub level: UnitLevel,
-    pub period: String,
+    pub period: Arc<str>,
     pub expected: u32,
     pub reported: u32,
     pub on_time: u32,
@@ -96,20 +100,22 @@ pub struct CompletenessRow {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TotalsRow {
-    pub unit: String,
-    pub unit_name: String,
+    pub unit: Arc<str>,
+    pub unit_name: Arc<str>,
     pub level: UnitLevel,
-    pub period: String,
+    pub period: Arc<str>,
     pub reports: u32,
     /// Sum per integer indicator code.
-    pub totals: BTreeMap<String, i64>,
+    pub totals: BTreeMap<Arc<str>, i64>,
     /// Number of "Có" answers per yes/no indicator code.
-    pub yes: BTreeMap<String, u32>,
+    pub yes: BTreeMap<Arc<str>, u32>,
 }
 
 /// Shared index work: team → unit chain, period key → index.
 struct Grid<'a> {
-    periods: Vec<String>,
+    periods: Vec<Arc<str>>,
+    /// (code, name) per unit index, shared by all rows of the unit.
+    unit_labels: Vec<(Arc<str>, Arc<str>)>,
     period_index: HashMap<String, usize>,
     team_chains: HashMap<u64, (Vec<usize>, i64)>,
     hierarchy: &'a Hierarchy<'a>,
@@ -120,7 +126,12 @@ impl<'a> Grid<'a> {
         let keys: Vec<String> = periods.iter().map(|p| p.key()).collect();
         Grid {
             period_index: keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect(),
-            periods: keys,
+            periods: keys.into_iter().map(Arc::from).collect(),
+            unit_labels: hierarchy
+                .units
+                .iter()
+                .map(|u| (Arc::from(u.code.as_str()), Arc::from(u.name.as_str())))
+                .collect(),
             team_chains: teams
                 .iter()
                 .map(|t| (t.id, (hierarchy.chain(&t.unit), t.created_at)))
@@ -137,9 +148,11 @@ impl<'a> Grid<'a> {
         self.hierarchy.units.len() * self.periods.len()
     }
 
-    fn unit_at(&self, cell: usize) -> (&'a Unit, &str) {
+    /// (unit, code, name, period) of a cell.
+    fn labels(&self, cell: usize) -> (&'a Unit, Arc<str>, Arc<str>, Arc<str>) {
         let n = self.periods.len().max(1);
-        (self.hierarchy.units[cell / n], &self.periods[cell % n])
+        let (code, name) = &self.unit_labels[cell / n];
+        (self.hierarchy.units[cell / n], code.clone(), name.clone(), self.periods[cell % n].clone())
     }
 }
 
@@ -181,17 +194,17 @@ pub fn completeness<'f>(
         if expected[cell] == 0 && reported == 0 {
             continue;
         }
-        let (unit, period) = grid.unit_at(cell);
+        let (unit, code, name, period) = grid.labels(cell);
         let rate = if expected[cell] == 0 {
             0.0
         } else {
             (f64::from(reported) * 1000.0 / f64::from(expected[cell])).round() / 10.0
         };
         rows.push(CompletenessRow {
-            unit: unit.code.clone(),
-            unit_name: unit.name.clone(),
+            unit: code,
+            unit_name: name,
             level: unit.level(),
-            period: period.to_owned(),
+            period,
             expected: expected[cell],
             reported,
             on_time: on_time[cell],
@@ -217,6 +230,7 @@ pub fn totals<'f>(
         .filter(|i| i.kind != IndicatorKind::Text)
         .map(|i| (i.code.as_str(), i.kind))
         .collect();
+    let shared_codes: Vec<Arc<str>> = codes.iter().map(|(c, _)| Arc::from(*c)).collect();
     let width = codes.len();
     let mut sums = vec![0i64; grid.cells() * width];
     let mut counts = vec![0u32; grid.cells()];
@@ -248,25 +262,26 @@ pub fn totals<'f>(
         if counts[cell] == 0 {
             continue;
         }
-        let (unit, period) = grid.unit_at(cell);
+        let (unit, code, name, period) = grid.labels(cell);
         let mut totals = BTreeMap::new();
         let mut yes = BTreeMap::new();
-        for (k, (code, kind)) in codes.iter().enumerate() {
+        for (k, (_, kind)) in codes.iter().enumerate() {
             let v = sums[cell * width + k];
+            let key = shared_codes[k].clone();
             match kind {
                 IndicatorKind::Bool => {
-                    yes.insert((*code).to_owned(), u32::try_from(v).unwrap_or(u32::MAX));
+                    yes.insert(key, u32::try_from(v).unwrap_or(u32::MAX));
                 }
                 _ => {
-                    totals.insert((*code).to_owned(), v);
+                    totals.insert(key, v);
                 }
             }
         }
         rows.push(TotalsRow {
-            unit: unit.code.clone(),
-            unit_name: unit.name.clone(),
+            unit: code,
+            unit_name: name,
             level: unit.level(),
-            period: period.to_owned(),
+            period,
             reports: counts[cell],
             totals,
             yes,
@@ -336,7 +351,7 @@ pub(crate) mod tests {
         let rows = completeness(&h, &teams, &[oct, nov], facts);
         let get = |unit: &str, period: &str| {
             rows.iter()
-                .find(|r| r.unit == unit && r.period == period)
+                .find(|r| &*r.unit == unit && &*r.period == period)
                 .map(|r| (r.expected, r.reported, r.on_time, r.late))
         };
         assert_eq!(get("V1", "2026-10"), Some((1, 1, 1, 0)));
@@ -344,7 +359,7 @@ pub(crate) mod tests {
         assert_eq!(get("C2", "2026-10"), Some((1, 0, 0, 0)));
         assert_eq!(get("P", "2026-10"), Some((3, 2, 1, 1)));
         assert_eq!(get("P", "2026-11"), Some((4, 0, 0, 0)));
-        let p = rows.iter().find(|r| r.unit == "P" && r.period == "2026-10").unwrap();
+        let p = rows.iter().find(|r| &*r.unit == "P" && &*r.period == "2026-10").unwrap();
         assert_eq!(p.rate, 66.7);
     }
 
@@ -372,12 +387,12 @@ pub(crate) mod tests {
             Fact { team: 3, period: "2026-10", on_time: true, values: &a },
         ];
         let rows = totals(&h, report, &teams, &[oct], facts);
-        let c1 = rows.iter().find(|r| r.unit == "C1").unwrap();
+        let c1 = rows.iter().find(|r| &*r.unit == "C1").unwrap();
         assert_eq!(c1.reports, 2);
         assert_eq!(c1.totals.get("CHUNG_01"), Some(&15));
         assert_eq!(c1.totals.get("DVC_01"), Some(&2));
         assert_eq!(c1.yes.get("TO_04"), Some(&1));
-        let p = rows.iter().find(|r| r.unit == "P").unwrap();
+        let p = rows.iter().find(|r| &*r.unit == "P").unwrap();
         assert_eq!(p.totals.get("CHUNG_01"), Some(&25));
         assert!(!p.totals.contains_key("TO_05"));
     }

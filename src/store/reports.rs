@@ -193,8 +193,25 @@ impl Store {
 
     /// The current version of each (team, type, period): the latest not withdrawn.
     pub fn current_reports(&self) -> Result<Vec<ReportVersion>, StoreError> {
+        self.current_reports_where(|_, _| true)
+    }
+
+    /// Like `current_reports`, for the (type, period) pairs `keep` accepts. The test
+    /// runs on the key, before the value is parsed, so a one-period query does not
+    /// read the other periods.
+    pub fn current_reports_where(
+        &self,
+        keep: impl Fn(&str, &str) -> bool,
+    ) -> Result<Vec<ReportVersion>, StoreError> {
         let mut current: BTreeMap<(u64, String, String), ReportVersion> = BTreeMap::new();
-        for v in self.report_versions()? {
+        for item in self.reports_tree()?.scan_prefix(b"rep/") {
+            let (key, value) = item?;
+            let mut parts = std::str::from_utf8(&key).unwrap_or_default().split('/').skip(2);
+            let (Some(report), Some(period)) = (parts.next(), parts.next()) else { continue };
+            if !keep(report, period) {
+                continue;
+            }
+            let v: ReportVersion = from_json(TREE, &value)?;
             if v.withdrawn_at.is_none() {
                 current.insert((v.team, v.report.clone(), v.period.clone()), v);
             }
