@@ -49,7 +49,12 @@ fn main() {
             if (team.id + p as u64).is_multiple_of(10) {
                 continue;
             }
-            versions.push(version(&report, team.id, period, !(team.id + p as u64).is_multiple_of(7)));
+            versions.push(version(
+                &report,
+                team.id,
+                period,
+                !(team.id + p as u64).is_multiple_of(7),
+            ));
         }
     }
     println!(
@@ -107,6 +112,11 @@ fn main() {
     store.flush_blocking().unwrap();
     println!("store load of {} reports: {}", versions.len(), ms(loading.elapsed()));
 
+    let (t, n) = best_of(3, || store.report_versions().unwrap().len());
+    println!("store scan + parse of {n} versions: {}", ms(t));
+    let (t, n) = best_of(3, || store.current_reports().unwrap().len());
+    println!("store current reports ({n}): {}", ms(t));
+
     let all_periods: Vec<String> = periods.iter().map(|p| p.key()).collect();
     let period_list = all_periods.join(",");
     let (t, rows) = best_of(3, || {
@@ -115,6 +125,13 @@ fn main() {
         c.len() + t.len()
     });
     println!("store completeness + totals, {PERIODS} periods: {} ({rows} rows)", ms(t));
+
+    let (t, rows) = best_of(3, || {
+        let c = reporting.completeness(None, Some("2026-10"), None, 0).unwrap();
+        let t = reporting.totals(None, Some("2026-10"), None, 0).unwrap();
+        c.len() + t.len()
+    });
+    println!("store completeness + totals, one period (the API default): {} ({rows} rows)", ms(t));
 
     // About 100,000 reports: 23 of the 24 periods, 4,500 reports each (103,500).
     let export_periods = all_periods[1..].join(",");

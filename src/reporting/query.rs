@@ -171,9 +171,9 @@ impl Reporting {
         let versions = if filter.history {
             self.store.report_versions()?
         } else {
-            self.store.current_reports_where(|r, p| {
-                r == report.key && periods.as_ref().is_none_or(|set| set.contains(p))
-            })?
+            let keys: Option<Vec<String>> =
+                periods.as_ref().map(|set| set.iter().cloned().collect());
+            self.store.current_reports_of(&report.key, keys.as_deref())?
         };
         let units = self.store.report_units()?;
         let hierarchy = Hierarchy::new(&units);
@@ -285,9 +285,8 @@ impl Reporting {
 
     /// Units, teams and the current reports of `report` in `periods`.
     fn snapshot(&self, report: &ReportType, periods: &[Period]) -> Result<Snapshot, QueryError> {
-        let keys: HashSet<String> = periods.iter().map(|p| p.key()).collect();
-        let current =
-            self.store.current_reports_where(|r, p| r == report.key && keys.contains(p))?;
+        let keys: Vec<String> = periods.iter().map(|p| p.key()).collect();
+        let current = self.store.current_reports_of(&report.key, Some(&keys))?;
         Ok((self.store.report_units()?, self.store.report_teams()?, current))
     }
 }

@@ -11,14 +11,13 @@
 //! | `seq/team`                                  | last team id, u64 BE           |
 //! | `member/{user}`                             | `Member`                       |
 //! | `invite/{CODE}`                             | `Invite`                       |
-//! | `rep/{team:016x}/{type}/{period}/{v:08x}`   | `ReportVersion` (never deleted)|
+//! | `rep/{type}/{period}/{team:016x}/{v:08x}`   | `ReportVersion` (never deleted)|
+//! | `byteam/{team:016x}/{type}/{period}/{v:08x}`| empty (index for one team)     |
 //! | `form/{user}`                               | `FormState`                    |
 //! | `last/{user}`                               | `LastEvent`                    |
 //!
-//! Report keys sort by team, type, period, version, so "current version" is a prefix
-//! scan and all versions of one report are adjacent.
-
-use std::collections::BTreeMap;
+//! Report keys sort by type, period, team, version: a period's reports are one prefix
+//! scan (the admin queries), and all versions of one team's report are adjacent.
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -73,11 +72,15 @@ fn team_key(id: u64) -> String {
 }
 
 fn report_prefix(team: u64, report: &str, period: &str) -> String {
-    format!("rep/{team:016x}/{report}/{period}/")
+    format!("rep/{report}/{period}/{team:016x}/")
 }
 
 fn report_key(v: &ReportVersion) -> String {
     format!("{}{:08x}", report_prefix(v.team, &v.report, &v.period), v.version)
+}
+
+fn team_index_key(v: &ReportVersion) -> String {
+    format!("byteam/{:016x}/{}/{}/{:08x}", v.team, v.report, v.period, v.version)
 }
 
 impl Store {
@@ -186,37 +189,72 @@ impl Store {
         self.scan(&report_prefix(team, report, period))
     }
 
-    /// All versions of one team, in key order.
+    /// All versions of one team, ordered by type, period, version.
     pub fn team_report_versions(&self, team: u64) -> Result<Vec<ReportVersion>, StoreError> {
-        self.scan(&format!("rep/{team:016x}/"))
+        let tree = self.reports_tree()?;
+        let mut out = Vec::new();
+        for item in tree.scan_prefix(format!("byteam/{team:016x}/").as_bytes()) {
+            let (key, _) = item?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let mut parts = key.split('/').skip(2);
+            let (Some(report), Some(period), Some(version)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let primary = format!("{}{version}", report_prefix(team, report, period));
+            if let Some(value) = tree.get(primary.as_bytes())? {
+                out.push(from_json(TREE, &value)?);
+            }
+        }
+        Ok(out)
     }
 
     /// The current version of each (team, type, period): the latest not withdrawn.
     pub fn current_reports(&self) -> Result<Vec<ReportVersion>, StoreError> {
-        self.current_reports_where(|_, _| true)
+        self.current_in_prefix("rep/")
     }
 
-    /// Like `current_reports`, for the (type, period) pairs `keep` accepts. The test
-    /// runs on the key, before the value is parsed, so a one-period query does not
-    /// read the other periods.
-    pub fn current_reports_where(
+    /// Current versions of report type `report` in `periods` (all periods if `None`).
+    /// Each period is one prefix scan, so a one-period query reads one period.
+    pub fn current_reports_of(
         &self,
-        keep: impl Fn(&str, &str) -> bool,
+        report: &str,
+        periods: Option<&[String]>,
     ) -> Result<Vec<ReportVersion>, StoreError> {
-        let mut current: BTreeMap<(u64, String, String), ReportVersion> = BTreeMap::new();
-        for item in self.reports_tree()?.scan_prefix(b"rep/") {
+        match periods {
+            None => self.current_in_prefix(&format!("rep/{report}/")),
+            Some(periods) => {
+                let mut out = Vec::new();
+                for period in periods {
+                    out.extend(self.current_in_prefix(&format!("rep/{report}/{period}/"))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn current_in_prefix(&self, prefix: &str) -> Result<Vec<ReportVersion>, StoreError> {
+        // The versions of one (type, period, team) are adjacent and ascending, and their
+        // keys differ only in the last 8 hex digits: the current one is the last version
+        // not withdrawn in each run of equal key stems.
+        let mut current = Vec::new();
+        let mut stem: Vec<u8> = Vec::new();
+        let mut best: Option<ReportVersion> = None;
+        for item in self.reports_tree()?.scan_prefix(prefix.as_bytes()) {
             let (key, value) = item?;
-            let mut parts = std::str::from_utf8(&key).unwrap_or_default().split('/').skip(2);
-            let (Some(report), Some(period)) = (parts.next(), parts.next()) else { continue };
-            if !keep(report, period) {
-                continue;
+            let key_stem = &key[..key.len().saturating_sub(8)];
+            if key_stem != stem.as_slice() {
+                current.extend(best.take());
+                stem = key_stem.to_vec();
             }
             let v: ReportVersion = from_json(TREE, &value)?;
             if v.withdrawn_at.is_none() {
-                current.insert((v.team, v.report.clone(), v.period.clone()), v);
+                best = Some(v);
             }
         }
-        Ok(current.into_values().collect())
+        current.extend(best);
+        Ok(current)
     }
 
     // ----- chat state ----------------------------------------------------------
@@ -296,6 +334,7 @@ fn apply(
                 return Err(abort("report version exists"));
             }
             tx.insert(key.as_bytes(), to_json(v))?;
+            tx.insert(team_index_key(v).as_bytes(), &[])?;
         }
         ReportWrite::UpdateReport(v) => {
             tx.insert(report_key(v).as_bytes(), to_json(v))?;
@@ -312,6 +351,8 @@ fn apply(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::reports::model::{Role, UnitKind};
 
@@ -391,6 +432,13 @@ mod tests {
             .unwrap();
         assert_eq!(store.current_reports().unwrap()[0].version, 1);
         assert_eq!(store.report_history(1, "thang", "2026-10").unwrap().len(), 2);
+        assert_eq!(store.team_report_versions(1).unwrap().len(), 2);
+        assert!(store.team_report_versions(2).unwrap().is_empty());
+        let october = ["2026-10".to_owned()];
+        assert_eq!(store.current_reports_of("thang", Some(&october)).unwrap()[0].version, 1);
+        assert!(
+            store.current_reports_of("thang", Some(&["2026-11".to_owned()])).unwrap().is_empty()
+        );
     }
 
     #[test]
