@@ -41,11 +41,18 @@ pub struct AppState {
     pub webhook: WebhookState,
     pub tokens: Tokens,
     pub dialogs: Registry,
+    pub reporting: crate::reporting::Reporting,
 }
 
 impl FromRef<AppState> for Registry {
     fn from_ref(state: &AppState) -> Registry {
         state.dialogs.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::reporting::Reporting {
+    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+        state.reporting.clone()
     }
 }
 
@@ -156,7 +163,10 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     } else {
         None
     };
-    let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone());
+    let reporting = crate::reporting::Reporting::load(store.clone(), settings.reports.clone())?;
+    reporting.spawn_reminders(sender_wake.clone());
+    let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone())
+        .with_reporting(reporting.clone());
     let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
 
     let state = AppState {
@@ -170,6 +180,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         store,
         tokens,
         dialogs,
+        reporting,
         settings: Arc::new(settings),
     };
     let mut router = Router::new()

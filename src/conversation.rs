@@ -34,11 +34,18 @@ pub struct Conversation {
     store: Store,
     dialogs: Registry,
     sender_wake: Arc<Notify>,
+    /// Team report commands and forms, asked before the dialog engine.
+    reporting: Option<crate::reporting::Reporting>,
 }
 
 impl Conversation {
     pub fn new(store: Store, dialogs: Registry, sender_wake: Arc<Notify>) -> Conversation {
-        Conversation { store, dialogs, sender_wake }
+        Conversation { store, dialogs, sender_wake, reporting: None }
+    }
+
+    pub fn with_reporting(mut self, reporting: crate::reporting::Reporting) -> Conversation {
+        self.reporting = Some(reporting);
+        self
     }
 
     #[tracing::instrument(skip(self))]
@@ -73,7 +80,16 @@ impl Conversation {
         // Any of these counts as an interaction: it opens Zalo's 7-day reply window.
         user.last_interaction_ms = entry.received_at_ms.max(user.last_interaction_ms);
         user.reachable = true;
-        let (session, replies) = self.respond(user_id, &input, now_ms)?;
+        let report_replies = match (&self.reporting, &input) {
+            (Some(reporting), Input::Text(text)) => {
+                reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+            }
+            _ => None,
+        };
+        let (session, replies) = match report_replies {
+            Some(replies) => (SessionUpdate::Keep, replies),
+            None => self.respond(user_id, &input, now_ms)?,
+        };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
         // No flush here: the sender flushes before it sends anything, so a reply never
@@ -87,7 +103,12 @@ impl Conversation {
         Ok(self.store.inbox_bury(seq, reason)?)
     }
 
-    fn respond(&self, user_id: &str, input: &Input, now_ms: i64) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
+    fn respond(
+        &self,
+        user_id: &str,
+        input: &Input,
+        now_ms: i64,
+    ) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
         let dialog_input = match input {
             Input::Greet => dialog::Input::Follow,
             Input::Text(text) => dialog::Input::Text(text.clone()),

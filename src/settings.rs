@@ -20,6 +20,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub dialogs: DialogSettings,
     pub workers: WorkerSettings,
+    #[serde(default)]
+    pub reports: crate::reporting::ReportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

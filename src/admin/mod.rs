@@ -3,6 +3,7 @@
 
 pub mod dialogs;
 mod outbox;
+pub mod reports;
 mod tokens;
 
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(dialogs::router())
         .merge(outbox::router())
         .merge(tokens::router())
+        .merge(reports::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
 }
 
