@@ -44,15 +44,15 @@ pub struct AppState {
     pub reporting: crate::reporting::Reporting,
 }
 
-impl FromRef<AppState> for crate::reporting::Reporting {
-    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
-        state.reporting.clone()
-    }
-}
-
 impl FromRef<AppState> for Registry {
     fn from_ref(state: &AppState) -> Registry {
         state.dialogs.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::reporting::Reporting {
+    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+        state.reporting.clone()
     }
 }
 
