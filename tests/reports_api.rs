@@ -233,6 +233,39 @@ async fn guided_form_and_leader_invite() {
     chat(&app, "u-member", "/bc 1 2 3", "chưa là thành viên").await;
 }
 
+#[tokio::test]
+async fn definitions_reload_from_the_file_and_refuse_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reports.toml");
+    let original = std::fs::read_to_string(definitions_path()).unwrap();
+    std::fs::write(&file, &original).unwrap();
+    let path = file.clone();
+    let app = spawn_app_with(move |s| {
+        s.reports.definitions = path;
+        s.reports.reminders = false;
+    })
+    .await;
+    let before = json_of(app.admin_get("/admin/api/reports/definitions").await).await;
+    assert_eq!(before["reports"][0]["indicators"][0]["code"], "CHUNG_01");
+
+    std::fs::write(
+        &file,
+        original.replace("short = \"Lượt hỗ trợ\"", "short = \"Lượt hướng dẫn\""),
+    )
+    .unwrap();
+    let reloaded = json_of(app.admin_post("/admin/api/reports/reload", json!({})).await).await;
+    assert_ne!(reloaded["version"], before["version"]);
+    let after = json_of(app.admin_get("/admin/api/reports/definitions").await).await;
+    assert_eq!(after["reports"][0]["indicators"][0]["short"], "Lượt hướng dẫn");
+
+    std::fs::write(&file, original.replace("lock_days = 25", "lock_days = 1")).unwrap();
+    let refused = app.admin_post("/admin/api/reports/reload", json!({})).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("must not exceed lock_days"));
+    let kept = json_of(app.admin_get("/admin/api/reports/definitions").await).await;
+    assert_eq!(kept["version"], reloaded["version"]);
+}
+
 struct Service {
     child: Child,
     base: String,

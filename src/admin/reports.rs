@@ -36,6 +36,8 @@ where
         .route("/admin/api/totals", get(totals))
         .route("/admin/api/exports/reports.csv", get(export_csv))
         .route("/admin/api/exports/reports.xlsx", get(export_xlsx))
+        .route("/admin/api/reports/definitions", get(definitions))
+        .route("/admin/api/reports/reload", post(reload))
 }
 
 impl From<QueryError> for ApiError {
@@ -57,6 +59,38 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("report task failed: {e}")))?
         .map_err(ApiError::from)
+}
+
+/// The loaded report types and indicators, with the definition version.
+async fn definitions(State(reporting): State<Reporting>) -> Json<Value> {
+    let defs = reporting.defs();
+    let reports: Vec<Value> = defs
+        .reports
+        .iter()
+        .map(|r| {
+            let indicators: Vec<Value> = r
+                .indicators
+                .iter()
+                .map(|i| {
+                    json!({"code": i.code, "label": i.label, "short": i.short, "aliases": i.aliases,
+                           "required": i.required, "min": i.min, "max": i.max})
+                })
+                .collect();
+            json!({"key": r.key, "name": r.name, "period": r.period, "deadline_days": r.deadline_days,
+                   "grace_days": r.grace_days, "lock_days": r.lock_days, "indicators": indicators})
+        })
+        .collect();
+    Json(json!({"version": defs.version, "reports": reports}))
+}
+
+/// Re-reads `reports.definitions`; a file with problems is refused (400, every problem
+/// listed) and the loaded definitions stay.
+async fn reload(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
+    let defs = tokio::task::spawn_blocking(move || reporting.reload_definitions())
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reload task failed: {e}")))?
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    Ok(Json(json!({"version": defs.version, "reports": defs.reports.len()})))
 }
 
 async fn units(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {

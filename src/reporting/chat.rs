@@ -110,12 +110,12 @@ impl Reporting {
         event_key: &str,
     ) -> anyhow::Result<Effect> {
         match command {
-            Command::Help => Ok(Effect::reply(render::help(&self.defs))),
+            Command::Help => Ok(Effect::reply(render::help(&self.defs()))),
             Command::Join { code: None } => Ok(Effect::reply(render::join_needs_code())),
             Command::Join { code: Some(code) } => self.join(user, member, &code, now),
             _ if member.is_none() => Ok(Effect::reply(render::not_a_member())),
             Command::Template => {
-                let replies = self.defs.reports.iter().map(render::template).collect();
+                let replies = self.defs().reports.iter().map(render::template).collect();
                 Ok(Effect { replies, ..Effect::default() })
             }
             Command::Leave => self.leave(user, member),
@@ -130,7 +130,7 @@ impl Reporting {
                     Command::Report { args } => self.report(&member, &team, &args, now, event_key),
                     Command::View => self.view(&team, now),
                     Command::Withdraw => self.withdraw(&member, now),
-                    _ => Ok(Effect::reply(render::help(&self.defs))),
+                    _ => Ok(Effect::reply(render::help(&self.defs()))),
                 }
             }
         }
@@ -260,7 +260,8 @@ impl Reporting {
         now: i64,
         event_key: &str,
     ) -> anyhow::Result<Effect> {
-        let parsed = match parse_report_args(&self.defs, args, now) {
+        let defs = self.defs();
+        let parsed = match parse_report_args(&defs, args, now) {
             Ok(parsed) => parsed,
             Err(ArgsError::Period(e)) => return Ok(Effect::reply(render::period_error(&e))),
             Err(ArgsError::Fields { report, errors }) => {
@@ -277,7 +278,7 @@ impl Reporting {
         }
         match parsed.values {
             None => {
-                let t = form::start(report, &self.defs.version, period, now);
+                let t = form::start(report, &defs.version, period, now);
                 let writes = t
                     .state
                     .map(|s| ReportWrite::PutForm(member.user_id.clone(), s))
@@ -314,7 +315,7 @@ impl Reporting {
             report: report.key.clone(),
             period: period.key(),
             version: history.last().map_or(1, |v| v.version + 1),
-            definition: self.defs.version.clone(),
+            definition: self.defs().version.clone(),
             values,
             submitted_by: member.user_id.clone(),
             submitted_at: now,
@@ -340,7 +341,8 @@ impl Reporting {
         now: i64,
         event_key: &str,
     ) -> anyhow::Result<Effect> {
-        let Some(report) = self.defs.get(Some(&state.report)) else {
+        let defs = self.defs();
+        let Some(report) = defs.get(Some(&state.report)) else {
             // The report type was removed from the file while the form was open.
             return Ok(Effect {
                 replies: vec![render::form_expired()],
@@ -378,7 +380,8 @@ impl Reporting {
 
     fn view(&self, team: &Team, now: i64) -> anyhow::Result<Effect> {
         let mut replies = Vec::new();
-        for report in &self.defs.reports {
+        let defs = self.defs();
+        for report in &defs.reports {
             let period = default_period(report, now);
             let versions = self.store.team_report_versions(team.id)?;
             // The default period's report, else the team's latest report of this type.

@@ -18,7 +18,7 @@ pub mod reminders;
 mod tests;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -85,13 +85,19 @@ impl ReportSettings {
 #[derive(Clone)]
 pub struct Reporting {
     store: Store,
-    defs: Arc<Definitions>,
+    /// The loaded definition file. Swapped whole by `reload_definitions`; readers take
+    /// an `Arc` snapshot (std lock, held only to clone the `Arc`, never across I/O).
+    defs: Arc<RwLock<Arc<Definitions>>>,
     settings: Arc<ReportSettings>,
 }
 
 impl Reporting {
     pub fn new(store: Store, defs: Definitions, settings: ReportSettings) -> Reporting {
-        Reporting { store, defs: Arc::new(defs), settings: Arc::new(settings) }
+        Reporting {
+            store,
+            defs: Arc::new(RwLock::new(Arc::new(defs))),
+            settings: Arc::new(settings),
+        }
     }
 
     /// Reads and checks the definition file named in `settings`.
@@ -106,8 +112,25 @@ impl Reporting {
         Ok(Reporting::new(store, defs, settings))
     }
 
-    pub fn definitions(&self) -> &Definitions {
-        &self.defs
+    /// The current definitions (a snapshot: a reload does not change it).
+    pub fn defs(&self) -> Arc<Definitions> {
+        match self.defs.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the definition file; on any problem keeps the old definitions and
+    /// returns the problems. Forms in progress continue with the new file (answers are
+    /// keyed by indicator code); stored reports keep the version they were made with.
+    pub fn reload_definitions(&self) -> anyhow::Result<Arc<Definitions>> {
+        let fresh = Arc::new(load_definitions(&self.settings.definitions)?);
+        match self.defs.write() {
+            Ok(mut guard) => *guard = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        tracing::info!(version = %fresh.version, "report definitions reloaded");
+        Ok(fresh)
     }
 
     pub fn store(&self) -> &Store {

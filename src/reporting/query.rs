@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::reports::aggregate::{self, CompletenessRow, Fact, Hierarchy, TotalsRow};
-use crate::reports::definition::ReportType;
+use crate::reports::definition::{Definitions, ReportType};
 use crate::reports::export;
 use crate::reports::import;
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
@@ -51,8 +51,13 @@ pub enum ExportFormat {
 }
 
 impl Reporting {
-    pub fn report_type(&self, key: Option<&str>) -> Result<&ReportType, QueryError> {
-        self.defs.get(key).ok_or_else(|| {
+    /// The report type `key` (default: the first) in the definitions snapshot `defs`.
+    pub fn report_type<'d>(
+        &self,
+        defs: &'d Definitions,
+        key: Option<&str>,
+    ) -> Result<&'d ReportType, QueryError> {
+        defs.get(key).ok_or_else(|| {
             QueryError::NotFound(format!("report type {:?}", key.unwrap_or_default()))
         })
     }
@@ -162,7 +167,8 @@ impl Reporting {
 
     /// Reports matching `filter` (current versions unless `history`).
     pub fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportVersion>, QueryError> {
-        let report = self.report_type(filter.report.as_deref())?;
+        let defs = self.defs();
+        let report = self.report_type(&defs, filter.report.as_deref())?;
         let periods: Option<HashSet<String>> = filter
             .period
             .as_deref()
@@ -204,7 +210,8 @@ impl Reporting {
         unit: Option<&str>,
         now: i64,
     ) -> Result<Vec<CompletenessRow>, QueryError> {
-        let report = self.report_type(report_key)?;
+        let defs = self.defs();
+        let report = self.report_type(&defs, report_key)?;
         let periods = self.periods(report, period, now, 1)?;
         let (units, teams, current) = self.snapshot(report, &periods)?;
         let hierarchy = Hierarchy::new(&units);
@@ -220,7 +227,8 @@ impl Reporting {
         unit: Option<&str>,
         now: i64,
     ) -> Result<Vec<TotalsRow>, QueryError> {
-        let report = self.report_type(report_key)?;
+        let defs = self.defs();
+        let report = self.report_type(&defs, report_key)?;
         let periods = self.periods(report, period, now, 1)?;
         let (units, teams, current) = self.snapshot(report, &periods)?;
         let hierarchy = Hierarchy::new(&units);
@@ -235,7 +243,8 @@ impl Reporting {
         filter: &ReportFilter,
         format: ExportFormat,
     ) -> Result<Vec<u8>, QueryError> {
-        let report = self.report_type(filter.report.as_deref())?;
+        let defs = self.defs();
+        let report = self.report_type(&defs, filter.report.as_deref())?;
         let versions = self.reports(filter)?;
         let units = self.store.report_units()?;
         let hierarchy = Hierarchy::new(&units);

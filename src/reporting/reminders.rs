@@ -62,8 +62,9 @@ impl Reporting {
             .iter()
             .filter_map(|m| self.store.last_interaction(&m.user_id).map(|t| (m.user_id.clone(), t)))
             .collect();
+        let defs = self.defs();
         let world = World {
-            defs: &self.defs,
+            defs: &defs,
             hierarchy: &hierarchy,
             teams: &teams,
             members: &members,
