@@ -172,6 +172,7 @@ async fn join_report_amend_withdraw_export() {
         "{csv}"
     );
     assert!(csv.contains(",45,20,2,10,8,6,3,5,2,1030"), "{csv}");
+    assert!(!csv.contains("u-lan"), "submitters are pseudonymised in exports");
     let xlsx = app.admin_get(&format!("/admin/api/exports/reports.xlsx?period={period}")).await;
     assert_eq!(xlsx.status(), 200);
     assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));

@@ -250,11 +250,24 @@ impl Reporting {
         let hierarchy = Hierarchy::new(&units);
         let teams = self.store.report_teams()?;
         let team_map: HashMap<u64, &Team> = teams.iter().map(|t| (t.id, t)).collect();
+        // Submitters appear by display name when known, else by a pseudonym: exports
+        // travel by e-mail and must not carry raw Zalo ids.
         let members = self.store.report_members()?;
-        let names: HashMap<&str, &str> = members
+        let known: HashMap<&str, &str> = members
             .iter()
             .filter_map(|m| m.display_name.as_deref().map(|n| (m.user_id.as_str(), n)))
             .collect();
+        let labels: HashMap<&str, String> = versions
+            .iter()
+            .map(|v| {
+                let id = v.submitted_by.as_str();
+                let label =
+                    known.get(id).map_or_else(|| crate::privacy::mask_id(id), |n| (*n).to_owned());
+                (id, label)
+            })
+            .collect();
+        let names: HashMap<&str, &str> =
+            labels.iter().map(|(id, label)| (*id, label.as_str())).collect();
         let refs: Vec<&ReportVersion> = versions.iter().collect();
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
