@@ -77,9 +77,8 @@ pub fn start(report: &ReportType, definition: &str, period: Period, now: i64) ->
         updated_at: now,
     };
     let intro = Reply::text(format!(
-        "📝 {} {} — {} câu. Gõ «hủy» bất cứ lúc nào để dừng.",
-        report.name,
-        state.period.label(),
+        "📝 {} — {} câu. Gõ «hủy» bất cứ lúc nào để dừng.",
+        render::title(report, state.period),
         report.indicators.len()
     ));
     let mut replies = vec![intro];
@@ -110,7 +109,7 @@ pub fn advance(report: &ReportType, mut state: FormState, input: &str, now: i64)
                 let n = report.indicators.len();
                 let reply = Reply::text(format!(
                     "Gõ số thứ tự câu cần sửa (1–{n}).\n{}",
-                    render::echo_lines(report, &state.answers)
+                    render::echo_lines(report, &state.answers, true)
                 ));
                 keep(state, vec![reply])
             }

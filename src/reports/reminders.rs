@@ -17,6 +17,7 @@ use super::aggregate::Hierarchy;
 use super::definition::{Definitions, ReportType};
 use super::model::{Member, Role, Team, UnitLevel};
 use super::period::{Period, deadline, format_local_date, local_hour, lock_time};
+use super::render::title_lower;
 use crate::reply::Reply;
 
 const DAY: i64 = 86_400;
@@ -163,26 +164,29 @@ fn plan_period(
             }
             let mut text = match stage {
                 Stage::Before(_) => format!(
-                    "⏰ Nhắc báo cáo: «{}» chưa gửi {} {}. Hạn chót: hết ngày {due}.",
+                    "⏰ Nhắc báo cáo: «{}» chưa gửi {}. Hạn chót: hết ngày {due}.",
                     team.name,
-                    report.name.to_lowercase(),
-                    period.label()
+                    title_lower(report, period)
                 ),
                 Stage::After(_) => format!(
-                    "⚠️ Quá hạn: «{}» chưa gửi {} {} (hạn chót đã qua: {due}). Kỳ này khóa sổ sau ngày {lock}.",
+                    "⚠️ Quá hạn: «{}» chưa gửi {} (hạn chót đã qua: {due}). Kỳ này khóa sổ sau ngày {lock}.",
                     team.name,
-                    report.name.to_lowercase(),
-                    period.label()
+                    title_lower(report, period)
                 ),
             };
             text.push_str("\nGõ /baocao để trả lời từng câu, hoặc /mau để báo cáo một dòng.");
             if member.role == Role::Leader {
-                text.push_str(&format!(
-                    "\n\nTổ có {} thành viên đã đăng ký; {} người quá {} ngày không nhắn OA nên bot không nhắc được, nhờ tổ trưởng báo trực tiếp.",
-                    members.len(),
-                    unreachable.len(),
-                    config.window_days
-                ));
+                // The leader's summary of the team: who the bot could and could not reach.
+                text.push_str(&format!("\n\nTổ có {} thành viên đã đăng ký", members.len()));
+                if unreachable.is_empty() {
+                    text.push_str("; bot đã nhắc tất cả.");
+                } else {
+                    text.push_str(&format!(
+                        "; {} người quá {} ngày không nhắn OA nên bot không nhắc được, nhờ tổ trưởng báo trực tiếp.",
+                        unreachable.len(),
+                        config.window_days
+                    ));
+                }
             }
             let reply =
                 Reply::text(text).with_query("Báo cáo ngay", format!("/baocao {period_key}"));
@@ -251,11 +255,7 @@ fn plan_digests(
         if communes.is_empty() {
             continue;
         }
-        let mut text = format!(
-            "📊 Tổng hợp {} {} (sau hạn chót):",
-            report.name.to_lowercase(),
-            period.label()
-        );
+        let mut text = format!("📊 Tổng hợp {} (sau hạn chót):", title_lower(report, period));
         for (commune, (expected, reported, missing, unreachable)) in &communes {
             text.push_str(&format!("\n\n{commune}: {reported}/{expected} tổ đã báo cáo."));
             if !missing.is_empty() {

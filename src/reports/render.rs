@@ -84,7 +84,9 @@ pub fn invite_created(code: &str, role: Role, team_name: &str, expires_at: i64) 
 pub fn template(report: &ReportType) -> Reply {
     let order: Vec<&Indicator> = positional(report).collect();
     let keys: Vec<&str> = order.iter().map(|i| i.key()).collect();
-    let example: Vec<&str> = order.iter().map(|i| i.example.as_str()).collect();
+    // The example stops after the required values, as a quick report would.
+    let example: Vec<&str> =
+        order.iter().filter(|i| i.required).map(|i| i.example.as_str()).collect();
     let mut text =
         format!("Mẫu {} (gõ đúng thứ tự):\n/bc {}\n", report.name.to_lowercase(), keys.join(" "));
     for (n, indicator) in order.iter().enumerate() {
@@ -126,10 +128,14 @@ pub fn period_error(error: &PeriodError) -> Reply {
     Reply::text(format!("❌ Chưa lưu báo cáo: {error}."))
 }
 
-/// The values with Vietnamese labels, for the confirmation and `/xem`.
-pub fn echo_lines(report: &ReportType, values: &Values) -> String {
+/// The values with Vietnamese labels, numbered in definition order. `all` also lists
+/// unanswered ones (the form's confirmation, where "Sửa" refers to the numbers).
+pub fn echo_lines(report: &ReportType, values: &Values, all: bool) -> String {
     let mut text = String::new();
     for (n, indicator) in report.indicators.iter().enumerate() {
+        if !all && !values.contains_key(&indicator.code) {
+            continue;
+        }
         let value = values.get(&indicator.code).map_or_else(|| "—".to_owned(), |v| v.display());
         let unit = match (&indicator.unit, values.get(&indicator.code)) {
             (Some(unit), Some(_)) if indicator.kind == IndicatorKind::Int => format!(" {unit}"),
@@ -140,12 +146,28 @@ pub fn echo_lines(report: &ReportType, values: &Values) -> String {
     text
 }
 
+/// "Báo cáo tháng 10/2026": the report name and the period without saying "tháng" twice.
+pub fn title(report: &ReportType, period: Period) -> String {
+    let kind = period.kind.label();
+    let name = report.name.trim();
+    match name.strip_suffix(kind) {
+        Some(stem) if stem.ends_with(' ') => format!("{stem}{}", period.label()),
+        _ => format!("{name} {}", period.label()),
+    }
+}
+
+/// `title` for use inside a sentence ("Đã lưu báo cáo tháng 10/2026").
+pub fn title_lower(report: &ReportType, period: Period) -> String {
+    let title = title(report, period);
+    let mut chars = title.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
+}
+
 pub fn confirm(report: &ReportType, period: Period, values: &Values) -> Reply {
     let text = format!(
-        "Kiểm tra {} {}:\n{}Bấm «Gửi» để gửi, «Sửa» để sửa một câu, «Hủy» để bỏ.",
-        report.name.to_lowercase(),
-        period.label(),
-        echo_lines(report, values)
+        "Kiểm tra {}:\n{}Bấm «Gửi» để gửi, «Sửa» để sửa một câu, «Hủy» để bỏ.",
+        title_lower(report, period),
+        echo_lines(report, values, true)
     );
     Reply::text(text).with_query("Gửi", "gửi").with_query("Sửa", "sửa").with_query("Hủy", "hủy")
 }
@@ -157,19 +179,15 @@ pub fn submitted(
     replaced: bool,
     withdraw_minutes: i64,
 ) -> Reply {
-    let mut text = format!(
-        "✅ Đã lưu {} {} (lần gửi thứ {}).",
-        report.name.to_lowercase(),
-        period.label(),
-        stored.version
-    );
+    let mut text =
+        format!("✅ Đã lưu {} (lần gửi thứ {}).", title_lower(report, period), stored.version);
     if replaced {
         text.push_str(" Báo cáo này thay thế bản gửi trước của tổ.");
     }
     if !stored.on_time {
         text.push_str(" Báo cáo được ghi nhận là nộp muộn.");
     }
-    text.push_str(&format!("\n{}", echo_lines(report, &stored.values)));
+    text.push_str(&format!("\n{}", echo_lines(report, &stored.values, false)));
     text.push_str(&format!("Gõ /xem để xem lại, /huy trong {withdraw_minutes} phút để rút lại."));
     Reply::text(text)
 }
@@ -188,13 +206,12 @@ pub fn view(
     team_name: &str,
 ) -> Reply {
     Reply::text(format!(
-        "📄 {} {} của «{team_name}» (lần gửi thứ {}, {}, lúc {}):\n{}",
-        report.name,
-        period.label(),
+        "📄 {} của «{team_name}» (lần gửi thứ {}, {}, lúc {}):\n{}",
+        title(report, period),
         current.version,
         if current.on_time { "đúng hạn" } else { "nộp muộn" },
         format_local_datetime(current.submitted_at),
-        echo_lines(report, &current.values)
+        echo_lines(report, &current.values, false)
     ))
 }
 
@@ -234,20 +251,23 @@ pub fn form_gave_up() -> Reply {
     )
 }
 
-/// Text of a locked or future period, reused by the form.
-pub fn locked(error: &PeriodError) -> Reply {
-    period_error(error)
-}
-
 /// "Xã Tân Lập › Thôn Đông" style unit path, given names from the top down.
 pub fn unit_path(names: &[String]) -> String {
     names.join(" › ")
 }
 
-pub fn late_or_on_time(on_time: bool) -> &'static str {
-    if on_time { "đúng hạn" } else { "muộn" }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::oneline::tests::defs;
 
-pub fn submitted_at(unix: i64) -> String {
-    format_local_datetime(unix)
+    #[test]
+    fn titles_do_not_repeat_the_period_word() {
+        let d = defs();
+        let month = Period::from_key("2026-10").unwrap();
+        let week = Period::from_key("2026-W45").unwrap();
+        assert_eq!(title(d.get(None).unwrap(), month), "Báo cáo tháng 10/2026");
+        assert_eq!(title(d.get(Some("tuan")).unwrap(), week), "Báo cáo tuần 45/2026 (02/11–08/11)");
+        assert_eq!(title_lower(d.get(None).unwrap(), month), "báo cáo tháng 10/2026");
+    }
 }
