@@ -76,7 +76,11 @@ impl Reporting {
         event_key: &str,
     ) -> anyhow::Result<Option<Effect>> {
         let member = self.store.report_member(user)?;
-        let form = self.store.report_form(user)?;
+        // A form left idle past its lifetime no longer captures messages: the text is
+        // handled as if there were no form (and the stale form is cleared if we answer).
+        let stored_form = self.store.report_form(user)?;
+        let stale = stored_form.as_ref().is_some_and(|f| now - f.updated_at > form::FORM_IDLE_SECS);
+        let form = stored_form.filter(|_| !stale);
         let recognised = recognise(text);
         if let Some(state) = form {
             let is_other_command =
@@ -98,7 +102,11 @@ impl Reporting {
         if !r.explicit && member.is_none() {
             return Ok(None);
         }
-        self.command(user, member.as_ref(), r.command, now, event_key).map(Some)
+        let mut effect = self.command(user, member.as_ref(), r.command, now, event_key)?;
+        if stale {
+            effect.writes.insert(0, ReportWrite::ClearForm(user.to_owned()));
+        }
+        Ok(Some(effect))
     }
 
     fn command(

@@ -87,3 +87,18 @@ fn reminders_go_out_once_and_only_to_reachable_members() {
     let text = queued[0].message["text"].as_str().unwrap();
     assert!(text.contains("Nhắc báo cáo") && text.contains("tháng 10/2026"), "{text}");
 }
+
+#[test]
+fn an_idle_form_stops_capturing_messages() {
+    let reporting = reporting();
+    join(&reporting, "u1", 1, Role::Member);
+    let started = reporting.handle_chat("u1", "/baocao", NOW, "f1").unwrap().unwrap();
+    assert!(started[1].text.contains("Câu 1/19"));
+    let inside = reporting.handle_chat("u1", "xin chào", NOW + 60, "f2").unwrap().unwrap();
+    assert!(inside[0].text.contains("Chưa đúng"));
+    let later = NOW + crate::reports::form::FORM_IDLE_SECS + 120;
+    assert_eq!(reporting.handle_chat("u1", "xin chào", later, "f3").unwrap(), None);
+    let view = reporting.handle_chat("u1", "/xem", later, "f4").unwrap().unwrap();
+    assert!(view[0].text.contains("chưa có báo cáo"), "{}", view[0].text);
+    assert!(reporting.store().report_form("u1").unwrap().is_none());
+}
