@@ -75,9 +75,12 @@ pub(crate) fn step_traced(
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
             let mut s = s.clone();
-            s.version = set.version.clone();
-            s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
-            s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            if s.version != set.version {
+                // Moved to another version: forget positions that no longer exist.
+                s.version = set.version.clone();
+                s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
+                s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            }
             turn.session = Some(s);
         }
         Some(_) => turn.notice = Some(NOTICE_UPDATED.to_owned()),
@@ -284,17 +287,7 @@ impl<'s> Turn<'s> {
     /// Starts the dialog whose keyword occurs in the text; several → ask back.
     /// `whole_input`: only when the whole text is the keyword (while a text answer is expected).
     fn trigger(&mut self, folded: &str, whole_input: bool) -> bool {
-        let mut dialogs: Vec<&str> = Vec::new();
-        for (phrase, dialog) in &self.set.triggers {
-            let hit = if whole_input {
-                text::phrase_matches(phrase, folded)
-            } else {
-                text::contains_phrase(folded, phrase)
-            };
-            if hit && !dialogs.contains(&dialog.as_str()) {
-                dialogs.push(dialog);
-            }
-        }
+        let dialogs = self.set.triggers.matching(folded, whole_input);
         let targets: Vec<(String, Target)> = dialogs
             .iter()
             .filter_map(|d| Some((self.set.dialogs.get(*d)?.title.clone(), self.set.start_of(d)?)))

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::date::Date;
+use super::triggers::Triggers;
 
 /// A jump target, resolved: the dialog and node both exist in the set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,8 +22,7 @@ pub struct DialogSet {
     pub(crate) dialogs: BTreeMap<String, Dialog>,
     pub(crate) main: String,
     pub(crate) facts: BTreeMap<String, Fact>,
-    /// Folded trigger phrase → dialog id, longest phrases first.
-    pub(crate) triggers: Vec<(String, String)>,
+    pub(crate) triggers: Triggers,
     pub(crate) stale_facts: Vec<StaleFact>,
     /// One keyword per dialog as written, for the help text.
     pub(crate) hints: Vec<String>,
