@@ -40,6 +40,17 @@ impl Default for RegistryOptions {
     }
 }
 
+impl RegistryOptions {
+    /// From the `[dialogs]` section of the service settings.
+    pub fn from_settings(settings: &crate::settings::DialogSettings) -> RegistryOptions {
+        RegistryOptions {
+            idle_timeout_secs: settings.session_idle_days.saturating_mul(86_400).max(60),
+            review_days: u32::try_from(settings.review_days.max(1)).unwrap_or(u32::MAX),
+            ..RegistryOptions::default()
+        }
+    }
+}
+
 /// One loaded version of the dialogs.
 #[derive(Debug)]
 pub(crate) struct Version {
