@@ -69,6 +69,22 @@ impl DialogSet {
         &self.stale_facts
     }
 
+    /// True if `dialog:node` is where the main menu greeting rests (its start, or a node its
+    /// start reaches by `goto`): a conversation there has nothing in progress.
+    pub fn is_main_menu(&self, dialog: &str, node: &str) -> bool {
+        let mut at = self.main_start();
+        for _ in 0..super::engine::MAX_MESSAGES_PER_STEP {
+            if at.dialog == dialog && at.node == node {
+                return true;
+            }
+            match self.node(&at.dialog, &at.node).and_then(|n| n.goto.clone()) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        false
+    }
+
     pub(crate) fn node(&self, dialog: &str, node: &str) -> Option<&Node> {
         self.dialogs.get(dialog)?.nodes.get(node)
     }
