@@ -149,3 +149,29 @@ async fn admin_routes_report_reload_and_roll_back() {
     let (_, now) = call(app(), "GET", "/admin/api/dialogs").await;
     assert_eq!(now["version"], body["version"]);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), MENU_V1);
+    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let v1 = registry.status().version;
+    // Changed before the watcher starts, so only the signal can pick it up.
+    write(dir.path(), MENU_V2);
+    let _guard = registry.spawn_watcher().expect("watcher and SIGHUP listener");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let mut changed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if registry.status().version != v1 {
+            changed = true;
+            break;
+        }
+    }
+    assert!(changed, "SIGHUP should reload within 5 s");
+}
