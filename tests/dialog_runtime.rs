@@ -101,15 +101,19 @@ async fn watcher_reloads_after_a_file_change() {
     let v1 = registry.status().version;
     let _guard = registry.spawn_watcher().expect("watcher");
     write(dir.path(), MENU_V2);
-    let mut changed = false;
+    let changed = version_changes(&registry, v1).await;
+    assert!(changed, "the watcher should reload within 5 s");
+}
+
+/// Polls for up to 5 s until the registry's version differs from `old`.
+async fn version_changes(registry: &Registry, old: Option<String>) -> bool {
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if registry.status().version != v1 {
-            changed = true;
-            break;
+        if registry.status().version != old {
+            return true;
         }
     }
-    assert!(changed, "the watcher should reload within 5 s");
+    false
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -165,13 +169,6 @@ async fn sighup_reloads() {
         .status()
         .expect("run kill");
     assert!(status.success());
-    let mut changed = false;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if registry.status().version != v1 {
-            changed = true;
-            break;
-        }
-    }
+    let changed = version_changes(&registry, v1).await;
     assert!(changed, "SIGHUP should reload within 5 s");
 }
