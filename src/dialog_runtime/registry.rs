@@ -40,17 +40,6 @@ impl Default for RegistryOptions {
     }
 }
 
-impl RegistryOptions {
-    /// From the `[dialogs]` section of the service settings.
-    pub fn from_settings(settings: &crate::settings::DialogSettings) -> RegistryOptions {
-        RegistryOptions {
-            idle_timeout_secs: settings.session_idle_days.saturating_mul(86_400).max(60),
-            review_days: settings.review_days.max(1),
-            ..RegistryOptions::default()
-        }
-    }
-}
-
 /// One loaded version of the dialogs.
 #[derive(Debug)]
 pub(crate) struct Version {
