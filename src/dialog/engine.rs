@@ -188,7 +188,7 @@ impl<'s> Turn<'s> {
         if self.choose(node, match_choice_in_sentence(node, &folded)) {
             return;
         }
-        self.not_understood(node);
+        self.not_understood(node, &folded);
     }
 
     /// Acts on a choice match; false when nothing matched.
@@ -399,10 +399,17 @@ impl<'s> Turn<'s> {
         self.send(reply);
     }
 
-    fn not_understood(&mut self, node: &Node) {
+    fn not_understood(&mut self, node: &Node, folded: &str) {
         let current = self.current_target();
+        let typed_number = folded.bytes().all(|b| b.is_ascii_digit()).then_some(folded);
         let reply = match current {
-            Some(target) => render::not_understood(self.set, self.session.as_ref(), &target, node),
+            Some(target) => render::not_understood(
+                self.set,
+                self.session.as_ref(),
+                &target,
+                node,
+                typed_number.filter(|n| !n.is_empty()),
+            ),
             None => Reply::text(NOT_UNDERSTOOD),
         };
         self.send(reply);

@@ -206,7 +206,11 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             hints: raw_dialogs
                 .iter()
                 .filter(|(_, _, dialog)| !dialog.main)
-                .filter_map(|(_, _, dialog)| dialog.keywords.first())
+                // Prefer a keyword written with diacritics: it reads better in the help text.
+                .filter_map(|(_, _, dialog)| {
+                    let written = |k: &&Spanned<String>| !k.get_ref().is_ascii();
+                    dialog.keywords.iter().find(written).or(dialog.keywords.first())
+                })
                 .map(|keyword| format!("\"{}\"", keyword.get_ref()))
                 .take(6)
                 .collect(),
