@@ -22,6 +22,8 @@ use crate::reply::Reply;
 
 /// Zalo lets an OA reply for 7 days after the user's last message; sessions idle longer restart.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
+/// Longer texts are cut before matching (Zalo messages are at most 2000 characters anyway).
+const MAX_INPUT_CHARS: usize = 2000;
 /// How many earlier nodes "quay lại" can go back through.
 pub const MAX_HISTORY: usize = 30;
 /// At most this many messages per step (a `goto` chain is cut here).
@@ -150,6 +152,11 @@ enum ChoiceMatch {
 
 impl<'s> Turn<'s> {
     fn text(&mut self, typed: &str) {
+        // Matching work grows with the text; nobody answers a menu with a novel.
+        let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {
+            Some((cut, _)) => &typed[..cut],
+            None => typed,
+        };
         let typed = typed.trim();
         if let Some(payload) = typed.strip_prefix('#').filter(|p| is_payload(p)) {
             return self.payload(payload);
@@ -638,6 +645,23 @@ mod tests {
                 assert!(step.replies.iter().all(|r| !r.text.is_empty() && r.buttons.len() <= 5));
             }
         }
+    }
+
+    #[test]
+    fn very_long_input_is_cut_before_matching() {
+        let set = fixture_set();
+        let novel = format!("{}dich vu cong", "bla ".repeat(10_000));
+        let step = step(&set, None, &Input::Text(novel), 1);
+        // The keyword sits after the cut, so this is the greeting, not the dvc dialog.
+        assert!(step.replies[0].text.starts_with("Xin chào!"), "{:?}", step.replies);
+        let short = step_with(
+            &set,
+            None,
+            &Input::Text("bla dich vu cong".into()),
+            1,
+            &EngineOptions::default(),
+        );
+        assert!(short.replies[0].text.starts_with("Cổng Dịch vụ công"));
     }
 
     #[test]
