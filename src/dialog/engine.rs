@@ -116,7 +116,9 @@ struct Turn<'s> {
     notice: Option<String>,
 }
 
-enum Universal {
+/// The words that mean the same in every dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Universal {
     Menu,
     Back,
     Restart,
@@ -124,18 +126,34 @@ enum Universal {
     Help,
 }
 
+/// Universal words, folded (no diacritics, lower case); keywords may not take them.
+pub(crate) const UNIVERSAL_WORDS: &[(&str, Universal)] = &[
+    ("menu", Universal::Menu),
+    ("menu chinh", Universal::Menu),
+    ("trang chu", Universal::Menu),
+    ("ve menu", Universal::Menu),
+    ("ve menu chinh", Universal::Menu),
+    ("ve trang chu", Universal::Menu),
+    ("quay lai", Universal::Back),
+    ("tro lai", Universal::Back),
+    ("back", Universal::Back),
+    ("lam lai", Universal::Restart),
+    ("bat dau lai", Universal::Restart),
+    ("thoat", Universal::Exit),
+    ("ket thuc", Universal::Exit),
+    ("exit", Universal::Exit),
+    ("stop", Universal::Exit),
+    ("tro giup", Universal::Help),
+    ("giup", Universal::Help),
+    ("giup do", Universal::Help),
+    ("help", Universal::Help),
+    ("huong dan", Universal::Help),
+];
+
 fn universal(folded: &str, raw: &str) -> Option<Universal> {
-    match folded {
-        "menu" | "menu chinh" | "trang chu" | "ve menu" | "ve menu chinh" | "ve trang chu" => {
-            Some(Universal::Menu)
-        }
-        "quay lai" | "tro lai" | "back" => Some(Universal::Back),
-        "lam lai" | "bat dau lai" => Some(Universal::Restart),
-        "thoat" | "ket thuc" | "exit" | "stop" => Some(Universal::Exit),
-        "tro giup" | "giup" | "giup do" | "help" | "huong dan" => Some(Universal::Help),
-        "" if raw.trim() == "?" => Some(Universal::Help),
-        _ => None,
-    }
+    let word =
+        UNIVERSAL_WORDS.iter().find(|(word, _)| *word == folded).map(|(_, meaning)| *meaning);
+    word.or_else(|| (raw.trim() == "?").then_some(Universal::Help))
 }
 
 /// Our button payloads are `#c:…`, `#g:…`, `#u:…`; any other `#…` is text the user typed.
