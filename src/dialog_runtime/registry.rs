@@ -186,7 +186,15 @@ impl Registry {
             return ReloadOutcome::Rejected { errors: errors.iter().map(Into::into).collect() };
         };
         let version = set.version().to_owned();
-        if state.current.as_ref().is_some_and(|current| current.set.version() == version) {
+        if let Some(current) = state.current.as_ref().filter(|c| c.set.version() == version) {
+            // Same files, but "today" may have moved: refresh warnings and stale facts.
+            let refreshed = Version {
+                set: Arc::new(set),
+                loaded_at: current.loaded_at,
+                warnings,
+                retired_at: None,
+            };
+            state.current = Some(Arc::new(refreshed));
             return ReloadOutcome::Unchanged { version };
         }
         let fresh =
