@@ -11,7 +11,7 @@ use cnscd_bot::dialog_runtime::{
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-const MENU_V1: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 1\"\nchoices = [ { label = \"Tiếp\", goto = \"tiep\" } ]\n[nodes.tiep]\nsay = \"Bước tiếp bản 1\"\nend = true\n";
+const MENU_V1: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 1\"\nchoices = [ { label = \"Tiếp\", goto = \"tiep\" } ]\n[nodes.tiep]\nsay = \"Bước tiếp bản 1\"\nchoices = [ { label = \"Cuối\", goto = \"cuoi\" } ]\n[nodes.cuoi]\nsay = \"Bước cuối bản 1\"\nend = true\n";
 const MENU_V2: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 2\"\nchoices = [ { label = \"Khác\", goto = \"khac\" } ]\n[nodes.khac]\nsay = \"Bước khác bản 2\"\nend = true\n";
 const BROKEN: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"x\"\ngoto = \"khong_co\"\n";
 
@@ -57,13 +57,18 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
     let registry = Registry::load(dir.path(), RegistryOptions::default());
-    let session = registry.step(None, &Input::Follow, 100).session.expect("session");
+    let at_menu = registry.step(None, &Input::Follow, 100).session.expect("session");
+    let in_progress =
+        registry.step(Some(&at_menu), &Input::Text("1".into()), 110).session.expect("session");
 
     write(dir.path(), MENU_V2);
     assert!(matches!(registry.reload(), ReloadOutcome::Loaded { .. }));
-    // Pinned: "1" still means "Tiếp" of version 1.
-    let pinned = registry.step(Some(&session), &Input::Text("1".into()), 200);
-    assert!(text(&pinned).contains("Bước tiếp bản 1"), "{}", text(&pinned));
+    // Pinned: in the middle of version 1, "1" still means "Cuối" of version 1.
+    let pinned = registry.step(Some(&in_progress), &Input::Text("1".into()), 200);
+    assert!(text(&pinned).contains("Bước cuối bản 1"), "{}", text(&pinned));
+    // At the main menu nothing is in progress: the session moves to the current version.
+    let moved = registry.step(Some(&at_menu), &Input::Text("1".into()), 200);
+    assert!(text(&moved).contains("Bước khác bản 2"), "{}", text(&moved));
 
     // A session naming a node that no version has: main menu with a notice, never an error.
     let mut lost = pinned.session.expect("session");
@@ -96,15 +101,19 @@ async fn watcher_reloads_after_a_file_change() {
     let v1 = registry.status().version;
     let _guard = registry.spawn_watcher().expect("watcher");
     write(dir.path(), MENU_V2);
-    let mut changed = false;
+    let changed = version_changes(&registry, v1).await;
+    assert!(changed, "the watcher should reload within 5 s");
+}
+
+/// Polls for up to 5 s until the registry's version differs from `old`.
+async fn version_changes(registry: &Registry, old: Option<String>) -> bool {
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if registry.status().version != v1 {
-            changed = true;
-            break;
+        if registry.status().version != old {
+            return true;
         }
     }
-    assert!(changed, "the watcher should reload within 5 s");
+    false
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -125,7 +134,7 @@ async fn admin_routes_report_reload_and_roll_back() {
     let (status, body) = call(app(), "GET", "/admin/api/dialogs").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["dialogs"][0]["id"], "menu");
-    assert_eq!(body["nodes"], 2);
+    assert_eq!(body["nodes"], 3);
 
     write(dir.path(), BROKEN);
     let (status, body) = call(app(), "POST", "/admin/api/dialogs/reload").await;
@@ -143,4 +152,23 @@ async fn admin_routes_report_reload_and_roll_back() {
     assert_eq!(status, StatusCode::OK);
     let (_, now) = call(app(), "GET", "/admin/api/dialogs").await;
     assert_eq!(now["version"], body["version"]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), MENU_V1);
+    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let v1 = registry.status().version;
+    // Changed before the watcher starts, so only the signal can pick it up.
+    write(dir.path(), MENU_V2);
+    let _guard = registry.spawn_watcher().expect("watcher and SIGHUP listener");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let changed = version_changes(&registry, v1).await;
+    assert!(changed, "SIGHUP should reload within 5 s");
 }

@@ -5,14 +5,16 @@
 //! 2. a universal word (menu, quay lại, làm lại, thoát, trợ giúp);
 //! 3. no session yet: a keyword trigger, else the main menu greeting;
 //! 4. a number answering a pending ask-back;
-//! 5. the current node: an answer to its `ask`, or one of its `choices`;
+//! 5. the current node: an answer to its `ask`, or one of its `choices` (by number, label with
+//!    or without diacritics, one typo per long word, or a part of a label);
 //! 6. a keyword trigger (from anywhere);
-//! 7. otherwise a short "not understood" reply repeating the current choices.
+//! 7. a sentence containing a choice's whole label;
+//! 8. otherwise a short "not understood" reply repeating the current choices.
 //!
 //! Pure and total: no I/O, never panics, never returns zero replies for a text.
 
 use super::answer;
-use super::model::{AskKind, DialogSet, Node, Target};
+use super::model::{AskKind, Choice, DialogSet, Node, Target};
 use super::render;
 use super::session::{Input, Position, Session, Step};
 use super::text;
@@ -20,10 +22,12 @@ use crate::reply::Reply;
 
 /// Zalo lets an OA reply for 7 days after the user's last message; sessions idle longer restart.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
+/// Longer texts are cut before matching (Zalo messages are at most 2000 characters anyway).
+const MAX_INPUT_CHARS: usize = 2000;
 /// How many earlier nodes "quay lại" can go back through.
 pub const MAX_HISTORY: usize = 30;
 /// At most this many messages per step (a `goto` chain is cut here).
-pub const MAX_MESSAGES_PER_STEP: usize = 3;
+pub(crate) const MAX_MESSAGES_PER_STEP: usize = 3;
 
 /// Engine settings that come from the service configuration.
 #[derive(Debug, Clone, Copy)]
@@ -75,9 +79,12 @@ pub(crate) fn step_traced(
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
             let mut s = s.clone();
-            s.version = set.version.clone();
-            s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
-            s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            if s.version != set.version {
+                // Moved to another version: forget positions that no longer exist.
+                s.version = set.version.clone();
+                s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
+                s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            }
             turn.session = Some(s);
         }
         Some(_) => turn.notice = Some(NOTICE_UPDATED.to_owned()),
@@ -109,7 +116,9 @@ struct Turn<'s> {
     notice: Option<String>,
 }
 
-enum Universal {
+/// The words that mean the same in every dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Universal {
     Menu,
     Back,
     Restart,
@@ -117,18 +126,39 @@ enum Universal {
     Help,
 }
 
+/// Universal words, folded (no diacritics, lower case); keywords may not take them.
+pub(crate) const UNIVERSAL_WORDS: &[(&str, Universal)] = &[
+    ("menu", Universal::Menu),
+    ("menu chinh", Universal::Menu),
+    ("trang chu", Universal::Menu),
+    ("ve menu", Universal::Menu),
+    ("ve menu chinh", Universal::Menu),
+    ("ve trang chu", Universal::Menu),
+    ("quay lai", Universal::Back),
+    ("tro lai", Universal::Back),
+    ("back", Universal::Back),
+    ("lam lai", Universal::Restart),
+    ("bat dau lai", Universal::Restart),
+    ("thoat", Universal::Exit),
+    ("ket thuc", Universal::Exit),
+    ("exit", Universal::Exit),
+    ("stop", Universal::Exit),
+    ("tro giup", Universal::Help),
+    ("giup", Universal::Help),
+    ("giup do", Universal::Help),
+    ("help", Universal::Help),
+    ("huong dan", Universal::Help),
+];
+
 fn universal(folded: &str, raw: &str) -> Option<Universal> {
-    match folded {
-        "menu" | "menu chinh" | "trang chu" | "ve menu" | "ve menu chinh" | "ve trang chu" => {
-            Some(Universal::Menu)
-        }
-        "quay lai" | "tro lai" | "back" => Some(Universal::Back),
-        "lam lai" | "bat dau lai" => Some(Universal::Restart),
-        "thoat" | "ket thuc" | "exit" | "stop" => Some(Universal::Exit),
-        "tro giup" | "giup" | "giup do" | "help" | "huong dan" => Some(Universal::Help),
-        "" if raw.trim() == "?" => Some(Universal::Help),
-        _ => None,
-    }
+    let word =
+        UNIVERSAL_WORDS.iter().find(|(word, _)| *word == folded).map(|(_, meaning)| *meaning);
+    word.or_else(|| (raw.trim() == "?").then_some(Universal::Help))
+}
+
+/// Our button payloads are `#c:…`, `#g:…`, `#u:…`; any other `#…` is text the user typed.
+fn is_payload(after_hash: &str) -> bool {
+    ["c:", "g:", "u:"].iter().any(|kind| after_hash.starts_with(kind))
 }
 
 /// How a typed text matched the current node's choices.
@@ -140,8 +170,13 @@ enum ChoiceMatch {
 
 impl<'s> Turn<'s> {
     fn text(&mut self, typed: &str) {
+        // Matching work grows with the text; nobody answers a menu with a novel.
+        let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {
+            Some((cut, _)) => &typed[..cut],
+            None => typed,
+        };
         let typed = typed.trim();
-        if let Some(payload) = typed.strip_prefix('#') {
+        if let Some(payload) = typed.strip_prefix('#').filter(|p| is_payload(p)) {
             return self.payload(payload);
         }
         let folded = text::fold(typed);
@@ -171,12 +206,24 @@ impl<'s> Turn<'s> {
             }
             return self.reject_answer(node);
         }
-        match match_choice(node, typed, &folded) {
+        if self.choose(node, match_choice(node, typed, &folded)) || self.trigger(&folded, false) {
+            return;
+        }
+        // Last resort, after keywords: a sentence that contains a choice's label.
+        if self.choose(node, match_choice_in_sentence(node, &folded)) {
+            return;
+        }
+        self.not_understood(node, &folded);
+    }
+
+    /// Acts on a choice match; false when nothing matched.
+    fn choose(&mut self, node: &Node, matched: ChoiceMatch) -> bool {
+        match matched {
             ChoiceMatch::One(index) => {
                 if let Some(choice) = node.choices.get(index) {
                     self.go(choice.target.clone(), true);
                 }
-                return;
+                true
             }
             ChoiceMatch::Several(indices) => {
                 let targets = indices
@@ -186,14 +233,11 @@ impl<'s> Turn<'s> {
                         (render::fill(self.set, self.session.as_ref(), &c.label), c.target.clone())
                     })
                     .collect();
-                return self.ask_back(targets);
+                self.ask_back(targets);
+                true
             }
-            ChoiceMatch::None => {}
+            ChoiceMatch::None => false,
         }
-        if self.trigger(&folded, false) {
-            return;
-        }
-        self.not_understood(node);
     }
 
     fn current_node(&self) -> Option<&'s Node> {
@@ -284,17 +328,7 @@ impl<'s> Turn<'s> {
     /// Starts the dialog whose keyword occurs in the text; several → ask back.
     /// `whole_input`: only when the whole text is the keyword (while a text answer is expected).
     fn trigger(&mut self, folded: &str, whole_input: bool) -> bool {
-        let mut dialogs: Vec<&str> = Vec::new();
-        for (phrase, dialog) in &self.set.triggers {
-            let hit = if whole_input {
-                text::phrase_matches(phrase, folded)
-            } else {
-                text::contains_phrase(folded, phrase)
-            };
-            if hit && !dialogs.contains(&dialog.as_str()) {
-                dialogs.push(dialog);
-            }
-        }
+        let dialogs = self.set.triggers.matching(folded, whole_input);
         let targets: Vec<(String, Target)> = dialogs
             .iter()
             .filter_map(|d| Some((self.set.dialogs.get(*d)?.title.clone(), self.set.start_of(d)?)))
@@ -390,10 +424,17 @@ impl<'s> Turn<'s> {
         self.send(reply);
     }
 
-    fn not_understood(&mut self, node: &Node) {
+    fn not_understood(&mut self, node: &Node, folded: &str) {
         let current = self.current_target();
+        let typed_number = folded.bytes().all(|b| b.is_ascii_digit()).then_some(folded);
         let reply = match current {
-            Some(target) => render::not_understood(self.set, self.session.as_ref(), &target, node),
+            Some(target) => render::not_understood(
+                self.set,
+                self.session.as_ref(),
+                &target,
+                node,
+                typed_number.filter(|n| !n.is_empty()),
+            ),
             None => Reply::text(NOT_UNDERSTOOD),
         };
         self.send(reply);
@@ -450,7 +491,12 @@ impl<'s> Turn<'s> {
     }
 }
 
-/// Number, then exact (with diacritics), then without diacritics, then one typo per long word.
+/// Shortest typed text (folded, in characters) accepted as part of a label ("nop ho so" for
+/// "Nộp hồ sơ trực tuyến"); shorter fragments such as "ve" would match too much.
+const MIN_PARTIAL_CHARS: usize = 4;
+
+/// Number, then exact (with diacritics), then without diacritics, then one typo per long word,
+/// then the typed words as a part of a label.
 fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
     if node.choices.is_empty() || folded.is_empty() {
         return ChoiceMatch::None;
@@ -462,10 +508,25 @@ fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
         };
     }
     let exact = text::fold_case(typed);
-    let tiers: [&dyn Fn(&super::model::Choice) -> bool; 3] =
-        [&|c| c.exact == exact, &|c| c.folded == folded, &|c| {
-            text::phrase_matches(&c.folded, folded)
-        }];
+    let partial = folded.chars().count() >= MIN_PARTIAL_CHARS;
+    let tiers: [&dyn Fn(&Choice) -> bool; 4] = [
+        &|c| c.exact == exact,
+        &|c| c.folded == folded,
+        &|c| text::phrase_matches(&c.folded, folded),
+        &|c| partial && text::contains_phrase(&c.folded, folded),
+    ];
+    first_tier_hits(node, &tiers)
+}
+
+/// A sentence containing a whole label ("toi muon nop ho so truc tuyen").
+fn match_choice_in_sentence(node: &Node, folded: &str) -> ChoiceMatch {
+    let tier = |c: &Choice| {
+        c.folded.chars().count() >= MIN_PARTIAL_CHARS && text::contains_phrase(folded, &c.folded)
+    };
+    first_tier_hits(node, &[&tier])
+}
+
+fn first_tier_hits(node: &Node, tiers: &[&dyn Fn(&Choice) -> bool]) -> ChoiceMatch {
     for tier in tiers {
         let hits: Vec<usize> =
             node.choices.iter().enumerate().filter(|(_, c)| tier(c)).map(|(i, _)| i).collect();
@@ -602,6 +663,23 @@ mod tests {
                 assert!(step.replies.iter().all(|r| !r.text.is_empty() && r.buttons.len() <= 5));
             }
         }
+    }
+
+    #[test]
+    fn very_long_input_is_cut_before_matching() {
+        let set = fixture_set();
+        let novel = format!("{}dich vu cong", "bla ".repeat(10_000));
+        let step = step(&set, None, &Input::Text(novel), 1);
+        // The keyword sits after the cut, so this is the greeting, not the dvc dialog.
+        assert!(step.replies[0].text.starts_with("Xin chào!"), "{:?}", step.replies);
+        let short = step_with(
+            &set,
+            None,
+            &Input::Text("bla dich vu cong".into()),
+            1,
+            &EngineOptions::default(),
+        );
+        assert!(short.replies[0].text.starts_with("Cổng Dịch vụ công"));
     }
 
     #[test]

@@ -10,14 +10,18 @@ mod answer;
 mod date;
 mod diagnostic;
 mod engine;
+mod facts;
 pub mod format;
+mod list;
 mod load;
 mod model;
 mod nodes;
 mod render;
 mod session;
+mod strict;
 pub mod text;
 pub mod transcript;
+mod triggers;
 
 pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};

@@ -6,13 +6,16 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Code, did_you_mean};
+use super::facts::{FactMeta, check_fact_meta};
 use super::format::{RawAsk, RawDialog, RawNode};
-use super::load::{
-    FactMeta, LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_fact_meta, check_text,
-};
+use super::load::{LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_text};
 use super::model::{Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
 use super::text;
 
+/// Zalo's limit for a button title.
+pub const MAX_LABEL_CHARS: usize = 100;
+/// Longer button titles are cut on small screens.
+pub const LONG_LABEL_CHARS: usize = 40;
 /// Default number of tries for an ask before its fallback.
 pub const DEFAULT_TRIES: u32 = 3;
 
@@ -27,7 +30,7 @@ pub(crate) struct NodeCompiler<'s, 'a> {
 
 impl NodeCompiler<'_, '_> {
     pub(crate) fn dialog(&mut self, file: usize, id: &str, raw: &RawDialog) -> Dialog {
-        self.text(file, &raw.title, "title");
+        self.user_text(file, &raw.title, "title");
         if raw.title.get_ref().trim().is_empty() {
             self.sink.error(
                 file,
@@ -135,7 +138,7 @@ impl NodeCompiler<'_, '_> {
             );
         }
         match &raw.say {
-            Some(say) => self.text(file, say, &what),
+            Some(say) => self.user_text(file, say, &what),
             None if raw.image.is_none() => self.sink.error(
                 file,
                 span.clone(),
@@ -168,13 +171,17 @@ impl NodeCompiler<'_, '_> {
             .links
             .iter()
             .map(|link| {
-                self.text(file, &link.label, &what);
-                self.text(file, &link.url, &what);
+                self.label(file, &link.label, &what);
+                self.user_text(file, &link.url, &what);
                 let url = link.url.get_ref();
-                if !url.starts_with('{')
-                    && !url.starts_with("https://")
-                    && !url.starts_with("http://")
-                {
+                if url.starts_with("http://") {
+                    self.sink.warning(
+                        file,
+                        link.url.span(),
+                        Code::BadValue,
+                        format!("{what}: nên dùng https:// (Zalo có thể không mở trang http://)"),
+                    );
+                } else if !url.starts_with('{') && !url.starts_with("https://") {
                     self.sink.error(
                         file,
                         link.url.span(),
@@ -189,8 +196,8 @@ impl NodeCompiler<'_, '_> {
             .calls
             .iter()
             .map(|call| {
-                self.text(file, &call.label, &what);
-                self.text(file, &call.phone, &what);
+                self.label(file, &call.label, &what);
+                self.user_text(file, &call.phone, &what);
                 let phone = call.phone.get_ref();
                 let looks_like_phone =
                     phone.chars().all(|c| c.is_ascii_digit() || " +.-".contains(c))
@@ -240,7 +247,7 @@ impl NodeCompiler<'_, '_> {
     fn choices(&mut self, file: usize, dialog: &str, what: &str, raw: &RawNode) -> Vec<Choice> {
         let mut choices: Vec<Choice> = Vec::new();
         for choice in &raw.choices {
-            self.text(file, &choice.label, what);
+            self.label(file, &choice.label, what);
             let label = choice.label.get_ref();
             let folded = text::fold(label);
             if folded.is_empty() {
@@ -310,7 +317,7 @@ impl NodeCompiler<'_, '_> {
             );
         }
         if let Some(retry) = &raw.retry {
-            self.text(file, retry, what);
+            self.user_text(file, retry, what);
         }
         let is_yesno = kind == AskKind::YesNo;
         for branch in [&raw.yes, &raw.no].into_iter().flatten().filter(|_| !is_yesno) {
@@ -432,8 +439,31 @@ impl NodeCompiler<'_, '_> {
         }
     }
 
+    /// A button title: like any text, and short enough for a phone screen (Zalo cuts at 100).
+    fn label(&mut self, file: usize, value: &Spanned<String>, what: &str) {
+        self.user_text(file, value, what);
+        let chars = value.get_ref().chars().count();
+        if chars > MAX_LABEL_CHARS {
+            self.sink.error(
+                file,
+                value.span(),
+                Code::TextTooLong,
+                format!(
+                    "{what}: nhãn nút dài {chars} ký tự, Zalo chỉ cho tối đa {MAX_LABEL_CHARS}"
+                ),
+            );
+        } else if chars > LONG_LABEL_CHARS {
+            self.sink.warning(
+                file,
+                value.span(),
+                Code::TextLong,
+                format!("{what}: nhãn nút dài {chars} ký tự, trên điện thoại nên giữ dưới {LONG_LABEL_CHARS}"),
+            );
+        }
+    }
+
     /// NFC/length checks plus placeholders that name no fact and no saved answer.
-    fn text(&mut self, file: usize, value: &Spanned<String>, what: &str) {
+    fn user_text(&mut self, file: usize, value: &Spanned<String>, what: &str) {
         check_text(self.sink, file, value, what);
         for name in text::placeholders(value.get_ref()) {
             if !self.known_names.contains(name) {

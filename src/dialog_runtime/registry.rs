@@ -110,7 +110,7 @@ impl Registry {
 
     /// Runs one engine step on the version the session is pinned to (or the current one).
     pub fn step(&self, session: Option<&Session>, input: &Input, now_unix_secs: i64) -> Step {
-        let version = self.version_for(session);
+        let version = self.version_for(session, input);
         let Some(version) = version else {
             return Step {
                 session: session.cloned(),
@@ -121,9 +121,11 @@ impl Registry {
         dialog::step_with(&version.set, session, input, now_unix_secs, &options)
     }
 
-    /// The pinned version if still kept, else the current one.
-    fn version_for(&self, session: Option<&Session>) -> Option<Arc<Version>> {
+    /// The version the session is pinned to, if still kept and the conversation is in the
+    /// middle of something; at the main menu (or on a follow) it moves to the current one.
+    fn version_for(&self, session: Option<&Session>, input: &Input) -> Option<Arc<Version>> {
         let state = self.read();
+        let session = session.filter(|_| !matches!(input, Input::Follow));
         let pinned = session.and_then(|session| {
             let wanted = session.version.as_str();
             state
@@ -132,6 +134,7 @@ impl Registry {
                 .chain(state.previous.iter())
                 .chain(state.pinned.iter())
                 .find(|v| v.set.version() == wanted)
+                .filter(|v| !v.set.is_main_menu(&session.dialog, &session.node))
                 .cloned()
         });
         pinned.or_else(|| state.current.clone())
@@ -183,7 +186,15 @@ impl Registry {
             return ReloadOutcome::Rejected { errors: errors.iter().map(Into::into).collect() };
         };
         let version = set.version().to_owned();
-        if state.current.as_ref().is_some_and(|current| current.set.version() == version) {
+        if let Some(current) = state.current.as_ref().filter(|c| c.set.version() == version) {
+            // Same files, but "today" may have moved: refresh warnings and stale facts.
+            let refreshed = Version {
+                set: Arc::new(set),
+                loaded_at: current.loaded_at,
+                warnings,
+                retired_at: None,
+            };
+            state.current = Some(Arc::new(refreshed));
             return ReloadOutcome::Unchanged { version };
         }
         let fresh =
