@@ -181,6 +181,8 @@ async fn join_report_amend_withdraw_export() {
     assert_eq!(members["items"][0]["role"], "leader");
     assert_ne!(members["items"][0]["user"], "u-lan", "ids are masked");
     assert_eq!(app.admin_get("/admin/api/completeness?period=2026-13").await.status(), 400);
+    assert_eq!(app.admin_get("/admin/api/exports/reports.csv?period=10-2026").await.status(), 400);
+    assert_eq!(app.admin_get("/admin/api/reports?unit=nowhere").await.status(), 400);
     assert_eq!(
         app.http.get(format!("{}/admin/api/reports", app.base)).send().await.unwrap().status(),
         401

@@ -169,11 +169,13 @@ impl Reporting {
     pub fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportVersion>, QueryError> {
         let defs = self.defs();
         let report = self.report_type(&defs, filter.report.as_deref())?;
-        let periods: Option<HashSet<String>> = filter
-            .period
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| p.split(',').map(|k| k.trim().to_owned()).collect());
+        // Named periods are checked like everywhere else: a typo must not export nothing.
+        let periods: Option<HashSet<String>> = match filter.period.as_deref() {
+            Some(list) if !list.trim().is_empty() => {
+                Some(self.periods(report, Some(list), 0, 1)?.iter().map(|p| p.key()).collect())
+            }
+            _ => None,
+        };
         let versions = if filter.history {
             self.store.report_versions()?
         } else {
