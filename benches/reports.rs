@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cnscd_bot::reporting::query::{ExportFormat, ReportFilter};
 use cnscd_bot::reporting::{ReportSettings, Reporting};
-use cnscd_bot::reports::aggregate::{self, Fact, Hierarchy};
+use cnscd_bot::reports::aggregate::{self, Fact, FactValues, Hierarchy};
 use cnscd_bot::reports::definition::{Definitions, IndicatorKind};
 use cnscd_bot::reports::export;
 use cnscd_bot::reports::model::{ReportVersion, Team, Unit, UnitKind};
@@ -71,7 +71,7 @@ fn main() {
             team: v.team,
             period: &v.period,
             on_time: v.on_time,
-            values: &v.values,
+            values: FactValues::Map(&v.values),
         })
     };
     let (t, rows) = best_of(3, || {

@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::reports::aggregate::{self, CompletenessRow, Fact, Hierarchy, TotalsRow};
+use crate::reports::aggregate::{self, CompletenessRow, Fact, FactValues, Hierarchy, TotalsRow};
 use crate::reports::definition::{Definitions, ReportType};
 use crate::reports::export;
 use crate::reports::import;
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
 use crate::reports::period::{Period, default_period};
 use crate::store::StoreError;
+use crate::store::reports::ReportNumbers;
 
 use super::Reporting;
 use super::chat::new_invite_code;
@@ -42,7 +43,7 @@ pub struct ReportFilter {
 }
 
 /// Units, teams and current reports, read together for one aggregation.
-type Snapshot = (Vec<Unit>, Vec<Team>, Vec<ReportVersion>);
+type Snapshot = (Vec<Unit>, Vec<Team>, Vec<ReportNumbers>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -215,10 +216,10 @@ impl Reporting {
         let defs = self.defs();
         let report = self.report_type(&defs, report_key)?;
         let periods = self.periods(report, period, now, 1)?;
-        let (units, teams, current) = self.snapshot(report, &periods)?;
+        // Completeness needs no values: ask the store for no numbers.
+        let (units, teams, current) = self.snapshot(report, &periods, &[])?;
         let hierarchy = Hierarchy::new(&units);
-        let facts = facts(&current, &report.key);
-        let rows = aggregate::completeness(&hierarchy, &teams, &periods, facts);
+        let rows = aggregate::completeness(&hierarchy, &teams, &periods, facts(&current));
         Ok(filter_unit(rows, unit, &hierarchy, |r| &*r.unit))
     }
 
@@ -232,10 +233,10 @@ impl Reporting {
         let defs = self.defs();
         let report = self.report_type(&defs, report_key)?;
         let periods = self.periods(report, period, now, 1)?;
-        let (units, teams, current) = self.snapshot(report, &periods)?;
+        let codes = aggregate::numeric_codes(report);
+        let (units, teams, current) = self.snapshot(report, &periods, &codes)?;
         let hierarchy = Hierarchy::new(&units);
-        let rows =
-            aggregate::totals(&hierarchy, report, &teams, &periods, facts(&current, &report.key));
+        let rows = aggregate::totals(&hierarchy, report, &teams, &periods, facts(&current));
         Ok(filter_unit(rows, unit, &hierarchy, |r| &*r.unit))
     }
 
@@ -307,20 +308,26 @@ impl Reporting {
         Ok(created)
     }
 
-    /// Units, teams and the current reports of `report` in `periods`.
-    fn snapshot(&self, report: &ReportType, periods: &[Period]) -> Result<Snapshot, QueryError> {
+    /// Units, teams and the numbers (`codes`) of the current reports of `report` in
+    /// `periods`.
+    fn snapshot(
+        &self,
+        report: &ReportType,
+        periods: &[Period],
+        codes: &[&str],
+    ) -> Result<Snapshot, QueryError> {
         let keys: Vec<String> = periods.iter().map(|p| p.key()).collect();
-        let current = self.store.current_reports_of(&report.key, Some(&keys))?;
+        let current = self.store.current_report_numbers(&report.key, &keys, codes)?;
         Ok((self.store.report_units()?, self.store.report_teams()?, current))
     }
 }
 
-fn facts<'a>(current: &'a [ReportVersion], report: &'a str) -> impl Iterator<Item = Fact<'a>> + 'a {
-    current.iter().filter(move |v| v.report == report).map(|v| Fact {
+fn facts(current: &[ReportNumbers]) -> impl Iterator<Item = Fact<'_>> {
+    current.iter().map(|v| Fact {
         team: v.team,
         period: &v.period,
         on_time: v.on_time,
-        values: &v.values,
+        values: FactValues::Aligned(&v.numbers),
     })
 }
 

@@ -78,7 +78,27 @@ pub struct Fact<'a> {
     pub team: u64,
     pub period: &'a str,
     pub on_time: bool,
-    pub values: &'a Values,
+    pub values: FactValues<'a>,
+}
+
+/// A report's values, either as stored or already reduced to numbers by the store.
+#[derive(Debug, Clone, Copy)]
+pub enum FactValues<'a> {
+    /// Values by indicator code.
+    Map(&'a Values),
+    /// Numbers aligned with the report's non-text indicators in definition order
+    /// (integers as they are, yes = 1, no = 0), as `totals` sums them.
+    Aligned(&'a [i64]),
+}
+
+/// The codes `FactValues::Aligned` numbers follow, in order.
+pub fn numeric_codes(report: &ReportType) -> Vec<&str> {
+    report
+        .indicators
+        .iter()
+        .filter(|i| i.kind != IndicatorKind::Text)
+        .map(|i| i.code.as_str())
+        .collect()
 }
 
 // Row strings are `Arc<str>` shared across rows: 24 periods × 5,000 units make a
@@ -241,12 +261,21 @@ pub fn totals<'f>(
         else {
             continue;
         };
-        for (slot, (code, _)) in row_values.iter_mut().zip(&codes) {
-            *slot = match fact.values.get(*code) {
-                Some(Value::Int(n)) => *n,
-                Some(Value::Bool(true)) => 1,
-                _ => 0,
-            };
+        match fact.values {
+            FactValues::Map(values) => {
+                for (slot, (code, _)) in row_values.iter_mut().zip(&codes) {
+                    *slot = match values.get(*code) {
+                        Some(Value::Int(n)) => *n,
+                        Some(Value::Bool(true)) => 1,
+                        _ => 0,
+                    };
+                }
+            }
+            FactValues::Aligned(numbers) => {
+                for (k, slot) in row_values.iter_mut().enumerate() {
+                    *slot = numbers.get(k).copied().unwrap_or(0);
+                }
+            }
         }
         for &u in chain {
             let cell = grid.cell(u, p);
@@ -343,10 +372,10 @@ pub(crate) mod tests {
         ];
         let v = Values::new();
         let facts = [
-            Fact { team: 1, period: "2026-10", on_time: true, values: &v },
-            Fact { team: 2, period: "2026-10", on_time: false, values: &v },
-            Fact { team: 99, period: "2026-10", on_time: true, values: &v }, // unknown team
-            Fact { team: 3, period: "2019-01", on_time: true, values: &v },  // period not asked
+            Fact { team: 1, period: "2026-10", on_time: true, values: FactValues::Map(&v) },
+            Fact { team: 2, period: "2026-10", on_time: false, values: FactValues::Map(&v) },
+            Fact { team: 99, period: "2026-10", on_time: true, values: FactValues::Map(&v) }, // unknown team
+            Fact { team: 3, period: "2019-01", on_time: true, values: FactValues::Map(&v) }, // period not asked
         ];
         let rows = completeness(&h, &teams, &[oct, nov], facts);
         let get = |unit: &str, period: &str| {
@@ -382,9 +411,9 @@ pub(crate) mod tests {
             ("TO_05", Value::Text("x".into())),
         ]);
         let facts = [
-            Fact { team: 1, period: "2026-10", on_time: true, values: &a },
-            Fact { team: 2, period: "2026-10", on_time: true, values: &b },
-            Fact { team: 3, period: "2026-10", on_time: true, values: &a },
+            Fact { team: 1, period: "2026-10", on_time: true, values: FactValues::Map(&a) },
+            Fact { team: 2, period: "2026-10", on_time: true, values: FactValues::Map(&b) },
+            Fact { team: 3, period: "2026-10", on_time: true, values: FactValues::Map(&a) },
         ];
         let rows = totals(&h, report, &teams, &[oct], facts);
         let c1 = rows.iter().find(|r| &*r.unit == "C1").unwrap();
@@ -394,6 +423,18 @@ pub(crate) mod tests {
         assert_eq!(c1.yes.get("TO_04"), Some(&1));
         let p = rows.iter().find(|r| &*r.unit == "P").unwrap();
         assert_eq!(p.totals.get("CHUNG_01"), Some(&25));
+        // The store's aligned numbers give the same sums as the stored values.
+        assert_eq!(numeric_codes(report), ["CHUNG_01", "DVC_01", "TO_04"]);
+        let aligned = [10, 2, 1];
+        let facts = [1, 2, 3].map(|team| Fact {
+            team,
+            period: "2026-10",
+            on_time: true,
+            values: FactValues::Aligned(&aligned),
+        });
+        let rows = totals(&h, report, &teams, &[oct], facts);
+        let p = rows.iter().find(|r| &*r.unit == "P").unwrap();
+        assert_eq!((p.totals.get("CHUNG_01"), p.yes.get("TO_04")), (Some(&30), Some(&3)));
         assert!(!p.totals.contains_key("TO_05"));
     }
 

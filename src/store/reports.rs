@@ -67,6 +67,69 @@ pub enum CommitError {
     Store(#[from] StoreError),
 }
 
+/// A current report reduced to what the roll-ups read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportNumbers {
+    pub team: u64,
+    pub period: String,
+    pub on_time: bool,
+    /// Aligned with the `codes` asked for.
+    pub numbers: Vec<i64>,
+}
+
+impl ReportNumbers {
+    fn from_version(v: &ReportVersion, codes: &[&str]) -> ReportNumbers {
+        let numbers = codes
+            .iter()
+            .map(|c| match v.values.get(*c) {
+                Some(crate::reports::value::Value::Int(n)) => *n,
+                Some(crate::reports::value::Value::Bool(true)) => 1,
+                _ => 0,
+            })
+            .collect();
+        ReportNumbers { team: v.team, period: v.period.clone(), on_time: v.on_time, numbers }
+    }
+}
+
+/// Borrowing view of a stored `ReportVersion`: other fields are skipped unread.
+#[derive(Deserialize)]
+struct NumbersView<'a> {
+    team: u64,
+    on_time: bool,
+    #[serde(default)]
+    withdrawn_at: Option<i64>,
+    #[serde(borrow)]
+    values: std::collections::HashMap<&'a str, Number>,
+}
+
+/// An indicator value as a number: integers as they are, yes = 1, no and text = 0.
+struct Number(i64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Number, D::Error> {
+        struct NumberVisitor;
+        impl serde::de::Visitor<'_> for NumberVisitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an indicator value")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Number, E> {
+                Ok(Number(i64::from(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Number, E> {
+                Ok(Number(0))
+            }
+        }
+        deserializer.deserialize_any(NumberVisitor)
+    }
+}
+
 fn team_key(id: u64) -> String {
     format!("team/{id:016x}")
 }
@@ -235,12 +298,68 @@ impl Store {
     }
 
     fn current_in_prefix(&self, prefix: &str) -> Result<Vec<ReportVersion>, StoreError> {
-        // The versions of one (type, period, team) are adjacent and ascending, and their
-        // keys differ only in the last 8 hex digits: the current one is the last version
-        // not withdrawn in each run of equal key stems.
+        self.current_in_prefix_with(prefix, |bytes| {
+            let v: ReportVersion = from_json(TREE, bytes)?;
+            let withdrawn = v.withdrawn_at.is_some();
+            Ok((v, withdrawn))
+        })
+    }
+
+    /// The numbers of the current reports of `report` in `periods`, aligned with
+    /// `codes` (integers as they are, yes/no as 1/0, missing or text as 0). For the
+    /// roll-ups: reads only what they need, without copying keys or texts.
+    pub fn current_report_numbers(
+        &self,
+        report: &str,
+        periods: &[String],
+        codes: &[&str],
+    ) -> Result<Vec<ReportNumbers>, StoreError> {
+        let mut out = Vec::new();
+        for period in periods {
+            out.extend(self.current_in_prefix_with(
+                &format!("rep/{report}/{period}/"),
+                |bytes| {
+                    let view: NumbersView<'_> = match serde_json::from_slice(bytes) {
+                        Ok(view) => view,
+                        // Keys with JSON escapes cannot be borrowed; read the full record.
+                        Err(_) => {
+                            let v: ReportVersion = from_json(TREE, bytes)?;
+                            return Ok((
+                                ReportNumbers::from_version(&v, codes),
+                                v.withdrawn_at.is_some(),
+                            ));
+                        }
+                    };
+                    let numbers =
+                        codes.iter().map(|c| view.values.get(c).map_or(0, |n| n.0)).collect();
+                    let withdrawn = view.withdrawn_at.is_some();
+                    Ok((
+                        ReportNumbers {
+                            team: view.team,
+                            period: period.clone(),
+                            on_time: view.on_time,
+                            numbers,
+                        },
+                        withdrawn,
+                    ))
+                },
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// Scans `prefix` and keeps the current version of each report. The versions of
+    /// one (type, period, team) are adjacent and ascending, and their keys differ only
+    /// in the last 8 hex digits: the current one is the last one not withdrawn in each
+    /// run of equal key stems. `parse` returns the value and whether it is withdrawn.
+    fn current_in_prefix_with<T>(
+        &self,
+        prefix: &str,
+        parse: impl Fn(&[u8]) -> Result<(T, bool), StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut current = Vec::new();
         let mut stem: Vec<u8> = Vec::new();
-        let mut best: Option<ReportVersion> = None;
+        let mut best: Option<T> = None;
         for item in self.reports_tree()?.scan_prefix(prefix.as_bytes()) {
             let (key, value) = item?;
             let key_stem = &key[..key.len().saturating_sub(8)];
@@ -248,9 +367,9 @@ impl Store {
                 current.extend(best.take());
                 stem = key_stem.to_vec();
             }
-            let v: ReportVersion = from_json(TREE, &value)?;
-            if v.withdrawn_at.is_none() {
-                best = Some(v);
+            let (parsed, withdrawn) = parse(&value)?;
+            if !withdrawn {
+                best = Some(parsed);
             }
         }
         current.extend(best);
