@@ -38,9 +38,24 @@ impl<'u> Hierarchy<'u> {
     }
 
     /// Indexes of `code` and its ancestors, nearest first.
+    /// A unit merged into another (`replaced_by`, as villages were in 2025 and may be
+    /// again) counts as its successor, so old teams and their history roll up into the
+    /// unit that exists now.
+    fn resolve(&self, code: &str) -> Option<usize> {
+        let mut at = *self.index.get(code)?;
+        for _ in 0..MAX_DEPTH {
+            let successor = self.units[at].replaced_by.as_deref().and_then(|r| self.index.get(r));
+            match successor {
+                Some(&next) if next != at => at = next,
+                _ => break,
+            }
+        }
+        Some(at)
+    }
+
     fn chain(&self, code: &str) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut next = self.index.get(code).copied();
+        let mut next = self.resolve(code);
         while let Some(i) = next {
             if out.contains(&i) || out.len() >= MAX_DEPTH {
                 break;
@@ -436,6 +451,24 @@ pub(crate) mod tests {
         let p = rows.iter().find(|r| &*r.unit == "P").unwrap();
         assert_eq!((p.totals.get("CHUNG_01"), p.yes.get("TO_04")), (Some(&30), Some(&3)));
         assert!(!p.totals.contains_key("TO_05"));
+    }
+
+    #[test]
+    fn merged_units_roll_up_into_their_successor() {
+        let mut units = sample_units();
+        // V2 was merged into V1; V1's teams and V2's old teams now count together.
+        units[4].replaced_by = Some("V1".into());
+        let h = Hierarchy::new(&units);
+        let teams = vec![team(1, "V1", 0), team(2, "V2", 0)];
+        let oct = Period::from_key("2026-10").unwrap();
+        let v = Values::new();
+        let facts =
+            [Fact { team: 2, period: "2026-10", on_time: true, values: FactValues::Map(&v) }];
+        let rows = completeness(&h, &teams, &[oct], facts);
+        let v1 = rows.iter().find(|r| &*r.unit == "V1").unwrap();
+        assert_eq!((v1.expected, v1.reported), (2, 1));
+        assert!(rows.iter().all(|r| &*r.unit != "V2"));
+        assert_eq!(h.name_at("V2", UnitLevel::Village), Some("Thôn NV1".into()));
     }
 
     #[test]

@@ -108,6 +108,18 @@ pub fn units_from_csv(text: &str, existing: &[Unit]) -> Result<Vec<Unit>, Vec<St
         levels.insert(&unit.code, unit.level());
     }
     for unit in &units {
+        if let Some(successor) = &unit.replaced_by {
+            match levels.get(successor.as_str()) {
+                None => {
+                    problems.push(format!("unit {}: replaced_by {successor} is unknown", unit.code))
+                }
+                Some(level) if *level != unit.level() => problems.push(format!(
+                    "unit {}: replaced_by {successor} is on another level",
+                    unit.code
+                )),
+                Some(_) => {}
+            }
+        }
         let want_parent = match unit.level() {
             UnitLevel::Province => None,
             UnitLevel::Commune => Some(UnitLevel::Province),
@@ -200,6 +212,8 @@ mod tests {
             ("1,X,xa,99", "parent 99 is unknown"),
             ("1,P,tinh,\n2,V,thon,1", "expected a Commune"),
             ("1,P,tinh,\n1,P,tinh,", "listed twice"),
+            ("code,name,kind,parent,replaced_by\n1,P,tinh,,9", "replaced_by 9 is unknown"),
+            ("code,name,kind,parent,replaced_by\n1,P,tinh,,2\n2,X,xa,1,", "on another level"),
         ];
         for (body, want) in cases {
             let text = if body.starts_with("code") || body.is_empty() {
