@@ -60,6 +60,9 @@ impl Conversation {
         let mut user = previous.clone().unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {
+                if let Some(reporting) = &self.reporting {
+                    reporting.forget_user(user_id)?;
+                }
                 let dropped = self.store.forget_user(seq, user_id)?;
                 tracing::info!(user = %crate::privacy::mask_id(user_id), dropped, "user data deleted on request");
                 return Ok(());

@@ -142,6 +142,14 @@ impl Reporting {
     }
 }
 
+impl Reporting {
+    /// Forgets what reporting keeps about a user who withdrew consent (Zalo
+    /// `user_withdraw`): membership, open form, last answer.
+    pub fn forget_user(&self, user_id: &str) -> anyhow::Result<()> {
+        Ok(self.store.forget_report_user(user_id)?)
+    }
+}
+
 pub fn load_definitions(path: &std::path::Path) -> anyhow::Result<Definitions> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading report definitions {}", path.display()))?;

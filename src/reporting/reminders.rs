@@ -58,10 +58,15 @@ impl Reporting {
             .into_iter()
             .map(|v| (v.team, v.report, v.period))
             .collect();
-        let last_interaction: HashMap<String, i64> = members
-            .iter()
-            .filter_map(|m| self.store.last_interaction(&m.user_id).map(|t| (m.user_id.clone(), t)))
-            .collect();
+        // Users who unfollowed (or whom Zalo refused) count as never seen: unreachable.
+        let mut last_interaction: HashMap<String, i64> = HashMap::new();
+        for m in &members {
+            if let Some(user) = self.store.user(&m.user_id)?
+                && user.reachable
+            {
+                last_interaction.insert(m.user_id.clone(), user.last_interaction_ms / 1000);
+            }
+        }
         let defs = self.defs();
         let world = World {
             defs: &defs,

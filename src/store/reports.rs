@@ -378,6 +378,17 @@ impl Store {
 
     // ----- chat state ----------------------------------------------------------
 
+    /// Deletes the user's membership, open form and replay record (Zalo
+    /// `user_withdraw`). Stored reports keep their `submitted_by` id as history.
+    pub fn forget_report_user(&self, user_id: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for prefix in ["member", "form", "last"] {
+            batch.remove(format!("{prefix}/{user_id}").as_bytes());
+        }
+        self.reports_tree()?.apply_batch(batch)?;
+        Ok(())
+    }
+
     pub fn report_form(&self, user_id: &str) -> Result<Option<FormState>, StoreError> {
         self.get_one(&format!("form/{user_id}"))
     }
@@ -588,5 +599,7 @@ mod tests {
             store.commit_report_writes("b", &last("3"), &[consume("b")], false),
             Err(CommitError::Conflict("invite already used"))
         ));
+        store.forget_report_user("a").unwrap();
+        assert!(store.report_last_event("a").unwrap().is_none());
     }
 }
