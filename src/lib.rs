@@ -7,7 +7,18 @@
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
 pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod conversation;
 pub mod dialog;
 pub mod dialog_runtime;
+pub mod error;
+pub mod pipeline;
+pub mod privacy;
 pub mod reply;
 pub mod reports;
+pub mod settings;
+pub mod store;
+pub mod telemetry;
+pub mod zalo;

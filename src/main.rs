@@ -1,32 +1,86 @@
-//! Minimal CLI for the dialog branch; the lead's main.rs replaces it on merge.
+//! The `cnscd-bot` binary: a thin shell over the library.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cnscd_bot::dialog_runtime::cli::{ChatArgs, CheckArgs, run_chat, run_check};
+use cnscd_bot::settings::Settings;
+use cnscd_bot::{app, cli, telemetry};
 
 #[derive(Parser)]
-#[command(name = "cnscd-bot")]
+#[command(name = "cnscd-bot", version, about = "Zalo OA service for Tổ Công nghệ số cộng đồng")]
 struct Cli {
+    /// Settings file layered over the embedded defaults (env CNSCD__* wins over both).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate dialog files and run their transcript tests.
-    Check(CheckArgs),
-    /// Talk to the dialogs in the terminal.
-    Chat(ChatArgs),
+    /// Run the service (sandbox mode when no Zalo credentials are configured).
+    Serve,
+    /// Send a signed test message to a sandbox server and print the replies.
+    Say(cli::SayArgs),
+    /// Validate the dialog files and run their transcript tests (exit 1 on any error).
+    Check(cnscd_bot::dialog_runtime::cli::CheckArgs),
+    /// Talk to the dialogs in the terminal, as a citizen would on Zalo.
+    Chat(cnscd_bot::dialog_runtime::cli::ChatArgs),
+    /// Manage the stored Zalo token pair.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
 }
 
-fn main() -> ExitCode {
-    let result = match Cli::parse().command {
-        Command::Check(args) => run_check(args),
-        Command::Chat(args) => run_chat(args),
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Replace the stored pair after re-authorising the OA (service stopped).
+    Set(cli::TokensSetArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = || Settings::load(cli.config.as_deref());
+    match cli.command {
+        Command::Serve => {
+            let app = app::build(settings()?).await?;
+            app.run(shutdown_signal()).await?;
+        }
+        Command::Say(args) => cli::say(args).await?,
+        Command::Check(args) => return cnscd_bot::dialog_runtime::cli::run_check(args),
+        Command::Chat(args) => return cnscd_bot::dialog_runtime::cli::run_chat(args),
+        Command::Tokens(TokensCommand::Set(args)) => cli::tokens_set(&settings()?, args)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
     };
-    result.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
-        ExitCode::FAILURE
-    })
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
 }

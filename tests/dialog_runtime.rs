@@ -11,7 +11,7 @@ use cnscd_bot::dialog_runtime::{
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-const MENU_V1: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 1\"\nchoices = [ { label = \"Tiếp\", goto = \"tiep\" } ]\n[nodes.tiep]\nsay = \"Bước tiếp bản 1\"\nend = true\n";
+const MENU_V1: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 1\"\nchoices = [ { label = \"Tiếp\", goto = \"tiep\" } ]\n[nodes.tiep]\nsay = \"Bước tiếp bản 1\"\nchoices = [ { label = \"Cuối\", goto = \"cuoi\" } ]\n[nodes.cuoi]\nsay = \"Bước cuối bản 1\"\nend = true\n";
 const MENU_V2: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"Xin chào bản 2\"\nchoices = [ { label = \"Khác\", goto = \"khac\" } ]\n[nodes.khac]\nsay = \"Bước khác bản 2\"\nend = true\n";
 const BROKEN: &str = "title = \"Menu\"\nmain = true\nstart = \"chao\"\n[nodes.chao]\nsay = \"x\"\ngoto = \"khong_co\"\n";
 
@@ -57,13 +57,18 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
     let registry = Registry::load(dir.path(), RegistryOptions::default());
-    let session = registry.step(None, &Input::Follow, 100).session.expect("session");
+    let at_menu = registry.step(None, &Input::Follow, 100).session.expect("session");
+    let in_progress =
+        registry.step(Some(&at_menu), &Input::Text("1".into()), 110).session.expect("session");
 
     write(dir.path(), MENU_V2);
     assert!(matches!(registry.reload(), ReloadOutcome::Loaded { .. }));
-    // Pinned: "1" still means "Tiếp" of version 1.
-    let pinned = registry.step(Some(&session), &Input::Text("1".into()), 200);
-    assert!(text(&pinned).contains("Bước tiếp bản 1"), "{}", text(&pinned));
+    // Pinned: in the middle of version 1, "1" still means "Cuối" of version 1.
+    let pinned = registry.step(Some(&in_progress), &Input::Text("1".into()), 200);
+    assert!(text(&pinned).contains("Bước cuối bản 1"), "{}", text(&pinned));
+    // At the main menu nothing is in progress: the session moves to the current version.
+    let moved = registry.step(Some(&at_menu), &Input::Text("1".into()), 200);
+    assert!(text(&moved).contains("Bước khác bản 2"), "{}", text(&moved));
 
     // A session naming a node that no version has: main menu with a notice, never an error.
     let mut lost = pinned.session.expect("session");
@@ -125,7 +130,7 @@ async fn admin_routes_report_reload_and_roll_back() {
     let (status, body) = call(app(), "GET", "/admin/api/dialogs").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["dialogs"][0]["id"], "menu");
-    assert_eq!(body["nodes"], 2);
+    assert_eq!(body["nodes"], 3);
 
     write(dir.path(), BROKEN);
     let (status, body) = call(app(), "POST", "/admin/api/dialogs/reload").await;

@@ -67,3 +67,30 @@ fn dialog_core_imports_no_io() {
         }
     }
 }
+
+/// The complete example in `dialogs/README.md` is a valid set and its transcript passes,
+/// so the admin documentation cannot drift from the loader.
+#[test]
+fn readme_example_is_valid() {
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs/README.md");
+    let readme = std::fs::read_to_string(readme_path).expect("dialogs/README.md");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("tests")).expect("tests dir");
+    let mut lines = readme.lines();
+    let mut written = 0;
+    while let Some(line) = lines.next() {
+        let Some(name) = line.strip_prefix("`dialogs/").and_then(|rest| rest.strip_suffix("`:"))
+        else {
+            continue;
+        };
+        assert!(
+            lines.next().is_some_and(|fence| fence.starts_with("```")),
+            "{name}: code block expected"
+        );
+        let body: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+        std::fs::write(dir.path().join(name), body.join("\n") + "\n").expect("write example file");
+        written += 1;
+    }
+    assert_eq!(written, 5, "the README example has 4 dialog files and 1 transcript");
+    assert!(check_dir(dir.path()) >= 1);
+}

@@ -5,14 +5,16 @@
 //! 2. a universal word (menu, quay lại, làm lại, thoát, trợ giúp);
 //! 3. no session yet: a keyword trigger, else the main menu greeting;
 //! 4. a number answering a pending ask-back;
-//! 5. the current node: an answer to its `ask`, or one of its `choices`;
+//! 5. the current node: an answer to its `ask`, or one of its `choices` (by number, label with
+//!    or without diacritics, one typo per long word, or a part of a label);
 //! 6. a keyword trigger (from anywhere);
-//! 7. otherwise a short "not understood" reply repeating the current choices.
+//! 7. a sentence containing a choice's whole label;
+//! 8. otherwise a short "not understood" reply repeating the current choices.
 //!
 //! Pure and total: no I/O, never panics, never returns zero replies for a text.
 
 use super::answer;
-use super::model::{AskKind, DialogSet, Node, Target};
+use super::model::{AskKind, Choice, DialogSet, Node, Target};
 use super::render;
 use super::session::{Input, Position, Session, Step};
 use super::text;
@@ -23,7 +25,7 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
 /// How many earlier nodes "quay lại" can go back through.
 pub const MAX_HISTORY: usize = 30;
 /// At most this many messages per step (a `goto` chain is cut here).
-pub const MAX_MESSAGES_PER_STEP: usize = 3;
+pub(crate) const MAX_MESSAGES_PER_STEP: usize = 3;
 
 /// Engine settings that come from the service configuration.
 #[derive(Debug, Clone, Copy)]
@@ -75,9 +77,12 @@ pub(crate) fn step_traced(
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
             let mut s = s.clone();
-            s.version = set.version.clone();
-            s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
-            s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            if s.version != set.version {
+                // Moved to another version: forget positions that no longer exist.
+                s.version = set.version.clone();
+                s.history.retain(|p| set.node(&p.dialog, &p.node).is_some());
+                s.pending.retain(|p| set.node(&p.dialog, &p.node).is_some());
+            }
             turn.session = Some(s);
         }
         Some(_) => turn.notice = Some(NOTICE_UPDATED.to_owned()),
@@ -171,12 +176,24 @@ impl<'s> Turn<'s> {
             }
             return self.reject_answer(node);
         }
-        match match_choice(node, typed, &folded) {
+        if self.choose(node, match_choice(node, typed, &folded)) || self.trigger(&folded, false) {
+            return;
+        }
+        // Last resort, after keywords: a sentence that contains a choice's label.
+        if self.choose(node, match_choice_in_sentence(node, &folded)) {
+            return;
+        }
+        self.not_understood(node);
+    }
+
+    /// Acts on a choice match; false when nothing matched.
+    fn choose(&mut self, node: &Node, matched: ChoiceMatch) -> bool {
+        match matched {
             ChoiceMatch::One(index) => {
                 if let Some(choice) = node.choices.get(index) {
                     self.go(choice.target.clone(), true);
                 }
-                return;
+                true
             }
             ChoiceMatch::Several(indices) => {
                 let targets = indices
@@ -186,14 +203,11 @@ impl<'s> Turn<'s> {
                         (render::fill(self.set, self.session.as_ref(), &c.label), c.target.clone())
                     })
                     .collect();
-                return self.ask_back(targets);
+                self.ask_back(targets);
+                true
             }
-            ChoiceMatch::None => {}
+            ChoiceMatch::None => false,
         }
-        if self.trigger(&folded, false) {
-            return;
-        }
-        self.not_understood(node);
     }
 
     fn current_node(&self) -> Option<&'s Node> {
@@ -284,17 +298,7 @@ impl<'s> Turn<'s> {
     /// Starts the dialog whose keyword occurs in the text; several → ask back.
     /// `whole_input`: only when the whole text is the keyword (while a text answer is expected).
     fn trigger(&mut self, folded: &str, whole_input: bool) -> bool {
-        let mut dialogs: Vec<&str> = Vec::new();
-        for (phrase, dialog) in &self.set.triggers {
-            let hit = if whole_input {
-                text::phrase_matches(phrase, folded)
-            } else {
-                text::contains_phrase(folded, phrase)
-            };
-            if hit && !dialogs.contains(&dialog.as_str()) {
-                dialogs.push(dialog);
-            }
-        }
+        let dialogs = self.set.triggers.matching(folded, whole_input);
         let targets: Vec<(String, Target)> = dialogs
             .iter()
             .filter_map(|d| Some((self.set.dialogs.get(*d)?.title.clone(), self.set.start_of(d)?)))
@@ -450,7 +454,12 @@ impl<'s> Turn<'s> {
     }
 }
 
-/// Number, then exact (with diacritics), then without diacritics, then one typo per long word.
+/// Shortest typed text (folded, in characters) accepted as part of a label ("nop ho so" for
+/// "Nộp hồ sơ trực tuyến"); shorter fragments such as "ve" would match too much.
+const MIN_PARTIAL_CHARS: usize = 4;
+
+/// Number, then exact (with diacritics), then without diacritics, then one typo per long word,
+/// then the typed words as a part of a label.
 fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
     if node.choices.is_empty() || folded.is_empty() {
         return ChoiceMatch::None;
@@ -462,10 +471,25 @@ fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
         };
     }
     let exact = text::fold_case(typed);
-    let tiers: [&dyn Fn(&super::model::Choice) -> bool; 3] =
-        [&|c| c.exact == exact, &|c| c.folded == folded, &|c| {
-            text::phrase_matches(&c.folded, folded)
-        }];
+    let partial = folded.chars().count() >= MIN_PARTIAL_CHARS;
+    let tiers: [&dyn Fn(&Choice) -> bool; 4] = [
+        &|c| c.exact == exact,
+        &|c| c.folded == folded,
+        &|c| text::phrase_matches(&c.folded, folded),
+        &|c| partial && text::contains_phrase(&c.folded, folded),
+    ];
+    first_tier_hits(node, &tiers)
+}
+
+/// A sentence containing a whole label ("toi muon nop ho so truc tuyen").
+fn match_choice_in_sentence(node: &Node, folded: &str) -> ChoiceMatch {
+    let tier = |c: &Choice| {
+        c.folded.chars().count() >= MIN_PARTIAL_CHARS && text::contains_phrase(folded, &c.folded)
+    };
+    first_tier_hits(node, &[&tier])
+}
+
+fn first_tier_hits(node: &Node, tiers: &[&dyn Fn(&Choice) -> bool]) -> ChoiceMatch {
     for tier in tiers {
         let hits: Vec<usize> =
             node.choices.iter().enumerate().filter(|(_, c)| tier(c)).map(|(i, _)| i).collect();

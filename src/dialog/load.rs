@@ -18,6 +18,7 @@ use super::format::{RawChoice, RawDialog, RawFacts, RawItem, RawNode};
 use super::model::{DialogSet, Fact, StaleFact, Target};
 use super::nodes::NodeCompiler;
 use super::text;
+use super::triggers::Triggers;
 
 /// Zalo's limit for one text message.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -193,7 +194,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             dialogs,
             main,
             facts,
-            triggers,
+            triggers: Triggers::new(triggers),
             stale_facts,
             hints: raw_dialogs
                 .iter()
@@ -762,8 +763,6 @@ fn check_keywords(
             }
         }
     }
-    // Longest phrase first, so "lua dao qua mang" wins over "lua dao".
-    triggers.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
     triggers
 }
 

@@ -18,6 +18,7 @@ mod render;
 mod session;
 pub mod text;
 pub mod transcript;
+mod triggers;
 
 pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::date::Date;
+use super::triggers::Triggers;
 
 /// A jump target, resolved: the dialog and node both exist in the set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,8 +22,7 @@ pub struct DialogSet {
     pub(crate) dialogs: BTreeMap<String, Dialog>,
     pub(crate) main: String,
     pub(crate) facts: BTreeMap<String, Fact>,
-    /// Folded trigger phrase → dialog id, longest phrases first.
-    pub(crate) triggers: Vec<(String, String)>,
+    pub(crate) triggers: Triggers,
     pub(crate) stale_facts: Vec<StaleFact>,
     /// One keyword per dialog as written, for the help text.
     pub(crate) hints: Vec<String>,
@@ -67,6 +67,22 @@ impl DialogSet {
     /// Facts and fact-stating nodes whose review date has passed at load time.
     pub fn stale_facts(&self) -> &[StaleFact] {
         &self.stale_facts
+    }
+
+    /// True if `dialog:node` is where the main menu greeting rests (its start, or a node its
+    /// start reaches by `goto`): a conversation there has nothing in progress.
+    pub fn is_main_menu(&self, dialog: &str, node: &str) -> bool {
+        let mut at = self.main_start();
+        for _ in 0..super::engine::MAX_MESSAGES_PER_STEP {
+            if at.dialog == dialog && at.node == node {
+                return true;
+            }
+            match self.node(&at.dialog, &at.node).and_then(|n| n.goto.clone()) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        false
     }
 
     pub(crate) fn node(&self, dialog: &str, node: &str) -> Option<&Node> {

@@ -13,6 +13,10 @@ use super::load::{
 use super::model::{Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
 use super::text;
 
+/// Zalo's limit for a button title.
+pub const MAX_LABEL_CHARS: usize = 100;
+/// Longer button titles are cut on small screens.
+pub const LONG_LABEL_CHARS: usize = 40;
 /// Default number of tries for an ask before its fallback.
 pub const DEFAULT_TRIES: u32 = 3;
 
@@ -168,7 +172,7 @@ impl NodeCompiler<'_, '_> {
             .links
             .iter()
             .map(|link| {
-                self.text(file, &link.label, &what);
+                self.label(file, &link.label, &what);
                 self.text(file, &link.url, &what);
                 let url = link.url.get_ref();
                 if !url.starts_with('{')
@@ -189,7 +193,7 @@ impl NodeCompiler<'_, '_> {
             .calls
             .iter()
             .map(|call| {
-                self.text(file, &call.label, &what);
+                self.label(file, &call.label, &what);
                 self.text(file, &call.phone, &what);
                 let phone = call.phone.get_ref();
                 let looks_like_phone =
@@ -240,7 +244,7 @@ impl NodeCompiler<'_, '_> {
     fn choices(&mut self, file: usize, dialog: &str, what: &str, raw: &RawNode) -> Vec<Choice> {
         let mut choices: Vec<Choice> = Vec::new();
         for choice in &raw.choices {
-            self.text(file, &choice.label, what);
+            self.label(file, &choice.label, what);
             let label = choice.label.get_ref();
             let folded = text::fold(label);
             if folded.is_empty() {
@@ -429,6 +433,29 @@ impl NodeCompiler<'_, '_> {
                 );
                 None
             }
+        }
+    }
+
+    /// A button title: like any text, and short enough for a phone screen (Zalo cuts at 100).
+    fn label(&mut self, file: usize, value: &Spanned<String>, what: &str) {
+        self.text(file, value, what);
+        let chars = value.get_ref().chars().count();
+        if chars > MAX_LABEL_CHARS {
+            self.sink.error(
+                file,
+                value.span(),
+                Code::TextTooLong,
+                format!(
+                    "{what}: nhãn nút dài {chars} ký tự, Zalo chỉ cho tối đa {MAX_LABEL_CHARS}"
+                ),
+            );
+        } else if chars > LONG_LABEL_CHARS {
+            self.sink.warning(
+                file,
+                value.span(),
+                Code::TextLong,
+                format!("{what}: nhãn nút dài {chars} ký tự, trên điện thoại nên giữ dưới {LONG_LABEL_CHARS}"),
+            );
         }
     }
 

@@ -108,11 +108,18 @@ pub fn word_matches(expected: &str, typed: &str) -> bool {
     if expected == typed {
         return true;
     }
+    // Folded text is almost always ASCII: compare bytes without allocating.
+    if expected.is_ascii() && typed.is_ascii() {
+        return long_enough(expected.len(), typed.len())
+            && within_one_edit(expected.as_bytes(), typed.as_bytes());
+    }
     let expected: Vec<char> = expected.chars().collect();
     let typed: Vec<char> = typed.chars().collect();
-    expected.len() >= TYPO_MIN_WORD_CHARS
-        && typed.len() + 1 >= TYPO_MIN_WORD_CHARS
-        && within_one_edit(&expected, &typed)
+    long_enough(expected.len(), typed.len()) && within_one_edit(&expected, &typed)
+}
+
+fn long_enough(expected: usize, typed: usize) -> bool {
+    expected >= TYPO_MIN_WORD_CHARS && typed + 1 >= TYPO_MIN_WORD_CHARS
 }
 
 /// True if two folded phrases have the same words, each word equal or (if long) one typo away.
@@ -129,20 +136,29 @@ pub fn phrase_matches(expected: &str, typed: &str) -> bool {
 }
 
 /// True if the folded `phrase` occurs as whole consecutive words in the folded `text`,
-/// tolerating one typo per long word.
+/// tolerating one typo per long word. Allocation-free: it runs for every trigger keyword.
 pub fn contains_phrase(text: &str, phrase: &str) -> bool {
     if phrase.is_empty() {
         return false;
     }
-    let text_words: Vec<&str> = text.split(' ').collect();
-    let phrase_words: Vec<&str> = phrase.split(' ').collect();
-    text_words.windows(phrase_words.len()).any(|window| {
-        window.iter().zip(&phrase_words).all(|(typed, expected)| word_matches(expected, typed))
-    })
+    let mut rest = text;
+    loop {
+        let mut typed_words = rest.split(' ');
+        if phrase
+            .split(' ')
+            .all(|expected| typed_words.next().is_some_and(|t| word_matches(expected, t)))
+        {
+            return true;
+        }
+        match rest.split_once(' ') {
+            Some((_, tail)) => rest = tail,
+            None => return false,
+        }
+    }
 }
 
 /// Optimal-string-alignment distance ≤ 1, without building a matrix.
-fn within_one_edit(a: &[char], b: &[char]) -> bool {
+fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if long.len() - short.len() > 1 {
         return false;
@@ -257,6 +273,12 @@ mod tests {
         assert!(!contains_phrase("dich vu", "dich vu cong"));
         assert!(contains_phrase("bi lua dao", "lua dao"));
         assert!(!contains_phrase("lua", ""));
+        assert!(contains_phrase("lua dao", "lua dao"));
+        assert!(contains_phrase("a b lua dao", "lua dao"));
+        assert!(!contains_phrase("a b lua", "lua dao"));
+        assert!(contains_phrase("tra cuu vnied ngay", "vneid"));
+        assert!(word_matches("khoản", "khoả"));
+        assert!(!word_matches("khoản", "kh"));
     }
 
     #[test]

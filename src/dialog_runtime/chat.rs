@@ -120,3 +120,55 @@ fn expectations(replies: &[Reply]) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::dialog::{EngineOptions, SourceFile};
+
+    fn fixtures() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dialogs")
+    }
+
+    /// Typing a number taps the numbered button; the recording replays as a passing test.
+    #[test]
+    fn chat_shows_numbered_buttons_and_records_a_replayable_transcript() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = dir.path().join("ghi.txt");
+        let args = ChatArgs { dialogs: fixtures(), record: Some(record.clone()) };
+        let mut input: &[u8] = "/follow\n1\nnop ho so\nquay lại\n/thoat\n".as_bytes();
+        let mut out = Vec::new();
+        let code = run(&args, &mut input, &mut out).expect("chat runs");
+        assert_eq!(code, ExitCode::SUCCESS);
+        let shown = String::from_utf8(out).expect("utf-8");
+        assert!(shown.contains("  [1] Dịch vụ công trực tuyến"), "{shown}");
+        assert!(shown.contains("[Mở Cổng DVC] → https://dichvucong.gov.vn"), "{shown}");
+        assert!(shown.contains("Bước 1/3"), "{shown}");
+
+        let recorded = std::fs::read_to_string(&record).expect("recording");
+        assert!(recorded.contains("> #c:menu:chao:1\n< Cổng Dịch vụ công"), "{recorded}");
+        let files = super::super::read_dialog_dir(&fixtures()).expect("fixtures");
+        let set = dialog::load(&files, &LoadOptions::default()).set.expect("fixture set");
+        let replay = SourceFile { path: "ghi.txt".into(), contents: recorded };
+        let report = dialog::transcript::run(&set, &[replay], &EngineOptions::default());
+        assert!(report.diagnostics.is_empty(), "{:#?}", report.diagnostics);
+        assert_eq!(report.scenarios, 1);
+    }
+
+    #[test]
+    fn chat_refuses_a_broken_folder_and_prints_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("menu.toml"), "title = \"M\"\nmain = true\nstart = \"x\"\n")
+            .expect("write");
+        let args = ChatArgs { dialogs: dir.path().to_owned(), record: None };
+        let mut out = Vec::new();
+        let code = run(&args, &mut &b""[..], &mut out).expect("chat runs");
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(
+            String::from_utf8_lossy(&out)
+                .contains("menu.toml:3:9: lỗi: start: bước \"x\" không tồn tại")
+        );
+    }
+}

@@ -103,3 +103,38 @@ pub fn run_chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     super::chat::run(&args, &mut stdin.lock(), &mut stdout.lock())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn check(dir: &Path) -> ExitCode {
+        run_check(CheckArgs { dir: dir.to_owned(), review_days: 180 }).expect("check runs")
+    }
+
+    #[test]
+    fn check_exit_codes() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dialogs");
+        assert_eq!(check(&fixtures), ExitCode::SUCCESS, "warnings do not fail");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let menu =
+            "title = \"M\"\nmain = true\nstart = \"a\"\n[nodes.a]\nsay = \"Chào\"\nend = true\n";
+        std::fs::write(dir.path().join("menu.toml"), menu).expect("write");
+        assert_eq!(check(dir.path()), ExitCode::SUCCESS);
+
+        std::fs::create_dir(dir.path().join("tests")).expect("tests dir");
+        std::fs::write(dir.path().join("tests/a.txt"), "=== x\n> hi\n< Tạm biệt\n").expect("write");
+        assert_eq!(check(dir.path()), ExitCode::FAILURE, "a failing transcript fails");
+
+        std::fs::write(dir.path().join("tests/a.txt"), "=== x\n> hi\n< Chào\n").expect("write");
+        std::fs::write(dir.path().join("menu.toml"), menu.replace("end = true", ""))
+            .expect("write");
+        assert_eq!(check(dir.path()), ExitCode::FAILURE, "a load error fails");
+
+        let missing = run_check(CheckArgs { dir: dir.path().join("none"), review_days: 180 });
+        assert!(missing.is_err());
+    }
+}

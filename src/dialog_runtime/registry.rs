@@ -40,6 +40,17 @@ impl Default for RegistryOptions {
     }
 }
 
+impl RegistryOptions {
+    /// From the `[dialogs]` section of the service settings.
+    pub fn from_settings(settings: &crate::settings::DialogSettings) -> RegistryOptions {
+        RegistryOptions {
+            idle_timeout_secs: settings.session_idle_days.saturating_mul(86_400).max(60),
+            review_days: u32::try_from(settings.review_days.max(1)).unwrap_or(u32::MAX),
+            ..RegistryOptions::default()
+        }
+    }
+}
+
 /// One loaded version of the dialogs.
 #[derive(Debug)]
 pub(crate) struct Version {
@@ -110,7 +121,7 @@ impl Registry {
 
     /// Runs one engine step on the version the session is pinned to (or the current one).
     pub fn step(&self, session: Option<&Session>, input: &Input, now_unix_secs: i64) -> Step {
-        let version = self.version_for(session);
+        let version = self.version_for(session, input);
         let Some(version) = version else {
             return Step {
                 session: session.cloned(),
@@ -121,9 +132,11 @@ impl Registry {
         dialog::step_with(&version.set, session, input, now_unix_secs, &options)
     }
 
-    /// The pinned version if still kept, else the current one.
-    fn version_for(&self, session: Option<&Session>) -> Option<Arc<Version>> {
+    /// The version the session is pinned to, if still kept and the conversation is in the
+    /// middle of something; at the main menu (or on a follow) it moves to the current one.
+    fn version_for(&self, session: Option<&Session>, input: &Input) -> Option<Arc<Version>> {
         let state = self.read();
+        let session = session.filter(|_| !matches!(input, Input::Follow));
         let pinned = session.and_then(|session| {
             let wanted = session.version.as_str();
             state
@@ -132,6 +145,7 @@ impl Registry {
                 .chain(state.previous.iter())
                 .chain(state.pinned.iter())
                 .find(|v| v.set.version() == wanted)
+                .filter(|v| !v.set.is_main_menu(&session.dialog, &session.node))
                 .cloned()
         });
         pinned.or_else(|| state.current.clone())

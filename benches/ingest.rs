@@ -1,0 +1,203 @@
+//! Ingest benchmark: signed `user_send_text` webhooks over loopback against the release
+//! binary, compared with a trivial axum handler measured in the same run.
+//!
+//! Run: `cargo bench --bench ingest` (optional env: BENCH_SECS=10, BENCH_CONCURRENCY=32).
+//! Both servers run as separate processes (this binary re-executes itself for the
+//! trivial one) so the load generator never shares their runtime.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use cnscd_bot::zalo::fake::FakeZalo;
+use cnscd_bot::zalo::signature;
+use serde_json::json;
+
+const APP_ID: &str = "360846524940903967";
+const OA_SECRET: &str = "bench-oa-secret";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--trivial-server") {
+        let port: u16 = args.get(i + 1).and_then(|p| p.parse().ok()).expect("port");
+        return trivial_server(port);
+    }
+    let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let concurrency: usize =
+        std::env::var("BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let fake = FakeZalo::new("bench-app-secret", "access-0", "refresh-0");
+        let fake_base = fake.serve_loopback().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+
+        let trivial_port = free_port();
+        let trivial = ChildGuard(
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--trivial-server", &trivial_port.to_string()])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let bot_port = free_port();
+        let bot = ChildGuard(
+            Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
+                .arg("serve")
+                .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{bot_port}"))
+                .env("CNSCD__STORE__PATH", dir.path().join("store"))
+                .env("CNSCD__ZALO__APP_ID", APP_ID)
+                .env("CNSCD__ZALO__OA_SECRET_KEY", OA_SECRET)
+                .env("CNSCD__ZALO__APP_SECRET", "bench-app-secret")
+                .env("CNSCD__ZALO__ACCESS_TOKEN", "access-0")
+                .env("CNSCD__ZALO__REFRESH_TOKEN", "refresh-0")
+                .env("CNSCD__ZALO__API_BASE", &fake_base)
+                .env("CNSCD__ZALO__OAUTH_BASE", &fake_base)
+                .env("CNSCD__ZALO__SEND_RATE_PER_SEC", "100000")
+                .env("CNSCD__DIALOGS__DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/dialogs"))
+                .env("CNSCD__DIALOGS__WATCH", "false")
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let trivial_url = format!("http://127.0.0.1:{trivial_port}/webhook/zalo");
+        let bot_url = format!("http://127.0.0.1:{bot_port}/webhook/zalo");
+        wait_up(&format!("http://127.0.0.1:{trivial_port}/healthz")).await;
+        wait_up(&format!("http://127.0.0.1:{bot_port}/healthz")).await;
+
+        println!("ingest benchmark: {concurrency} connections, {secs} s per target, 1 s warm-up");
+        let base = load(&trivial_url, concurrency, secs, "t").await;
+        report("trivial axum handler", &base);
+        let ours = load(&bot_url, concurrency, secs, "b").await;
+        report("cnscd-bot /webhook/zalo", &ours);
+        println!(
+            "ratio: {:.1}% of the trivial handler's throughput (target >= 25%), p99 {:.2} ms (target < 10 ms)",
+            100.0 * ours.per_sec / base.per_sec,
+            ours.p99_ms
+        );
+        println!("replies delivered to the fake Zalo meanwhile: {}", fake.messages().len());
+        drop((bot, trivial));
+    });
+}
+
+struct Figures {
+    per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: usize,
+}
+
+fn report(name: &str, f: &Figures) {
+    println!(
+        "{name:<26} {:>9.0} events/s   p50 {:>6.2} ms   p99 {:>6.2} ms   errors {}",
+        f.per_sec, f.p50_ms, f.p99_ms, f.errors
+    );
+}
+
+async fn load(url: &str, concurrency: usize, secs: u64, tag: &str) -> Figures {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    // Warm-up, then the measured window.
+    run_for(&client, url, concurrency, Duration::from_secs(1), &format!("{tag}w")).await;
+    let started = Instant::now();
+    let results = run_for(&client, url, concurrency, Duration::from_secs(secs), tag).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<f64> = results.iter().filter_map(|r| r.ok()).collect();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Figures {
+        per_sec: latencies.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors: results.iter().filter(|r| r.is_err()).count(),
+    }
+}
+
+async fn run_for(
+    client: &reqwest::Client,
+    url: &str,
+    concurrency: usize,
+    window: Duration,
+    tag: &str,
+) -> Vec<Result<f64, ()>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let (client, url, stop, tag) =
+            (client.clone(), url.to_owned(), stop.clone(), tag.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let ts = format!("{}", 1_764_000_000_000u64 + n);
+                let user = format!("77{worker:04}{:012}", n % 50);
+                let body = json!({
+                    "app_id": APP_ID, "event_name": "user_send_text",
+                    "sender": {"id": user}, "recipient": {"id": "388613280878808645"},
+                    "message": {"text": "menu", "msg_id": format!("{tag}-{worker}-{n}")},
+                    "timestamp": ts
+                })
+                .to_string();
+                let mac = signature::sign(APP_ID, body.as_bytes(), &ts, OA_SECRET);
+                let t = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("X-ZEvent-Signature", format!("mac={mac}"))
+                    .body(body)
+                    .send()
+                    .await;
+                let ok = resp.is_ok_and(|r| r.status() == 200);
+                out.push(if ok { Ok(t.elapsed().as_secs_f64() * 1000.0) } else { Err(()) });
+            }
+            out
+        }));
+    }
+    tokio::time::sleep(window).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+fn trivial_server(port: u16) {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let app = axum::Router::new()
+            .route("/webhook/zalo", axum::routing::post(|_body: axum::body::Bytes| async { "ok" }))
+            .route("/healthz", axum::routing::get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_up(url: &str) {
+    for _ in 0..400 {
+        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not come up");
+}
+
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,115 @@
+//! From the durable inbox to the conversation workers.
+//!
+//! Events of one user are handled one at a time, in arrival order; different users in
+//! parallel. Each user id hashes to one of N shard workers, each a single task reading
+//! its channel in order — so nobody may `tokio::spawn` per event. On start-up the
+//! inbox is replayed in order before the server accepts requests, so work a crash left
+//! unfinished resumes first.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::conversation::Conversation;
+use crate::error::ApiError;
+use crate::store::{InboxEntry, IngestOutcome, Store};
+
+/// Records webhook events and hands them to the workers. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    store: Store,
+    shards: Arc<Vec<mpsc::UnboundedSender<u64>>>,
+}
+
+impl Ingest {
+    /// Durably records the event, then queues it. Answers only after the flush.
+    pub async fn accept(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
+        let user = entry.user_id.clone();
+        let outcome = self.store.ingest(&entry)?;
+        if let IngestOutcome::Accepted { seq } = outcome {
+            self.store.flush().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            self.dispatch(seq, &user);
+        }
+        Ok(outcome)
+    }
+
+    fn dispatch(&self, seq: u64, user_id: &str) {
+        let shard = shard_of(user_id, self.shards.len());
+        if self.shards[shard].send(seq).is_err() {
+            // Only during shutdown; the entry stays in the inbox for the next start.
+            tracing::warn!(seq, "worker gone; event left in the inbox");
+        }
+    }
+}
+
+fn shard_of(user_id: &str, shards: usize) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    user_id.hash(&mut hasher);
+    (hasher.finish() % shards.max(1) as u64) as usize
+}
+
+/// Starts the workers and replays the inbox. Call before serving HTTP.
+pub fn start(store: Store, conversation: Conversation, shards: usize) -> anyhow::Result<Ingest> {
+    let mut senders = Vec::with_capacity(shards);
+    for shard in 0..shards {
+        let (tx, rx) = mpsc::unbounded_channel();
+        senders.push(tx);
+        tokio::spawn(worker(shard, rx, conversation.clone()));
+    }
+    let ingest = Ingest { store: store.clone(), shards: Arc::new(senders) };
+    let pending = store.inbox_pending()?;
+    if !pending.is_empty() {
+        tracing::info!(events = pending.len(), "resuming unfinished events from the inbox");
+    }
+    for (seq, entry) in pending {
+        ingest.dispatch(seq, &entry.user_id);
+    }
+    Ok(ingest)
+}
+
+async fn worker(shard: usize, mut rx: mpsc::UnboundedReceiver<u64>, conversation: Conversation) {
+    while let Some(seq) = rx.recv().await {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match conversation.process(seq).await {
+                Ok(()) => break,
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(
+                        shard,
+                        seq,
+                        attempt,
+                        error = format!("{e:#}"),
+                        "processing failed; retrying"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => {
+                    let reason = format!("{e:#}");
+                    tracing::error!(shard, seq, error = %reason, "processing failed; moving event aside");
+                    if let Err(e) = conversation.bury(seq, &reason) {
+                        tracing::error!(seq, error = %e, "could not move failed event aside");
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_of;
+
+    #[test]
+    fn a_user_always_maps_to_the_same_shard() {
+        for user in ["1", "246845883529197922", "abc"] {
+            let s = shard_of(user, 16);
+            assert!(s < 16);
+            assert_eq!(s, shard_of(user, 16));
+        }
+        assert_eq!(shard_of("x", 1), 0);
+    }
+}

@@ -1,0 +1,229 @@
+//! Settings: read once, in one place, by the `config` crate.
+//!
+//! Layers (later wins): the embedded `config/default.toml`, an optional `--config` file,
+//! then `CNSCD__SECTION__KEY` environment variables. Nothing else in the crate reads the
+//! environment. Secrets are `SecretString` so `Debug` and logs cannot print them.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The embedded defaults, also the documentation of every key.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub zalo: ZaloSettings,
+    pub admin: AdminSettings,
+    pub dialogs: DialogSettings,
+    pub workers: WorkerSettings,
+    pub bot: BotSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub webhook_body_limit: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StoreSettings {
+    pub path: PathBuf,
+    pub dedupe_hours: u64,
+    pub sent_retention_days: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ZaloSettings {
+    pub app_id: String,
+    pub oa_secret_key: SecretString,
+    pub app_secret: SecretString,
+    pub api_base: String,
+    pub oauth_base: String,
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub send_rate_per_sec: f64,
+    pub send_concurrency: usize,
+    pub request_timeout_secs: u64,
+    pub max_attempts: u32,
+    pub refresh_before_expiry_secs: i64,
+    pub reply_window_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    pub token: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DialogSettings {
+    pub dir: PathBuf,
+    pub session_idle_days: i64,
+    pub review_days: i64,
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub shards: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BotSettings {
+    pub welcome: String,
+    pub menu: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Reads the layered settings. `file` is the optional `--config PATH`.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Settings::load_with_env(file, std::env::vars())
+    }
+
+    /// Same as `load`, with the environment passed in (tests use this).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let env: config::Map<String, String> = env.into_iter().collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("CNSCD")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The embedded defaults only (tests start from these and edit fields).
+    pub fn defaults() -> Settings {
+        Settings::load_with_env(None, Vec::new()).expect("embedded default.toml is valid")
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |m: &str| Err(SettingsError::Invalid(m.to_owned()));
+        if self.zalo.send_rate_per_sec <= 0.0 {
+            return invalid("zalo.send_rate_per_sec must be positive");
+        }
+        if self.zalo.send_concurrency == 0 || self.workers.shards == 0 {
+            return invalid("zalo.send_concurrency and workers.shards must be at least 1");
+        }
+        if self.store.dedupe_hours < 48 {
+            return invalid("store.dedupe_hours must be at least 48");
+        }
+        Ok(())
+    }
+
+    /// True when no Zalo credential at all is configured: the service then talks to
+    /// the local fake instead of Zalo. Any one credential turns sandbox mode off.
+    pub fn is_sandbox(&self) -> bool {
+        self.zalo.app_id.is_empty()
+            && is_blank(&self.zalo.oa_secret_key)
+            && is_blank(&self.zalo.app_secret)
+            && is_blank(&self.zalo.access_token)
+            && is_blank(&self.zalo.refresh_token)
+    }
+
+    /// Problems that keep a real (non-sandbox) deployment from working; `/readyz`
+    /// reports them and `serve` refuses to start with them.
+    pub fn missing_credentials(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.zalo.app_id.is_empty() {
+            missing.push("zalo.app_id");
+        }
+        if is_blank(&self.zalo.oa_secret_key) {
+            missing.push("zalo.oa_secret_key");
+        }
+        if is_blank(&self.zalo.app_secret) {
+            missing.push("zalo.app_secret");
+        }
+        missing
+    }
+}
+
+/// An empty secret counts as unset.
+pub fn is_blank(secret: &SecretString) -> bool {
+    secret.expose_secret().trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_sandbox_with_documented_bases() {
+        let s = Settings::defaults();
+        assert!(s.is_sandbox());
+        assert_eq!(s.zalo.api_base, "https://openapi.zalo.me");
+        assert_eq!(s.zalo.oauth_base, "https://oauth.zaloapp.com");
+        assert_eq!(s.dialogs.dir, PathBuf::from("dialogs"));
+        assert!(is_blank(&s.admin.token));
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscore() {
+        let s = Settings::load_with_env(
+            None,
+            env(&[
+                ("CNSCD__ZALO__OA_SECRET_KEY", "s3cret"),
+                ("CNSCD__ZALO__APP_ID", "123456789012345678"),
+                ("CNSCD__SERVER__BIND", "0.0.0.0:9000"),
+                ("CNSCD__WORKERS__SHARDS", "4"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.zalo.oa_secret_key.expose_secret(), "s3cret");
+        assert_eq!(s.zalo.app_id, "123456789012345678");
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.workers.shards, 4);
+        assert!(!s.is_sandbox(), "any credential turns sandbox mode off");
+        assert_eq!(s.missing_credentials(), vec!["zalo.app_secret"]);
+    }
+
+    #[test]
+    fn config_file_layer_sits_between_defaults_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.toml");
+        std::fs::write(&path, "[store]\npath = \"/var/lib/x\"\n[admin]\ntoken = \"file\"\n")
+            .unwrap();
+        let s =
+            Settings::load_with_env(Some(&path), env(&[("CNSCD__ADMIN__TOKEN", "env")])).unwrap();
+        assert_eq!(s.store.path, PathBuf::from("/var/lib/x"));
+        assert_eq!(s.admin.token.expose_secret(), "env");
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let s =
+            Settings::load_with_env(None, env(&[("CNSCD__ADMIN__TOKEN", "topsecret")])).unwrap();
+        assert!(!format!("{s:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn too_short_dedupe_window_is_rejected() {
+        let err = Settings::load_with_env(None, env(&[("CNSCD__STORE__DEDUPE_HOURS", "1")]));
+        assert!(matches!(err, Err(SettingsError::Invalid(_))));
+    }
+}

@@ -1,0 +1,35 @@
+//! Tree names and key layout.
+//!
+//! | tree             | key                       | value                         |
+//! |------------------|---------------------------|-------------------------------|
+//! | `inbox`          | seq, u64 big-endian       | `InboxEntry` (JSON)           |
+//! | `seen`           | dedupe key (UTF-8)        | received at, i64 ms BE        |
+//! | `outbox`         | id, u64 big-endian        | `OutboxEntry` (JSON)          |
+//! | `outbox_pending` | id, u64 big-endian        | empty (index of unsent ids)   |
+//! | `users`          | Zalo user id (UTF-8)      | `UserRecord` (JSON)           |
+//! | `sessions`       | Zalo user id (UTF-8)      | dialog session (JSON)         |
+//! | `meta`           | `zalo_tokens`             | `TokenPair` (JSON)            |
+//! | `once`           | once key (UTF-8)          | done at, i64 ms BE            |
+//! | `dead`           | seq, u64 big-endian       | `InboxEntry` with `failure`   |
+//!
+//! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
+
+pub const INBOX: &str = "inbox";
+pub const SEEN: &str = "seen";
+pub const OUTBOX: &str = "outbox";
+pub const OUTBOX_PENDING: &str = "outbox_pending";
+pub const USERS: &str = "users";
+pub const SESSIONS: &str = "sessions";
+pub const META: &str = "meta";
+pub const ONCE: &str = "once";
+pub const DEAD: &str = "dead";
+
+pub const TOKENS: &[u8] = b"zalo_tokens";
+
+pub fn u64_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+pub fn parse_u64(key: &[u8]) -> u64 {
+    key.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}

@@ -1,0 +1,148 @@
+use serde_json::json;
+
+use super::*;
+
+fn entry(key: &str, user: &str) -> InboxEntry {
+    InboxEntry {
+        dedupe_key: key.into(),
+        user_id: user.into(),
+        event: json!({"name": "user_send_text"}),
+        received_at_ms: 1_000,
+        failure: None,
+    }
+}
+
+#[tokio::test]
+async fn ingest_dedupes_and_keeps_arrival_order() {
+    let store = Store::temporary().unwrap();
+    let a = store.ingest(&entry("m1", "u1")).unwrap();
+    let dup = store.ingest(&entry("m1", "u1")).unwrap();
+    let b = store.ingest(&entry("m2", "u2")).unwrap();
+    store.flush().await.unwrap();
+    assert!(matches!(a, IngestOutcome::Accepted { .. }));
+    assert_eq!(dup, IngestOutcome::Duplicate);
+    assert!(matches!(b, IngestOutcome::Accepted { .. }));
+    let pending: Vec<String> =
+        store.inbox_pending().unwrap().into_iter().map(|(_, e)| e.dedupe_key).collect();
+    assert_eq!(pending, ["m1", "m2"]);
+}
+
+#[test]
+fn complete_is_atomic_and_queues_messages_in_order() {
+    let store = Store::temporary().unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("m1", "u1")).unwrap() else {
+        panic!("accepted")
+    };
+    let user = UserRecord { last_interaction_ms: 5, reachable: true };
+    let ids = store
+        .complete(
+            seq,
+            "u1",
+            SessionUpdate::Set(json!({"node": "a"})),
+            Some(&user),
+            &[json!({"text": "1"}), json!({"text": "2"})],
+            10,
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(store.inbox_pending().unwrap().is_empty());
+    assert_eq!(store.session("u1").unwrap(), Some(json!({"node": "a"})));
+    assert_eq!(store.user("u1").unwrap(), Some(user));
+    let due = store.outbox_due(10, 10).unwrap();
+    assert_eq!(due.len(), 1, "one message per user at a time");
+    assert_eq!(due[0].message, json!({"text": "1"}));
+}
+
+#[test]
+fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
+    let store = Store::temporary().unwrap();
+    store.enqueue_once("k1", "u1", &[json!({"text": "a1"}), json!({"text": "a2"})], 0).unwrap();
+    store.enqueue_once("k2", "u2", &[json!({"text": "b1"})], 0).unwrap();
+    let due = store.outbox_due(0, 10).unwrap();
+    let texts: Vec<_> = due.iter().map(|e| e.message["text"].clone()).collect();
+    assert_eq!(texts, [json!("a1"), json!("b1")]);
+    // Back off u1's first message: its second must wait too.
+    let mut first = due[0].clone();
+    first.next_attempt_ms = 100;
+    first.attempts = 1;
+    store.outbox_save(&first).unwrap();
+    let due = store.outbox_due(50, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].user_id, "u2");
+    assert_eq!(store.outbox_next_due_ms().unwrap(), Some(0));
+}
+
+#[test]
+fn enqueue_once_never_queues_twice() {
+    let store = Store::temporary().unwrap();
+    assert!(store.enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], 0).unwrap());
+    assert!(!store.enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], 0).unwrap());
+    assert_eq!(store.outbox_list(OutboxFilter::default(), 10).unwrap().len(), 1);
+}
+
+#[test]
+fn failed_entries_are_listed_and_can_be_retried() {
+    let store = Store::temporary().unwrap();
+    store.enqueue_once("k", "u1", &[json!({"text": "x"})], 0).unwrap();
+    let mut e = store.outbox_due(0, 1).unwrap().remove(0);
+    e.status = OutboxStatus::Failed;
+    e.last_error = Some(SendError { code: -213, message: "User has not followed OA".into() });
+    store.outbox_save(&e).unwrap();
+    assert!(store.outbox_due(0, 10).unwrap().is_empty());
+    let failed =
+        store.outbox_list(OutboxFilter { status: Some(OutboxStatus::Failed) }, 10).unwrap();
+    assert_eq!(failed.len(), 1);
+    let retried = store.outbox_retry(e.id, 7).unwrap();
+    assert_eq!(retried.status, OutboxStatus::Pending);
+    assert_eq!(store.outbox_due(7, 10).unwrap().len(), 1);
+    assert!(matches!(store.outbox_retry(999_999, 0), Err(StoreError::NotFound)));
+}
+
+#[test]
+fn forget_user_removes_session_record_and_unsent_messages() {
+    let store = Store::temporary().unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("m1", "u1")).unwrap() else {
+        panic!()
+    };
+    store
+        .complete(
+            seq,
+            "u1",
+            SessionUpdate::Set(json!({})),
+            Some(&UserRecord::default()),
+            &[json!({"text": "x"})],
+            0,
+        )
+        .unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("w1", "u1")).unwrap() else {
+        panic!()
+    };
+    assert_eq!(store.forget_user(seq, "u1").unwrap(), 1);
+    assert_eq!(store.session("u1").unwrap(), None);
+    assert_eq!(store.user("u1").unwrap(), None);
+    assert!(store.outbox_due(0, 10).unwrap().is_empty());
+}
+
+#[test]
+fn prune_drops_old_marks_but_keeps_recent_ones() {
+    let store = Store::temporary().unwrap();
+    store.ingest(&entry("old", "u1")).unwrap();
+    let mut recent = entry("new", "u1");
+    recent.received_at_ms = 100_000;
+    store.ingest(&recent).unwrap();
+    let (marks, _) = store.prune(100_500, 10_000, 0).unwrap();
+    assert_eq!(marks, 1);
+    assert_eq!(store.ingest(&recent).unwrap(), IngestOutcome::Duplicate);
+}
+
+#[test]
+fn token_pair_debug_is_redacted() {
+    let t = TokenPair {
+        access_token: "AAA".into(),
+        refresh_token: "RRR".into(),
+        expires_at: None,
+        issued_at: 0,
+    };
+    let s = format!("{t:?}");
+    assert!(!s.contains("AAA") && !s.contains("RRR"));
+}

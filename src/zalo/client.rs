@@ -1,0 +1,81 @@
+//! The OA API v3 client: a thin reqwest wrapper; answers are classified by the pure
+//! `response` module. Base URLs come from settings so tests and sandbox mode point it
+//! at the local fake.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use super::response::{self, SendOutcome, TokenGrant};
+
+#[derive(Clone)]
+pub struct ZaloClient {
+    http: reqwest::Client,
+    api_base: String,
+    oauth_base: String,
+    app_id: String,
+    app_secret: SecretString,
+}
+
+impl ZaloClient {
+    pub fn new(
+        api_base: &str,
+        oauth_base: &str,
+        app_id: &str,
+        app_secret: SecretString,
+        timeout: Duration,
+    ) -> Result<ZaloClient, reqwest::Error> {
+        Ok(ZaloClient {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            oauth_base: oauth_base.trim_end_matches('/').to_owned(),
+            app_id: app_id.to_owned(),
+            app_secret,
+        })
+    }
+
+    /// Sends one CS message. Network trouble is a transient outcome, never an error.
+    pub async fn send_cs(&self, access_token: &str, user_id: &str, message: &Value) -> SendOutcome {
+        let body = json!({"recipient": {"user_id": user_id}, "message": message});
+        let result = self
+            .http
+            .post(format!("{}/v3.0/oa/message/cs", self.api_base))
+            .header("access_token", access_token)
+            .json(&body)
+            .send()
+            .await;
+        match result {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                match resp.text().await {
+                    Ok(text) => response::classify_send(status, &text),
+                    Err(e) => {
+                        SendOutcome::Transient { code: 0, message: format!("reading answer: {e}") }
+                    }
+                }
+            }
+            Err(e) => SendOutcome::Transient { code: 0, message: format!("network: {e}") },
+        }
+    }
+
+    /// Exchanges the single-use refresh token for a new pair.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, String> {
+        let form = [
+            ("refresh_token", refresh_token),
+            ("app_id", self.app_id.as_str()),
+            ("grant_type", "refresh_token"),
+        ];
+        let resp = self
+            .http
+            .post(format!("{}/v4/oa/access_token", self.oauth_base))
+            .header("secret_key", self.app_secret.expose_secret())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("network: {e}"))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| format!("reading answer: {e}"))?;
+        response::parse_token_grant(status, &text)
+    }
+}

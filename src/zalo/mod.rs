@@ -1,0 +1,13 @@
+//! Everything that knows Zalo exists: webhook verification and parsing, the OA API v3
+//! client, token refresh, the sender task and a local Zalo-compatible fake (sandbox
+//! mode and tests). Knows nothing about dialogs or reports.
+
+pub mod client;
+pub mod event;
+pub mod fake;
+pub mod message;
+pub mod response;
+pub mod sender;
+pub mod signature;
+pub mod token;
+pub mod webhook;

@@ -1,0 +1,206 @@
+//! The sender task: drains the durable outbox into the OA API.
+//!
+//! One user's messages go out in order (the store hands out only a user's oldest
+//! pending message); different users are served concurrently, throttled to the
+//! configured rate. Transient failures back off exponentially with jitter; permanent
+//! ones are marked failed with Zalo's code and never retried on their own; a rejected
+//! token is refreshed once and the send retried once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use super::client::ZaloClient;
+use super::response::{SendOutcome, is_unreachable_user};
+use super::token::Tokens;
+use crate::clock;
+use crate::store::{OutboxEntry, OutboxStatus, SendError, Store};
+
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    pub rate_per_sec: f64,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub reply_window_days: i64,
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    store: Store,
+    client: ZaloClient,
+    tokens: Tokens,
+    config: SenderConfig,
+    /// Woken whenever something is queued, so replies go out at once.
+    wake: Arc<Notify>,
+}
+
+/// Backoff before attempt `attempts + 1`: 2 s doubling to at most 15 min, ±25 % jitter
+/// so a Zalo outage does not end in a thundering herd.
+pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
+    let base = 2_000f64 * 2f64.powi(attempts.saturating_sub(1).min(20) as i32);
+    let capped = base.min(15.0 * 60_000.0);
+    (capped * (0.75 + 0.5 * jitter.clamp(0.0, 1.0))) as i64
+}
+
+impl Sender {
+    pub fn new(store: Store, client: ZaloClient, tokens: Tokens, config: SenderConfig) -> Sender {
+        Sender { store, client, tokens, config, wake: Arc::new(Notify::new()) }
+    }
+
+    /// A handle to wake the sender after queueing messages.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub async fn run(self) {
+        let period = Duration::from_secs_f64(1.0 / self.config.rate_per_sec);
+        let mut throttle = tokio::time::interval(period);
+        throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        loop {
+            let now = clock::now_ms();
+            let due = match self.store.outbox_due(now, self.config.concurrency * 4) {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading outbox failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if due.is_empty() {
+                self.idle().await;
+                continue;
+            }
+            // The steps that queued these messages must be durable before any of them
+            // leaves: otherwise a crash would replay the step and send twice.
+            if let Err(e) = self.store.flush().await {
+                tracing::error!(error = %e, "store flush failed; not sending");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            let mut batch = JoinSet::new();
+            for entry in due {
+                throttle.tick().await;
+                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                let sender = self.clone();
+                batch.spawn(async move {
+                    sender.attempt(entry).await;
+                    drop(permit);
+                });
+            }
+            while batch.join_next().await.is_some() {}
+            // One flush for the whole batch's send results.
+            if let Err(e) = self.store.flush().await {
+                tracing::error!(error = %e, "flushing send results failed");
+            }
+        }
+    }
+
+    /// Sleeps until woken, until the next backoff expires, or 30 s at most.
+    async fn idle(&self) {
+        let now = clock::now_ms();
+        let wait_ms = match self.store.outbox_next_due_ms() {
+            Ok(Some(at)) => (at - now).clamp(10, 30_000),
+            _ => 30_000,
+        };
+        let _ =
+            tokio::time::timeout(Duration::from_millis(wait_ms as u64), self.wake.notified()).await;
+    }
+
+    #[tracing::instrument(skip_all, fields(outbox_id = entry.id, user = %crate::privacy::mask_id(&entry.user_id)))]
+    async fn attempt(&self, mut entry: OutboxEntry) {
+        let now = clock::now_ms();
+        let outcome = self.send_with_refresh(&entry, now).await;
+        entry.attempts += 1;
+        match outcome {
+            SendOutcome::Sent { message_id } => {
+                entry.status = OutboxStatus::Sent;
+                entry.sent_at_ms = Some(clock::now_ms());
+                entry.zalo_message_id = message_id;
+                entry.last_error = None;
+                tracing::debug!("message sent");
+            }
+            SendOutcome::Permanent { code, message } => {
+                tracing::warn!(code, %message, "message failed permanently");
+                if is_unreachable_user(code)
+                    && let Err(e) = self.store.set_unreachable(&entry.user_id)
+                {
+                    tracing::error!(error = %e, "marking user unreachable failed");
+                }
+                entry.status = OutboxStatus::Failed;
+                entry.last_error = Some(SendError { code, message });
+            }
+            SendOutcome::Transient { code, message }
+            | SendOutcome::TokenRejected { code, message } => {
+                entry.last_error = Some(SendError { code, message: message.clone() });
+                if entry.attempts >= self.config.max_attempts {
+                    tracing::warn!(code, %message, attempts = entry.attempts, "giving up on message");
+                    entry.status = OutboxStatus::Failed;
+                } else {
+                    let delay = backoff_ms(entry.attempts, fastrand::f64());
+                    tracing::info!(code, %message, attempts = entry.attempts, delay_ms = delay, "send failed, will retry");
+                    entry.next_attempt_ms = now + delay;
+                }
+            }
+        }
+        if let Err(e) = self.store.outbox_save(&entry) {
+            tracing::error!(error = %e, "saving send result failed");
+        }
+    }
+
+    async fn send_with_refresh(&self, entry: &OutboxEntry, now_ms: i64) -> SendOutcome {
+        // Zalo rejects CS messages to users silent for longer than the window (-230);
+        // do not spend a call on it.
+        let window_ms = self.config.reply_window_days * 86_400_000;
+        if let Ok(Some(user)) = self.store.user(&entry.user_id)
+            && now_ms - user.last_interaction_ms > window_ms
+        {
+            return SendOutcome::Permanent {
+                code: -230,
+                message: format!(
+                    "not sent: user has not interacted in the last {} days",
+                    self.config.reply_window_days
+                ),
+            };
+        }
+        let token = match self.tokens.access_token() {
+            Ok(token) => token,
+            Err(e) => return SendOutcome::Transient { code: 0, message: e.to_string() },
+        };
+        let outcome = self.client.send_cs(&token, &entry.user_id, &entry.message).await;
+        let SendOutcome::TokenRejected { code, message } = outcome else { return outcome };
+        tracing::info!(code, %message, "access token rejected; refreshing once");
+        match self.tokens.refresh_after_rejection(&token, now_ms / 1000).await {
+            Ok(fresh) => self.client.send_cs(&fresh, &entry.user_id, &entry.message).await,
+            Err(e) => {
+                tracing::error!(error = %e, "token refresh failed");
+                SendOutcome::TokenRejected {
+                    code,
+                    message: format!("{message}; refresh failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let cases = [
+            (1, 0.5, 2_000),
+            (2, 0.5, 4_000),
+            (3, 0.5, 8_000),
+            (30, 0.5, 900_000),
+            (1, 0.0, 1_500),
+            (1, 1.0, 2_500),
+        ];
+        for (attempts, jitter, want) in cases {
+            assert_eq!(backoff_ms(attempts, jitter), want, "attempts {attempts} jitter {jitter}");
+        }
+    }
+}

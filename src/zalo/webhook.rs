@@ -1,0 +1,107 @@
+//! `POST /webhook/zalo`: verify, record durably, answer — nothing else.
+//!
+//! The handler never calls the Zalo API and never runs dialog logic (Zalo wants 200
+//! within 2 s). It answers 200 only after the event is flushed to the inbox, so an
+//! acknowledged event survives `kill -9`; Zalo's re-deliveries are deduplicated by
+//! `message.msg_id` (or a hash of the body).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, http::StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::event::{Event, signing_fields};
+use super::signature;
+use crate::error::ApiError;
+use crate::pipeline::Ingest;
+use crate::store::{InboxEntry, IngestOutcome};
+
+/// What the webhook needs; extracted from the app state with `FromRef`.
+#[derive(Clone)]
+pub struct WebhookState {
+    pub app_id: String,
+    pub oa_secret: SecretString,
+    pub ingest: Ingest,
+}
+
+pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
+
+pub async fn receive(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    if header.is_none() {
+        // Zalo probes a newly saved webhook URL with an unsigned `{}`.
+        if matches!(&parsed, Ok(Value::Object(map)) if map.is_empty()) {
+            tracing::info!("unsigned empty probe acknowledged");
+            return Ok(ok("probe"));
+        }
+        tracing::warn!(reason = "missing signature header", bytes = body.len(), "webhook refused");
+        return Err(ApiError::Unauthorized("missing X-ZEvent-Signature"));
+    }
+    let Ok(json) = parsed else {
+        tracing::warn!(bytes = body.len(), "webhook body is not valid JSON");
+        return Err(ApiError::BadRequest("body is not valid JSON".into()));
+    };
+    let (app_id, timestamp) = signing_fields(&json);
+    let (app_id, timestamp) = (app_id.unwrap_or_default(), timestamp.unwrap_or_default());
+    if let Err(e) =
+        signature::verify(header, &app_id, &body, &timestamp, state.oa_secret.expose_secret())
+    {
+        tracing::warn!(reason = %e, "webhook refused");
+        return Err(ApiError::Unauthorized("invalid signature"));
+    }
+    if app_id != state.app_id {
+        tracing::warn!(reason = "app_id does not match zalo.app_id", "webhook refused");
+        return Err(ApiError::Unauthorized("unknown app_id"));
+    }
+    let event = match Event::parse(&json) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(error = %e, "signed webhook without event_name");
+            return Err(ApiError::BadRequest(e.to_string()));
+        }
+    };
+    if !event.kind.needs_processing() {
+        tracing::debug!(event = %event.name, "event acknowledged without processing");
+        return Ok(ok("ignored"));
+    }
+    let Some(user_id) = event.user_id.clone() else {
+        tracing::warn!(event = %event.name, "event without a user id; acknowledged and dropped");
+        return Ok(ok("ignored"));
+    };
+    let entry = InboxEntry {
+        dedupe_key: dedupe_key(&event, &body),
+        user_id,
+        event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
+        received_at_ms: crate::clock::now_ms(),
+        failure: None,
+    };
+    match state.ingest.accept(entry).await? {
+        IngestOutcome::Accepted { .. } => Ok(ok("accepted")),
+        IngestOutcome::Duplicate => {
+            tracing::info!(event = %event.name, "duplicate delivery acknowledged");
+            Ok(ok("duplicate"))
+        }
+    }
+}
+
+/// `message.msg_id` when present, else a hash of the exact body (a re-sent event has
+/// the same bytes). Prefixed so the two kinds can never collide.
+fn dedupe_key(event: &Event, body: &[u8]) -> String {
+    match &event.msg_id {
+        Some(id) => format!("m:{id}"),
+        None => format!("b:{}", hex::encode(Sha256::digest(body))),
+    }
+}
+
+fn ok(status: &str) -> Response {
+    (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response()
+}

@@ -1,0 +1,186 @@
+//! Shared integration-test harness: the real server on 127.0.0.1:0 with a temporary
+//! store and the local fake Zalo on loopback. Nothing here reaches the network.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cnscd_bot::app;
+use cnscd_bot::settings::Settings;
+use cnscd_bot::zalo::fake::{FakeMessage, FakeZalo};
+use cnscd_bot::zalo::signature;
+use serde_json::{Value, json};
+
+pub const APP_ID: &str = "360846524940903967";
+pub const OA_SECRET: &str = "test-oa-secret-key";
+pub const APP_SECRET: &str = "test-app-secret";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub base: String,
+    pub fake: FakeZalo,
+    pub fake_base: String,
+    pub http: reqwest::Client,
+    pub store_dir: tempfile::TempDir,
+    pub settings: Settings,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Settings pointing at `fake_base` with a fresh store under `store_dir`.
+pub fn test_settings(fake_base: &str, store_dir: &Path) -> Settings {
+    let mut s = Settings::defaults();
+    s.server.bind = "127.0.0.1:0".into();
+    s.store.path = store_dir.join("store");
+    s.zalo.app_id = APP_ID.into();
+    s.zalo.oa_secret_key = OA_SECRET.into();
+    s.zalo.app_secret = APP_SECRET.into();
+    s.zalo.access_token = "access-0".into();
+    s.zalo.refresh_token = "refresh-0".into();
+    s.zalo.api_base = fake_base.into();
+    s.zalo.oauth_base = fake_base.into();
+    s.zalo.send_rate_per_sec = 1000.0;
+    s.admin.token = ADMIN_TOKEN.into();
+    s.dialogs.dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dialogs");
+    s.dialogs.watch = false;
+    s
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the service; `edit` adjusts the settings first.
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
+    init_tracing();
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.expect("fake zalo");
+    let store_dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = test_settings(&fake_base, store_dir.path());
+    edit(&mut settings);
+    start(fake, fake_base, store_dir, settings).await
+}
+
+async fn start(
+    fake: FakeZalo,
+    fake_base: String,
+    store_dir: tempfile::TempDir,
+    settings: Settings,
+) -> TestApp {
+    let app = app::build(settings.clone()).await.expect("build app");
+    let base = format!("http://{}", app.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = app
+            .run(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    TestApp {
+        base,
+        fake,
+        fake_base,
+        http: reqwest::Client::new(),
+        store_dir,
+        settings,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    /// Posts `body` exactly as given, signed like Zalo signs it.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let ts = parsed.get("timestamp").and_then(Value::as_str).unwrap_or("");
+        let mac = signature::sign(APP_ID, body.as_bytes(), ts, OA_SECRET);
+        self.post_raw(body, Some(&format!("mac={mac}"))).await
+    }
+
+    pub async fn post_raw(&self, body: &str, signature: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/webhook/zalo", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("X-ZEvent-Signature", sig);
+        }
+        req.send().await.expect("webhook request")
+    }
+
+    /// A user types `text`; returns the webhook status.
+    pub async fn user_says(&self, user: &str, msg_id: &str, text: &str) -> u16 {
+        self.post_signed(&text_event(user, msg_id, text)).await.status().as_u16()
+    }
+
+    /// Waits until the fake received at least `n` messages for `user` (5 s max).
+    pub async fn wait_for_messages(&self, user: &str, n: usize) -> Vec<FakeMessage> {
+        wait_for(&self.fake, user, n).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin get")
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("admin post")
+    }
+}
+
+pub async fn wait_for(fake: &FakeZalo, user: &str, n: usize) -> Vec<FakeMessage> {
+    for _ in 0..100 {
+        let got = fake.messages_for(user);
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    fake.messages_for(user)
+}
+
+/// The texts of messages, for assertions.
+pub fn texts(messages: &[FakeMessage]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| m.message.get("text").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+pub fn text_event(user: &str, msg_id: &str, text: &str) -> String {
+    json!({
+        "app_id": APP_ID, "event_name": "user_send_text", "user_id_by_app": "552177279717587730",
+        "sender": {"id": user}, "recipient": {"id": "388613280878808645"},
+        "message": {"text": text, "msg_id": msg_id}, "timestamp": now_ms_string()
+    })
+    .to_string()
+}
+
+pub fn follow_event(user: &str) -> String {
+    json!({
+        "app_id": APP_ID, "event_name": "follow", "oa_id": "388613280878808645",
+        "follower": {"id": user}, "user_id_by_app": "552177279717587730", "source": "oa_profile",
+        "timestamp": now_ms_string()
+    })
+    .to_string()
+}
+
+pub fn now_ms_string() -> String {
+    cnscd_bot::clock::now_ms().to_string()
+}
+
+fn init_tracing() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        cnscd_bot::telemetry::init();
+    }
+}
