@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock;
 use crate::conversation::Conversation;
+use crate::dialog_runtime::{Registry, RegistryOptions, WatcherGuard};
 use crate::pipeline;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -39,6 +40,20 @@ pub struct AppState {
     pub admin_token: SecretString,
     pub webhook: WebhookState,
     pub tokens: Tokens,
+    pub dialogs: Registry,
+    pub reporting: crate::reporting::Reporting,
+}
+
+impl FromRef<AppState> for Registry {
+    fn from_ref(state: &AppState) -> Registry {
+        state.dialogs.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::reporting::Reporting {
+    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+        state.reporting.clone()
+    }
 }
 
 impl FromRef<AppState> for WebhookState {
@@ -54,6 +69,8 @@ pub struct App {
     /// The local fake Zalo when running in sandbox mode.
     pub sandbox: Option<FakeZalo>,
     pub state: AppState,
+    /// Keeps the dialogs watcher (file events and SIGHUP) alive while serving.
+    _watcher: Option<WatcherGuard>,
 }
 
 impl App {
@@ -127,7 +144,29 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         settings.store.sent_retention_days,
     ));
 
-    let conversation = Conversation::new(store.clone(), settings.bot.clone(), sender_wake.clone());
+    let dialogs = Registry::load(
+        &settings.dialogs.dir,
+        RegistryOptions {
+            idle_timeout_secs: settings.dialogs.session_idle_days * 86_400,
+            review_days: settings.dialogs.review_days,
+            ..RegistryOptions::default()
+        },
+    );
+    let watcher = if settings.dialogs.watch {
+        match dialogs.spawn_watcher() {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                tracing::warn!(error = %e, "dialogs will not reload on file changes; use POST /admin/api/dialogs/reload");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let reporting = crate::reporting::Reporting::load(store.clone(), settings.reports.clone())?;
+    reporting.spawn_reminders(sender_wake.clone());
+    let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone())
+        .with_reporting(reporting.clone());
     let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
 
     let state = AppState {
@@ -140,6 +179,8 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         sender_wake,
         store,
         tokens,
+        dialogs,
+        reporting,
         settings: Arc::new(settings),
     };
     let mut router = Router::new()
@@ -157,7 +198,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     }
     let router = router.layer(TraceLayer::new_for_http());
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
-    Ok(App { listener, router, addr, sandbox, state })
+    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher })
 }
 
 async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {

@@ -1,9 +1,9 @@
 //! The seam between the channel and the pure cores.
 //!
 //! For one inbox entry: load the user's state, turn the Zalo event into an input,
-//! ask the responder (today: the configured welcome/menu; next: the dialog engine and
-//! the report commands) for replies, then — in one store transaction — mark the event
-//! handled, save the state and queue the replies; then wake the sender.
+//! ask the dialog engine (through the `Registry`, which pins each conversation to its
+//! dialog version) for replies, then — in one store transaction — mark the event
+//! handled, save the session and queue the replies; then wake the sender.
 
 use std::sync::Arc;
 
@@ -11,8 +11,9 @@ use anyhow::Context;
 use tokio::sync::Notify;
 
 use crate::clock;
+use crate::dialog::{self, Session};
+use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
-use crate::settings::BotSettings;
 use crate::store::{SessionUpdate, Store};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;
@@ -31,13 +32,20 @@ pub enum Input {
 #[derive(Clone)]
 pub struct Conversation {
     store: Store,
-    bot: Arc<BotSettings>,
+    dialogs: Registry,
     sender_wake: Arc<Notify>,
+    /// Team report commands and forms, asked before the dialog engine.
+    reporting: Option<crate::reporting::Reporting>,
 }
 
 impl Conversation {
-    pub fn new(store: Store, bot: BotSettings, sender_wake: Arc<Notify>) -> Conversation {
-        Conversation { store, bot: Arc::new(bot), sender_wake }
+    pub fn new(store: Store, dialogs: Registry, sender_wake: Arc<Notify>) -> Conversation {
+        Conversation { store, dialogs, sender_wake, reporting: None }
+    }
+
+    pub fn with_reporting(mut self, reporting: crate::reporting::Reporting) -> Conversation {
+        self.reporting = Some(reporting);
+        self
     }
 
     #[tracing::instrument(skip(self))]
@@ -72,7 +80,16 @@ impl Conversation {
         // Any of these counts as an interaction: it opens Zalo's 7-day reply window.
         user.last_interaction_ms = entry.received_at_ms.max(user.last_interaction_ms);
         user.reachable = true;
-        let (session, replies) = self.respond(user_id, &input, now_ms);
+        let report_replies = match (&self.reporting, &input) {
+            (Some(reporting), Input::Text(text)) => {
+                reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+            }
+            _ => None,
+        };
+        let (session, replies) = match report_replies {
+            Some(replies) => (SessionUpdate::Keep, replies),
+            None => self.respond(user_id, &input, now_ms)?,
+        };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
         // No flush here: the sender flushes before it sends anything, so a reply never
@@ -86,13 +103,38 @@ impl Conversation {
         Ok(self.store.inbox_bury(seq, reason)?)
     }
 
-    fn respond(&self, _user_id: &str, input: &Input, _now_ms: i64) -> (SessionUpdate, Vec<Reply>) {
-        let replies = match input {
-            Input::Greet => vec![Reply::text(&self.bot.welcome), Reply::text(&self.bot.menu)],
-            Input::Text(_) => vec![Reply::text(&self.bot.menu)],
-            Input::Media => vec![Reply::text(MEDIA_HINT), Reply::text(&self.bot.menu)],
+    fn respond(
+        &self,
+        user_id: &str,
+        input: &Input,
+        now_ms: i64,
+    ) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
+        let dialog_input = match input {
+            Input::Greet => dialog::Input::Follow,
+            Input::Text(text) => dialog::Input::Text(text.clone()),
+            // The conversation stays where it is; the user is told to type instead.
+            Input::Media => return Ok((SessionUpdate::Keep, vec![Reply::text(MEDIA_HINT)])),
         };
-        (SessionUpdate::Keep, replies)
+        let session = self.load_session(user_id)?;
+        let step = self.dialogs.step(session.as_ref(), &dialog_input, now_ms / 1000);
+        let update = match step.session {
+            Some(session) => SessionUpdate::Set(serde_json::to_value(&session)?),
+            None => SessionUpdate::Clear,
+        };
+        Ok((update, step.replies))
+    }
+
+    /// The stored session; one that no longer parses (an old format) starts afresh
+    /// rather than blocking the user.
+    fn load_session(&self, user_id: &str) -> anyhow::Result<Option<Session>> {
+        let Some(value) = self.store.session(user_id)? else { return Ok(None) };
+        match serde_json::from_value(value) {
+            Ok(session) => Ok(Some(session)),
+            Err(e) => {
+                tracing::warn!(error = %e, "stored session unreadable; starting afresh");
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod pipeline;
 pub mod privacy;
 pub mod reply;
+pub mod reporting;
 pub mod reports;
 pub mod settings;
 pub mod store;

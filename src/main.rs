@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cnscd_bot::reporting::cli as reporting_cli;
 use cnscd_bot::settings::Settings;
 use cnscd_bot::{app, cli, telemetry};
 
@@ -23,13 +24,27 @@ enum Command {
     Serve,
     /// Send a signed test message to a sandbox server and print the replies.
     Say(cli::SayArgs),
-    /// Validate the dialog files and run their transcript tests (exit 1 on any error).
+    /// Validate dialog files, run their transcript tests and list stale facts.
     Check(cnscd_bot::dialog_runtime::cli::CheckArgs),
-    /// Talk to the dialogs in the terminal, as a citizen would on Zalo.
+    /// Talk to the dialogs in the terminal (the same engine as the service).
     Chat(cnscd_bot::dialog_runtime::cli::ChatArgs),
     /// Manage the stored Zalo token pair.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Administrative units (service stopped).
+    #[command(subcommand)]
+    Units(ImportCommand),
+    /// Teams (service stopped).
+    #[command(subcommand)]
+    Teams(ImportCommand),
+    /// Export reports to CSV or XLSX (service stopped).
+    Export(reporting_cli::ExportArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import from a CSV file.
+    Import(reporting_cli::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -62,6 +77,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => return cnscd_bot::dialog_runtime::cli::run_check(args),
         Command::Chat(args) => return cnscd_bot::dialog_runtime::cli::run_chat(args),
         Command::Tokens(TokensCommand::Set(args)) => cli::tokens_set(&settings()?, args)?,
+        Command::Units(ImportCommand::Import(args)) => {
+            reporting_cli::units_import(&settings()?, args)?
+        }
+        Command::Teams(ImportCommand::Import(args)) => {
+            reporting_cli::teams_import(&settings()?, args)?
+        }
+        Command::Export(args) => reporting_cli::export(&settings()?, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

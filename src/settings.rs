@@ -20,7 +20,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub dialogs: DialogSettings,
     pub workers: WorkerSettings,
-    pub bot: BotSettings,
+    #[serde(default)]
+    pub reports: crate::reporting::ReportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,19 +63,13 @@ pub struct AdminSettings {
 pub struct DialogSettings {
     pub dir: PathBuf,
     pub session_idle_days: i64,
-    pub review_days: i64,
+    pub review_days: u32,
     pub watch: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
     pub shards: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct BotSettings {
-    pub welcome: String,
-    pub menu: String,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -101,15 +101,19 @@ async fn watcher_reloads_after_a_file_change() {
     let v1 = registry.status().version;
     let _guard = registry.spawn_watcher().expect("watcher");
     write(dir.path(), MENU_V2);
-    let mut changed = false;
+    let changed = version_changes(&registry, v1).await;
+    assert!(changed, "the watcher should reload within 5 s");
+}
+
+/// Polls for up to 5 s until the registry's version differs from `old`.
+async fn version_changes(registry: &Registry, old: Option<String>) -> bool {
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if registry.status().version != v1 {
-            changed = true;
-            break;
+        if registry.status().version != old {
+            return true;
         }
     }
-    assert!(changed, "the watcher should reload within 5 s");
+    false
 }
 
 async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, serde_json::Value) {
@@ -148,4 +152,23 @@ async fn admin_routes_report_reload_and_roll_back() {
     assert_eq!(status, StatusCode::OK);
     let (_, now) = call(app(), "GET", "/admin/api/dialogs").await;
     assert_eq!(now["version"], body["version"]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), MENU_V1);
+    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let v1 = registry.status().version;
+    // Changed before the watcher starts, so only the signal can pick it up.
+    write(dir.path(), MENU_V2);
+    let _guard = registry.spawn_watcher().expect("watcher and SIGHUP listener");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let changed = version_changes(&registry, v1).await;
+    assert!(changed, "SIGHUP should reload within 5 s");
 }

@@ -94,3 +94,95 @@ fn readme_example_is_valid() {
     assert_eq!(written, 5, "the README example has 4 dialog files and 1 transcript");
     assert!(check_dir(dir.path()) >= 1);
 }
+
+/// A long pseudo-random conversation (tapping the buttons the bot just sent, typing numbers,
+/// words, universal words, answers and junk, letting days pass): every step answers, within
+/// Zalo's limits, in NFC, and never panics.
+fn random_walk(dir: &Path, steps: usize) {
+    use cnscd_bot::dialog::{Input, Session};
+    use cnscd_bot::reply::Button;
+
+    let files = read_dialog_dir(dir).expect("read dialogs");
+    let set = dialog::load(&files, &LoadOptions::default()).set.expect("valid set");
+    let typed = [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "0",
+        "menu",
+        "quay lại",
+        "quay lai",
+        "làm lại",
+        "trợ giúp",
+        "thoát",
+        "có",
+        "không",
+        "ko",
+        "0912345678",
+        "5/3/2026",
+        "42",
+        "xin chào",
+        "dich vu cong",
+        "lua dao",
+        "vneid",
+        "???",
+        "#c:x:y:1",
+        "",
+        "Tiếp tục",
+        "xem them",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        // xorshift64*: deterministic, no dependency.
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    };
+    let mut session: Option<Session> = None;
+    let mut payloads: Vec<String> = Vec::new();
+    let mut now = 1_767_225_600;
+    for i in 0..steps {
+        now += if next(50) == 0 { 8 * 86_400 } else { 30 };
+        let input = match next(10) {
+            0 => Input::Follow,
+            1..=5 if !payloads.is_empty() => Input::Text(payloads[next(payloads.len())].clone()),
+            _ => Input::Text(typed[next(typed.len())].to_owned()),
+        };
+        let step = dialog::step(&set, session.as_ref(), &input, now);
+        assert!(!step.replies.is_empty(), "step {i}: {input:?} got no reply");
+        assert!(
+            step.replies.len() <= 3,
+            "step {i}: {input:?} sent {} messages",
+            step.replies.len()
+        );
+        for reply in &step.replies {
+            assert!(!reply.text.trim().is_empty(), "step {i}: empty text");
+            assert!(reply.buttons.len() <= 5, "step {i}: {} buttons", reply.buttons.len());
+            assert!(dialog::text::is_nfc(&reply.text), "step {i}: text not NFC");
+        }
+        payloads = step
+            .replies
+            .iter()
+            .flat_map(|r| &r.buttons)
+            .filter_map(|b| match b {
+                Button::Query { payload, .. } => Some(payload.clone()),
+                _ => None,
+            })
+            .collect();
+        session = step.session;
+    }
+}
+
+#[test]
+fn random_conversations_on_fixture_and_shipped_dialogs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    random_walk(&root.join("tests/fixtures/dialogs"), 20_000);
+    let shipped = root.join("dialogs");
+    if read_dialog_dir(&shipped).is_ok_and(|files| !files.is_empty()) {
+        random_walk(&shipped, 20_000);
+    }
+}

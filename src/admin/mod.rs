@@ -3,6 +3,7 @@
 
 pub mod dialogs;
 mod outbox;
+pub mod reports;
 mod tokens;
 
 use axum::Router;
@@ -18,8 +19,10 @@ use crate::error::ApiError;
 /// All admin routes, with authentication applied.
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(dialogs::router())
         .merge(outbox::router())
         .merge(tokens::router())
+        .merge(reports::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
 }
 

@@ -11,6 +11,9 @@ pub(crate) struct Answer {
     pub(crate) yes: Option<bool>,
 }
 
+/// Longer text answers are cut to this many characters.
+pub(crate) const MAX_TEXT_ANSWER_CHARS: usize = 500;
+
 const YES: &[&str] = &[
     "co", "c", "co a", "co roi", "da co", "yes", "y", "ok", "oke", "okay", "dung", "dung roi",
     "vang", "vang a", "da", "da vang", "u", "uh", "um", "dong y", "roi", "co chu",
@@ -40,7 +43,9 @@ pub(crate) fn validate(kind: AskKind, input: &str) -> Option<Answer> {
     let plain = |value: String| Some(Answer { value, yes: None });
     match kind {
         AskKind::Text => {
-            let value = text::nfc(input.trim());
+            // Bounded: answers live in the session and come back in `{name}` placeholders.
+            let value: String =
+                text::nfc(input.trim()).chars().take(MAX_TEXT_ANSWER_CHARS).collect();
             if value.is_empty() { None } else { plain(value) }
         }
         AskKind::Number { min, max } => {
@@ -190,6 +195,13 @@ mod tests {
             let got = validate(*kind, input).map(|answer| answer.value);
             assert_eq!(got.as_deref(), *expected, "{kind:?} {input:?}");
         }
+    }
+
+    #[test]
+    fn long_text_answers_are_bounded() {
+        let long = "á".repeat(2 * MAX_TEXT_ANSWER_CHARS);
+        let answer = validate(AskKind::Text, &long).map(|a| a.value.chars().count());
+        assert_eq!(answer, Some(MAX_TEXT_ANSWER_CHARS));
     }
 
     #[test]

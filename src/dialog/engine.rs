@@ -136,6 +136,11 @@ fn universal(folded: &str, raw: &str) -> Option<Universal> {
     }
 }
 
+/// Our button payloads are `#c:…`, `#g:…`, `#u:…`; any other `#…` is text the user typed.
+fn is_payload(after_hash: &str) -> bool {
+    ["c:", "g:", "u:"].iter().any(|kind| after_hash.starts_with(kind))
+}
+
 /// How a typed text matched the current node's choices.
 enum ChoiceMatch {
     One(usize),
@@ -146,7 +151,7 @@ enum ChoiceMatch {
 impl<'s> Turn<'s> {
     fn text(&mut self, typed: &str) {
         let typed = typed.trim();
-        if let Some(payload) = typed.strip_prefix('#') {
+        if let Some(payload) = typed.strip_prefix('#').filter(|p| is_payload(p)) {
             return self.payload(payload);
         }
         let folded = text::fold(typed);

@@ -8,15 +8,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use super::date::Date;
 use super::diagnostic::{Code, Diagnostic, LineIndex, Severity, did_you_mean};
-use super::format::{RawChoice, RawDialog, RawFacts, RawItem, RawNode};
-use super::model::{DialogSet, Fact, StaleFact, Target};
+use super::facts::compile_facts;
+use super::format::{RawDialog, RawFacts};
+use super::list::expand_list;
+use super::model::{DialogSet, Target};
 use super::nodes::NodeCompiler;
+use super::strict::parse_strict;
 use super::text;
 use super::triggers::Triggers;
 
@@ -113,6 +115,11 @@ impl<'a> Sink<'a> {
 
     pub(crate) fn warning(&mut self, file: usize, span: Range<usize>, code: Code, message: String) {
         self.push(file, span, Severity::Warning, code, message);
+    }
+
+    /// The printed path of file number `file`.
+    pub(crate) fn path(&self, file: usize) -> String {
+        self.files.get(file).map(|(path, _)| path.to_string()).unwrap_or_default()
     }
 
     fn has_errors(&self) -> bool {
@@ -233,216 +240,6 @@ fn version_of(files: &[SourceFile]) -> String {
     hex::encode(digest).chars().take(12).collect()
 }
 
-/// Parses a TOML file into `T`, reporting every syntax error and every unknown key (not just
-/// the first): unknown keys are removed one by one and the file is deserialized again, so the
-/// list of allowed keys stays the one `serde` derives from `format.rs`.
-fn parse_strict<T: DeserializeOwned>(
-    sink: &mut Sink<'_>,
-    file: usize,
-    contents: &str,
-) -> Option<T> {
-    let (mut table, errors) = toml::de::DeTable::parse_recoverable(contents);
-    if !errors.is_empty() {
-        for error in errors {
-            let span = error.span().unwrap_or(0..0);
-            sink.error(
-                file,
-                span,
-                Code::Syntax,
-                format!("sai cú pháp TOML: {}", error.message().trim()),
-            );
-        }
-        return None;
-    }
-    let mut unknown_keys = 0;
-    loop {
-        let error = match T::deserialize(toml::de::Deserializer::from(table.clone())) {
-            // Unknown keys are already reported; the rest of the file is still checked.
-            Ok(value) => return Some(value),
-            Err(error) => error,
-        };
-        let message = error.message().trim().to_owned();
-        let span = error.span().unwrap_or(0..0);
-        if let Some((key, expected)) = unknown_field(&message)
-            && unknown_keys < 200
-            && remove_key_at(table.get_mut(), &span)
-        {
-            unknown_keys += 1;
-            let suggestion = text::suggest(&key, expected.iter().map(String::as_str));
-            sink.error(
-                file,
-                span,
-                Code::UnknownKey,
-                format!("khóa \"{key}\" không được dùng ở đây{}", did_you_mean(suggestion)),
-            );
-            continue;
-        }
-        sink.error(file, span, Code::BadValue, translate_serde_error(&message));
-        return None;
-    }
-}
-
-/// `unknown field `sayy`, expected one of `say`, `image`` → ("sayy", ["say", "image"]).
-fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let (key, expected) = rest.split_once('`')?;
-    let expected = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
-    Some((key.to_owned(), expected))
-}
-
-/// Removes the key whose span is `span` anywhere in the table tree.
-fn remove_key_at(table: &mut toml::de::DeTable<'_>, span: &Range<usize>) -> bool {
-    let found = table.keys().find(|key| key.span() == *span).map(|key| key.get_ref().clone());
-    if let Some(key) = found {
-        table.remove(key.as_ref());
-        return true;
-    }
-    table.iter_mut().any(|(_, value)| remove_key_in_value(value.get_mut(), span))
-}
-
-fn remove_key_in_value(value: &mut toml::de::DeValue<'_>, span: &Range<usize>) -> bool {
-    match value {
-        toml::de::DeValue::Table(table) => remove_key_at(table, span),
-        toml::de::DeValue::Array(array) => {
-            array.iter_mut().any(|item| remove_key_in_value(item.get_mut(), span))
-        }
-        _ => false,
-    }
-}
-
-/// serde's English messages, in the admins' language where we know the shape.
-fn translate_serde_error(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or(rest);
-        return format!("thiếu khóa bắt buộc \"{field}\"");
-    }
-    if let Some(rest) = message.strip_prefix("invalid type: ") {
-        return format!("sai kiểu giá trị ({rest})");
-    }
-    format!("giá trị không hợp lệ: {message}")
-}
-
-/// `_facts.toml` → name → fact, plus stale facts.
-fn compile_facts(
-    sink: &mut Sink<'_>,
-    raw_facts: &[(usize, RawFacts)],
-    options: &LoadOptions,
-) -> (BTreeMap<String, Fact>, Vec<StaleFact>) {
-    let mut facts = BTreeMap::new();
-    let mut stale = Vec::new();
-    for (file, raw) in raw_facts {
-        for (name, fact) in &raw.facts {
-            if !text::is_id(name.get_ref()) {
-                sink.error(
-                    *file,
-                    name.span(),
-                    Code::BadId,
-                    format!(
-                        "tên dữ kiện \"{}\" không hợp lệ: chỉ dùng a-z, 0-9 và \"_\"",
-                        name.get_ref()
-                    ),
-                );
-            }
-            check_text(sink, *file, &fact.value, &format!("dữ kiện \"{}\"", name.get_ref()));
-            let meta = FactMeta {
-                source: &fact.source,
-                verified: &fact.verified,
-                review_days: &fact.review_days,
-            };
-            if let Some(found) = check_fact_meta(
-                sink,
-                *file,
-                &name.span(),
-                &meta,
-                options,
-                &format!("dữ kiện {}", name.get_ref()),
-            ) {
-                stale.push(found);
-            }
-            facts.insert(name.get_ref().clone(), Fact { value: fact.value.get_ref().clone() });
-        }
-    }
-    (facts, stale)
-}
-
-/// The three fact-metadata keys shared by nodes, items and facts.
-pub(crate) struct FactMeta<'r> {
-    pub(crate) source: &'r Option<Spanned<String>>,
-    pub(crate) verified: &'r Option<Spanned<toml::Value>>,
-    pub(crate) review_days: &'r Option<Spanned<i64>>,
-}
-
-/// Checks fact metadata; returns the fact if it is past its review date.
-pub(crate) fn check_fact_meta(
-    sink: &mut Sink<'_>,
-    file: usize,
-    span: &Range<usize>,
-    meta: &FactMeta<'_>,
-    options: &LoadOptions,
-    what: &str,
-) -> Option<StaleFact> {
-    let review_days = match meta.review_days {
-        Some(days) => match u32::try_from(*days.get_ref()) {
-            Ok(days) if days > 0 => days,
-            _ => {
-                sink.error(
-                    file,
-                    days.span(),
-                    Code::BadValue,
-                    "review_days phải là số ngày lớn hơn 0".into(),
-                );
-                options.review_days
-            }
-        },
-        None => options.review_days,
-    };
-    let verified = meta.verified.as_ref()?;
-    let date = match verified.get_ref() {
-        toml::Value::String(s) => Date::parse_iso(s),
-        toml::Value::Datetime(datetime) => datetime
-            .date
-            .and_then(|d| Date::new(i32::from(d.year), u32::from(d.month), u32::from(d.day))),
-        _ => None,
-    };
-    let Some(date) = date else {
-        sink.error(
-            file,
-            verified.span(),
-            Code::BadValue,
-            "verified phải là ngày dạng \"YYYY-MM-DD\", ví dụ \"2026-11-01\"".into(),
-        );
-        return None;
-    };
-    if meta.source.is_none() {
-        sink.warning(
-            file,
-            span.clone(),
-            Code::BadValue,
-            format!("{what}: có verified nhưng thiếu source (nguồn)"),
-        );
-    }
-    let today = options.today?;
-    let age = today.days_since_epoch() - date.days_since_epoch();
-    if age <= i64::from(review_days) {
-        return None;
-    }
-    sink.warning(
-        file,
-        verified.span(),
-        Code::StaleFact,
-        format!(
-            "{what}: kiểm tra lần cuối ngày {date}, đã quá {review_days} ngày, cần kiểm tra lại"
-        ),
-    );
-    Some(StaleFact {
-        what: what.to_owned(),
-        file: sink.files.get(file).map(|(path, _)| path.to_string()).unwrap_or_default(),
-        verified: date,
-        review_days,
-        source: meta.source.as_ref().map(|s| s.get_ref().clone()),
-    })
-}
-
 /// NFC and length checks for any text users read.
 pub(crate) fn check_text(sink: &mut Sink<'_>, file: usize, value: &Spanned<String>, what: &str) {
     let s = value.get_ref();
@@ -469,151 +266,6 @@ pub(crate) fn check_text(sink: &mut Sink<'_>, file: usize, value: &Spanned<Strin
             Code::TextLong,
             format!("{what}: dài {chars} ký tự, nên giữ dưới {LONG_TEXT_CHARS} để dễ đọc trên điện thoại"),
         );
-    }
-}
-
-/// A list dialog (`[[items]]`) gets generated nodes: menu pages of 4 items with "Xem thêm",
-/// and one node per item. Generated nodes point at the item they come from.
-fn expand_list(sink: &mut Sink<'_>, file: usize, dialog: &mut RawDialog) {
-    if dialog.items.is_empty() {
-        if let Some(intro) = &dialog.intro {
-            sink.warning(
-                file,
-                intro.span(),
-                Code::BadValue,
-                "intro chỉ dùng cho kịch bản danh sách ([[items]])".into(),
-            );
-        }
-        return;
-    }
-    let start_span = dialog.title.span();
-    let start = dialog
-        .start
-        .get_or_insert_with(|| Spanned::new(start_span, "danh_sach".to_owned()))
-        .get_ref()
-        .clone();
-    let items = std::mem::take(&mut dialog.items);
-    let pages = items.len().div_ceil(LIST_PAGE_SIZE);
-    let page_id =
-        |page: usize| if page == 0 { start.clone() } else { format!("{start}_{}", page + 1) };
-    let intro = dialog.intro.clone().unwrap_or_else(|| dialog.title.clone());
-    for (page, chunk) in items.chunks(LIST_PAGE_SIZE).enumerate() {
-        let first_item = page * LIST_PAGE_SIZE;
-        let mut choices: Vec<RawChoice> = chunk
-            .iter()
-            .enumerate()
-            .map(|(offset, item)| RawChoice {
-                label: item.name.clone(),
-                goto: Spanned::new(item.name.span(), format!("muc_{}", first_item + offset + 1)),
-            })
-            .collect();
-        if page + 1 < pages {
-            choices.push(RawChoice {
-                label: Spanned::new(intro.span(), "Xem thêm".to_owned()),
-                goto: Spanned::new(intro.span(), page_id(page + 1)),
-            });
-        }
-        let say = if page == 0 {
-            intro.clone()
-        } else {
-            Spanned::new(
-                intro.span(),
-                format!("{} (trang {}/{pages})", dialog.title.get_ref(), page + 1),
-            )
-        };
-        let node = RawNode { say: Some(say), choices, ..empty_node() };
-        insert_generated(sink, file, dialog, Spanned::new(intro.span(), page_id(page)), node);
-        for (offset, item) in chunk.iter().enumerate() {
-            let id = Spanned::new(item.name.span(), format!("muc_{}", first_item + offset + 1));
-            let node = item_node(item, &page_id(page));
-            insert_generated(sink, file, dialog, id, node);
-        }
-    }
-}
-
-fn insert_generated(
-    sink: &mut Sink<'_>,
-    file: usize,
-    dialog: &mut RawDialog,
-    id: Spanned<String>,
-    node: RawNode,
-) {
-    if dialog.nodes.contains_key(id.get_ref().as_str()) {
-        sink.error(
-            file,
-            id.span(),
-            Code::Conflict,
-            format!(
-                "bước \"{}\" được tạo tự động từ danh sách nhưng đã có bước cùng tên",
-                id.get_ref()
-            ),
-        );
-        return;
-    }
-    dialog.nodes.insert(id, node);
-}
-
-fn item_node(item: &RawItem, page: &str) -> RawNode {
-    let span = item.name.span();
-    let mut say = item.name.get_ref().clone();
-    for (prefix, part) in [("", &item.purpose), ("Cách dùng: ", &item.how)] {
-        if let Some(part) = part {
-            say.push_str("\n\n");
-            say.push_str(prefix);
-            say.push_str(part.get_ref().trim());
-        }
-    }
-    let links = item
-        .url
-        .iter()
-        .map(|url| super::format::RawLink {
-            label: Spanned::new(span.clone(), "Mở trang".into()),
-            url: url.clone(),
-        })
-        .collect();
-    let calls = item
-        .phone
-        .iter()
-        .map(|phone| super::format::RawCall {
-            label: Spanned::new(span.clone(), "Gọi điện".into()),
-            phone: phone.clone(),
-        })
-        .collect();
-    let choices = vec![
-        RawChoice {
-            label: Spanned::new(span.clone(), "Quay lại danh sách".into()),
-            goto: Spanned::new(span.clone(), page.to_owned()),
-        },
-        RawChoice {
-            label: Spanned::new(span.clone(), "Menu chính".into()),
-            goto: Spanned::new(span.clone(), "main".into()),
-        },
-    ];
-    RawNode {
-        say: Some(Spanned::new(span, say)),
-        links,
-        calls,
-        choices,
-        source: item.source.clone(),
-        verified: item.verified.clone(),
-        review_days: item.review_days.clone(),
-        ..empty_node()
-    }
-}
-
-fn empty_node() -> RawNode {
-    RawNode {
-        say: None,
-        image: None,
-        choices: Vec::new(),
-        links: Vec::new(),
-        calls: Vec::new(),
-        goto: None,
-        end: false,
-        ask: None,
-        source: None,
-        verified: None,
-        review_days: None,
     }
 }
 

@@ -6,10 +6,9 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Code, did_you_mean};
+use super::facts::{FactMeta, check_fact_meta};
 use super::format::{RawAsk, RawDialog, RawNode};
-use super::load::{
-    FactMeta, LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_fact_meta, check_text,
-};
+use super::load::{LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_text};
 use super::model::{Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
 use super::text;
 
@@ -31,7 +30,7 @@ pub(crate) struct NodeCompiler<'s, 'a> {
 
 impl NodeCompiler<'_, '_> {
     pub(crate) fn dialog(&mut self, file: usize, id: &str, raw: &RawDialog) -> Dialog {
-        self.text(file, &raw.title, "title");
+        self.user_text(file, &raw.title, "title");
         if raw.title.get_ref().trim().is_empty() {
             self.sink.error(
                 file,
@@ -139,7 +138,7 @@ impl NodeCompiler<'_, '_> {
             );
         }
         match &raw.say {
-            Some(say) => self.text(file, say, &what),
+            Some(say) => self.user_text(file, say, &what),
             None if raw.image.is_none() => self.sink.error(
                 file,
                 span.clone(),
@@ -173,7 +172,7 @@ impl NodeCompiler<'_, '_> {
             .iter()
             .map(|link| {
                 self.label(file, &link.label, &what);
-                self.text(file, &link.url, &what);
+                self.user_text(file, &link.url, &what);
                 let url = link.url.get_ref();
                 if !url.starts_with('{')
                     && !url.starts_with("https://")
@@ -194,7 +193,7 @@ impl NodeCompiler<'_, '_> {
             .iter()
             .map(|call| {
                 self.label(file, &call.label, &what);
-                self.text(file, &call.phone, &what);
+                self.user_text(file, &call.phone, &what);
                 let phone = call.phone.get_ref();
                 let looks_like_phone =
                     phone.chars().all(|c| c.is_ascii_digit() || " +.-".contains(c))
@@ -314,7 +313,7 @@ impl NodeCompiler<'_, '_> {
             );
         }
         if let Some(retry) = &raw.retry {
-            self.text(file, retry, what);
+            self.user_text(file, retry, what);
         }
         let is_yesno = kind == AskKind::YesNo;
         for branch in [&raw.yes, &raw.no].into_iter().flatten().filter(|_| !is_yesno) {
@@ -438,7 +437,7 @@ impl NodeCompiler<'_, '_> {
 
     /// A button title: like any text, and short enough for a phone screen (Zalo cuts at 100).
     fn label(&mut self, file: usize, value: &Spanned<String>, what: &str) {
-        self.text(file, value, what);
+        self.user_text(file, value, what);
         let chars = value.get_ref().chars().count();
         if chars > MAX_LABEL_CHARS {
             self.sink.error(
@@ -460,7 +459,7 @@ impl NodeCompiler<'_, '_> {
     }
 
     /// NFC/length checks plus placeholders that name no fact and no saved answer.
-    fn text(&mut self, file: usize, value: &Spanned<String>, what: &str) {
+    fn user_text(&mut self, file: usize, value: &Spanned<String>, what: &str) {
         check_text(self.sink, file, value, what);
         for name in text::placeholders(value.get_ref()) {
             if !self.known_names.contains(name) {

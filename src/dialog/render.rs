@@ -50,7 +50,10 @@ pub(crate) fn node(set: &DialogSet, session: Option<&Session>, at: &Target, node
         reply.buttons.push(Button::Phone { title: fill(set, session, label), phone });
     }
     if node.end {
-        text.push_str("\n\nGõ \"menu\" để về menu chính.");
+        // Say how to go on, unless the admin's text already mentions the menu.
+        if !text::contains_phrase(&text::fold(&node.say), "menu") {
+            text.push_str("\n\nGõ \"menu\" để về menu chính.");
+        }
         add_menu_button(&mut reply);
     }
     if let Some(ask) = &node.ask {

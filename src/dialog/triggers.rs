@@ -38,7 +38,8 @@ impl Triggers {
     }
 
     /// Dialogs whose keyword occurs in the folded text as whole words (or, with `whole_input`,
-    /// is the whole text), longest keyword first, each dialog once.
+    /// is the whole text), longest keyword first, each dialog once; a keyword found only as a
+    /// part of a longer matching keyword does not count.
     pub(crate) fn matching(&self, folded: &str, whole_input: bool) -> Vec<&str> {
         let mut candidates = self.fuzzy_first.clone();
         for word in folded.split(' ') {
@@ -48,14 +49,24 @@ impl Triggers {
         }
         candidates.sort_unstable();
         candidates.dedup();
+        let hits: Vec<&(String, String)> = candidates
+            .iter()
+            .filter_map(|i| self.phrases.get(*i))
+            .filter(|(phrase, _)| {
+                if whole_input {
+                    text::phrase_matches(phrase, folded)
+                } else {
+                    text::contains_phrase(folded, phrase)
+                }
+            })
+            .collect();
         let mut dialogs: Vec<&str> = Vec::new();
-        for (phrase, dialog) in candidates.iter().filter_map(|i| self.phrases.get(*i)) {
-            let hit = if whole_input {
-                text::phrase_matches(phrase, folded)
-            } else {
-                text::contains_phrase(folded, phrase)
-            };
-            if hit && !dialogs.contains(&dialog.as_str()) {
+        for (phrase, dialog) in &hits {
+            // "lua dao qua mang" found: the shorter "lua dao" inside it is not a second topic.
+            let inside_longer = hits.iter().any(|(longer, _)| {
+                longer.len() > phrase.len() && text::contains_phrase(longer, phrase)
+            });
+            if !inside_longer && !dialogs.contains(&dialog.as_str()) {
                 dialogs.push(dialog);
             }
         }
@@ -81,7 +92,8 @@ mod tests {
             .to_vec(),
         );
         let cases: &[(&str, bool, &[&str])] = &[
-            ("bi lua dao qua mang", false, &["mang", "bao_ve"]),
+            ("bi lua dao qua mang", false, &["mang"]),
+            ("lua dao qua mang va vneid", false, &["mang", "dvc"]),
             ("lua dao", false, &["bao_ve"]),
             ("tao vnied", false, &["dvc"]),
             ("dvc va vneid", false, &["dvc"]),

@@ -45,7 +45,7 @@ impl RegistryOptions {
     pub fn from_settings(settings: &crate::settings::DialogSettings) -> RegistryOptions {
         RegistryOptions {
             idle_timeout_secs: settings.session_idle_days.saturating_mul(86_400).max(60),
-            review_days: u32::try_from(settings.review_days.max(1)).unwrap_or(u32::MAX),
+            review_days: settings.review_days.max(1),
             ..RegistryOptions::default()
         }
     }

@@ -14,6 +14,7 @@
 mod flusher;
 mod keys;
 mod outbox;
+pub mod reports;
 mod types;
 
 use std::path::Path;

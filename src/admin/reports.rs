@@ -1,0 +1,281 @@
+//! Admin JSON API of the reports feature, under `/admin/api/` (mounted behind the
+//! bearer-token layer by `admin::router`).
+//!
+//! `POST teams`, `POST invites`, `POST units/import` and `teams/import` (CSV body), `GET units|teams|members|reports|completeness|totals`,
+//! `GET exports/reports.csv|xlsx`. Filters: `unit`, `period` (comma-separated keys),
+//! `type` (report type key). Members are listed with masked ids and names.
+
+use axum::extract::{FromRef, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::error::ApiError;
+use crate::reporting::Reporting;
+use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
+use crate::reports::model::Role;
+
+pub fn router<S>() -> Router<S>
+where
+    Reporting: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/admin/api/units", get(units))
+        .route("/admin/api/units/import", post(import_units))
+        .route("/admin/api/teams", get(teams).post(create_team))
+        .route("/admin/api/teams/import", post(import_teams))
+        .route("/admin/api/invites", post(create_invite))
+        .route("/admin/api/members", get(members))
+        .route("/admin/api/reports", get(reports))
+        .route("/admin/api/completeness", get(completeness))
+        .route("/admin/api/totals", get(totals))
+        .route("/admin/api/exports/reports.csv", get(export_csv))
+        .route("/admin/api/exports/reports.xlsx", get(export_xlsx))
+}
+
+impl From<QueryError> for ApiError {
+    fn from(err: QueryError) -> ApiError {
+        match err {
+            QueryError::BadRequest(m) => ApiError::BadRequest(m),
+            QueryError::NotFound(what) => ApiError::BadRequest(format!("{what} not found")),
+            QueryError::Store(e) => e.into(),
+            QueryError::Xlsx(m) => ApiError::Internal(anyhow::anyhow!(m)),
+        }
+    }
+}
+
+/// Runs store-heavy work off the async workers (exports read every report).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("report task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+async fn units(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
+    let units = blocking(move || reporting.units()).await?;
+    Ok(Json(json!({"items": units})))
+}
+
+async fn teams(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
+    let teams = blocking(move || reporting.teams()).await?;
+    Ok(Json(json!({"items": teams})))
+}
+
+/// Body: the units CSV (same format as `cnscd-bot units import`); all or nothing.
+async fn import_units(
+    State(reporting): State<Reporting>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let imported = blocking(move || reporting.import_units(&body)).await?;
+    Ok(Json(json!({"imported": imported})))
+}
+
+/// Body: the teams CSV (`unit,name`); teams already present are skipped.
+async fn import_teams(
+    State(reporting): State<Reporting>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let created = blocking(move || reporting.import_teams(&body, clock::now_secs())).await?;
+    Ok(Json(json!({"created": created})))
+}
+
+#[derive(Deserialize)]
+struct NewTeam {
+    unit: String,
+    name: String,
+}
+
+async fn create_team(
+    State(reporting): State<Reporting>,
+    Json(body): Json<NewTeam>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let team =
+        blocking(move || reporting.create_team(&body.unit, &body.name, clock::now_secs())).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": team.id, "unit": team.unit, "name": team.name}))))
+}
+
+#[derive(Deserialize)]
+struct NewInvite {
+    team: Option<u64>,
+    unit: Option<String>,
+    role: Role,
+}
+
+async fn create_invite(
+    State(reporting): State<Reporting>,
+    Json(body): Json<NewInvite>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let invite = blocking(move || {
+        reporting.create_invite(body.team, body.unit, body.role, clock::now_secs())
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "code": invite.code,
+            "role": invite.role,
+            "team": invite.team,
+            "unit": invite.unit,
+            "expires_at": invite.expires_at,
+        })),
+    ))
+}
+
+async fn members(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
+    let store = reporting.store().clone();
+    let window = reporting.settings().reply_window_days * 86_400;
+    let members = blocking(move || reporting.members()).await?;
+    let now = clock::now_secs();
+    let items: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let last = store.last_interaction(&m.user_id);
+            json!({
+                "user": crate::privacy::mask_id(&m.user_id),
+                "name": m.display_name.as_deref().map(mask_name),
+                "team": m.team,
+                "unit": m.unit,
+                "role": m.role,
+                "joined_at": m.joined_at,
+                "reachable": last.is_some_and(|t| now - t < window),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+/// "Nguyễn Thị Lan" → "N*** L***": enough to recognise, not to copy.
+fn mask_name(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{c}***"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn reports(
+    State(reporting): State<Reporting>,
+    Query(filter): Query<ReportFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let items = blocking(move || {
+        let versions = reporting.reports(&filter)?;
+        Ok(versions
+            .into_iter()
+            .map(|mut v| {
+                // The submitter is personal data: masked like everywhere else.
+                v.submitted_by = crate::privacy::mask_id(&v.submitted_by);
+                v
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(json!({"count": items.len(), "items": items})))
+}
+
+#[derive(Deserialize)]
+struct AggregateQuery {
+    unit: Option<String>,
+    period: Option<String>,
+    #[serde(rename = "type")]
+    report: Option<String>,
+}
+
+async fn completeness(
+    State(reporting): State<Reporting>,
+    Query(q): Query<AggregateQuery>,
+) -> Result<Json<Value>, ApiError> {
+    aggregate(reporting, q, Reporting::completeness).await
+}
+
+async fn totals(
+    State(reporting): State<Reporting>,
+    Query(q): Query<AggregateQuery>,
+) -> Result<Json<Value>, ApiError> {
+    aggregate(reporting, q, Reporting::totals).await
+}
+
+/// `Reporting::completeness` or `Reporting::totals`: (type, period, unit, now) → rows.
+type RollUp<T> =
+    fn(&Reporting, Option<&str>, Option<&str>, Option<&str>, i64) -> Result<Vec<T>, QueryError>;
+
+/// Runs one roll-up (completeness or totals) with the query's filters.
+async fn aggregate<T: serde::Serialize + Send + 'static>(
+    reporting: Reporting,
+    q: AggregateQuery,
+    roll_up: RollUp<T>,
+) -> Result<Json<Value>, ApiError> {
+    let rows = blocking(move || {
+        roll_up(
+            &reporting,
+            q.report.as_deref(),
+            q.period.as_deref(),
+            q.unit.as_deref(),
+            clock::now_secs(),
+        )
+    })
+    .await?;
+    Ok(Json(json!({"items": rows})))
+}
+
+async fn export_csv(
+    State(reporting): State<Reporting>,
+    Query(filter): Query<ReportFilter>,
+) -> Result<Response, ApiError> {
+    export(reporting, filter, ExportFormat::Csv).await
+}
+
+async fn export_xlsx(
+    State(reporting): State<Reporting>,
+    Query(filter): Query<ReportFilter>,
+) -> Result<Response, ApiError> {
+    export(reporting, filter, ExportFormat::Xlsx).await
+}
+
+async fn export(
+    reporting: Reporting,
+    filter: ReportFilter,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    let name =
+        format!("bao-cao-{}", filter.period.as_deref().unwrap_or("tat-ca").replace(',', "_"));
+    let bytes = blocking(move || reporting.export(&filter, format)).await?;
+    let (content_type, file) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", format!("{name}.csv")),
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            format!("{name}.xlsx"),
+        ),
+    };
+    // The name is built from a period filter; keep it to safe characters.
+    let file: String = file
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_masked() {
+        assert_eq!(mask_name("Nguyễn Thị Lan"), "N*** T*** L***");
+        assert_eq!(mask_name(""), "");
+    }
+}

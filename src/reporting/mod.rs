@@ -1,0 +1,126 @@
+//! Team reports, I/O edge: connects the pure core (`crate::reports`) to the store, the
+//! clock, randomness (invite codes) and the outbox.
+//!
+//! - `chat`: `Reporting::handle_chat`, called by the conversation worker for each text
+//!   message before the dialog engine;
+//! - `query`: completeness, totals, report lists and exports for the admin API and CLI;
+//! - `reminders`: the scheduler task;
+//! - `cli`: `units import`, `teams import`, `export`.
+//!
+//! Invariant: a report is confirmed to the member only after it is flushed to disk, and
+//! a replayed webhook event never writes twice (see `store::reports::LastEvent`).
+
+mod chat;
+pub mod cli;
+pub mod query;
+pub mod reminders;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::reports::definition::Definitions;
+use crate::reports::reminders::ReminderConfig;
+use crate::store::Store;
+
+/// `[reports]` settings. Every key has a default, so the section is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReportSettings {
+    /// The report definition file.
+    pub definitions: PathBuf,
+    /// How long after submitting a member may withdraw with `/huy`.
+    pub withdraw_minutes: i64,
+    /// Lifetime of invite codes.
+    pub invite_days: i64,
+    /// Run the reminder scheduler.
+    pub reminders: bool,
+    /// Days before the deadline to remind teams that have not reported.
+    pub reminder_before_days: Vec<u32>,
+    /// Days after the deadline to remind them again (and send digests).
+    pub reminder_after_days: Vec<u32>,
+    /// Local (Vietnam) hours [start, end) for reminders; never outside 06–22 (Zalo -234).
+    pub reminder_hour_start: u32,
+    pub reminder_hour_end: u32,
+    /// How often the scheduler looks, in seconds.
+    pub reminder_interval_secs: u64,
+    /// Zalo's customer-service window in days: users silent longer are not messaged.
+    pub reply_window_days: i64,
+}
+
+impl Default for ReportSettings {
+    fn default() -> ReportSettings {
+        ReportSettings {
+            definitions: PathBuf::from("config/reports.toml"),
+            withdraw_minutes: 60,
+            invite_days: 14,
+            reminders: true,
+            reminder_before_days: vec![3, 1],
+            reminder_after_days: vec![1, 5],
+            reminder_hour_start: 8,
+            reminder_hour_end: 20,
+            reminder_interval_secs: 300,
+            reply_window_days: 7,
+        }
+    }
+}
+
+impl ReportSettings {
+    pub fn reminder_config(&self) -> ReminderConfig {
+        ReminderConfig {
+            before_days: self.reminder_before_days.clone(),
+            after_days: self.reminder_after_days.clone(),
+            hour_start: self.reminder_hour_start,
+            hour_end: self.reminder_hour_end,
+            window_days: self.reply_window_days,
+        }
+    }
+}
+
+/// Handle to the reports feature; cheap to clone (store handle and two `Arc`s).
+#[derive(Clone)]
+pub struct Reporting {
+    store: Store,
+    defs: Arc<Definitions>,
+    settings: Arc<ReportSettings>,
+}
+
+impl Reporting {
+    pub fn new(store: Store, defs: Definitions, settings: ReportSettings) -> Reporting {
+        Reporting { store, defs: Arc::new(defs), settings: Arc::new(settings) }
+    }
+
+    /// Reads and checks the definition file named in `settings`.
+    pub fn load(store: Store, settings: ReportSettings) -> anyhow::Result<Reporting> {
+        let defs = load_definitions(&settings.definitions)?;
+        tracing::info!(
+            file = %settings.definitions.display(),
+            version = %defs.version,
+            reports = defs.reports.len(),
+            "report definitions loaded"
+        );
+        Ok(Reporting::new(store, defs, settings))
+    }
+
+    pub fn definitions(&self) -> &Definitions {
+        &self.defs
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &ReportSettings {
+        &self.settings
+    }
+}
+
+pub fn load_definitions(path: &std::path::Path) -> anyhow::Result<Definitions> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading report definitions {}", path.display()))?;
+    Definitions::parse(&text).with_context(|| format!("in {}", path.display()))
+}

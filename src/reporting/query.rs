@@ -1,0 +1,308 @@
+//! Admin-side operations over the reports data: unit and team management, invites,
+//! report lists, completeness, totals and exports. Used by the admin API and the CLI.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::reports::aggregate::{self, CompletenessRow, Fact, Hierarchy, TotalsRow};
+use crate::reports::definition::ReportType;
+use crate::reports::export;
+use crate::reports::import;
+use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
+use crate::reports::period::{Period, default_period};
+use crate::store::StoreError;
+
+use super::Reporting;
+use super::chat::new_invite_code;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("building the XLSX file failed: {0}")]
+    Xlsx(String),
+}
+
+/// Filters of `GET reports` and the exports. Empty fields match everything.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ReportFilter {
+    /// Unit code: reports of teams in this unit or below it.
+    pub unit: Option<String>,
+    /// Period key(s), comma-separated ("2026-10,2026-11").
+    pub period: Option<String>,
+    /// Report type key; default: the first in the definition file.
+    #[serde(rename = "type")]
+    pub report: Option<String>,
+    /// Include withdrawn and replaced versions (history), not only current ones.
+    #[serde(default)]
+    pub history: bool,
+}
+
+/// Units, teams and current reports, read together for one aggregation.
+type Snapshot = (Vec<Unit>, Vec<Team>, Vec<ReportVersion>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+impl Reporting {
+    pub fn report_type(&self, key: Option<&str>) -> Result<&ReportType, QueryError> {
+        self.defs.get(key).ok_or_else(|| {
+            QueryError::NotFound(format!("report type {:?}", key.unwrap_or_default()))
+        })
+    }
+
+    /// Period keys named in `filter`, or the last `n` periods ending at the default one.
+    pub fn periods(
+        &self,
+        report: &ReportType,
+        filter: Option<&str>,
+        now: i64,
+        n: usize,
+    ) -> Result<Vec<Period>, QueryError> {
+        match filter.filter(|f| !f.trim().is_empty()) {
+            Some(list) => list
+                .split(',')
+                .map(|key| {
+                    let key = key.trim();
+                    Period::from_key(key).filter(|p| p.kind == report.period).ok_or_else(|| {
+                        QueryError::BadRequest(format!(
+                            "period {key:?} is not a {} key like 2026-10 or 2026-W45",
+                            report.period.label()
+                        ))
+                    })
+                })
+                .collect(),
+            None => {
+                let mut out = vec![default_period(report, now)];
+                while out.len() < n {
+                    let prev = out[out.len() - 1].prev();
+                    out.push(prev);
+                }
+                out.reverse();
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn create_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, QueryError> {
+        let name = crate::reports::text::nfc(name);
+        if name.is_empty() {
+            return Err(QueryError::BadRequest("name is required".into()));
+        }
+        if self.store.report_unit(unit)?.is_none() {
+            return Err(QueryError::NotFound(format!("unit {unit}")));
+        }
+        Ok(self.store.create_team(unit, &name, now)?)
+    }
+
+    /// A one-time invite: to a team (member or leader) or, for admins, to a unit.
+    pub fn create_invite(
+        &self,
+        team: Option<u64>,
+        unit: Option<String>,
+        role: Role,
+        now: i64,
+    ) -> Result<Invite, QueryError> {
+        match (role, team, &unit) {
+            (Role::Admin, _, Some(code)) => {
+                if self.store.report_unit(code)?.is_none() {
+                    return Err(QueryError::NotFound(format!("unit {code}")));
+                }
+            }
+            (Role::Admin, _, None) => {
+                return Err(QueryError::BadRequest("an admin invite needs \"unit\"".into()));
+            }
+            (_, Some(id), _) => {
+                if self.store.report_team(id)?.is_none() {
+                    return Err(QueryError::NotFound(format!("team {id}")));
+                }
+            }
+            (_, None, _) => {
+                return Err(QueryError::BadRequest(
+                    "a member or leader invite needs \"team\"".into(),
+                ));
+            }
+        }
+        for _ in 0..8 {
+            let invite = Invite {
+                code: new_invite_code(),
+                team: if role == Role::Admin { None } else { team },
+                unit: if role == Role::Admin { unit.clone() } else { None },
+                role,
+                created_at: now,
+                expires_at: now + self.settings.invite_days * 86_400,
+                created_by: "admin-api".into(),
+                used_by: None,
+                used_at: None,
+            };
+            if self.store.add_report_invite(&invite)? {
+                return Ok(invite);
+            }
+        }
+        Err(QueryError::BadRequest("could not find a free invite code; try again".into()))
+    }
+
+    pub fn members(&self) -> Result<Vec<Member>, QueryError> {
+        Ok(self.store.report_members()?)
+    }
+
+    pub fn teams(&self) -> Result<Vec<Team>, QueryError> {
+        Ok(self.store.report_teams()?)
+    }
+
+    pub fn units(&self) -> Result<Vec<Unit>, QueryError> {
+        Ok(self.store.report_units()?)
+    }
+
+    /// Reports matching `filter` (current versions unless `history`).
+    pub fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportVersion>, QueryError> {
+        let report = self.report_type(filter.report.as_deref())?;
+        let periods: Option<HashSet<String>> = filter
+            .period
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.split(',').map(|k| k.trim().to_owned()).collect());
+        let versions = if filter.history {
+            self.store.report_versions()?
+        } else {
+            self.store.current_reports()?
+        };
+        let units = self.store.report_units()?;
+        let hierarchy = Hierarchy::new(&units);
+        let teams: HashMap<u64, Team> =
+            self.store.report_teams()?.into_iter().map(|t| (t.id, t)).collect();
+        if let Some(unit) = &filter.unit
+            && hierarchy.get(unit).is_none()
+        {
+            return Err(QueryError::NotFound(format!("unit {unit}")));
+        }
+        Ok(versions
+            .into_iter()
+            .filter(|v| v.report == report.key)
+            .filter(|v| periods.as_ref().is_none_or(|set| set.contains(&v.period)))
+            .filter(|v| match &filter.unit {
+                None => true,
+                Some(unit) => {
+                    teams.get(&v.team).is_some_and(|t| hierarchy.is_within(&t.unit, unit))
+                }
+            })
+            .collect())
+    }
+
+    pub fn completeness(
+        &self,
+        report_key: Option<&str>,
+        period: Option<&str>,
+        unit: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<CompletenessRow>, QueryError> {
+        let report = self.report_type(report_key)?;
+        let periods = self.periods(report, period, now, 1)?;
+        let (units, teams, current) = self.snapshot()?;
+        let hierarchy = Hierarchy::new(&units);
+        let facts = facts(&current, &report.key);
+        let rows = aggregate::completeness(&hierarchy, &teams, &periods, facts);
+        Ok(filter_unit(rows, unit, &hierarchy, |r| &r.unit))
+    }
+
+    pub fn totals(
+        &self,
+        report_key: Option<&str>,
+        period: Option<&str>,
+        unit: Option<&str>,
+        now: i64,
+    ) -> Result<Vec<TotalsRow>, QueryError> {
+        let report = self.report_type(report_key)?;
+        let periods = self.periods(report, period, now, 1)?;
+        let (units, teams, current) = self.snapshot()?;
+        let hierarchy = Hierarchy::new(&units);
+        let rows =
+            aggregate::totals(&hierarchy, report, &teams, &periods, facts(&current, &report.key));
+        Ok(filter_unit(rows, unit, &hierarchy, |r| &r.unit))
+    }
+
+    /// The export file bytes for `filter`.
+    pub fn export(
+        &self,
+        filter: &ReportFilter,
+        format: ExportFormat,
+    ) -> Result<Vec<u8>, QueryError> {
+        let report = self.report_type(filter.report.as_deref())?;
+        let versions = self.reports(filter)?;
+        let units = self.store.report_units()?;
+        let hierarchy = Hierarchy::new(&units);
+        let teams = self.store.report_teams()?;
+        let team_map: HashMap<u64, &Team> = teams.iter().map(|t| (t.id, t)).collect();
+        let members = self.store.report_members()?;
+        let names: HashMap<&str, &str> = members
+            .iter()
+            .filter_map(|m| m.display_name.as_deref().map(|n| (m.user_id.as_str(), n)))
+            .collect();
+        let refs: Vec<&ReportVersion> = versions.iter().collect();
+        let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
+        match format {
+            ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
+            ExportFormat::Xlsx => {
+                export::to_xlsx(report, &rows).map_err(|e| QueryError::Xlsx(e.to_string()))
+            }
+        }
+    }
+
+    /// Imports units from CSV text; all or nothing. Returns how many were stored.
+    pub fn import_units(&self, csv: &str) -> Result<usize, QueryError> {
+        let existing = self.store.report_units()?;
+        let units = import::units_from_csv(csv, &existing)
+            .map_err(|e| QueryError::BadRequest(e.join("\n")))?;
+        self.store.put_report_units(&units)?;
+        Ok(units.len())
+    }
+
+    /// Imports teams from CSV text; all or nothing (checked before any is created).
+    pub fn import_teams(&self, csv: &str, now: i64) -> Result<Vec<Team>, QueryError> {
+        let units = self.store.report_units()?;
+        let rows = import::teams_from_csv(csv, &units)
+            .map_err(|e| QueryError::BadRequest(e.join("\n")))?;
+        let existing: HashSet<(String, String)> =
+            self.store.report_teams()?.into_iter().map(|t| (t.unit, t.name)).collect();
+        let mut created = Vec::new();
+        for (unit, name) in rows {
+            // Re-importing the same file does not duplicate teams.
+            if existing.contains(&(unit.clone(), name.clone())) {
+                continue;
+            }
+            created.push(self.store.create_team(&unit, &name, now)?);
+        }
+        Ok(created)
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, QueryError> {
+        Ok((self.store.report_units()?, self.store.report_teams()?, self.store.current_reports()?))
+    }
+}
+
+fn facts<'a>(current: &'a [ReportVersion], report: &'a str) -> impl Iterator<Item = Fact<'a>> + 'a {
+    current.iter().filter(move |v| v.report == report).map(|v| Fact {
+        team: v.team,
+        period: &v.period,
+        on_time: v.on_time,
+        values: &v.values,
+    })
+}
+
+fn filter_unit<T>(
+    rows: Vec<T>,
+    unit: Option<&str>,
+    hierarchy: &Hierarchy<'_>,
+    code: impl Fn(&T) -> &String,
+) -> Vec<T> {
+    match unit {
+        None => rows,
+        Some(unit) => rows.into_iter().filter(|r| hierarchy.is_within(code(r), unit)).collect(),
+    }
+}

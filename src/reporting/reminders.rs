@@ -1,0 +1,86 @@
+//! The reminder scheduler task: every few minutes, plan reminders (pure, in
+//! `reports::reminders`) and queue each one with `Store::enqueue_once`, whose once-key
+//! record is the scheduler's state: it lives in the store, survives restarts, and makes
+//! a second send of the same reminder impossible.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::clock;
+use crate::reports::aggregate::Hierarchy;
+use crate::reports::reminders::{World, plan};
+use crate::zalo::message;
+
+use super::Reporting;
+
+impl Reporting {
+    /// Starts the scheduler unless `reports.reminders` is off. `sender_wake` wakes the
+    /// outbox sender after reminders were queued.
+    pub fn spawn_reminders(&self, sender_wake: Arc<Notify>) -> Option<JoinHandle<()>> {
+        if !self.settings.reminders {
+            return None;
+        }
+        let this = self.clone();
+        let every = Duration::from_secs(self.settings.reminder_interval_secs.max(10));
+        Some(tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let pass = this.clone();
+                match tokio::task::spawn_blocking(move || pass.remind_once(clock::now_secs())).await
+                {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(queued)) => {
+                        tracing::info!(queued, "report reminders queued");
+                        sender_wake.notify_one();
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "reminder pass failed"),
+                    Err(e) => tracing::warn!(error = %e, "reminder pass panicked"),
+                }
+            }
+        }))
+    }
+
+    /// One scheduler pass at `now`. Returns how many messages were newly queued.
+    pub fn remind_once(&self, now: i64) -> anyhow::Result<usize> {
+        let units = self.store.report_units()?;
+        let hierarchy = Hierarchy::new(&units);
+        let teams = self.store.report_teams()?;
+        let members = self.store.report_members()?;
+        let reported: HashSet<(u64, String, String)> = self
+            .store
+            .current_reports()?
+            .into_iter()
+            .map(|v| (v.team, v.report, v.period))
+            .collect();
+        let last_interaction: HashMap<String, i64> = members
+            .iter()
+            .filter_map(|m| self.store.last_interaction(&m.user_id).map(|t| (m.user_id.clone(), t)))
+            .collect();
+        let world = World {
+            defs: &self.defs,
+            hierarchy: &hierarchy,
+            teams: &teams,
+            members: &members,
+            reported: &reported,
+            last_interaction: &last_interaction,
+        };
+        let planned = plan(&world, &self.settings.reminder_config(), now);
+        let mut queued = 0;
+        for p in &planned {
+            let messages = message::to_messages(&p.reply);
+            if self.store.enqueue_once(&p.once_key, &p.user_id, &messages, now * 1000)? {
+                queued += 1;
+            }
+        }
+        if queued > 0 {
+            self.store.flush_blocking()?;
+        }
+        Ok(queued)
+    }
+}

@@ -1,0 +1,393 @@
+//! Completeness, timeliness and totals per unit and period, rolled up the unit tree.
+//!
+//! Like DHIS2's reporting rates: a team is *expected* for every period that ends after
+//! it was created; it *reported* when it has a current (not withdrawn) version; that
+//! version is *on time* or *late*. Each team counts for its own unit and every ancestor
+//! (village → commune → province). Cells are dense vectors indexed by (unit, period),
+//! so 5,000 teams × 24 periods is a few hundred thousand additions.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::definition::{IndicatorKind, ReportType};
+use super::model::{Team, Unit, UnitLevel};
+use super::oneline::Values;
+use super::period::Period;
+use super::value::Value;
+
+/// Deepest unit chain followed; guards against a parent cycle in imported data.
+const MAX_DEPTH: usize = 8;
+
+/// The unit tree, indexed.
+pub struct Hierarchy<'u> {
+    units: Vec<&'u Unit>,
+    index: HashMap<&'u str, usize>,
+}
+
+impl<'u> Hierarchy<'u> {
+    pub fn new(units: &'u [Unit]) -> Hierarchy<'u> {
+        let units: Vec<&Unit> = units.iter().collect();
+        let index = units.iter().enumerate().map(|(i, u)| (u.code.as_str(), i)).collect();
+        Hierarchy { units, index }
+    }
+
+    pub fn get(&self, code: &str) -> Option<&'u Unit> {
+        self.index.get(code).map(|&i| self.units[i])
+    }
+
+    /// Indexes of `code` and its ancestors, nearest first.
+    fn chain(&self, code: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut next = self.index.get(code).copied();
+        while let Some(i) = next {
+            if out.contains(&i) || out.len() >= MAX_DEPTH {
+                break;
+            }
+            out.push(i);
+            next = self.units[i].parent.as_deref().and_then(|p| self.index.get(p).copied());
+        }
+        out
+    }
+
+    /// `code` and its ancestors, top (province) first.
+    pub fn path(&self, code: &str) -> Vec<&'u Unit> {
+        let mut units: Vec<&Unit> = self.chain(code).into_iter().map(|i| self.units[i]).collect();
+        units.reverse();
+        units
+    }
+
+    /// Name of the ancestor-or-self of `code` at `level`.
+    pub fn name_at(&self, code: &str, level: UnitLevel) -> Option<String> {
+        self.path(code)
+            .into_iter()
+            .find(|u| u.level() == level)
+            .map(|u| format!("{} {}", u.kind.label(), u.name))
+    }
+
+    /// Whether `code` is `ancestor` or lies under it.
+    pub fn is_within(&self, code: &str, ancestor: &str) -> bool {
+        self.path(code).iter().any(|u| u.code == ancestor)
+    }
+}
+
+/// One current report, as aggregation needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Fact<'a> {
+    pub team: u64,
+    pub period: &'a str,
+    pub on_time: bool,
+    pub values: &'a Values,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompletenessRow {
+    pub unit: String,
+    pub unit_name: String,
+    pub level: UnitLevel,
+    pub period: String,
+    pub expected: u32,
+    pub reported: u32,
+    pub on_time: u32,
+    pub late: u32,
+    /// reported / expected, in percent with one decimal; 0 when nothing is expected.
+    pub rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalsRow {
+    pub unit: String,
+    pub unit_name: String,
+    pub level: UnitLevel,
+    pub period: String,
+    pub reports: u32,
+    /// Sum per integer indicator code.
+    pub totals: BTreeMap<String, i64>,
+    /// Number of "Có" answers per yes/no indicator code.
+    pub yes: BTreeMap<String, u32>,
+}
+
+/// Shared index work: team → unit chain, period key → index.
+struct Grid<'a> {
+    periods: Vec<String>,
+    period_index: HashMap<String, usize>,
+    team_chains: HashMap<u64, (Vec<usize>, i64)>,
+    hierarchy: &'a Hierarchy<'a>,
+}
+
+impl<'a> Grid<'a> {
+    fn new(hierarchy: &'a Hierarchy<'a>, teams: &[Team], periods: &[Period]) -> Grid<'a> {
+        let keys: Vec<String> = periods.iter().map(|p| p.key()).collect();
+        Grid {
+            period_index: keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect(),
+            periods: keys,
+            team_chains: teams
+                .iter()
+                .map(|t| (t.id, (hierarchy.chain(&t.unit), t.created_at)))
+                .collect(),
+            hierarchy,
+        }
+    }
+
+    fn cell(&self, unit: usize, period: usize) -> usize {
+        unit * self.periods.len() + period
+    }
+
+    fn cells(&self) -> usize {
+        self.hierarchy.units.len() * self.periods.len()
+    }
+
+    fn unit_at(&self, cell: usize) -> (&'a Unit, &str) {
+        let n = self.periods.len().max(1);
+        (self.hierarchy.units[cell / n], &self.periods[cell % n])
+    }
+}
+
+/// Completeness for each unit with at least one expected or received report.
+pub fn completeness<'f>(
+    hierarchy: &Hierarchy<'_>,
+    teams: &[Team],
+    periods: &[Period],
+    facts: impl IntoIterator<Item = Fact<'f>>,
+) -> Vec<CompletenessRow> {
+    let grid = Grid::new(hierarchy, teams, periods);
+    let mut expected = vec![0u32; grid.cells()];
+    let mut on_time = vec![0u32; grid.cells()];
+    let mut late = vec![0u32; grid.cells()];
+    for (p, period) in periods.iter().enumerate() {
+        let end = period.end();
+        for (chain, created_at) in grid.team_chains.values() {
+            if *created_at < end {
+                for &u in chain {
+                    expected[grid.cell(u, p)] += 1;
+                }
+            }
+        }
+    }
+    for fact in facts {
+        let (Some(&p), Some((chain, _))) =
+            (grid.period_index.get(fact.period), grid.team_chains.get(&fact.team))
+        else {
+            continue;
+        };
+        let target = if fact.on_time { &mut on_time } else { &mut late };
+        for &u in chain {
+            target[grid.cell(u, p)] += 1;
+        }
+    }
+    let mut rows = Vec::new();
+    for cell in 0..grid.cells() {
+        let reported = on_time[cell] + late[cell];
+        if expected[cell] == 0 && reported == 0 {
+            continue;
+        }
+        let (unit, period) = grid.unit_at(cell);
+        let rate = if expected[cell] == 0 {
+            0.0
+        } else {
+            (f64::from(reported) * 1000.0 / f64::from(expected[cell])).round() / 10.0
+        };
+        rows.push(CompletenessRow {
+            unit: unit.code.clone(),
+            unit_name: unit.name.clone(),
+            level: unit.level(),
+            period: period.to_owned(),
+            expected: expected[cell],
+            reported,
+            on_time: on_time[cell],
+            late: late[cell],
+            rate,
+        });
+    }
+    rows
+}
+
+/// Totals of integer indicators and counts of "Có" per unit and period.
+pub fn totals<'f>(
+    hierarchy: &Hierarchy<'_>,
+    report: &ReportType,
+    teams: &[Team],
+    periods: &[Period],
+    facts: impl IntoIterator<Item = Fact<'f>>,
+) -> Vec<TotalsRow> {
+    let grid = Grid::new(hierarchy, teams, periods);
+    let codes: Vec<(&str, IndicatorKind)> = report
+        .indicators
+        .iter()
+        .filter(|i| i.kind != IndicatorKind::Text)
+        .map(|i| (i.code.as_str(), i.kind))
+        .collect();
+    let width = codes.len();
+    let mut sums = vec![0i64; grid.cells() * width];
+    let mut counts = vec![0u32; grid.cells()];
+    let mut row_values = vec![0i64; width];
+    for fact in facts {
+        let (Some(&p), Some((chain, _))) =
+            (grid.period_index.get(fact.period), grid.team_chains.get(&fact.team))
+        else {
+            continue;
+        };
+        for (slot, (code, _)) in row_values.iter_mut().zip(&codes) {
+            *slot = match fact.values.get(*code) {
+                Some(Value::Int(n)) => *n,
+                Some(Value::Bool(true)) => 1,
+                _ => 0,
+            };
+        }
+        for &u in chain {
+            let cell = grid.cell(u, p);
+            counts[cell] += 1;
+            let base = cell * width;
+            for (sum, v) in sums[base..base + width].iter_mut().zip(&row_values) {
+                *sum = sum.saturating_add(*v);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for cell in 0..grid.cells() {
+        if counts[cell] == 0 {
+            continue;
+        }
+        let (unit, period) = grid.unit_at(cell);
+        let mut totals = BTreeMap::new();
+        let mut yes = BTreeMap::new();
+        for (k, (code, kind)) in codes.iter().enumerate() {
+            let v = sums[cell * width + k];
+            match kind {
+                IndicatorKind::Bool => {
+                    yes.insert((*code).to_owned(), u32::try_from(v).unwrap_or(u32::MAX));
+                }
+                _ => {
+                    totals.insert((*code).to_owned(), v);
+                }
+            }
+        }
+        rows.push(TotalsRow {
+            unit: unit.code.clone(),
+            unit_name: unit.name.clone(),
+            level: unit.level(),
+            period: period.to_owned(),
+            reports: counts[cell],
+            totals,
+            yes,
+        });
+    }
+    rows
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::reports::model::UnitKind;
+    use crate::reports::oneline::tests::defs;
+
+    pub(crate) fn unit(code: &str, kind: UnitKind, parent: Option<&str>) -> Unit {
+        Unit {
+            code: code.into(),
+            name: format!("N{code}"),
+            kind,
+            parent: parent.map(Into::into),
+            aliases: vec![],
+            valid_from: None,
+            valid_to: None,
+            replaced_by: None,
+        }
+    }
+
+    pub(crate) fn sample_units() -> Vec<Unit> {
+        vec![
+            unit("P", UnitKind::Tinh, None),
+            unit("C1", UnitKind::Xa, Some("P")),
+            unit("C2", UnitKind::Phuong, Some("P")),
+            unit("V1", UnitKind::Thon, Some("C1")),
+            unit("V2", UnitKind::Thon, Some("C1")),
+            unit("V3", UnitKind::ToDanPho, Some("C2")),
+        ]
+    }
+
+    fn team(id: u64, unit: &str, created_at: i64) -> Team {
+        Team { id, unit: unit.into(), name: format!("T{id}"), created_at }
+    }
+
+    fn values(pairs: &[(&str, Value)]) -> Values {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    #[test]
+    fn completeness_rolls_up_and_counts_late() {
+        let units = sample_units();
+        let h = Hierarchy::new(&units);
+        let oct = Period::from_key("2026-10").unwrap();
+        let nov = Period::from_key("2026-11").unwrap();
+        // Team 4 was created in November: not expected for October.
+        let teams = vec![
+            team(1, "V1", 0),
+            team(2, "V2", 0),
+            team(3, "V3", 0),
+            team(4, "V3", nov.start() + 10),
+        ];
+        let v = Values::new();
+        let facts = [
+            Fact { team: 1, period: "2026-10", on_time: true, values: &v },
+            Fact { team: 2, period: "2026-10", on_time: false, values: &v },
+            Fact { team: 99, period: "2026-10", on_time: true, values: &v }, // unknown team
+            Fact { team: 3, period: "2019-01", on_time: true, values: &v },  // period not asked
+        ];
+        let rows = completeness(&h, &teams, &[oct, nov], facts);
+        let get = |unit: &str, period: &str| {
+            rows.iter()
+                .find(|r| r.unit == unit && r.period == period)
+                .map(|r| (r.expected, r.reported, r.on_time, r.late))
+        };
+        assert_eq!(get("V1", "2026-10"), Some((1, 1, 1, 0)));
+        assert_eq!(get("C1", "2026-10"), Some((2, 2, 1, 1)));
+        assert_eq!(get("C2", "2026-10"), Some((1, 0, 0, 0)));
+        assert_eq!(get("P", "2026-10"), Some((3, 2, 1, 1)));
+        assert_eq!(get("P", "2026-11"), Some((4, 0, 0, 0)));
+        let p = rows.iter().find(|r| r.unit == "P" && r.period == "2026-10").unwrap();
+        assert_eq!(p.rate, 66.7);
+    }
+
+    #[test]
+    fn totals_sum_ints_and_count_yes() {
+        let units = sample_units();
+        let h = Hierarchy::new(&units);
+        let d = defs();
+        let report = d.get(None).unwrap();
+        let oct = Period::from_key("2026-10").unwrap();
+        let teams = vec![team(1, "V1", 0), team(2, "V2", 0), team(3, "V3", 0)];
+        let a = values(&[
+            ("CHUNG_01", Value::Int(10)),
+            ("DVC_01", Value::Int(2)),
+            ("TO_04", Value::Bool(true)),
+        ]);
+        let b = values(&[
+            ("CHUNG_01", Value::Int(5)),
+            ("TO_04", Value::Bool(false)),
+            ("TO_05", Value::Text("x".into())),
+        ]);
+        let facts = [
+            Fact { team: 1, period: "2026-10", on_time: true, values: &a },
+            Fact { team: 2, period: "2026-10", on_time: true, values: &b },
+            Fact { team: 3, period: "2026-10", on_time: true, values: &a },
+        ];
+        let rows = totals(&h, report, &teams, &[oct], facts);
+        let c1 = rows.iter().find(|r| r.unit == "C1").unwrap();
+        assert_eq!(c1.reports, 2);
+        assert_eq!(c1.totals.get("CHUNG_01"), Some(&15));
+        assert_eq!(c1.totals.get("DVC_01"), Some(&2));
+        assert_eq!(c1.yes.get("TO_04"), Some(&1));
+        let p = rows.iter().find(|r| r.unit == "P").unwrap();
+        assert_eq!(p.totals.get("CHUNG_01"), Some(&25));
+        assert!(!p.totals.contains_key("TO_05"));
+    }
+
+    #[test]
+    fn parent_cycle_does_not_hang() {
+        let units = vec![unit("A", UnitKind::Xa, Some("B")), unit("B", UnitKind::Xa, Some("A"))];
+        let h = Hierarchy::new(&units);
+        assert_eq!(h.path("A").len(), 2);
+        assert!(h.is_within("A", "B"));
+        assert_eq!(h.name_at("V9", UnitLevel::Commune), None);
+    }
+}

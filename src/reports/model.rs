@@ -1,0 +1,183 @@
+//! Domain records of the reports feature: units, teams, members, invites, reports.
+//!
+//! These are plain data. They derive serde because the store keeps them as JSON; new
+//! fields must get `#[serde(default)]` so older records still read.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::value::Value;
+
+/// Level in the post-2025 two-tier structure (no district): province → commune → village.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitLevel {
+    Province,
+    Commune,
+    Village,
+}
+
+/// Official kind of an administrative unit (domain.md §B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Tinh,
+    ThanhPho,
+    Xa,
+    Phuong,
+    DacKhu,
+    Thon,
+    ToDanPho,
+}
+
+impl UnitKind {
+    pub fn level(self) -> UnitLevel {
+        match self {
+            UnitKind::Tinh | UnitKind::ThanhPho => UnitLevel::Province,
+            UnitKind::Xa | UnitKind::Phuong | UnitKind::DacKhu => UnitLevel::Commune,
+            UnitKind::Thon | UnitKind::ToDanPho => UnitLevel::Village,
+        }
+    }
+
+    /// Vietnamese label shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            UnitKind::Tinh => "Tỉnh",
+            UnitKind::ThanhPho => "Thành phố",
+            UnitKind::Xa => "Xã",
+            UnitKind::Phuong => "Phường",
+            UnitKind::DacKhu => "Đặc khu",
+            UnitKind::Thon => "Thôn",
+            UnitKind::ToDanPho => "Tổ dân phố",
+        }
+    }
+
+    /// Parses the CSV spelling: snake_case code or the Vietnamese label, any diacritics.
+    pub fn parse(text: &str) -> Option<UnitKind> {
+        let key = super::text::fold(text).replace([' ', '-'], "_");
+        Some(match key.as_str() {
+            "tinh" => UnitKind::Tinh,
+            "thanh_pho" | "tp" => UnitKind::ThanhPho,
+            "xa" => UnitKind::Xa,
+            "phuong" => UnitKind::Phuong,
+            "dac_khu" => UnitKind::DacKhu,
+            // Villages go by many local names (bản, ấp, khóm, buôn…); the name carries them.
+            "thon" | "ban" | "ap" | "khom" | "buon" | "plei" | "lang" => UnitKind::Thon,
+            "to_dan_pho" | "tdp" | "khu_pho" => UnitKind::ToDanPho,
+            _ => return None,
+        })
+    }
+}
+
+/// An administrative unit, identified by its official code (mã ĐVHC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// Code of the parent unit; `None` only for provinces.
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// First day the unit exists in this shape, `YYYY-MM-DD` (units merged on 1/7/2025).
+    #[serde(default)]
+    pub valid_from: Option<String>,
+    #[serde(default)]
+    pub valid_to: Option<String>,
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+}
+
+impl Unit {
+    pub fn level(&self) -> UnitLevel {
+        self.kind.level()
+    }
+}
+
+/// A Tổ CNSCĐ; belongs to a village (or, in some provinces, directly to a commune).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: u64,
+    pub unit: String,
+    pub name: String,
+    /// Unix seconds; the team is expected to report from the period containing this on.
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Leader,
+    /// Commune or province official: receives digests for the unit in `Member::unit`.
+    Admin,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Member => "thành viên",
+            Role::Leader => "tổ trưởng",
+            Role::Admin => "cán bộ quản lý",
+        }
+    }
+}
+
+/// A Zalo user who joined through an invite. Only what reporting needs: no phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// OA-scoped Zalo user id.
+    pub user_id: String,
+    /// The team (members and leaders); `None` for admins.
+    pub team: Option<u64>,
+    /// The unit an admin oversees; `None` for members and leaders.
+    #[serde(default)]
+    pub unit: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub joined_at: i64,
+}
+
+/// A one-time join code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub team: Option<u64>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    pub role: Role,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// "admin-api" or the Zalo user id of the leader who made it.
+    pub created_by: String,
+    #[serde(default)]
+    pub used_by: Option<String>,
+    #[serde(default)]
+    pub used_at: Option<i64>,
+}
+
+/// One stored version of a team's report for one period. Versions are never deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportVersion {
+    pub team: u64,
+    /// Report type key from the definition file (e.g. "thang").
+    pub report: String,
+    /// Period key, e.g. "2026-10" or "2026-W45".
+    pub period: String,
+    /// 1 for the first submission, +1 for each resubmission.
+    pub version: u32,
+    /// Id of the definition file the values were entered against.
+    pub definition: String,
+    pub values: BTreeMap<String, Value>,
+    pub submitted_by: String,
+    pub submitted_at: i64,
+    /// Whether it arrived before the deadline.
+    pub on_time: bool,
+    /// Webhook dedupe key of the message that created it.
+    pub source_event: String,
+    /// Set by `/huy`: the version no longer counts; the previous one (if any) is current.
+    #[serde(default)]
+    pub withdrawn_at: Option<i64>,
+}

@@ -1,0 +1,474 @@
+//! Reporting periods in Vietnam time (Asia/Ho_Chi_Minh = UTC+7, no daylight saving).
+//!
+//! A period is a calendar month or an ISO week. All instants are unix seconds passed in
+//! by the caller (this module never reads the clock). Rules per report type, counted in
+//! days from the end of the period: on time until `deadline_days`, the previous period
+//! is the default until `grace_days`, locked from `lock_days`.
+
+use serde::{Deserialize, Serialize};
+
+use super::definition::ReportType;
+use super::text::fold;
+
+pub const UTC_OFFSET_SECS: i64 = 7 * 3600;
+const DAY: i64 = 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    Week,
+    Month,
+}
+
+/// A month (`number` 1–12) or an ISO week (`number` 1–53, `year` = ISO week-year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Period {
+    pub kind: PeriodKind,
+    pub year: i32,
+    pub number: u32,
+}
+
+/// Why a period cannot be used. `Display` is Vietnamese, for the member.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("kỳ «{0}» không hợp lệ (ví dụ đúng: T10, 10/2026, 2026-10, W45)")]
+    Invalid(String),
+    #[error("báo cáo này theo {expected}, không dùng được kỳ «{given}»")]
+    WrongKind { expected: &'static str, given: String },
+    #[error("{0} chưa bắt đầu, chưa báo cáo được")]
+    Future(String),
+    #[error(
+        "{period} đã khóa sổ từ {locked_at}, không nhận báo cáo nữa. Vui lòng liên hệ cán bộ xã nếu cần bổ sung"
+    )]
+    Locked { period: String, locked_at: String },
+}
+
+impl PeriodKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            PeriodKind::Week => "tuần",
+            PeriodKind::Month => "tháng",
+        }
+    }
+}
+
+impl Period {
+    /// The period of `kind` that contains the instant `unix`.
+    pub fn containing(kind: PeriodKind, unix: i64) -> Period {
+        let day = local_day(unix);
+        match kind {
+            PeriodKind::Month => {
+                let (year, month, _) = civil_from_days(day);
+                Period { kind, year, number: month }
+            }
+            PeriodKind::Week => {
+                let (year, week) = iso_week(day);
+                Period { kind, year, number: week }
+            }
+        }
+    }
+
+    /// First local day (days since 1970-01-01).
+    pub fn start_day(self) -> i64 {
+        match self.kind {
+            PeriodKind::Month => days_from_civil(self.year, self.number, 1),
+            PeriodKind::Week => iso_week_start(self.year) + 7 * (i64::from(self.number) - 1),
+        }
+    }
+
+    /// First local day after the period.
+    pub fn end_day(self) -> i64 {
+        self.next().start_day()
+    }
+
+    /// Unix seconds of local midnight starting the period.
+    pub fn start(self) -> i64 {
+        self.start_day() * DAY - UTC_OFFSET_SECS
+    }
+
+    /// Unix seconds of local midnight ending the period (exclusive).
+    pub fn end(self) -> i64 {
+        self.end_day() * DAY - UTC_OFFSET_SECS
+    }
+
+    pub fn next(self) -> Period {
+        match self.kind {
+            PeriodKind::Month if self.number >= 12 => {
+                Period { year: self.year + 1, number: 1, ..self }
+            }
+            PeriodKind::Month => Period { number: self.number + 1, ..self },
+            PeriodKind::Week if self.number >= weeks_in_year(self.year) => {
+                Period { year: self.year + 1, number: 1, ..self }
+            }
+            PeriodKind::Week => Period { number: self.number + 1, ..self },
+        }
+    }
+
+    pub fn prev(self) -> Period {
+        match self.kind {
+            PeriodKind::Month if self.number <= 1 => {
+                Period { year: self.year - 1, number: 12, ..self }
+            }
+            PeriodKind::Month => Period { number: self.number - 1, ..self },
+            PeriodKind::Week if self.number <= 1 => {
+                Period { year: self.year - 1, number: weeks_in_year(self.year - 1), ..self }
+            }
+            PeriodKind::Week => Period { number: self.number - 1, ..self },
+        }
+    }
+
+    /// Stable key used in the store and the API: "2026-10" or "2026-W45".
+    pub fn key(self) -> String {
+        match self.kind {
+            PeriodKind::Month => format!("{}-{:02}", self.year, self.number),
+            PeriodKind::Week => format!("{}-W{:02}", self.year, self.number),
+        }
+    }
+
+    /// Parses a key made by `key()`.
+    pub fn from_key(key: &str) -> Option<Period> {
+        let (year, rest) = key.split_once('-')?;
+        let year: i32 = year.parse().ok()?;
+        let (kind, number) = match rest.strip_prefix('W') {
+            Some(week) => (PeriodKind::Week, week.parse().ok()?),
+            None => (PeriodKind::Month, rest.parse().ok()?),
+        };
+        let period = Period { kind, year, number };
+        period.is_valid().then_some(period)
+    }
+
+    /// "tháng 10/2026" or "tuần 45/2026 (02/11–08/11)".
+    pub fn label(self) -> String {
+        match self.kind {
+            PeriodKind::Month => format!("tháng {}/{}", self.number, self.year),
+            PeriodKind::Week => {
+                let (_, m1, d1) = civil_from_days(self.start_day());
+                let (_, m2, d2) = civil_from_days(self.end_day() - 1);
+                format!("tuần {}/{} ({d1:02}/{m1:02}–{d2:02}/{m2:02})", self.number, self.year)
+            }
+        }
+    }
+
+    fn is_valid(self) -> bool {
+        let max = match self.kind {
+            PeriodKind::Month => 12,
+            PeriodKind::Week => weeks_in_year(self.year),
+        };
+        (1..=max).contains(&self.number) && (2000..=2100).contains(&self.year)
+    }
+}
+
+/// The period a report goes to when the member names none: the previous one while its
+/// grace days run (monthly reports are written in the first days of the next month),
+/// else the current one.
+pub fn default_period(report: &ReportType, now: i64) -> Period {
+    let current = Period::containing(report.period, now);
+    let previous = current.prev();
+    if now < previous.end() + i64::from(report.grace_days) * DAY { previous } else { current }
+}
+
+/// Refuses future and locked periods.
+pub fn check_open(report: &ReportType, period: Period, now: i64) -> Result<(), PeriodError> {
+    if period.start() > now {
+        return Err(PeriodError::Future(capitalise(&period.label())));
+    }
+    let locked_at = lock_time(report, period);
+    if now >= locked_at {
+        return Err(PeriodError::Locked {
+            period: capitalise(&period.label()),
+            locked_at: format_local_date(locked_at),
+        });
+    }
+    Ok(())
+}
+
+/// The instant after which a report for `period` is late.
+pub fn deadline(report: &ReportType, period: Period) -> i64 {
+    period.end() + i64::from(report.deadline_days) * DAY
+}
+
+/// The instant from which `period` accepts no submissions.
+pub fn lock_time(report: &ReportType, period: Period) -> i64 {
+    period.end() + i64::from(report.lock_days) * DAY
+}
+
+pub fn is_on_time(report: &ReportType, period: Period, submitted_at: i64) -> bool {
+    submitted_at < deadline(report, period)
+}
+
+/// Reads a period the member typed (`T10`, `t10/2026`, `2026-10`, `10/2026`, `W45`,
+/// `tuan45`, `2026-W45`). `None` when the token does not look like a period at all, so
+/// the caller can treat it as a value. A missing year means the latest such period
+/// that is not in the future.
+pub fn parse_period_token(
+    token: &str,
+    kind: PeriodKind,
+    now: i64,
+) -> Option<Result<Period, PeriodError>> {
+    let folded = fold(token);
+    let (given_kind, number, year) = split_period_token(&folded)?;
+    let invalid = || PeriodError::Invalid(token.to_owned());
+    if given_kind != kind {
+        return Some(Err(PeriodError::WrongKind {
+            expected: kind.label(),
+            given: token.to_owned(),
+        }));
+    }
+    let period = match year {
+        Some(year) => Period { kind, year, number },
+        None => {
+            let current = Period::containing(kind, now);
+            let this_year = Period { kind, year: current.year, number };
+            if this_year > current {
+                Period { year: current.year - 1, ..this_year }
+            } else {
+                this_year
+            }
+        }
+    };
+    Some(if period.is_valid() { Ok(period) } else { Err(invalid()) })
+}
+
+/// (kind, number, year) of a period-looking token, or `None`.
+fn split_period_token(folded: &str) -> Option<(PeriodKind, u32, Option<i32>)> {
+    let all_digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    // "2026-10", "2026-w45"
+    if let Some((year, rest)) = folded.split_once('-')
+        && year.len() == 4
+        && all_digits(year)
+    {
+        let year = year.parse().ok();
+        return match rest.strip_prefix('w') {
+            Some(w) if all_digits(w) => Some((PeriodKind::Week, w.parse().ok()?, year)),
+            _ if all_digits(rest) && rest.len() <= 2 => {
+                Some((PeriodKind::Month, rest.parse().ok()?, year))
+            }
+            _ => None,
+        };
+    }
+    let (kind, body) = if let Some(rest) = folded.strip_prefix("thang") {
+        (PeriodKind::Month, rest)
+    } else if let Some(rest) = folded.strip_prefix("tuan") {
+        (PeriodKind::Week, rest)
+    } else if let Some(rest) = folded.strip_prefix('t') {
+        (PeriodKind::Month, rest)
+    } else if let Some(rest) = folded.strip_prefix('w') {
+        (PeriodKind::Week, rest)
+    } else {
+        // Bare "10/2026" is a month; a bare number is a value, not a period.
+        let (number, year) = folded.split_once(['/', '-'])?;
+        if all_digits(number) && number.len() <= 2 && all_digits(year) && year.len() == 4 {
+            return Some((PeriodKind::Month, number.parse().ok()?, year.parse().ok()));
+        }
+        return None;
+    };
+    let (number, year) = match body.split_once(['/', '-']) {
+        Some((n, y)) if all_digits(y) && y.len() == 4 => (n, y.parse().ok()),
+        Some(_) => return None,
+        None => (body, None),
+    };
+    if !all_digits(number) || number.len() > 2 {
+        return None;
+    }
+    Some((kind, number.parse().ok()?, year))
+}
+
+/// Local day number (days since 1970-01-01 in Vietnam time) of an instant.
+pub fn local_day(unix: i64) -> i64 {
+    (unix + UTC_OFFSET_SECS).div_euclid(DAY)
+}
+
+/// "03/11/2026".
+pub fn format_local_date(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(local_day(unix));
+    format!("{d:02}/{m:02}/{y}")
+}
+
+/// "03/11/2026 14:05" (Vietnam time).
+pub fn format_local_datetime(unix: i64) -> String {
+    let secs = (unix + UTC_OFFSET_SECS).rem_euclid(DAY);
+    format!("{} {:02}:{:02}", format_local_date(unix), secs / 3600, secs % 3600 / 60)
+}
+
+/// Hour of day (0–23) in Vietnam time.
+pub fn local_hour(unix: i64) -> u32 {
+    ((unix + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day number.
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    (year, month, day)
+}
+
+/// ISO weekday, Monday = 1.
+fn iso_weekday(day: i64) -> i64 {
+    (day + 3).rem_euclid(7) + 1
+}
+
+/// (ISO week-year, week) of a day.
+fn iso_week(day: i64) -> (i32, u32) {
+    let thursday = day - iso_weekday(day) + 4;
+    let (year, _, _) = civil_from_days(thursday);
+    let week = (thursday - days_from_civil(year, 1, 1)) / 7 + 1;
+    (year, week as u32)
+}
+
+/// Monday of ISO week 1 of `year`.
+fn iso_week_start(year: i32) -> i64 {
+    let jan4 = days_from_civil(year, 1, 4);
+    jan4 - iso_weekday(jan4) + 1
+}
+
+fn weeks_in_year(year: i32) -> u32 {
+    iso_week(days_from_civil(year, 12, 28)).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unix seconds of a Vietnam local time.
+    pub(crate) fn vn(y: i32, m: u32, d: u32, h: i64) -> i64 {
+        days_from_civil(y, m, d) * DAY + h * 3600 - UTC_OFFSET_SECS
+    }
+
+    fn month(year: i32, number: u32) -> Period {
+        Period { kind: PeriodKind::Month, year, number }
+    }
+
+    fn week(year: i32, number: u32) -> Period {
+        Period { kind: PeriodKind::Week, year, number }
+    }
+
+    fn report(kind: PeriodKind) -> ReportType {
+        ReportType {
+            key: "t".into(),
+            name: "n".into(),
+            period: kind,
+            deadline_days: 5,
+            grace_days: 7,
+            lock_days: 20,
+            indicators: vec![],
+        }
+    }
+
+    #[test]
+    fn calendar_round_trips() {
+        for day in -1000..30_000 {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2026, 11, 24), 20_781);
+    }
+
+    #[test]
+    fn vietnam_midnight_decides_the_period() {
+        // 31/10/2026 23:30 local is 16:30 UTC: still October.
+        assert_eq!(Period::containing(PeriodKind::Month, vn(2026, 10, 31, 23)), month(2026, 10));
+        assert_eq!(Period::containing(PeriodKind::Month, vn(2026, 11, 1, 0)), month(2026, 11));
+        assert_eq!(month(2026, 11).start(), vn(2026, 11, 1, 0));
+        assert_eq!(month(2026, 12).next(), month(2027, 1));
+        assert_eq!(month(2027, 1).prev(), month(2026, 12));
+    }
+
+    #[test]
+    fn iso_weeks() {
+        // 2026-11-02 is a Monday in ISO week 45.
+        assert_eq!(Period::containing(PeriodKind::Week, vn(2026, 11, 2, 8)), week(2026, 45));
+        assert_eq!(week(2026, 45).start(), vn(2026, 11, 2, 0));
+        // 2026 has 53 ISO weeks; 1/1/2027 (Friday) belongs to 2026-W53.
+        assert_eq!(weeks_in_year(2026), 53);
+        assert_eq!(Period::containing(PeriodKind::Week, vn(2027, 1, 1, 9)), week(2026, 53));
+        assert_eq!(week(2026, 53).next(), week(2027, 1));
+        assert_eq!(week(2027, 1).prev(), week(2026, 53));
+        assert_eq!(week(2026, 45).label(), "tuần 45/2026 (02/11–08/11)");
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for p in [month(2026, 1), month(2026, 12), week(2026, 1), week(2026, 53)] {
+            assert_eq!(Period::from_key(&p.key()), Some(p));
+        }
+        for bad in ["2026-13", "2026-W54", "x", "2026-", "1999-01", "2025-W53"] {
+            assert_eq!(Period::from_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn typed_periods() {
+        let now = vn(2026, 11, 24, 10);
+        let m = PeriodKind::Month;
+        let cases: &[(&str, Option<Result<Period, PeriodError>>)] = &[
+            ("T10", Some(Ok(month(2026, 10)))),
+            ("t10/2026", Some(Ok(month(2026, 10)))),
+            ("thang10", Some(Ok(month(2026, 10)))),
+            ("tháng11", Some(Ok(month(2026, 11)))),
+            ("2026-10", Some(Ok(month(2026, 10)))),
+            ("10/2026", Some(Ok(month(2026, 10)))),
+            ("T12", Some(Ok(month(2025, 12)))), // no year: latest December not in the future
+            ("T13", Some(Err(PeriodError::Invalid("T13".into())))),
+            ("W45", Some(Err(PeriodError::WrongKind { expected: "tháng", given: "W45".into() }))),
+            ("12", None),
+            ("1.200", None),
+            ("hd=3", None),
+            ("tx", None),
+            ("10/20", None),
+        ];
+        for (token, want) in cases {
+            assert_eq!(&parse_period_token(token, m, now), want, "token {token:?}");
+        }
+        assert_eq!(parse_period_token("w45", PeriodKind::Week, now), Some(Ok(week(2026, 45))));
+        assert_eq!(parse_period_token("2026-W45", PeriodKind::Week, now), Some(Ok(week(2026, 45))));
+        assert_eq!(parse_period_token("tuan 4", PeriodKind::Week, now), None);
+    }
+
+    #[test]
+    fn default_lock_and_timeliness() {
+        let r = report(PeriodKind::Month);
+        // Grace: the first 7 days of November default to October.
+        assert_eq!(default_period(&r, vn(2026, 11, 7, 23)), month(2026, 10));
+        assert_eq!(default_period(&r, vn(2026, 11, 8, 0)), month(2026, 11));
+        assert!(is_on_time(&r, month(2026, 10), vn(2026, 11, 5, 23)));
+        assert!(!is_on_time(&r, month(2026, 10), vn(2026, 11, 6, 0)));
+        assert_eq!(check_open(&r, month(2026, 10), vn(2026, 11, 20, 23)), Ok(()));
+        assert_eq!(
+            check_open(&r, month(2026, 10), vn(2026, 11, 21, 0)),
+            Err(PeriodError::Locked {
+                period: "Tháng 10/2026".into(),
+                locked_at: "21/11/2026".into()
+            })
+        );
+        assert_eq!(
+            check_open(&r, month(2026, 12), vn(2026, 11, 21, 0)),
+            Err(PeriodError::Future("Tháng 12/2026".into()))
+        );
+        assert_eq!(format_local_datetime(vn(2026, 11, 3, 14) + 300), "03/11/2026 14:05");
+        assert_eq!(local_hour(vn(2026, 11, 3, 21)), 21);
+    }
+}

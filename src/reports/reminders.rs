@@ -1,0 +1,395 @@
+//! Reminder planning (pure): who gets which reminder at `now`.
+//!
+//! Modelled on DHIS2's scheduled data-set notifications (pending before, overdue after
+//! the deadline, only for units that have not reported, plus a collective summary) and
+//! standup bots' "who hasn't reported". Each planned message carries a `once_key`; the
+//! edge enqueues with `enqueue_once`, so a reminder is never sent twice even across
+//! restarts. Only the latest due stage is planned, so a service that was down does not
+//! catch up with a burst of stale reminders.
+//!
+//! Zalo rules (zalo-oa-api.md §3.5, §5): messages only to users who interacted within
+//! the window (7 days), never 22:00–06:00 (error -234). Users outside the window are
+//! not messaged; leaders and admins see them listed as unreachable.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::aggregate::Hierarchy;
+use super::definition::{Definitions, ReportType};
+use super::model::{Member, Role, Team, UnitLevel};
+use super::period::{Period, deadline, format_local_date, local_hour, lock_time};
+use crate::reply::Reply;
+
+const DAY: i64 = 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderConfig {
+    /// Days before the deadline to remind, e.g. [3, 1].
+    pub before_days: Vec<u32>,
+    /// Days after the deadline to remind (until the lock), e.g. [1, 5].
+    pub after_days: Vec<u32>,
+    /// Local hours [start, end) when reminders go out; clamped to 06–22.
+    pub hour_start: u32,
+    pub hour_end: u32,
+    /// Zalo's CS window in days.
+    pub window_days: i64,
+}
+
+impl Default for ReminderConfig {
+    fn default() -> ReminderConfig {
+        ReminderConfig {
+            before_days: vec![3, 1],
+            after_days: vec![1, 5],
+            hour_start: 8,
+            hour_end: 20,
+            window_days: 7,
+        }
+    }
+}
+
+/// One message to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub once_key: String,
+    pub user_id: String,
+    pub reply: Reply,
+}
+
+/// What the planner needs to know about the world at `now`.
+pub struct World<'a> {
+    pub defs: &'a Definitions,
+    pub hierarchy: &'a Hierarchy<'a>,
+    pub teams: &'a [Team],
+    pub members: &'a [Member],
+    /// (team, report key, period key) of current reports.
+    pub reported: &'a HashSet<(u64, String, String)>,
+    /// Last inbound event per user, unix seconds.
+    pub last_interaction: &'a HashMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Before(u32),
+    After(u32),
+}
+
+impl Stage {
+    fn key(self) -> String {
+        match self {
+            Stage::Before(d) => format!("truoc{d}"),
+            Stage::After(d) => format!("sau{d}"),
+        }
+    }
+}
+
+pub fn plan(world: &World<'_>, config: &ReminderConfig, now: i64) -> Vec<Planned> {
+    let hour = local_hour(now);
+    let start = config.hour_start.max(6);
+    let end = config.hour_end.min(22);
+    if hour < start || hour >= end {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for report in &world.defs.reports {
+        let current = Period::containing(report.period, now);
+        for period in [current, current.prev(), current.prev().prev()] {
+            if let Some(stage) = due_stage(report, period, config, now) {
+                plan_period(world, config, report, period, stage, now, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// The latest stage whose time has come, if the period is still open.
+fn due_stage(
+    report: &ReportType,
+    period: Period,
+    config: &ReminderConfig,
+    now: i64,
+) -> Option<Stage> {
+    let due = deadline(report, period);
+    let lock = lock_time(report, period);
+    let mut best: Option<(i64, Stage)> = None;
+    for &d in &config.before_days {
+        let at = due - i64::from(d) * DAY;
+        if at <= now && now < due && at >= period.start() && best.is_none_or(|(t, _)| at > t) {
+            best = Some((at, Stage::Before(d)));
+        }
+    }
+    for &d in &config.after_days {
+        let at = due + i64::from(d) * DAY;
+        if at <= now && now < lock && best.is_none_or(|(t, _)| at > t) {
+            best = Some((at, Stage::After(d)));
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+fn reachable(world: &World<'_>, config: &ReminderConfig, user: &str, now: i64) -> bool {
+    world.last_interaction.get(user).is_some_and(|t| now - t < config.window_days * DAY)
+}
+
+fn plan_period(
+    world: &World<'_>,
+    config: &ReminderConfig,
+    report: &ReportType,
+    period: Period,
+    stage: Stage,
+    now: i64,
+    out: &mut Vec<Planned>,
+) {
+    let period_key = period.key();
+    let due = format_local_date(deadline(report, period) - 1);
+    let lock = format_local_date(lock_time(report, period) - 1);
+    let mut members_by_team: HashMap<u64, Vec<&Member>> = HashMap::new();
+    for m in world.members {
+        if let Some(team) = m.team {
+            members_by_team.entry(team).or_default().push(m);
+        }
+    }
+    let missing: Vec<&Team> = world
+        .teams
+        .iter()
+        .filter(|t| t.created_at < period.end())
+        .filter(|t| !world.reported.contains(&(t.id, report.key.clone(), period_key.clone())))
+        .collect();
+    for team in &missing {
+        let members = members_by_team.get(&team.id).map(Vec::as_slice).unwrap_or(&[]);
+        let unreachable: Vec<&&Member> =
+            members.iter().filter(|m| !reachable(world, config, &m.user_id, now)).collect();
+        for member in members {
+            if !reachable(world, config, &member.user_id, now) {
+                continue;
+            }
+            let mut text = match stage {
+                Stage::Before(_) => format!(
+                    "⏰ Nhắc báo cáo: «{}» chưa gửi {} {}. Hạn chót: hết ngày {due}.",
+                    team.name,
+                    report.name.to_lowercase(),
+                    period.label()
+                ),
+                Stage::After(_) => format!(
+                    "⚠️ Quá hạn: «{}» chưa gửi {} {} (hạn chót đã qua: {due}). Kỳ này khóa sổ sau ngày {lock}.",
+                    team.name,
+                    report.name.to_lowercase(),
+                    period.label()
+                ),
+            };
+            text.push_str("\nGõ /baocao để trả lời từng câu, hoặc /mau để báo cáo một dòng.");
+            if member.role == Role::Leader {
+                text.push_str(&format!(
+                    "\n\nTổ có {} thành viên đã đăng ký; {} người quá {} ngày không nhắn OA nên bot không nhắc được, nhờ tổ trưởng báo trực tiếp.",
+                    members.len(),
+                    unreachable.len(),
+                    config.window_days
+                ));
+            }
+            let reply =
+                Reply::text(text).with_query("Báo cáo ngay", format!("/baocao {period_key}"));
+            out.push(Planned {
+                once_key: format!(
+                    "rem:{}:{period_key}:{}:{}",
+                    report.key,
+                    stage.key(),
+                    member.user_id
+                ),
+                user_id: member.user_id.clone(),
+                reply,
+            });
+        }
+    }
+    if matches!(stage, Stage::After(_)) {
+        plan_digests(world, config, report, period, stage, &missing, &members_by_team, now, out);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_digests(
+    world: &World<'_>,
+    config: &ReminderConfig,
+    report: &ReportType,
+    period: Period,
+    stage: Stage,
+    missing: &[&Team],
+    members_by_team: &HashMap<u64, Vec<&Member>>,
+    now: i64,
+    out: &mut Vec<Planned>,
+) {
+    let period_key = period.key();
+    let missing_ids: HashSet<u64> = missing.iter().map(|t| t.id).collect();
+    for admin in world.members.iter().filter(|m| m.role == Role::Admin) {
+        let Some(scope) = admin.unit.as_deref() else { continue };
+        if !reachable(world, config, &admin.user_id, now) {
+            continue;
+        }
+        // Commune name → (expected, reported, missing team names, unreachable lines).
+        let mut communes: BTreeMap<String, (u32, u32, Vec<String>, Vec<String>)> = BTreeMap::new();
+        for team in world.teams.iter().filter(|t| t.created_at < period.end()) {
+            if !world.hierarchy.is_within(&team.unit, scope) {
+                continue;
+            }
+            let commune = world
+                .hierarchy
+                .name_at(&team.unit, UnitLevel::Commune)
+                .unwrap_or_else(|| team.unit.clone());
+            let entry = communes.entry(commune).or_default();
+            entry.0 += 1;
+            if missing_ids.contains(&team.id) {
+                entry.2.push(team.name.clone());
+            } else {
+                entry.1 += 1;
+            }
+            let members = members_by_team.get(&team.id).map(Vec::as_slice).unwrap_or(&[]);
+            let unreachable =
+                members.iter().filter(|m| !reachable(world, config, &m.user_id, now)).count();
+            if members.is_empty() {
+                entry.3.push(format!("{} (chưa có thành viên đăng ký)", team.name));
+            } else if unreachable > 0 {
+                entry.3.push(format!("{} ({unreachable}/{} người)", team.name, members.len()));
+            }
+        }
+        if communes.is_empty() {
+            continue;
+        }
+        let mut text = format!(
+            "📊 Tổng hợp {} {} (sau hạn chót):",
+            report.name.to_lowercase(),
+            period.label()
+        );
+        for (commune, (expected, reported, missing, unreachable)) in &communes {
+            text.push_str(&format!("\n\n{commune}: {reported}/{expected} tổ đã báo cáo."));
+            if !missing.is_empty() {
+                text.push_str(&format!("\nChưa báo cáo: {}.", shorten(missing, 10)));
+            }
+            if !unreachable.is_empty() {
+                text.push_str(&format!(
+                    "\nKhông nhắc được qua Zalo (quá {} ngày không tương tác): {}.",
+                    config.window_days,
+                    shorten(unreachable, 10)
+                ));
+            }
+        }
+        out.push(Planned {
+            once_key: format!("dig:{}:{period_key}:{}:{}", report.key, stage.key(), admin.user_id),
+            user_id: admin.user_id.clone(),
+            reply: Reply::text(text),
+        });
+    }
+}
+
+fn shorten(items: &[String], max: usize) -> String {
+    let mut text = items.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > max {
+        text.push_str(&format!(" và {} tổ khác", items.len() - max));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::aggregate::tests::sample_units;
+    use crate::reports::oneline::tests::DEFS;
+    use crate::reports::period::days_from_civil;
+
+    fn vn(y: i32, m: u32, d: u32, h: i64) -> i64 {
+        days_from_civil(y, m, d) * DAY + h * 3600 - 7 * 3600
+    }
+
+    fn member(user: &str, team: Option<u64>, role: Role, unit: Option<&str>) -> Member {
+        Member {
+            user_id: user.into(),
+            team,
+            unit: unit.map(Into::into),
+            role,
+            display_name: None,
+            joined_at: 0,
+        }
+    }
+
+    struct Fixture {
+        defs: Definitions,
+        teams: Vec<Team>,
+        members: Vec<Member>,
+        reported: HashSet<(u64, String, String)>,
+        last: HashMap<String, i64>,
+    }
+
+    fn fixture(now: i64) -> Fixture {
+        // Only the monthly report, to keep the table readable.
+        let monthly = DEFS.split("[[report]]\nkey = \"tuan\"").next().unwrap();
+        let mut last = HashMap::new();
+        for u in ["m1", "l1", "m2", "adm"] {
+            last.insert(u.to_owned(), now - DAY);
+        }
+        last.insert("old".to_owned(), now - 8 * DAY);
+        Fixture {
+            defs: Definitions::parse(monthly).unwrap(),
+            teams: vec![
+                Team { id: 1, unit: "V1".into(), name: "Tổ Đông".into(), created_at: 0 },
+                Team { id: 2, unit: "V2".into(), name: "Tổ Tây".into(), created_at: 0 },
+            ],
+            members: vec![
+                member("m1", Some(1), Role::Member, None),
+                member("l1", Some(1), Role::Leader, None),
+                member("old", Some(1), Role::Member, None),
+                member("m2", Some(2), Role::Member, None),
+                member("adm", None, Role::Admin, Some("C1")),
+            ],
+            reported: [(2, "thang".to_owned(), "2026-10".to_owned())].into_iter().collect(),
+            last,
+        }
+    }
+
+    fn run(now: i64) -> Vec<Planned> {
+        let f = fixture(now);
+        let units = sample_units();
+        let h = Hierarchy::new(&units);
+        let world = World {
+            defs: &f.defs,
+            hierarchy: &h,
+            teams: &f.teams,
+            members: &f.members,
+            reported: &f.reported,
+            last_interaction: &f.last,
+        };
+        plan(&world, &ReminderConfig::default(), now)
+    }
+
+    #[test]
+    fn schedule_table() {
+        // October deadline: end of 5/11 (deadline_days = 5), lock: end of 20/11.
+        let cases: &[(i64, &[&str])] = &[
+            (vn(2026, 11, 1, 10), &[]), // too early
+            (vn(2026, 11, 3, 10), &["rem:thang:2026-10:truoc3:m1", "rem:thang:2026-10:truoc3:l1"]),
+            (vn(2026, 11, 3, 21), &[]), // evening: quiet hours
+            (vn(2026, 11, 3, 7), &[]),  // morning before 8
+            (vn(2026, 11, 5, 9), &["rem:thang:2026-10:truoc1:m1", "rem:thang:2026-10:truoc1:l1"]),
+            (
+                vn(2026, 11, 7, 9),
+                &[
+                    "rem:thang:2026-10:sau1:m1",
+                    "rem:thang:2026-10:sau1:l1",
+                    "dig:thang:2026-10:sau1:adm",
+                ],
+            ),
+            (vn(2026, 11, 22, 9), &[]), // locked
+        ];
+        for (now, want) in cases {
+            let keys: Vec<String> = run(*now).into_iter().map(|p| p.once_key).collect();
+            assert_eq!(&keys, want, "at {}", crate::reports::period::format_local_datetime(*now));
+        }
+    }
+
+    #[test]
+    fn leader_and_digest_list_the_unreachable() {
+        let planned = run(vn(2026, 11, 7, 9));
+        let leader = planned.iter().find(|p| p.user_id == "l1").unwrap();
+        assert!(leader.reply.text.contains("1 người quá 7 ngày"), "{}", leader.reply.text);
+        let digest = planned.iter().find(|p| p.user_id == "adm").unwrap();
+        assert!(digest.reply.text.contains("Xã NC1: 1/2 tổ đã báo cáo."), "{}", digest.reply.text);
+        assert!(digest.reply.text.contains("Chưa báo cáo: Tổ Đông."));
+        assert!(digest.reply.text.contains("Tổ Đông (1/3 người)"));
+        assert!(planned.iter().all(|p| p.user_id != "old"));
+    }
+}

@@ -1,0 +1,62 @@
+//! Vietnamese-aware text folding for command and key matching.
+//!
+//! Users type with or without diacritics, in NFC or NFD (some keyboards), in any case.
+//! `fold` maps all of them to one ASCII-ish key: NFD, drop combining marks, `đ` → `d`
+//! (it has no decomposition), lower-case. Stored text keeps the user's original (NFC).
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Case- and diacritic-insensitive key: "Đăng Ký" → "dang ky".
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            // Full-width digits and letters from some phone keyboards.
+            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// NFC form of user text, trimmed, for storage and display.
+pub fn nfc(text: &str) -> String {
+    text.trim().nfc().collect()
+}
+
+/// Whitespace-separated words, each folded.
+pub fn folded_words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(fold).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_vietnamese_variants_to_one_key() {
+        let cases = [
+            ("Đăng ký", "dang ky"),
+            ("đăng ký", "dang ky"),
+            ("dang ky", "dang ky"),
+            ("BÁO CÁO", "bao cao"),
+            ("b\u{61}\u{301}o ca\u{301}o", "bao cao"), // NFD input
+            ("bỏ qua", "bo qua"),
+            ("Gửi", "gui"),
+            ("Hủy", "huy"),
+            ("Huỷ", "huy"),
+            ("１２", "12"),
+            ("Sửa", "sua"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(fold(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn nfc_composes_and_trims() {
+        assert_eq!(nfc("  b\u{61}\u{301}o  "), "báo");
+    }
+}

@@ -1,0 +1,198 @@
+//! Typed indicator values and their tolerant parsing.
+//!
+//! Volunteers type on phones: "1.200", "1,200", "１２", "có", "ko". Integers accept `.`
+//! or `,` only as thousands separators (groups of three); anything else that looks
+//! like a decimal is refused rather than guessed.
+
+use serde::{Deserialize, Serialize};
+
+use super::definition::{Indicator, IndicatorKind};
+use super::text::{fold, nfc};
+
+/// Longest accepted free-text answer, in characters.
+pub const MAX_TEXT_CHARS: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+impl Value {
+    /// How the value reads in Vietnamese (echo, exports).
+    pub fn display(&self) -> String {
+        match self {
+            Value::Int(n) => group_thousands(*n),
+            Value::Bool(true) => "Có".to_owned(),
+            Value::Bool(false) => "Không".to_owned(),
+            Value::Text(text) => text.clone(),
+        }
+    }
+}
+
+/// Why a typed value was refused. `Display` is the Vietnamese explanation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("chưa có giá trị")]
+    Empty,
+    #[error("«{0}» không phải là số")]
+    NotANumber(String),
+    #[error("«{0}» phải là số nguyên (không có phần thập phân)")]
+    Decimal(String),
+    #[error("không được là số âm")]
+    Negative,
+    #[error("phải từ {0} trở lên")]
+    TooSmall(i64),
+    #[error("không được lớn hơn {}", group_thousands(*.0))]
+    TooLarge(i64),
+    #[error("«{0}» không phải là Có/Không")]
+    NotYesNo(String),
+    #[error("dài quá {MAX_TEXT_CHARS} ký tự")]
+    TooLong,
+}
+
+/// Parses `raw` as a value of `indicator`, enforcing its bounds.
+pub fn parse_value(indicator: &Indicator, raw: &str) -> Result<Value, ValueError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    match indicator.kind {
+        IndicatorKind::Int => {
+            let n = parse_int(raw)?;
+            if let Some(min) = indicator.min
+                && n < min
+            {
+                return Err(ValueError::TooSmall(min));
+            }
+            if let Some(max) = indicator.max
+                && n > max
+            {
+                return Err(ValueError::TooLarge(max));
+            }
+            Ok(Value::Int(n))
+        }
+        IndicatorKind::Bool => parse_yes_no(raw).map(Value::Bool),
+        IndicatorKind::Text => {
+            let text = nfc(raw);
+            if text.chars().count() > MAX_TEXT_CHARS {
+                return Err(ValueError::TooLong);
+            }
+            Ok(Value::Text(text))
+        }
+    }
+}
+
+fn parse_int(raw: &str) -> Result<i64, ValueError> {
+    let folded = fold(raw);
+    let compact: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Some(rest) = compact.strip_prefix('-')
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
+        return Err(ValueError::Negative);
+    }
+    if !compact.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        || !compact.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(ValueError::NotANumber(raw.to_owned()));
+    }
+    let digits = if compact.contains(['.', ',']) {
+        if !is_thousands_grouped(&compact) {
+            return Err(ValueError::Decimal(raw.to_owned()));
+        }
+        compact.replace(['.', ','], "")
+    } else {
+        compact
+    };
+    digits.parse::<i64>().map_err(|_| ValueError::NotANumber(raw.to_owned()))
+}
+
+/// "1.234.567" or "1,234": a 1–3 digit head, then groups of exactly three, one separator.
+fn is_thousands_grouped(text: &str) -> bool {
+    let separator = if text.contains('.') { '.' } else { ',' };
+    if text.contains('.') && text.contains(',') {
+        return false;
+    }
+    let mut groups = text.split(separator);
+    let head_ok = groups.next().is_some_and(|h| (1..=3).contains(&h.len()));
+    head_ok && groups.all(|g| g.len() == 3)
+}
+
+fn parse_yes_no(raw: &str) -> Result<bool, ValueError> {
+    match fold(raw).as_str() {
+        "co" | "c" | "yes" | "y" | "1" | "x" | "roi" | "dung" => Ok(true),
+        "khong" | "k" | "ko" | "kg" | "no" | "n" | "0" | "chua" => Ok(false),
+        _ => Err(ValueError::NotYesNo(raw.to_owned())),
+    }
+}
+
+/// 1234567 → "1.234.567" (Vietnamese grouping).
+pub fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::definition::tests::indicator;
+
+    #[test]
+    fn integers_parse_tolerantly_or_say_why_not() {
+        let ind = indicator("X", IndicatorKind::Int, true, Some(0), Some(100_000));
+        let cases: &[(&str, Result<Value, ValueError>)] = &[
+            ("12", Ok(Value::Int(12))),
+            (" 12 ", Ok(Value::Int(12))),
+            ("1.200", Ok(Value::Int(1200))),
+            ("1,200", Ok(Value::Int(1200))),
+            ("12.345", Ok(Value::Int(12345))),
+            ("１２", Ok(Value::Int(12))),
+            ("0", Ok(Value::Int(0))),
+            ("", Err(ValueError::Empty)),
+            ("abc", Err(ValueError::NotANumber("abc".into()))),
+            ("12a", Err(ValueError::NotANumber("12a".into()))),
+            ("1.5", Err(ValueError::Decimal("1.5".into()))),
+            ("1,2345", Err(ValueError::Decimal("1,2345".into()))),
+            ("1.200,5", Err(ValueError::Decimal("1.200,5".into()))),
+            ("-3", Err(ValueError::Negative)),
+            ("200.000", Err(ValueError::TooLarge(100_000))),
+            ("99999999999999999999", Err(ValueError::NotANumber("99999999999999999999".into()))),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(&parse_value(&ind, raw), want, "input {raw:?}");
+        }
+        let min5 = indicator("Y", IndicatorKind::Int, true, Some(5), None);
+        assert_eq!(parse_value(&min5, "4"), Err(ValueError::TooSmall(5)));
+    }
+
+    #[test]
+    fn yes_no_and_text() {
+        let b = indicator("B", IndicatorKind::Bool, true, None, None);
+        for (raw, want) in [("có", true), ("Co", true), ("ko", false), ("Không", false)] {
+            assert_eq!(parse_value(&b, raw), Ok(Value::Bool(want)), "{raw}");
+        }
+        assert_eq!(parse_value(&b, "maybe"), Err(ValueError::NotYesNo("maybe".into())));
+        let t = indicator("T", IndicatorKind::Text, false, None, None);
+        assert_eq!(parse_value(&t, " mất sóng "), Ok(Value::Text("mất sóng".into())));
+        assert_eq!(parse_value(&t, &"a".repeat(501)), Err(ValueError::TooLong));
+    }
+
+    #[test]
+    fn thousands_display() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1.000");
+        assert_eq!(group_thousands(1234567), "1.234.567");
+        assert_eq!(ValueError::TooLarge(100000).to_string(), "không được lớn hơn 100.000");
+    }
+}

@@ -1,0 +1,370 @@
+//! Team reports end to end over HTTP: admin API → webhook chat → fake Zalo replies →
+//! admin queries and exports; and a `kill -9` restart that keeps confirmed reports.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use cnscd_bot::reports::definition::Definitions;
+use cnscd_bot::reports::period::default_period;
+use cnscd_bot::zalo::fake::FakeZalo;
+use common::*;
+use serde_json::{Value, json};
+
+fn definitions_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/reports.toml")
+}
+
+/// The period a report sent now goes to.
+fn current_period() -> String {
+    let defs = Definitions::parse(&std::fs::read_to_string(definitions_path()).unwrap()).unwrap();
+    default_period(defs.get(None).unwrap(), cnscd_bot::clock::now_secs()).key()
+}
+
+static MSG: AtomicU64 = AtomicU64::new(1);
+
+fn next_msg_id() -> String {
+    format!("m{}", MSG.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn spawn() -> TestApp {
+    spawn_app_with(|s| {
+        s.reports.definitions = definitions_path();
+        s.reports.reminders = false;
+    })
+    .await
+}
+
+/// Sends `text` as `user` and waits for a new message containing `expect`; returns
+/// all new texts.
+async fn chat(app: &TestApp, user: &str, text: &str, expect: &str) -> String {
+    let before = app.fake.messages_for(user).len();
+    assert_eq!(app.user_says(user, &next_msg_id(), text).await, 200);
+    for _ in 0..100 {
+        let new: Vec<String> = texts(&app.fake.messages_for(user)[before..]);
+        if new.iter().any(|t| t.contains(expect)) {
+            return new.join("\n");
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!(
+        "no reply containing {expect:?} to {text:?}; got {:?}",
+        texts(&app.fake.messages_for(user)[before..])
+    );
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert!(status.is_success(), "status {status}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Units from the shipped example, one team, one invite of `role`; returns (team, code).
+async fn setup_team(app: &TestApp, role: &str) -> (u64, String) {
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units-example.csv"),
+    )
+    .unwrap();
+    let r = app
+        .http
+        .post(format!("{}/admin/api/units/import", app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(r).await["imported"], 9);
+    let team = json_of(
+        app.admin_post(
+            "/admin/api/teams",
+            json!({"unit": "19900-01", "name": "Tổ CNSCĐ Lang Xá Cồn"}),
+        )
+        .await,
+    )
+    .await;
+    let team_id = team["id"].as_u64().unwrap();
+    let code = invite(app, team_id, role).await;
+    (team_id, code)
+}
+
+async fn invite(app: &TestApp, team: u64, role: &str) -> String {
+    let invite =
+        json_of(app.admin_post("/admin/api/invites", json!({"team": team, "role": role})).await)
+            .await;
+    invite["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn join_report_amend_withdraw_export() {
+    let app = spawn().await;
+    let (_, code) = setup_team(&app, "leader").await;
+    let period = current_period();
+
+    // Strangers are told how to join; the slash-less "xem" is not theirs to use.
+    chat(&app, "u-lan", "/baocao", "chưa là thành viên").await;
+    chat(&app, "u-lan", "đăng ký WRONG1", "không đúng").await;
+    let joined =
+        chat(&app, "u-lan", &format!("đăng ký {}", code.to_lowercase()), "đã tham gia").await;
+    assert!(joined.contains("Phường Thanh Thủy"), "{joined}");
+    // The code is single-use.
+    chat(&app, "u-other", &format!("/dangky {code}"), "đã dùng").await;
+
+    // One-line report, with a field error first: nothing partial is stored.
+    let err = chat(&app, "u-lan", "/bc 45 20 2 10 8 6 3 5 2 abc", "Chưa lưu").await;
+    assert!(err.contains("Chống lừa đảo (ld): «abc» không phải là số"), "{err}");
+    let reports = json_of(app.admin_get("/admin/api/reports").await).await;
+    assert_eq!(reports["count"], 0);
+
+    let ok = chat(&app, "u-lan", "bc 45 20 2 10 8 6 3 5 2 1.030", "Đã lưu").await;
+    assert!(ok.contains("lần gửi thứ 1"), "{ok}");
+    let amended = chat(
+        &app,
+        "u-lan",
+        "/bc hd=50 ho=20 buoi=2 bdhvs=10 vneid=8 hoso=6 cks=3 tk=5 qr=2 ld=30",
+        "Đã lưu",
+    )
+    .await;
+    assert!(
+        amended.contains("lần gửi thứ 2") && amended.contains("thay thế bản gửi trước"),
+        "{amended}"
+    );
+
+    let current =
+        json_of(app.admin_get(&format!("/admin/api/reports?period={period}")).await).await;
+    assert_eq!(current["count"], 1);
+    assert_eq!(current["items"][0]["version"], 2);
+    assert_eq!(current["items"][0]["values"]["CHUNG_01"], 50);
+    let history = json_of(app.admin_get("/admin/api/reports?history=true").await).await;
+    assert_eq!(history["count"], 2);
+
+    let view = chat(&app, "u-lan", "xem", "lần gửi thứ 2").await;
+    assert!(view.contains("Số lượt người dân được hướng dẫn, hỗ trợ: 50"), "{view}");
+
+    let withdrawn = chat(&app, "u-lan", "/huy", "Đã rút lại").await;
+    assert!(withdrawn.contains("lần thứ 1"), "{withdrawn}");
+    let current = json_of(app.admin_get("/admin/api/reports").await).await;
+    assert_eq!(current["items"][0]["version"], 1);
+    assert_eq!(current["items"][0]["values"]["ATTT_01"], 1030);
+
+    let complete =
+        json_of(app.admin_get(&format!("/admin/api/completeness?period={period}&unit=46")).await)
+            .await;
+    let province =
+        complete["items"].as_array().unwrap().iter().find(|r| r["unit"] == "46").unwrap().clone();
+    assert_eq!((province["expected"].as_u64(), province["reported"].as_u64()), (Some(1), Some(1)));
+    let totals = json_of(app.admin_get(&format!("/admin/api/totals?period={period}")).await).await;
+    let commune =
+        totals["items"].as_array().unwrap().iter().find(|r| r["unit"] == "19900").unwrap().clone();
+    assert_eq!(commune["totals"]["CHUNG_01"], 45);
+
+    let csv = app.admin_get(&format!("/admin/api/exports/reports.csv?period={period}")).await;
+    assert_eq!(csv.status(), 200);
+    let csv = csv.bytes().await.unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    let csv = String::from_utf8(csv.to_vec()).unwrap();
+    assert!(
+        csv.contains("Thành phố Huế,Phường Thanh Thủy,Tổ dân phố Lang Xá Cồn,19900-01"),
+        "{csv}"
+    );
+    assert!(csv.contains(",45,20,2,10,8,6,3,5,2,1030"), "{csv}");
+    let xlsx = app.admin_get(&format!("/admin/api/exports/reports.xlsx?period={period}")).await;
+    assert_eq!(xlsx.status(), 200);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+
+    let members = json_of(app.admin_get("/admin/api/members").await).await;
+    assert_eq!(members["items"][0]["role"], "leader");
+    assert_ne!(members["items"][0]["user"], "u-lan", "ids are masked");
+    assert_eq!(app.admin_get("/admin/api/completeness?period=2026-13").await.status(), 400);
+    assert_eq!(
+        app.http.get(format!("{}/admin/api/reports", app.base)).send().await.unwrap().status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn guided_form_and_leader_invite() {
+    let app = spawn().await;
+    let (_, code) = setup_team(&app, "leader").await;
+    chat(&app, "u-leader", &format!("/dangky {code}"), "tổ trưởng").await;
+    let made = chat(&app, "u-leader", "/moi", "Mã mời").await;
+    let member_code =
+        made.split("/dangky ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    chat(&app, "u-member", &format!("/dangky {member_code}"), "thành viên").await;
+    chat(&app, "u-member", "/moi", "Chỉ tổ trưởng").await;
+
+    let first = chat(&app, "u-member", "/baocao", "Câu 1/19").await;
+    assert!(first.contains("Số lượt người dân được hướng dẫn, hỗ trợ"), "{first}");
+    chat(&app, "u-member", "nhiều lắm", "Chưa đúng").await;
+    let answers = ["12", "5", "1", "3", "4", "2", "1", "0", "1", "7"];
+    for (i, answer) in answers.iter().enumerate() {
+        chat(&app, "u-member", answer, &format!("Câu {}/19", i + 2)).await;
+    }
+    chat(&app, "u-member", "có", "Câu 12/19").await;
+    for n in 13..=19 {
+        chat(&app, "u-member", "bỏ qua", &format!("Câu {n}/19")).await;
+    }
+    let confirm = chat(&app, "u-member", "Cần thêm máy tính bảng", "Kiểm tra").await;
+    assert!(
+        confirm.contains("19. Khó khăn, vướng mắc, đề xuất: Cần thêm máy tính bảng"),
+        "{confirm}"
+    );
+    chat(&app, "u-member", "Sửa", "Gõ số thứ tự").await;
+    chat(&app, "u-member", "1", "Câu 1/19").await;
+    chat(&app, "u-member", "15", "Kiểm tra").await;
+    let saved = chat(&app, "u-member", "Gửi", "Đã lưu").await;
+    assert!(saved.contains("lần gửi thứ 1"), "{saved}");
+    let reports = json_of(app.admin_get("/admin/api/reports").await).await;
+    assert_eq!(reports["items"][0]["values"]["CHUNG_01"], 15);
+    assert_eq!(reports["items"][0]["values"]["TO_04"], true);
+    assert_eq!(reports["items"][0]["values"]["TO_05"], "Cần thêm máy tính bảng");
+
+    // A form can be cancelled, and a new command abandons it.
+    chat(&app, "u-member", "/baocao", "Câu 1/19").await;
+    chat(&app, "u-member", "hủy", "Đã hủy").await;
+    chat(&app, "u-member", "/baocao", "Câu 1/19").await;
+    let template = chat(&app, "u-member", "/mau", "/bc hd ho buoi").await;
+    assert!(template.contains("đã được bỏ"), "{template}");
+    chat(&app, "u-member", "/roi", "Bạn đã rời").await;
+    chat(&app, "u-member", "/bc 1 2 3", "chưa là thành viên").await;
+}
+
+struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Service {
+    async fn start(api_base: &str, store: &Path) -> Service {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
+            .arg("serve")
+            .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("CNSCD__STORE__PATH", store)
+            .env("CNSCD__ZALO__APP_ID", APP_ID)
+            .env("CNSCD__ZALO__OA_SECRET_KEY", OA_SECRET)
+            .env("CNSCD__ZALO__APP_SECRET", APP_SECRET)
+            .env("CNSCD__ZALO__ACCESS_TOKEN", "access-0")
+            .env("CNSCD__ZALO__REFRESH_TOKEN", "refresh-0")
+            .env("CNSCD__ZALO__API_BASE", api_base)
+            .env("CNSCD__ZALO__OAUTH_BASE", api_base)
+            .env("CNSCD__ZALO__SEND_RATE_PER_SEC", "1000")
+            .env("CNSCD__ADMIN__TOKEN", ADMIN_TOKEN)
+            .env("CNSCD__DIALOGS__DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs"))
+            .env("CNSCD__DIALOGS__WATCH", "false")
+            .env("CNSCD__REPORTS__DEFINITIONS", definitions_path())
+            .env("CNSCD__REPORTS__REMINDERS", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(if std::env::var_os("TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .expect("start cnscd-bot");
+        let base = format!("http://127.0.0.1:{port}");
+        let mut service = Service { child, base };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", service.base))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return service;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = service.child.kill();
+        panic!("service did not come up");
+    }
+
+    async fn say(&self, user: &str, msg_id: &str, text: &str) {
+        let body = text_event(user, msg_id, text);
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        let ts = parsed["timestamp"].as_str().unwrap();
+        let mac = cnscd_bot::zalo::signature::sign(APP_ID, body.as_bytes(), ts, OA_SECRET);
+        let r = reqwest::Client::new()
+            .post(format!("{}/webhook/zalo", self.base))
+            .header("X-ZEvent-Signature", format!("mac={mac}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    async fn admin(&self, path: &str, body: Option<Value>) -> Value {
+        let http = reqwest::Client::new();
+        let url = format!("{}{path}", self.base);
+        let req = match body {
+            Some(b) => http.post(url).json(&b),
+            None => http.get(url),
+        };
+        json_of(req.bearer_auth(ADMIN_TOKEN).send().await.unwrap()).await
+    }
+
+    /// SIGKILL: no shutdown hooks, no flush.
+    fn kill9(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+}
+
+#[tokio::test]
+async fn confirmed_reports_survive_kill_9_and_replays_add_no_version() {
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+
+    let service = Service::start(&fake_base, &store).await;
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units-example.csv"),
+    )
+    .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/api/units/import", service.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let team = service
+        .admin(
+            "/admin/api/teams",
+            Some(json!({"unit": "20000-01", "name": "Tổ CNSCĐ thôn Phú An"})),
+        )
+        .await;
+    let code = service
+        .admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"})))
+        .await;
+    service.say("u-an", "r1", &format!("/dangky {}", code["code"].as_str().unwrap())).await;
+    service.say("u-an", "r2", "/bc 45 20 2 10 8 6 3 5 2 30").await;
+    // The confirmation is sent only after the report was flushed.
+    let mut confirmed = false;
+    for _ in 0..100 {
+        if texts(&fake.messages_for("u-an")).iter().any(|t| t.contains("Đã lưu")) {
+            confirmed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(confirmed, "no confirmation: {:?}", texts(&fake.messages_for("u-an")));
+    service.kill9();
+
+    let service = Service::start(&fake_base, &store).await;
+    let reports = service.admin("/admin/api/reports", None).await;
+    assert_eq!(reports["count"], 1, "{reports}");
+    assert_eq!(reports["items"][0]["values"]["CHUNG_01"], 45);
+    // Zalo re-delivers the same message after the restart: no second version.
+    service.say("u-an", "r2", "/bc 45 20 2 10 8 6 3 5 2 30").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let history = service.admin("/admin/api/reports?history=true", None).await;
+    assert_eq!(history["count"], 1, "{history}");
+    service.kill9();
+}
