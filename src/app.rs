@@ -136,7 +136,15 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         },
     );
     let sender_wake = sender.waker();
-    tokio::spawn(sender.run());
+    // The sender gets its own thread and runtime: draining a backlog must never take
+    // the runtime threads that answer Zalo's webhooks within their 2-second budget.
+    std::thread::Builder::new().name("zalo-sender".into()).spawn(move || {
+        pipeline::lower_thread_priority();
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(sender.run()),
+            Err(e) => tracing::error!(error = %e, "cannot start the sender runtime"),
+        }
+    })?;
     tokio::spawn(refresh_tokens_ahead(tokens.clone()));
     tokio::spawn(prune(
         store.clone(),

@@ -49,7 +49,7 @@ impl Conversation {
     }
 
     #[tracing::instrument(skip(self))]
-    pub async fn process(&self, seq: u64) -> anyhow::Result<()> {
+    pub fn process(&self, seq: u64) -> anyhow::Result<()> {
         let Some(entry) = self.store.inbox_get(seq)? else {
             return Ok(()); // already handled (replayed after a crash, or duplicated dispatch)
         };

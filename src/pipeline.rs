@@ -1,8 +1,10 @@
 //! From the durable inbox to the conversation workers.
 //!
 //! Events of one user are handled one at a time, in arrival order; different users in
-//! parallel. Each user id hashes to one of N shard workers, each a single task reading
-//! its channel in order — so nobody may `tokio::spawn` per event. On start-up the
+//! parallel. Each user id hashes to one of N shard workers, each a single thread reading
+//! its channel in order — so nobody may spawn a task per event. The workers are OS
+//! threads, not tokio tasks: processing is synchronous store and engine work, and on a
+//! 2-core machine it must not occupy the runtime threads that answer webhooks. On start-up the
 //! inbox is replayed in order before the server accepts requests, so work a crash left
 //! unfinished resumes first.
 
@@ -10,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use std::sync::mpsc;
 
 use crate::conversation::Conversation;
 use crate::error::ApiError;
@@ -20,16 +22,19 @@ use crate::store::{InboxEntry, IngestOutcome, Store};
 #[derive(Clone)]
 pub struct Ingest {
     store: Store,
-    shards: Arc<Vec<mpsc::UnboundedSender<u64>>>,
+    shards: Arc<Vec<mpsc::Sender<u64>>>,
 }
 
 impl Ingest {
     /// Durably records the event, then queues it. Answers only after the flush.
     pub async fn accept(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
         let user = entry.user_id.clone();
-        let outcome = self.store.ingest(&entry)?;
+        let outcome = self
+            .store
+            .ingest_durable(&entry)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         if let IngestOutcome::Accepted { seq } = outcome {
-            self.store.flush().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
             self.dispatch(seq, &user);
         }
         Ok(outcome)
@@ -54,9 +59,12 @@ fn shard_of(user_id: &str, shards: usize) -> usize {
 pub fn start(store: Store, conversation: Conversation, shards: usize) -> anyhow::Result<Ingest> {
     let mut senders = Vec::with_capacity(shards);
     for shard in 0..shards {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel();
         senders.push(tx);
-        tokio::spawn(worker(shard, rx, conversation.clone()));
+        let conversation = conversation.clone();
+        std::thread::Builder::new()
+            .name(format!("conversation-{shard}"))
+            .spawn(move || worker(shard, rx, conversation))?;
     }
     let ingest = Ingest { store: store.clone(), shards: Arc::new(senders) };
     let pending = store.inbox_pending()?;
@@ -69,12 +77,13 @@ pub fn start(store: Store, conversation: Conversation, shards: usize) -> anyhow:
     Ok(ingest)
 }
 
-async fn worker(shard: usize, mut rx: mpsc::UnboundedReceiver<u64>, conversation: Conversation) {
-    while let Some(seq) = rx.recv().await {
+fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation) {
+    lower_thread_priority();
+    while let Ok(seq) = rx.recv() {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match conversation.process(seq).await {
+            match conversation.process(seq) {
                 Ok(()) => break,
                 Err(e) if attempt < 3 => {
                     tracing::warn!(
@@ -84,7 +93,7 @@ async fn worker(shard: usize, mut rx: mpsc::UnboundedReceiver<u64>, conversation
                         error = format!("{e:#}"),
                         "processing failed; retrying"
                     );
-                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                    std::thread::sleep(Duration::from_millis(200 * attempt));
                 }
                 Err(e) => {
                     let reason = format!("{e:#}");
@@ -95,6 +104,20 @@ async fn worker(shard: usize, mut rx: mpsc::UnboundedReceiver<u64>, conversation
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Background work (processing, sending) runs at a lower CPU priority than the threads
+/// that answer webhooks: under a burst, acknowledging fast matters more than replying
+/// a few milliseconds sooner, and the backlog is durable. Linux only; a no-op elsewhere.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+            tracing::debug!("could not lower background thread priority");
         }
     }
 }

@@ -22,6 +22,8 @@ use crate::reply::Reply;
 
 /// Zalo lets an OA reply for 7 days after the user's last message; sessions idle longer restart.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
+/// Longer texts are cut before matching (Zalo messages are at most 2000 characters anyway).
+const MAX_INPUT_CHARS: usize = 2000;
 /// How many earlier nodes "quay lại" can go back through.
 pub const MAX_HISTORY: usize = 30;
 /// At most this many messages per step (a `goto` chain is cut here).
@@ -114,7 +116,9 @@ struct Turn<'s> {
     notice: Option<String>,
 }
 
-enum Universal {
+/// The words that mean the same in every dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Universal {
     Menu,
     Back,
     Restart,
@@ -122,18 +126,34 @@ enum Universal {
     Help,
 }
 
+/// Universal words, folded (no diacritics, lower case); keywords may not take them.
+pub(crate) const UNIVERSAL_WORDS: &[(&str, Universal)] = &[
+    ("menu", Universal::Menu),
+    ("menu chinh", Universal::Menu),
+    ("trang chu", Universal::Menu),
+    ("ve menu", Universal::Menu),
+    ("ve menu chinh", Universal::Menu),
+    ("ve trang chu", Universal::Menu),
+    ("quay lai", Universal::Back),
+    ("tro lai", Universal::Back),
+    ("back", Universal::Back),
+    ("lam lai", Universal::Restart),
+    ("bat dau lai", Universal::Restart),
+    ("thoat", Universal::Exit),
+    ("ket thuc", Universal::Exit),
+    ("exit", Universal::Exit),
+    ("stop", Universal::Exit),
+    ("tro giup", Universal::Help),
+    ("giup", Universal::Help),
+    ("giup do", Universal::Help),
+    ("help", Universal::Help),
+    ("huong dan", Universal::Help),
+];
+
 fn universal(folded: &str, raw: &str) -> Option<Universal> {
-    match folded {
-        "menu" | "menu chinh" | "trang chu" | "ve menu" | "ve menu chinh" | "ve trang chu" => {
-            Some(Universal::Menu)
-        }
-        "quay lai" | "tro lai" | "back" => Some(Universal::Back),
-        "lam lai" | "bat dau lai" => Some(Universal::Restart),
-        "thoat" | "ket thuc" | "exit" | "stop" => Some(Universal::Exit),
-        "tro giup" | "giup" | "giup do" | "help" | "huong dan" => Some(Universal::Help),
-        "" if raw.trim() == "?" => Some(Universal::Help),
-        _ => None,
-    }
+    let word =
+        UNIVERSAL_WORDS.iter().find(|(word, _)| *word == folded).map(|(_, meaning)| *meaning);
+    word.or_else(|| (raw.trim() == "?").then_some(Universal::Help))
 }
 
 /// Our button payloads are `#c:…`, `#g:…`, `#u:…`; any other `#…` is text the user typed.
@@ -150,6 +170,11 @@ enum ChoiceMatch {
 
 impl<'s> Turn<'s> {
     fn text(&mut self, typed: &str) {
+        // Matching work grows with the text; nobody answers a menu with a novel.
+        let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {
+            Some((cut, _)) => &typed[..cut],
+            None => typed,
+        };
         let typed = typed.trim();
         if let Some(payload) = typed.strip_prefix('#').filter(|p| is_payload(p)) {
             return self.payload(payload);
@@ -188,7 +213,7 @@ impl<'s> Turn<'s> {
         if self.choose(node, match_choice_in_sentence(node, &folded)) {
             return;
         }
-        self.not_understood(node);
+        self.not_understood(node, &folded);
     }
 
     /// Acts on a choice match; false when nothing matched.
@@ -399,10 +424,17 @@ impl<'s> Turn<'s> {
         self.send(reply);
     }
 
-    fn not_understood(&mut self, node: &Node) {
+    fn not_understood(&mut self, node: &Node, folded: &str) {
         let current = self.current_target();
+        let typed_number = folded.bytes().all(|b| b.is_ascii_digit()).then_some(folded);
         let reply = match current {
-            Some(target) => render::not_understood(self.set, self.session.as_ref(), &target, node),
+            Some(target) => render::not_understood(
+                self.set,
+                self.session.as_ref(),
+                &target,
+                node,
+                typed_number.filter(|n| !n.is_empty()),
+            ),
             None => Reply::text(NOT_UNDERSTOOD),
         };
         self.send(reply);
@@ -631,6 +663,23 @@ mod tests {
                 assert!(step.replies.iter().all(|r| !r.text.is_empty() && r.buttons.len() <= 5));
             }
         }
+    }
+
+    #[test]
+    fn very_long_input_is_cut_before_matching() {
+        let set = fixture_set();
+        let novel = format!("{}dich vu cong", "bla ".repeat(10_000));
+        let step = step(&set, None, &Input::Text(novel), 1);
+        // The keyword sits after the cut, so this is the greeting, not the dvc dialog.
+        assert!(step.replies[0].text.starts_with("Xin chào!"), "{:?}", step.replies);
+        let short = step_with(
+            &set,
+            None,
+            &Input::Text("bla dich vu cong".into()),
+            1,
+            &EngineOptions::default(),
+        );
+        assert!(short.replies[0].text.starts_with("Cổng Dịch vụ công"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::date::Date;
 use super::diagnostic::{Code, Diagnostic, LineIndex, Severity, did_you_mean};
+use super::engine::UNIVERSAL_WORDS;
 use super::facts::compile_facts;
 use super::format::{RawDialog, RawFacts};
 use super::list::expand_list;
@@ -30,19 +31,6 @@ pub const LONG_TEXT_CHARS: usize = 500;
 pub const MAX_BUTTONS: usize = 5;
 /// List dialogs show this many items per page, leaving room for "Xem thêm".
 pub const LIST_PAGE_SIZE: usize = 4;
-/// Words that mean the same in every dialog (folded); keywords may not take them.
-pub const UNIVERSAL_WORDS: &[&str] = &[
-    "menu",
-    "menu chinh",
-    "trang chu",
-    "quay lai",
-    "lam lai",
-    "thoat",
-    "tro giup",
-    "giup",
-    "help",
-];
-
 /// Settings that influence validation.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -206,7 +194,11 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             hints: raw_dialogs
                 .iter()
                 .filter(|(_, _, dialog)| !dialog.main)
-                .filter_map(|(_, _, dialog)| dialog.keywords.first())
+                // Prefer a keyword written with diacritics: it reads better in the help text.
+                .filter_map(|(_, _, dialog)| {
+                    let written = |k: &&Spanned<String>| !k.get_ref().is_ascii();
+                    dialog.keywords.iter().find(written).or(dialog.keywords.first())
+                })
                 .map(|keyword| format!("\"{}\"", keyword.get_ref()))
                 .take(6)
                 .collect(),
@@ -386,7 +378,7 @@ fn check_keywords(
                     "từ khóa \"{}\" chỉ có số, sẽ lẫn với việc gõ số để chọn",
                     keyword.get_ref()
                 ))
-            } else if UNIVERSAL_WORDS.contains(&folded.as_str()) {
+            } else if UNIVERSAL_WORDS.iter().any(|(word, _)| *word == folded) {
                 Some(format!(
                     "từ khóa \"{}\" trùng với từ dùng chung (menu, quay lại, …)",
                     keyword.get_ref()

@@ -174,10 +174,14 @@ impl NodeCompiler<'_, '_> {
                 self.label(file, &link.label, &what);
                 self.user_text(file, &link.url, &what);
                 let url = link.url.get_ref();
-                if !url.starts_with('{')
-                    && !url.starts_with("https://")
-                    && !url.starts_with("http://")
-                {
+                if url.starts_with("http://") {
+                    self.sink.warning(
+                        file,
+                        link.url.span(),
+                        Code::BadValue,
+                        format!("{what}: nên dùng https:// (Zalo có thể không mở trang http://)"),
+                    );
+                } else if !url.starts_with('{') && !url.starts_with("https://") {
                     self.sink.error(
                         file,
                         link.url.span(),

@@ -125,14 +125,19 @@ pub(crate) fn default_retry(kind: AskKind) -> String {
 }
 
 /// "Not understood" at a node: repeat its choices (or the way out) briefly.
+/// `typed_number`: the user typed a number that is not one of the choices.
 pub(crate) fn not_understood(
     set: &DialogSet,
     session: Option<&Session>,
     at: &Target,
     node: &Node,
+    typed_number: Option<&str>,
 ) -> Reply {
     let mut reply = Reply::default();
-    let mut text = String::from("Mình chưa hiểu ý bạn.");
+    let mut text = match typed_number {
+        Some(number) if !node.choices.is_empty() => format!("Không có lựa chọn số {number}."),
+        _ => String::from("Mình chưa hiểu ý bạn."),
+    };
     if node.choices.is_empty() {
         text.push_str(" Bạn gõ \"menu\" để về menu chính, hoặc \"trợ giúp\" để xem cách dùng.");
         add_menu_button(&mut reply);

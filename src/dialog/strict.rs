@@ -24,7 +24,10 @@ pub(crate) fn parse_strict<T: DeserializeOwned>(
                 file,
                 span,
                 Code::Syntax,
-                format!("sai cú pháp TOML: {}", error.message().trim()),
+                format!(
+                    "sai cú pháp TOML: {} (kiểm tra dấu ngoặc kép \", ngoặc vuông [ ] và dấu phẩy quanh chỗ này)",
+                    error.message().trim()
+                ),
             );
         }
         return None;

@@ -45,6 +45,12 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         set.node_count(),
         set.version()
     );
+    let stale = set.stale_facts().len();
+    if stale > 0 {
+        println!(
+            "{stale} dữ kiện hoặc bước đã quá hạn kiểm tra lại (các cảnh báo \"cần kiểm tra lại\" ở trên)"
+        );
+    }
     let transcripts = super::read_transcripts(&args.dir)
         .with_context(|| format!("reading transcripts in {}/tests", args.dir.display()))?;
     if transcripts.is_empty() {

@@ -40,17 +40,6 @@ impl Default for RegistryOptions {
     }
 }
 
-impl RegistryOptions {
-    /// From the `[dialogs]` section of the service settings.
-    pub fn from_settings(settings: &crate::settings::DialogSettings) -> RegistryOptions {
-        RegistryOptions {
-            idle_timeout_secs: settings.session_idle_days.saturating_mul(86_400).max(60),
-            review_days: settings.review_days.max(1),
-            ..RegistryOptions::default()
-        }
-    }
-}
-
 /// One loaded version of the dialogs.
 #[derive(Debug)]
 pub(crate) struct Version {
@@ -197,7 +186,15 @@ impl Registry {
             return ReloadOutcome::Rejected { errors: errors.iter().map(Into::into).collect() };
         };
         let version = set.version().to_owned();
-        if state.current.as_ref().is_some_and(|current| current.set.version() == version) {
+        if let Some(current) = state.current.as_ref().filter(|c| c.set.version() == version) {
+            // Same files, but "today" may have moved: refresh warnings and stale facts.
+            let refreshed = Version {
+                set: Arc::new(set),
+                loaded_at: current.loaded_at,
+                warnings,
+                retired_at: None,
+            };
+            state.current = Some(Arc::new(refreshed));
             return ReloadOutcome::Unchanged { version };
         }
         let fresh =

@@ -12,12 +12,15 @@
 //! evolvable with `#[serde(default)]`.
 
 mod flusher;
+mod journal;
 mod keys;
 mod outbox;
 pub mod reports;
 mod types;
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,6 +40,8 @@ use flusher::Flusher;
 pub enum StoreError {
     #[error("store i/o: {0}")]
     Sled(#[from] sled::Error),
+    #[error("inbox journal i/o: {0}")]
+    Io(#[from] std::io::Error),
     #[error("store value is not valid JSON in tree {tree}: {source}")]
     Corrupt { tree: &'static str, source: serde_json::Error },
     #[error("store flush did not complete")]
@@ -70,12 +75,43 @@ pub struct Store {
     /// Inbox entries that failed processing repeatedly, kept for inspection.
     dead: sled::Tree,
     flusher: Flusher,
+    /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
+    /// fall back to a sled transaction and flush.
+    journal: Option<journal::Journal>,
+    /// Dedupe keys being journaled right now (std mutex, never held across `.await`).
+    in_flight: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A claim on a dedupe key while its event is being journaled; released on drop.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    key: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn claim(set: &'a Mutex<HashSet<String>>, key: &str) -> Option<InFlight<'a>> {
+        let mut guard = set.lock().unwrap_or_else(|p| p.into_inner());
+        guard.insert(key.to_owned()).then(|| InFlight { set, key: key.to_owned() })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+    }
 }
 
 impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::from_db(sled::Config::new().path(path).open()?)
+        let mut store = Store::from_db(sled::Config::new().path(path).open()?)?;
+        let target = journal::Target {
+            db: store.db.clone(),
+            seen: store.seen.clone(),
+            inbox: store.inbox.clone(),
+        };
+        store.journal = Some(journal::Journal::open(&path.with_extension("journal"), target)?);
+        Ok(store)
     }
 
     /// A throw-away store for tests.
@@ -85,6 +121,7 @@ impl Store {
 
     fn from_db(db: sled::Db) -> Result<Store, StoreError> {
         Ok(Store {
+            journal: None,
             inbox: db.open_tree(keys::INBOX)?,
             seen: db.open_tree(keys::SEEN)?,
             outbox: db.open_tree(keys::OUTBOX)?,
@@ -95,6 +132,7 @@ impl Store {
             once: db.open_tree(keys::ONCE)?,
             dead: db.open_tree(keys::DEAD)?,
             flusher: Flusher::new(db.clone()),
+            in_flight: Default::default(),
             db,
         })
     }
@@ -116,6 +154,25 @@ impl Store {
     }
 
     // ----- inbox ---------------------------------------------------------------
+
+    /// Records an event durably unless its dedupe key was seen before; returns once it
+    /// survives a crash. Concurrent deliveries of one key are serialised by `in_flight`.
+    pub async fn ingest_durable(&self, entry: &InboxEntry) -> Result<IngestOutcome, StoreError> {
+        let Some(journal) = &self.journal else {
+            let outcome = self.ingest(entry)?;
+            self.flush().await?;
+            return Ok(outcome);
+        };
+        let Some(_claim) = InFlight::claim(&self.in_flight, &entry.dedupe_key) else {
+            return Ok(IngestOutcome::Duplicate);
+        };
+        if self.seen.get(entry.dedupe_key.as_bytes())?.is_some() {
+            return Ok(IngestOutcome::Duplicate);
+        }
+        let seq = self.db.generate_id()?;
+        journal.append(seq, entry.clone()).await?;
+        Ok(IngestOutcome::Accepted { seq })
+    }
 
     /// Records an event unless its dedupe key was seen before. Not durable until `flush`.
     pub fn ingest(&self, entry: &InboxEntry) -> Result<IngestOutcome, StoreError> {
@@ -191,7 +248,7 @@ impl Store {
                 }
                 for entry in &entries {
                     outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    pending.insert(&u64_key(entry.id), &[])?;
+                    pending.insert(&u64_key(entry.id), outbox::pending_value(entry))?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })?;
@@ -270,7 +327,7 @@ impl Store {
                 once.insert(once_key.as_bytes(), &now_ms.to_be_bytes())?;
                 for entry in &entries {
                     outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    pending.insert(&u64_key(entry.id), &[])?;
+                    pending.insert(&u64_key(entry.id), outbox::pending_value(entry))?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(true)
             },

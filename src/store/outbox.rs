@@ -13,6 +13,20 @@ pub struct OutboxFilter {
     pub status: Option<OutboxStatus>,
 }
 
+/// The pending index value: when the entry is next due and whose it is, so the sender
+/// can pick due messages without parsing every queued message.
+pub(super) fn pending_value(entry: &OutboxEntry) -> Vec<u8> {
+    let mut value = entry.next_attempt_ms.to_be_bytes().to_vec();
+    value.extend_from_slice(entry.user_id.as_bytes());
+    value
+}
+
+/// (next attempt ms, user id) from a pending index value; `None` for an old empty value.
+fn parse_pending(value: &[u8]) -> Option<(i64, &str)> {
+    let (at, user) = value.split_at_checked(8)?;
+    Some((i64::from_be_bytes(at.try_into().ok()?), std::str::from_utf8(user).ok()?))
+}
+
 impl Store {
     pub(super) fn new_outbox_entries(
         &self,
@@ -47,20 +61,25 @@ impl Store {
         let mut users = HashSet::new();
         let mut due = Vec::new();
         for item in self.outbox_pending.iter().take(limit.saturating_mul(16).max(256)) {
-            let (key, _) = item?;
+            let (key, value) = item?;
+            let (next_attempt_ms, user) = match parse_pending(&value) {
+                Some((at, user)) => (at, user.to_owned()),
+                None => match self.outbox_get(parse_u64(&key))? {
+                    Some(entry) => (entry.next_attempt_ms, entry.user_id),
+                    None => (i64::MAX, String::new()),
+                },
+            };
+            if !users.insert(user) || next_attempt_ms > now_ms {
+                continue;
+            }
             let Some(entry) = self.outbox_get(parse_u64(&key))? else {
                 // Index without entry (e.g. the user withdrew): repair quietly.
                 self.outbox_pending.remove(key)?;
                 continue;
             };
-            if !users.insert(entry.user_id.clone()) {
-                continue;
-            }
-            if entry.next_attempt_ms <= now_ms {
-                due.push(entry);
-                if due.len() >= limit {
-                    break;
-                }
+            due.push(entry);
+            if due.len() >= limit {
+                break;
             }
         }
         Ok(due)
@@ -71,10 +90,13 @@ impl Store {
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         let mut earliest: Option<i64> = None;
         for item in self.outbox_pending.iter().take(1000) {
-            let (key, _) = item?;
-            if let Some(entry) = self.outbox_get(parse_u64(&key))? {
-                earliest =
-                    Some(earliest.map_or(entry.next_attempt_ms, |e| e.min(entry.next_attempt_ms)));
+            let (key, value) = item?;
+            let at = match parse_pending(&value) {
+                Some((at, _)) => Some(at),
+                None => self.outbox_get(parse_u64(&key))?.map(|e| e.next_attempt_ms),
+            };
+            if let Some(at) = at {
+                earliest = Some(earliest.map_or(at, |e: i64| e.min(at)));
             }
         }
         Ok(earliest)
@@ -88,7 +110,7 @@ impl Store {
     pub fn outbox_save(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox.insert(u64_key(entry.id), to_json(entry))?;
         if entry.status == OutboxStatus::Pending {
-            self.outbox_pending.insert(u64_key(entry.id), &[])?;
+            self.outbox_pending.insert(u64_key(entry.id), pending_value(entry))?;
         } else {
             self.outbox_pending.remove(u64_key(entry.id))?;
         }
