@@ -173,6 +173,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     };
     let reporting = crate::reporting::Reporting::load(store.clone(), settings.reports.clone())?;
     reporting.spawn_reminders(sender_wake.clone());
+    tokio::spawn(reload_dialogs_daily(dialogs.clone()));
     let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone())
         .with_reporting(reporting.clone());
     let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
@@ -255,6 +256,21 @@ async fn refresh_tokens_ahead(tokens: Tokens) {
         tick.tick().await;
         if let Err(e) = tokens.refresh_if_due(clock::now_secs()).await {
             tracing::error!(error = %e, "proactive token refresh failed");
+        }
+    }
+}
+
+/// Facts age even when nobody edits the files: re-validate daily so the stale-facts
+/// list in `GET /admin/api/dialogs` stays current.
+async fn reload_dialogs_daily(dialogs: Registry) {
+    let mut tick = tokio::time::interval(Duration::from_secs(86_400));
+    tick.tick().await; // the first tick is immediate; the set was just loaded
+    loop {
+        tick.tick().await;
+        let registry = dialogs.clone();
+        match tokio::task::spawn_blocking(move || registry.reload()).await {
+            Ok(outcome) => tracing::info!(?outcome, "daily dialogs re-validation"),
+            Err(e) => tracing::error!(error = %e, "daily dialogs re-validation failed"),
         }
     }
 }

@@ -56,8 +56,7 @@ impl Conversation {
         let event: Event = serde_json::from_value(entry.event.clone()).context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = clock::now_ms();
-        let previous = self.store.user(user_id)?;
-        let mut user = previous.clone().unwrap_or_default();
+        let mut user = self.store.user(user_id)?.unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {
                 if let Some(reporting) = &self.reporting {
