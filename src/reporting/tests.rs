@@ -102,3 +102,34 @@ fn an_idle_form_stops_capturing_messages() {
     assert!(view[0].text.contains("chưa có báo cáo"), "{}", view[0].text);
     assert!(reporting.store().report_form("u1").unwrap().is_none());
 }
+
+#[test]
+fn membership_paths() {
+    let reporting = reporting();
+    let say = |user: &str, text: &str, key: &str| {
+        let replies = reporting.handle_chat(user, text, NOW, key).unwrap().unwrap_or_default();
+        replies.iter().map(|r| r.text.clone()).collect::<Vec<_>>().join("\n")
+    };
+    assert!(say("a", "/dangky", "1").contains("gửi kèm mã mời"));
+    assert!(say("a", "/dangky NOPE42", "2").contains("không đúng"));
+    let expired = reporting.create_invite(Some(1), None, Role::Member, NOW - 30 * 86_400).unwrap();
+    assert!(say("a", &format!("/dangky {}", expired.code), "3").contains("hết hạn"));
+    // Moving: a second invite to another team moves the member and says so.
+    join(&reporting, "a", 1, Role::Member);
+    let to_team_2 = reporting.create_invite(Some(2), None, Role::Member, NOW).unwrap();
+    let moved = say("a", &format!("/dangky {}", to_team_2.code), "4");
+    assert!(
+        moved.contains("Tổ CNSCĐ Dạ Lê") && moved.contains("chuyển khỏi «Tổ CNSCĐ Lang Xá Cồn»"),
+        "{moved}"
+    );
+    assert!(say("a", "/moi", "5").contains("Chỉ tổ trưởng"));
+    // An admin invite is for a unit; admins do not report as a team.
+    let admin = reporting.create_invite(None, Some("19900".into()), Role::Admin, NOW).unwrap();
+    assert!(say("boss", &format!("/dangky {}", admin.code), "6").contains("Phường Thanh Thủy"));
+    assert!(say("boss", "/bc 1 2", "7").contains("Cán bộ quản lý"));
+    assert!(reporting.create_invite(None, None, Role::Admin, NOW).is_err());
+    assert!(reporting.create_invite(Some(99), None, Role::Member, NOW).is_err());
+    assert!(say("a", "/roi", "8").contains("Bạn đã rời «Tổ CNSCĐ Dạ Lê»"));
+    assert!(say("a", "/xem", "9").contains("chưa là thành viên"));
+    assert_eq!(reporting.handle_chat("a", "xem", NOW, "10").unwrap(), None);
+}
