@@ -447,8 +447,7 @@ impl Reporting {
     pub(crate) fn unit_path(&self, code: &str) -> anyhow::Result<String> {
         let units = self.store.report_units()?;
         let hierarchy = crate::reports::aggregate::Hierarchy::new(&units);
-        let names: Vec<String> =
-            hierarchy.path(code).iter().map(|u| format!("{} {}", u.kind.label(), u.name)).collect();
+        let names: Vec<String> = hierarchy.path(code).iter().map(|u| u.display_name()).collect();
         Ok(if names.is_empty() { code.to_owned() } else { render::unit_path(&names) })
     }
 }

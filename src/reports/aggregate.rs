@@ -75,10 +75,7 @@ impl<'u> Hierarchy<'u> {
 
     /// Name of the ancestor-or-self of `code` at `level`.
     pub fn name_at(&self, code: &str, level: UnitLevel) -> Option<String> {
-        self.path(code)
-            .into_iter()
-            .find(|u| u.level() == level)
-            .map(|u| format!("{} {}", u.kind.label(), u.name))
+        self.path(code).into_iter().find(|u| u.level() == level).map(|u| u.display_name())
     }
 
     /// Whether `code` is `ancestor` or lies under it.

@@ -93,6 +93,33 @@ impl Unit {
     pub fn level(&self) -> UnitLevel {
         self.kind.level()
     }
+
+    /// "Xã Phú Vinh", "Tổ dân phố Dạ Lê"; a name that already carries its own kind
+    /// word ("Bản A Roàng", "Ấp 3", "Thôn Đông") is shown as it is.
+    pub fn display_name(&self) -> String {
+        // Compared with diacritics: "Làng Mới" names its kind, "Lang Xá Cồn" does not.
+        const OWN_KIND_WORDS: &[&str] = &[
+            "tỉnh",
+            "thành phố",
+            "xã",
+            "phường",
+            "đặc khu",
+            "thôn",
+            "tổ dân phố",
+            "bản",
+            "ấp",
+            "khóm",
+            "buôn",
+            "plei",
+            "làng",
+            "khu phố",
+        ];
+        let lower = super::text::nfc(&self.name).to_lowercase();
+        let has_kind = OWN_KIND_WORDS
+            .iter()
+            .any(|w| lower.strip_prefix(w).is_some_and(|rest| rest.starts_with(' ')));
+        if has_kind { self.name.clone() } else { format!("{} {}", self.kind.label(), self.name) }
+    }
 }
 
 /// A Tổ CNSCĐ; belongs to a village (or, in some provinces, directly to a commune).
@@ -180,4 +207,37 @@ pub struct ReportVersion {
     /// Set by `/huy`: the version no longer counts; the previous one (if any) is current.
     #[serde(default)]
     pub withdrawn_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_do_not_repeat_the_kind() {
+        let unit = |name: &str, kind| Unit {
+            code: "1".into(),
+            name: name.into(),
+            kind,
+            parent: None,
+            aliases: vec![],
+            valid_from: None,
+            valid_to: None,
+            replaced_by: None,
+        };
+        let cases = [
+            ("Phú Vinh", UnitKind::Xa, "Xã Phú Vinh"),
+            ("Thôn Phú An", UnitKind::Thon, "Thôn Phú An"),
+            ("Bản A Roàng", UnitKind::Thon, "Bản A Roàng"),
+            ("Ấp 3", UnitKind::Thon, "Ấp 3"),
+            ("Dạ Lê", UnitKind::ToDanPho, "Tổ dân phố Dạ Lê"),
+            ("Xuân Phú", UnitKind::Phuong, "Phường Xuân Phú"),
+            ("Huế", UnitKind::ThanhPho, "Thành phố Huế"),
+            ("Lang Xá Cồn", UnitKind::ToDanPho, "Tổ dân phố Lang Xá Cồn"),
+            ("Làng Mới", UnitKind::Thon, "Làng Mới"),
+        ];
+        for (name, kind, want) in cases {
+            assert_eq!(unit(name, kind).display_name(), want);
+        }
+    }
 }
