@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock;
 use crate::reports::aggregate::Hierarchy;
-use crate::reports::reminders::{World, plan};
+use crate::reports::reminders::{World, candidate_periods, plan};
 use crate::zalo::message;
 
 use super::Reporting;
@@ -52,12 +52,16 @@ impl Reporting {
         let hierarchy = Hierarchy::new(&units);
         let teams = self.store.report_teams()?;
         let members = self.store.report_members()?;
-        let reported: HashSet<(u64, String, String)> = self
-            .store
-            .current_reports()?
-            .into_iter()
-            .map(|v| (v.team, v.report, v.period))
-            .collect();
+        let defs = self.defs();
+        // Only the periods reminders can be about are read, and no values.
+        let mut reported: HashSet<(u64, String, String)> = HashSet::new();
+        for report in &defs.reports {
+            let periods: Vec<String> =
+                candidate_periods(report, now).iter().map(|p| p.key()).collect();
+            for r in self.store.current_report_numbers(&report.key, &periods, &[])? {
+                reported.insert((r.team, report.key.clone(), r.period));
+            }
+        }
         // Users who unfollowed (or whom Zalo refused) count as never seen: unreachable.
         let mut last_interaction: HashMap<String, i64> = HashMap::new();
         for m in &members {
@@ -67,7 +71,6 @@ impl Reporting {
                 last_interaction.insert(m.user_id.clone(), user.last_interaction_ms / 1000);
             }
         }
-        let defs = self.defs();
         let world = World {
             defs: &defs,
             hierarchy: &hierarchy,

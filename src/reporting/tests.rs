@@ -79,6 +79,10 @@ fn reminders_go_out_once_and_only_to_reachable_members() {
     store
         .complete(0, "far", SessionUpdate::Keep, Some(&seen((NOW - 10 * 86_400) * 1000)), &[], 0)
         .unwrap();
+    // A team that has reported is not reminded.
+    join(&reporting, "done", 2, Role::Member);
+    store.complete(0, "done", SessionUpdate::Keep, Some(&seen((NOW - 60) * 1000)), &[], 0).unwrap();
+    reporting.handle_chat("done", "/bc T10 45 20 2 10 8 6 3 5 2 30", NOW, "r1").unwrap();
     assert_eq!(reporting.remind_once(NOW).unwrap(), 1);
     assert_eq!(reporting.remind_once(NOW + 300).unwrap(), 0, "never twice");
     let queued = store.outbox_due(i64::MAX, 100).unwrap();

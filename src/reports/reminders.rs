@@ -91,14 +91,20 @@ pub fn plan(world: &World<'_>, config: &ReminderConfig, now: i64) -> Vec<Planned
     }
     let mut out = Vec::new();
     for report in &world.defs.reports {
-        let current = Period::containing(report.period, now);
-        for period in [current, current.prev(), current.prev().prev()] {
+        for period in candidate_periods(report, now) {
             if let Some(stage) = due_stage(report, period, config, now) {
                 plan_period(world, config, report, period, stage, now, &mut out);
             }
         }
     }
     out
+}
+
+/// The periods that may still have reminders due at `now`: the current one and the two
+/// before it (a deadline plus lock longer than two periods is not supported).
+pub fn candidate_periods(report: &ReportType, now: i64) -> [Period; 3] {
+    let current = Period::containing(report.period, now);
+    [current, current.prev(), current.prev().prev()]
 }
 
 /// The latest stage whose time has come, if the period is still open.
