@@ -176,7 +176,12 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     tokio::spawn(reload_dialogs_daily(dialogs.clone()));
     let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone())
         .with_reporting(reporting.clone());
-    let ingest = pipeline::start(store.clone(), conversation, settings.workers.shards)?;
+    let ingest = pipeline::start(
+        store.clone(),
+        conversation,
+        settings.workers.shards,
+        settings.workers.paused,
+    )?;
 
     let state = AppState {
         webhook: WebhookState {

@@ -23,6 +23,8 @@ use crate::store::{InboxEntry, IngestOutcome, Store};
 pub struct Ingest {
     store: Store,
     shards: Arc<Vec<mpsc::Sender<u64>>>,
+    /// `workers.paused`: record events but leave them in the inbox.
+    paused: bool,
 }
 
 impl Ingest {
@@ -34,7 +36,9 @@ impl Ingest {
             .ingest_durable(&entry)
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if let IngestOutcome::Accepted { seq } = outcome {
+        if let IngestOutcome::Accepted { seq } = outcome
+            && !self.paused
+        {
             self.dispatch(seq, &user);
         }
         Ok(outcome)
@@ -56,7 +60,12 @@ fn shard_of(user_id: &str, shards: usize) -> usize {
 }
 
 /// Starts the workers and replays the inbox. Call before serving HTTP.
-pub fn start(store: Store, conversation: Conversation, shards: usize) -> anyhow::Result<Ingest> {
+pub fn start(
+    store: Store,
+    conversation: Conversation,
+    shards: usize,
+    paused: bool,
+) -> anyhow::Result<Ingest> {
     let mut senders = Vec::with_capacity(shards);
     for shard in 0..shards {
         let (tx, rx) = mpsc::channel();
@@ -66,7 +75,13 @@ pub fn start(store: Store, conversation: Conversation, shards: usize) -> anyhow:
             .name(format!("conversation-{shard}"))
             .spawn(move || worker(shard, rx, conversation))?;
     }
-    let ingest = Ingest { store: store.clone(), shards: Arc::new(senders) };
+    let ingest = Ingest { store: store.clone(), shards: Arc::new(senders), paused };
+    if paused {
+        tracing::warn!(
+            "workers.paused: events are recorded but not answered until restarted unpaused"
+        );
+        return Ok(ingest);
+    }
     let pending = store.inbox_pending()?;
     if !pending.is_empty() {
         tracing::info!(events = pending.len(), "resuming unfinished events from the inbox");

@@ -70,6 +70,7 @@ pub struct DialogSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
     pub shards: usize,
+    pub paused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -257,3 +257,13 @@ async fn admin_can_replace_the_token_pair() {
     assert_eq!(status["stored"], true);
     assert!(!status.to_string().contains("new-a"), "tokens are never returned");
 }
+
+#[tokio::test]
+async fn paused_workers_record_and_acknowledge_but_do_not_answer() {
+    let app = spawn_app_with(|s| s.workers.paused = true).await;
+    assert_eq!(app.user_says("999", "paused-1", "menu").await, 200);
+    // Re-delivery is still deduplicated while paused.
+    assert_eq!(app.user_says("999", "paused-1", "menu").await, 200);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(app.fake.messages().is_empty());
+}

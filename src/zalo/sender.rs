@@ -59,6 +59,9 @@ impl Sender {
         let mut throttle = tokio::time::interval(period);
         throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        // Send results not yet flushed. The flush before the next batch covers them, so
+        // under load there is one flush per batch; before idling we flush them too.
+        let mut unflushed = false;
         loop {
             let now = clock::now_ms();
             let due = match self.store.outbox_due(now, self.config.concurrency * 4) {
@@ -70,11 +73,15 @@ impl Sender {
                 }
             };
             if due.is_empty() {
+                if unflushed && self.store.flush().await.is_ok() {
+                    unflushed = false;
+                }
                 self.idle().await;
                 continue;
             }
             // The steps that queued these messages must be durable before any of them
-            // leaves: otherwise a crash would replay the step and send twice.
+            // leaves (otherwise a crash would replay the step and send twice); the same
+            // flush makes the previous batch's results durable.
             if let Err(e) = self.store.flush().await {
                 tracing::error!(error = %e, "store flush failed; not sending");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -91,10 +98,7 @@ impl Sender {
                 });
             }
             while batch.join_next().await.is_some() {}
-            // One flush for the whole batch's send results.
-            if let Err(e) = self.store.flush().await {
-                tracing::error!(error = %e, "flushing send results failed");
-            }
+            unflushed = true;
         }
     }
 
