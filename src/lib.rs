@@ -22,4 +22,5 @@ pub mod reports;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
+pub mod vntext;
 pub mod zalo;

@@ -3,15 +3,14 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cnscd_bot::reports::definition::Definitions;
 use cnscd_bot::reports::period::default_period;
 use cnscd_bot::zalo::fake::FakeZalo;
+use common::process::Service;
 use common::*;
 use serde_json::{Value, json};
 
@@ -269,85 +268,15 @@ async fn definitions_reload_from_the_file_and_refuse_a_broken_one() {
     assert_eq!(kept["version"], reloaded["version"]);
 }
 
-struct Service {
-    child: Child,
-    base: String,
-}
-
-impl Service {
-    async fn start(api_base: &str, store: &Path) -> Service {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
-            .arg("serve")
-            .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("CNSCD__STORE__PATH", store)
-            .env("CNSCD__ZALO__APP_ID", APP_ID)
-            .env("CNSCD__ZALO__OA_SECRET_KEY", OA_SECRET)
-            .env("CNSCD__ZALO__APP_SECRET", APP_SECRET)
-            .env("CNSCD__ZALO__ACCESS_TOKEN", "access-0")
-            .env("CNSCD__ZALO__REFRESH_TOKEN", "refresh-0")
-            .env("CNSCD__ZALO__API_BASE", api_base)
-            .env("CNSCD__ZALO__OAUTH_BASE", api_base)
-            .env("CNSCD__ZALO__SEND_RATE_PER_SEC", "1000")
-            .env("CNSCD__ADMIN__TOKEN", ADMIN_TOKEN)
-            .env("CNSCD__DIALOGS__DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs"))
-            .env("CNSCD__DIALOGS__WATCH", "false")
-            .env("CNSCD__REPORTS__DEFINITIONS", definitions_path())
-            .env("CNSCD__REPORTS__REMINDERS", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()
-            .expect("start cnscd-bot");
-        let base = format!("http://127.0.0.1:{port}");
-        let mut service = Service { child, base };
-        for _ in 0..200 {
-            if reqwest::get(format!("{}/healthz", service.base))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return service;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = service.child.kill();
-        panic!("service did not come up");
-    }
-
-    async fn say(&self, user: &str, msg_id: &str, text: &str) {
-        let body = text_event(user, msg_id, text);
-        let parsed: Value = serde_json::from_str(&body).unwrap();
-        let ts = parsed["timestamp"].as_str().unwrap();
-        let mac = cnscd_bot::zalo::signature::sign(APP_ID, body.as_bytes(), ts, OA_SECRET);
-        let r = reqwest::Client::new()
-            .post(format!("{}/webhook/zalo", self.base))
-            .header("X-ZEvent-Signature", format!("mac={mac}"))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-
-    async fn admin(&self, path: &str, body: Option<Value>) -> Value {
-        let http = reqwest::Client::new();
-        let url = format!("{}{path}", self.base);
-        let req = match body {
-            Some(b) => http.post(url).json(&b),
-            None => http.get(url),
-        };
-        json_of(req.bearer_auth(ADMIN_TOKEN).send().await.unwrap()).await
-    }
-
-    /// SIGKILL: no shutdown hooks, no flush.
-    fn kill9(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
-    }
+/// Report settings for the child process: the shipped definitions, no reminders.
+fn report_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "CNSCD__REPORTS__DEFINITIONS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/reports.toml"),
+        ),
+        ("CNSCD__REPORTS__REMINDERS", "false"),
+    ]
 }
 
 #[tokio::test]
@@ -357,7 +286,7 @@ async fn confirmed_reports_survive_kill_9_and_replays_add_no_version() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
 
-    let service = Service::start(&fake_base, &store).await;
+    let service = Service::start(&fake_base, &fake_base, &store, &report_env()).await;
     let csv = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units-example.csv"),
     )
@@ -393,7 +322,7 @@ async fn confirmed_reports_survive_kill_9_and_replays_add_no_version() {
     assert!(confirmed, "no confirmation: {:?}", texts(&fake.messages_for("u-an")));
     service.kill9();
 
-    let service = Service::start(&fake_base, &store).await;
+    let service = Service::start(&fake_base, &fake_base, &store, &report_env()).await;
     let reports = service.admin("/admin/api/reports", None).await;
     assert_eq!(reports["count"], 1, "{reports}");
     assert_eq!(reports["items"][0]["values"]["CHUNG_01"], 45);

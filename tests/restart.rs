@@ -4,86 +4,11 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cnscd_bot::zalo::fake::FakeZalo;
+use common::process::Service;
 use common::*;
-
-struct Service {
-    child: Child,
-    base: String,
-}
-
-impl Service {
-    /// Starts `cnscd-bot serve` against `api_base`, storing in `store`.
-    async fn start(api_base: &str, oauth_base: &str, store: &Path) -> Service {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
-            .arg("serve")
-            .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("CNSCD__STORE__PATH", store)
-            .env("CNSCD__ZALO__APP_ID", APP_ID)
-            .env("CNSCD__ZALO__OA_SECRET_KEY", OA_SECRET)
-            .env("CNSCD__ZALO__APP_SECRET", APP_SECRET)
-            .env("CNSCD__ZALO__ACCESS_TOKEN", "access-0")
-            .env("CNSCD__ZALO__REFRESH_TOKEN", "refresh-0")
-            .env("CNSCD__ZALO__API_BASE", api_base)
-            .env("CNSCD__ZALO__OAUTH_BASE", oauth_base)
-            .env("CNSCD__ZALO__SEND_RATE_PER_SEC", "1000")
-            .env("CNSCD__DIALOGS__DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs"))
-            .env("CNSCD__DIALOGS__WATCH", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()
-            .expect("start cnscd-bot");
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
-                return Service { child, base };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("service did not come up");
-    }
-
-    /// SIGKILL: no shutdown hooks, no flush.
-    fn kill9(mut self) {
-        self.child.kill().expect("kill");
-        self.child.wait().expect("wait");
-    }
-
-    async fn post_signed(&self, body: &str) -> u16 {
-        let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
-        let ts = parsed["timestamp"].as_str().unwrap();
-        let mac = cnscd_bot::zalo::signature::sign(APP_ID, body.as_bytes(), ts, OA_SECRET);
-        reqwest::Client::new()
-            .post(format!("{}/webhook/zalo", self.base))
-            .header("X-ZEvent-Signature", format!("mac={mac}"))
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 async fn kill_9_after_ack_loses_no_event_and_duplicates_nothing() {
@@ -97,7 +22,7 @@ async fn kill_9_after_ack_loses_no_event_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
 
-    let service = Service::start(&dead, &dead, &store).await;
+    let service = Service::start(&dead, &dead, &store, &[]).await;
     let users: Vec<String> = (0..20).map(|i| format!("90000000000000{i:04}")).collect();
     let mut bodies = Vec::new();
     for (i, user) in users.iter().enumerate() {
@@ -107,7 +32,7 @@ async fn kill_9_after_ack_loses_no_event_and_duplicates_nothing() {
     }
     service.kill9();
 
-    let service = Service::start(&fake_base, &fake_base, &store).await;
+    let service = Service::start(&fake_base, &fake_base, &store, &[]).await;
     for user in &users {
         assert!(
             !wait_for(&fake, user, 1).await.is_empty(),
@@ -131,7 +56,7 @@ async fn rotated_refresh_token_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
 
-    let service = Service::start(&base, &base, &store).await;
+    let service = Service::start(&base, &base, &store, &[]).await;
     fake.expire_access_token();
     assert_eq!(service.post_signed(&text_event("500", "r-1", "menu")).await, 200);
     assert!(!wait_for(&fake, "500", 1).await.is_empty());
@@ -140,7 +65,7 @@ async fn rotated_refresh_token_survives_kill_9() {
 
     // The settings still carry the original seed ("refresh-0", now dead at Zalo); the
     // restarted service must use the rotated pair from its store.
-    let service = Service::start(&base, &base, &store).await;
+    let service = Service::start(&base, &base, &store, &[]).await;
     let before = fake.messages_for("501").len();
     assert_eq!(service.post_signed(&text_event("501", "r-2", "menu")).await, 200);
     assert!(

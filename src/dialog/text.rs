@@ -6,7 +6,6 @@
 //! công!" are the same words.
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 /// Shortest word (in characters) for which one typo is tolerated; shorter words must match
 /// exactly, otherwise "co"/"ko" or "1"/"2" would be confused.
@@ -31,12 +30,7 @@ pub fn fold_case(s: &str) -> String {
 /// Lower case with every tone mark and diacritic removed (stacked marks included) and
 /// `đ` → `d`; words separated by single spaces, punctuation dropped.
 pub fn fold(s: &str) -> String {
-    words(s.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).map(
-        |c| match c {
-            'đ' | 'ð' => 'd',
-            other => other,
-        },
-    ))
+    words(crate::vntext::unmark(s).chars())
 }
 
 /// Keeps letters and digits, turns every run of anything else into one space.

@@ -5,20 +5,10 @@
 //! (it has no decomposition), lower-case. Stored text keeps the user's original (NFC).
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 /// Case- and diacritic-insensitive key: "Đăng Ký" → "dang ky".
 pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' | 'Đ' => 'd',
-            // Full-width digits and letters from some phone keyboards.
-            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
-            _ => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
+    crate::vntext::unmark(text)
 }
 
 /// NFC form of user text, trimmed, for storage and display.

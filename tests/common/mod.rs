@@ -2,6 +2,8 @@
 //! store and the local fake Zalo on loopback. Nothing here reaches the network.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,0 +1,43 @@
+//! Vietnamese text folding shared by the pure cores (dialog matching, report commands).
+//!
+//! Users type with or without diacritics, in NFC or NFD (some keyboards), in any case,
+//! sometimes with full-width digits. `unmark` maps all of them to one lower-case key.
+//! Pure: no I/O, no allocation beyond the result.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Lower case with every tone mark and diacritic removed (stacked marks included),
+/// `đ` → `d` (it has no decomposition) and full-width digits made ASCII. Punctuation and
+/// spacing are kept; callers decide what a word is.
+pub fn unmark(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'đ' | 'ð' => 'd',
+            '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unmark;
+
+    #[test]
+    fn unmark_table() {
+        let cases = [
+            ("Đăng ký", "dang ky"),
+            ("b\u{61}\u{301}o ca\u{301}o", "bao cao"),
+            ("Huỷ / HỦY", "huy / huy"),
+            ("Người dùng", "nguoi dung"),
+            ("１２", "12"),
+            ("hd=12,5", "hd=12,5"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(unmark(input), want, "{input:?}");
+        }
+    }
+}
