@@ -230,6 +230,7 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
     // fresh: the fake's tokens are new on every start.
     settings.store.path = settings.store.path.with_extension("sandbox");
     let _ = std::fs::remove_dir_all(&settings.store.path);
+    let _ = std::fs::remove_file(Store::journal_path(&settings.store.path));
     tracing::warn!(
         fake_zalo = %base,
         "SANDBOX MODE: no Zalo credentials configured; replies go to a local fake Zalo, \

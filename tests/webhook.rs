@@ -267,3 +267,27 @@ async fn paused_workers_record_and_acknowledge_but_do_not_answer() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(app.fake.messages().is_empty());
 }
+
+#[tokio::test]
+async fn night_refusal_is_postponed_to_the_morning_not_failed() {
+    let app = spawn_app().await;
+    app.fake.fail_next(FakeFailure::Api(
+        -234,
+        "This message cannot be sent at night (10:00PM - 6:00AM)".into(),
+    ));
+    assert_eq!(app.user_says("1234", "night-1", "menu").await, 200);
+    let mut pending = Value::Null;
+    for _ in 0..100 {
+        pending = app.admin_get("/admin/api/outbox?status=pending").await.json().await.unwrap();
+        if pending["items"].as_array().is_some_and(|a| a.iter().any(|i| i["error"]["code"] == -234))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let items = pending["items"].as_array().expect("items");
+    assert!(items.iter().any(|i| i["error"]["code"] == -234 && i["attempts"] == 0), "{pending}");
+    let failed: Value =
+        app.admin_get("/admin/api/outbox?status=failed").await.json().await.unwrap();
+    assert_eq!(failed["items"].as_array().map(Vec::len), Some(0));
+}

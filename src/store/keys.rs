@@ -13,6 +13,9 @@
 //! | `dead`           | seq, u64 big-endian       | `InboxEntry` with `failure`   |
 //!
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
+//!
+//! Beside the sled directory `<store.path>` lives the inbox journal `<store.path>.journal`
+//! (see `journal.rs`): acknowledged webhooks not yet checkpointed into sled.
 
 pub const INBOX: &str = "inbox";
 pub const SEEN: &str = "seen";

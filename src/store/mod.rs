@@ -110,8 +110,15 @@ impl Store {
             seen: store.seen.clone(),
             inbox: store.inbox.clone(),
         };
-        store.journal = Some(journal::Journal::open(&path.with_extension("journal"), target)?);
+        store.journal = Some(journal::Journal::open(&Store::journal_path(path), target)?);
         Ok(store)
+    }
+
+    /// The inbox journal sits beside the sled directory: `<path>.journal`.
+    pub fn journal_path(path: &Path) -> std::path::PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".journal");
+        name.into()
     }
 
     /// A throw-away store for tests.

@@ -44,6 +44,20 @@ pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
     (capped * (0.75 + 0.5 * jitter.clamp(0.0, 1.0))) as i64
 }
 
+/// "This message cannot be sent at night (10:00PM - 6:00AM)".
+const NIGHT_CODE: i64 = -234;
+
+/// 06:05 Vietnam time (UTC+7, no daylight saving) after `now_ms`.
+pub fn next_morning_ms(now_ms: i64) -> i64 {
+    const DAY: i64 = 86_400_000;
+    const OFFSET: i64 = 7 * 3_600_000;
+    const MORNING: i64 = 6 * 3_600_000 + 5 * 60_000;
+    let local = now_ms + OFFSET;
+    let today_morning = local - local.rem_euclid(DAY) + MORNING;
+    let next = if today_morning > local { today_morning } else { today_morning + DAY };
+    next - OFFSET
+}
+
 impl Sender {
     pub fn new(store: Store, client: ZaloClient, tokens: Tokens, config: SenderConfig) -> Sender {
         Sender { store, client, tokens, config, wake: Arc::new(Notify::new()) }
@@ -126,6 +140,14 @@ impl Sender {
                 entry.last_error = None;
                 tracing::debug!("message sent");
             }
+            // Zalo refuses some messages between 22:00 and 06:00 Vietnam time: not a
+            // failure, just too early. Try again in the morning, without using up an attempt.
+            SendOutcome::Permanent { code: NIGHT_CODE, message } => {
+                tracing::info!(%message, "message refused at night; retrying after 06:00");
+                entry.attempts -= 1;
+                entry.next_attempt_ms = next_morning_ms(now);
+                entry.last_error = Some(SendError { code: NIGHT_CODE, message });
+            }
             SendOutcome::Permanent { code, message } => {
                 tracing::warn!(code, %message, "message failed permanently");
                 if is_unreachable_user(code)
@@ -192,6 +214,19 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::backoff_ms;
+
+    #[test]
+    fn night_refusals_wait_for_the_morning() {
+        // Vietnam local times (UTC+7) as unix ms.
+        let cases = [
+            (1_795_537_800_000, 1_795_561_500_000), // 24/11 23:30 → 25/11 06:05
+            (1_795_557_600_000, 1_795_561_500_000), // 25/11 05:00 → 25/11 06:05
+            (1_795_564_800_000, 1_795_647_900_000), // 25/11 07:00 → 26/11 06:05
+        ];
+        for (now, want) in cases {
+            assert_eq!(super::next_morning_ms(now), want, "now {now}");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
