@@ -120,10 +120,14 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
 }
 
 /// Records the event in sled (not flushed: the journal holds it until a checkpoint).
+///
+/// The inbox entry goes first: sled recovers a prefix of its log, so if the `seen` mark
+/// survived a crash the inbox entry (or its later removal by processing) did too, and
+/// replay may safely skip every record whose mark is present.
 fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
+    target.inbox.insert(u64_key(record.seq), super::to_json(&record.entry))?;
     let key = record.entry.dedupe_key.as_bytes();
     target.seen.insert(key, &record.entry.received_at_ms.to_be_bytes())?;
-    target.inbox.insert(u64_key(record.seq), super::to_json(&record.entry))?;
     Ok(())
 }
 
