@@ -231,6 +231,13 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
     settings.store.path = settings.store.path.with_extension("sandbox");
     let _ = std::fs::remove_dir_all(&settings.store.path);
     let _ = std::fs::remove_file(Store::journal_path(&settings.store.path));
+    eprintln!(
+        "\n================================================================\n \
+         SANDBOX MODE: no Zalo credentials are configured.\n \
+         Replies go to a local fake Zalo on {base}, not to real users.\n \
+         Talk to the bot:  cnscd-bot say --follow   |   cnscd-bot say \"xin chào\"\n\
+         ================================================================\n"
+    );
     tracing::warn!(
         fake_zalo = %base,
         "SANDBOX MODE: no Zalo credentials configured; replies go to a local fake Zalo, \

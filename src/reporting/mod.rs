@@ -150,7 +150,19 @@ impl Reporting {
     }
 }
 
+/// The shipped definitions, used when the configured file does not exist (e.g. the
+/// binary runs outside the repository), so the service still starts.
+pub const SHIPPED_DEFINITIONS: &str = include_str!("../../config/reports.toml");
+
 pub fn load_definitions(path: &std::path::Path) -> anyhow::Result<Definitions> {
+    if !path.exists() {
+        tracing::warn!(
+            file = %path.display(),
+            "report definitions file not found; using the shipped monthly report"
+        );
+        return Definitions::parse(SHIPPED_DEFINITIONS)
+            .context("in the shipped config/reports.toml");
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading report definitions {}", path.display()))?;
     Definitions::parse(&text).with_context(|| format!("in {}", path.display()))
