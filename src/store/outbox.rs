@@ -85,17 +85,22 @@ impl Store {
         Ok(due)
     }
 
-    /// The earliest time a pending message becomes due, if any (looking at the oldest
-    /// 1,000 pending messages: enough to pick the sender's next wake-up).
+    /// The earliest time a pending message becomes due, if any. Like `outbox_due`, only
+    /// a user's oldest message counts (later ones wait behind it), and only the oldest
+    /// 1,000 pending messages are looked at: enough to pick the sender's next wake-up.
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+        let mut users = HashSet::new();
         let mut earliest: Option<i64> = None;
         for item in self.outbox_pending.iter().take(1000) {
             let (key, value) = item?;
-            let at = match parse_pending(&value) {
-                Some((at, _)) => Some(at),
-                None => self.outbox_get(parse_u64(&key))?.map(|e| e.next_attempt_ms),
+            let (at, user) = match parse_pending(&value) {
+                Some((at, user)) => (at, user.to_owned()),
+                None => match self.outbox_get(parse_u64(&key))? {
+                    Some(entry) => (entry.next_attempt_ms, entry.user_id),
+                    None => continue,
+                },
             };
-            if let Some(at) = at {
+            if users.insert(user) {
                 earliest = Some(earliest.map_or(at, |e: i64| e.min(at)));
             }
         }

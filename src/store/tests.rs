@@ -70,6 +70,12 @@ fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].user_id, "u2");
     assert_eq!(store.outbox_next_due_ms().unwrap(), Some(0));
+    // Once u2 is served, the next wake-up is u1's backoff, not u1's second message
+    // (which waits behind the first).
+    let mut second = due[0].clone();
+    second.status = OutboxStatus::Sent;
+    store.outbox_save(&second).unwrap();
+    assert_eq!(store.outbox_next_due_ms().unwrap(), Some(100));
 }
 
 #[test]
