@@ -1,8 +1,9 @@
 //! The embedded store: the only module that imports `sled`.
 //!
 //! It speaks domain types, never raw `IVec`s, and owns the durability rules:
-//! - `ingest` records a webhook event (dedupe mark + inbox entry) in one transaction, and
-//!   `flush` makes it durable before the webhook answers 200;
+//! - `ingest_durable` records a webhook event (dedupe mark + inbox entry) and returns only
+//!   once it survives a crash: through the fsync'd inbox journal (`journal.rs`) for a
+//!   store on disk, or a transaction plus flush for a temporary one;
 //! - `complete` removes a processed inbox entry and writes the session, the user record
 //!   and the outbox messages in one transaction, so a crash either replays the event or
 //!   has fully handled it;
