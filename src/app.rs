@@ -33,13 +33,11 @@ use crate::zalo::webhook::{self, WebhookState};
 /// Shared state of every handler. Cheap to clone: every field is a handle.
 #[derive(Clone)]
 pub struct AppState {
-    pub settings: Arc<Settings>,
     pub store: Store,
     /// Wakes the sender after something was queued outside the conversation workers.
     pub sender_wake: Arc<Notify>,
     pub admin_token: SecretString,
     pub webhook: WebhookState,
-    pub tokens: Tokens,
     pub dialogs: Registry,
     pub reporting: crate::reporting::Reporting,
 }
@@ -171,11 +169,15 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
     } else {
         None
     };
-    let reporting = crate::reporting::Reporting::load(store.clone(), settings.reports.clone())?;
+    let report_settings = crate::reporting::ReportSettings {
+        reply_window_days: settings.zalo.reply_window_days,
+        ..settings.reports.clone()
+    };
+    let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?;
     reporting.spawn_reminders(sender_wake.clone());
     tokio::spawn(reload_dialogs_daily(dialogs.clone()));
-    let conversation = Conversation::new(store.clone(), dialogs.clone(), sender_wake.clone())
-        .with_reporting(reporting.clone());
+    let conversation =
+        Conversation::new(store.clone(), dialogs.clone(), reporting.clone(), sender_wake.clone());
     let ingest = pipeline::start(
         store.clone(),
         conversation,
@@ -192,16 +194,13 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         admin_token: settings.admin.token.clone(),
         sender_wake,
         store,
-        tokens,
         dialogs,
         reporting,
-        settings: Arc::new(settings),
     };
     let mut router = Router::new()
         .route(
             "/webhook/zalo",
-            post(webhook::receive)
-                .layer(DefaultBodyLimit::max(state.settings.server.webhook_body_limit)),
+            post(webhook::receive).layer(DefaultBodyLimit::max(settings.server.webhook_body_limit)),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

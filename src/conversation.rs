@@ -14,6 +14,7 @@ use crate::clock;
 use crate::dialog::{self, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
+use crate::reporting::Reporting;
 use crate::store::{SessionUpdate, Store};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;
@@ -35,17 +36,17 @@ pub struct Conversation {
     dialogs: Registry,
     sender_wake: Arc<Notify>,
     /// Team report commands and forms, asked before the dialog engine.
-    reporting: Option<crate::reporting::Reporting>,
+    reporting: Reporting,
 }
 
 impl Conversation {
-    pub fn new(store: Store, dialogs: Registry, sender_wake: Arc<Notify>) -> Conversation {
-        Conversation { store, dialogs, sender_wake, reporting: None }
-    }
-
-    pub fn with_reporting(mut self, reporting: crate::reporting::Reporting) -> Conversation {
-        self.reporting = Some(reporting);
-        self
+    pub fn new(
+        store: Store,
+        dialogs: Registry,
+        reporting: Reporting,
+        sender_wake: Arc<Notify>,
+    ) -> Conversation {
+        Conversation { store, dialogs, reporting, sender_wake }
     }
 
     #[tracing::instrument(skip(self))]
@@ -59,9 +60,7 @@ impl Conversation {
         let mut user = self.store.user(user_id)?.unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {
-                if let Some(reporting) = &self.reporting {
-                    reporting.forget_user(user_id)?;
-                }
+                self.reporting.forget_user(user_id)?;
                 let dropped = self.store.forget_user(seq, user_id)?;
                 tracing::info!(user = %crate::privacy::mask_id(user_id), dropped, "user data deleted on request");
                 return Ok(());
@@ -82,9 +81,9 @@ impl Conversation {
         // Any of these counts as an interaction: it opens Zalo's 7-day reply window.
         user.last_interaction_ms = entry.received_at_ms.max(user.last_interaction_ms);
         user.reachable = true;
-        let report_replies = match (&self.reporting, &input) {
-            (Some(reporting), Input::Text(text)) => {
-                reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+        let report_replies = match &input {
+            Input::Text(text) => {
+                self.reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
             }
             _ => None,
         };

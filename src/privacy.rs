@@ -1,6 +1,6 @@
 //! Log-safe forms of personal data. Zalo user ids identify a person, so logs carry a
 //! keyed hash (HMAC-SHA256 with a per-process key) that correlates lines of one run
-//! without revealing the id; phone numbers are masked.
+//! without revealing the id. Names and phone numbers are never logged at all.
 
 use std::sync::OnceLock;
 
@@ -27,17 +27,6 @@ pub fn mask_id(id: &str) -> String {
     format!("u:{}", hex::encode(&tag[..6]))
 }
 
-/// `0912345678` → `091****678`.
-pub fn mask_phone(phone: &str) -> String {
-    let digits: Vec<char> = phone.chars().collect();
-    if digits.len() <= 6 {
-        return "*".repeat(digits.len());
-    }
-    let head: String = digits[..3].iter().collect();
-    let tail: String = digits[digits.len() - 3..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(digits.len() - 6))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,7 +37,5 @@ mod tests {
         assert_eq!(mask_id(id), mask_id(id));
         assert!(!mask_id(id).contains("2468"));
         assert_ne!(mask_id(id), mask_id("246845883529197923"));
-        assert_eq!(mask_phone("0912345678"), "091****678");
-        assert_eq!(mask_phone("156"), "***");
     }
 }

@@ -49,6 +49,9 @@ pub struct ReportSettings {
     /// How often the scheduler looks, in seconds.
     pub reminder_interval_secs: u64,
     /// Zalo's customer-service window in days: users silent longer are not messaged.
+    /// Not a `[reports]` key: `app::build` copies `zalo.reply_window_days` here, so the
+    /// sender and the reminders agree on one window.
+    #[serde(skip)]
     pub reply_window_days: i64,
 }
 

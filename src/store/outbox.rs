@@ -21,10 +21,10 @@ pub(super) fn pending_value(entry: &OutboxEntry) -> Vec<u8> {
     value
 }
 
-/// (next attempt ms, user id) from a pending index value; `None` for an old empty value.
-fn parse_pending(value: &[u8]) -> Option<(i64, &str)> {
+/// (next attempt ms, user id) from a pending index value.
+fn parse_pending(value: &[u8]) -> Option<(i64, String)> {
     let (at, user) = value.split_at_checked(8)?;
-    Some((i64::from_be_bytes(at.try_into().ok()?), std::str::from_utf8(user).ok()?))
+    Some((i64::from_be_bytes(at.try_into().ok()?), std::str::from_utf8(user).ok()?.to_owned()))
 }
 
 impl Store {
@@ -53,28 +53,35 @@ impl Store {
             .collect()
     }
 
+    /// The oldest pending message of each user among the first `scan` pending ids, as
+    /// (id, next attempt ms): a user's later messages wait behind it.
+    fn pending_heads(&self, scan: usize) -> Result<Vec<(u64, i64)>, StoreError> {
+        let mut users = HashSet::new();
+        let mut heads = Vec::new();
+        for item in self.outbox_pending.iter().take(scan) {
+            let (key, value) = item?;
+            if let Some((at, user)) = parse_pending(&value)
+                && users.insert(user)
+            {
+                heads.push((parse_u64(&key), at));
+            }
+        }
+        Ok(heads)
+    }
+
     /// Pending messages ready to send now, at most one per user (the oldest), so one
     /// user's messages go out in order while different users are served in parallel.
     /// A user whose oldest message is backing off blocks that user's later ones.
     /// The scan is bounded so a large backlog costs the sender constant work per pass.
     pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut users = HashSet::new();
         let mut due = Vec::new();
-        for item in self.outbox_pending.iter().take(limit.saturating_mul(16).max(256)) {
-            let (key, value) = item?;
-            let (next_attempt_ms, user) = match parse_pending(&value) {
-                Some((at, user)) => (at, user.to_owned()),
-                None => match self.outbox_get(parse_u64(&key))? {
-                    Some(entry) => (entry.next_attempt_ms, entry.user_id),
-                    None => (i64::MAX, String::new()),
-                },
-            };
-            if !users.insert(user) || next_attempt_ms > now_ms {
+        for (id, at) in self.pending_heads(limit.saturating_mul(16).max(256))? {
+            if at > now_ms {
                 continue;
             }
-            let Some(entry) = self.outbox_get(parse_u64(&key))? else {
+            let Some(entry) = self.outbox_get(id)? else {
                 // Index without entry (e.g. the user withdrew): repair quietly.
-                self.outbox_pending.remove(key)?;
+                self.outbox_pending.remove(u64_key(id))?;
                 continue;
             };
             due.push(entry);
@@ -85,26 +92,10 @@ impl Store {
         Ok(due)
     }
 
-    /// The earliest time a pending message becomes due, if any. Like `outbox_due`, only
-    /// a user's oldest message counts (later ones wait behind it), and only the oldest
-    /// 1,000 pending messages are looked at: enough to pick the sender's next wake-up.
+    /// The earliest time a pending message becomes due, if any, looking at the oldest
+    /// 1,000 pending messages: enough to pick the sender's next wake-up.
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        let mut users = HashSet::new();
-        let mut earliest: Option<i64> = None;
-        for item in self.outbox_pending.iter().take(1000) {
-            let (key, value) = item?;
-            let (at, user) = match parse_pending(&value) {
-                Some((at, user)) => (at, user.to_owned()),
-                None => match self.outbox_get(parse_u64(&key))? {
-                    Some(entry) => (entry.next_attempt_ms, entry.user_id),
-                    None => continue,
-                },
-            };
-            if users.insert(user) {
-                earliest = Some(earliest.map_or(at, |e: i64| e.min(at)));
-            }
-        }
-        Ok(earliest)
+        Ok(self.pending_heads(1000)?.into_iter().map(|(_, at)| at).min())
     }
 
     pub fn outbox_get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {

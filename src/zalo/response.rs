@@ -15,10 +15,15 @@ pub enum SendOutcome {
     Transient { code: i64, message: String },
     /// Retrying cannot help (recipient, window, parameters, OA configuration).
     Permanent { code: i64, message: String },
+    /// `-234`: Zalo does not deliver this message between 22:00 and 06:00 Vietnam time.
+    /// Not a failure, just too early.
+    Night { message: String },
 }
 
 /// Token-related codes on OpenAPI (`-216`, `-220`) and business OpenAPI (`-124`).
 const TOKEN_CODES: &[i64] = &[-216, -220, -124];
+/// "This message cannot be sent at night (10:00PM - 6:00AM)".
+pub const NIGHT_CODE: i64 = -234;
 /// Rate limit and generic send failure.
 const TRANSIENT_CODES: &[i64] = &[-32, -200];
 
@@ -45,6 +50,7 @@ pub fn classify_send(status: u16, body: &str) -> SendOutcome {
             SendOutcome::TokenRejected { code: 401, message: http_message(status, &message) }
         }
         Some(code) if TRANSIENT_CODES.contains(&code) => SendOutcome::Transient { code, message },
+        Some(NIGHT_CODE) => SendOutcome::Night { message },
         _ if status == 429 || status >= 500 => SendOutcome::Transient {
             code: i64::from(status),
             message: http_message(status, &message),

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use super::client::ZaloClient;
-use super::response::{SendOutcome, is_unreachable_user};
+use super::response::{NIGHT_CODE, SendOutcome, is_unreachable_user};
 use super::token::Tokens;
 use crate::clock;
 use crate::store::{OutboxEntry, OutboxStatus, SendError, Store};
@@ -43,9 +43,6 @@ pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
     let capped = base.min(15.0 * 60_000.0);
     (capped * (0.75 + 0.5 * jitter.clamp(0.0, 1.0))) as i64
 }
-
-/// "This message cannot be sent at night (10:00PM - 6:00AM)".
-const NIGHT_CODE: i64 = -234;
 
 /// 06:05 Vietnam time (UTC+7, no daylight saving) after `now_ms`.
 pub fn next_morning_ms(now_ms: i64) -> i64 {
@@ -131,7 +128,10 @@ impl Sender {
     async fn attempt(&self, mut entry: OutboxEntry) {
         let now = clock::now_ms();
         let outcome = self.send_with_refresh(&entry, now).await;
-        entry.attempts += 1;
+        // A night refusal does not count as an attempt.
+        if !matches!(outcome, SendOutcome::Night { .. }) {
+            entry.attempts += 1;
+        }
         match outcome {
             SendOutcome::Sent { message_id } => {
                 entry.status = OutboxStatus::Sent;
@@ -140,11 +140,9 @@ impl Sender {
                 entry.last_error = None;
                 tracing::debug!("message sent");
             }
-            // Zalo refuses some messages between 22:00 and 06:00 Vietnam time: not a
-            // failure, just too early. Try again in the morning, without using up an attempt.
-            SendOutcome::Permanent { code: NIGHT_CODE, message } => {
+            // Too early, not a failure: try again in the morning.
+            SendOutcome::Night { message } => {
                 tracing::info!(%message, "message refused at night; retrying after 06:00");
-                entry.attempts -= 1;
                 entry.next_attempt_ms = next_morning_ms(now);
                 entry.last_error = Some(SendError { code: NIGHT_CODE, message });
             }
