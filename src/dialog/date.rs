@@ -25,38 +25,15 @@ impl Date {
         Date::new(year, month, day)
     }
 
-    /// Days since 1970-01-01 (negative before), from Howard Hinnant's `days_from_civil`.
+    /// Days since 1970-01-01 (negative before).
     pub fn days_since_epoch(self) -> i64 {
-        let year = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = year.div_euclid(400);
-        let year_of_era = year - era * 400;
-        let month = i64::from(self.month);
-        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
-            + i64::from(self.day)
-            - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        crate::calendar::days_from_civil(self.year, self.month, self.day)
     }
 
     /// The date of a unix timestamp (UTC).
     pub fn from_unix_secs(secs: i64) -> Date {
-        let days = secs.div_euclid(86_400);
-        // Inverse of days_from_civil (Hinnant's `civil_from_days`).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let day_of_era = z - era * 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let mp = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        Date {
-            year: i32::try_from(year).unwrap_or(i32::MAX),
-            month: u32::try_from(month).unwrap_or(1),
-            day: u32::try_from(day).unwrap_or(1),
-        }
+        let (year, month, day) = crate::calendar::civil_from_days(secs.div_euclid(86_400));
+        Date { year, month, day }
     }
 }
 

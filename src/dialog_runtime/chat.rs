@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::cli::{ChatArgs, today, unix_now};
+use super::cli::{ChatArgs, today};
 use crate::dialog::{self, Input, LoadOptions, Session};
 use crate::reply::{Button, Reply};
 
@@ -70,7 +70,7 @@ pub(crate) fn run(
                 (Input::Text(text), recorded)
             }
         };
-        let step = dialog::step(&set, session.as_ref(), &event, unix_now());
+        let step = dialog::step(&set, session.as_ref(), &event, crate::clock::now_secs());
         session = step.session;
         last_buttons = show(out, &step.replies)?;
         if let Some(file) = record.as_mut() {

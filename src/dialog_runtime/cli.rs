@@ -82,14 +82,7 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// Today's date in Vietnam (UTC+7), for fact review dates.
 pub(crate) fn today() -> Date {
-    Date::from_unix_secs(unix_now() + 7 * 3600)
-}
-
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    Date::from_unix_secs(crate::clock::now_secs() + crate::calendar::UTC_OFFSET_SECS)
 }
 
 /// Talk to the dialogs in the terminal, as a citizen would on Zalo.

@@ -13,7 +13,7 @@ use crate::dialog::{
 };
 use crate::reply::Reply;
 
-use super::cli::{today, unix_now};
+use super::cli::today;
 use super::status::{RegistryStatus, ReloadOutcome};
 
 /// Sent when no valid dialog set has ever loaded: never leave the user without an answer.
@@ -148,7 +148,7 @@ impl Registry {
     /// Re-reads the folder; swaps the set in only if it has no errors.
     pub fn reload(&self) -> ReloadOutcome {
         let _serial = self.inner.reloading.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = unix_now();
+        let now = crate::clock::now_secs();
         let loaded = match super::read_dialog_dir(&self.inner.dir) {
             Ok(files) => {
                 let options = LoadOptions {
