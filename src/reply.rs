@@ -5,6 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Zalo's limit for one text message; the channel splits longer text, and dialog
+/// validation refuses it in admin files.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Zalo shows at most 5 buttons under a message.
+pub const MAX_BUTTONS: usize = 5;
+
 /// One message to a user: text, optionally with buttons or an image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Reply {
@@ -28,6 +34,17 @@ pub enum Button {
     Url { title: String, url: String },
     /// Opens the phone dialer.
     Phone { title: String, phone: String },
+}
+
+impl Button {
+    /// The label shown on the button.
+    pub fn title(&self) -> &str {
+        match self {
+            Button::Query { title, .. }
+            | Button::Url { title, .. }
+            | Button::Phone { title, .. } => title,
+        }
+    }
 }
 
 impl Reply {

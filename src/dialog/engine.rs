@@ -15,7 +15,7 @@
 
 use super::answer;
 use super::model::{AskKind, Choice, DialogSet, Node, Target};
-use super::render;
+use super::render::{self, NOT_UNDERSTOOD};
 use super::session::{Input, Position, Session, Step};
 use super::text;
 use crate::reply::Reply;
@@ -44,7 +44,6 @@ impl Default for EngineOptions {
 pub(crate) const NOTICE_UPDATED: &str =
     "Nội dung hướng dẫn vừa được cập nhật, mình đưa bạn về menu chính.";
 const NOTICE_OLD_BUTTON: &str = "Nút này thuộc tin nhắn cũ và không còn dùng được.";
-const NOT_UNDERSTOOD: &str = "Mình chưa hiểu ý bạn.";
 const GOODBYE: &str =
     "Cảm ơn bạn đã trò chuyện. Khi cần hỗ trợ, bạn nhắn \"menu\" để bắt đầu lại nhé.";
 const FIRST_STEP: &str = "Bạn đang ở bước đầu tiên.";
@@ -337,7 +336,7 @@ impl<'s> Turn<'s> {
             [] => false,
             [(_, target)] => {
                 let target = target.clone();
-                self.go_from_anywhere(target);
+                self.go(target, true);
                 true
             }
             _ => {
@@ -345,13 +344,6 @@ impl<'s> Turn<'s> {
                 true
             }
         }
-    }
-
-    fn go_from_anywhere(&mut self, target: Target) {
-        if self.session.is_none() {
-            self.greet_silently();
-        }
-        self.go(target, true);
     }
 
     fn greet_silently(&mut self) {

@@ -23,12 +23,9 @@ use super::strict::parse_strict;
 use super::text;
 use super::triggers::Triggers;
 
-/// Zalo's limit for one text message.
-pub const MAX_TEXT_CHARS: usize = 2000;
+pub use crate::reply::{MAX_BUTTONS, MAX_TEXT_CHARS};
 /// Longer texts are hard to read on a phone; a warning, not an error.
 pub const LONG_TEXT_CHARS: usize = 500;
-/// Zalo shows at most 5 buttons under a message.
-pub const MAX_BUTTONS: usize = 5;
 /// List dialogs show this many items per page, leaving room for "Xem thêm".
 pub const LIST_PAGE_SIZE: usize = 4;
 /// Settings that influence validation.

@@ -34,11 +34,6 @@ impl DialogSet {
         &self.version
     }
 
-    /// The main menu dialog's id.
-    pub fn main_dialog(&self) -> &str {
-        &self.main
-    }
-
     /// Dialog ids and titles, sorted by id.
     pub fn dialogs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.dialogs.values().map(|dialog| (dialog.id.as_str(), dialog.title.as_str()))

@@ -8,13 +8,14 @@ use std::fmt::Write as _;
 use super::model::{AskKind, DialogSet, Node, Target};
 use super::session::Session;
 use super::text;
-use crate::reply::{Button, Reply};
+use crate::reply::{Button, MAX_BUTTONS, Reply};
 
 /// Shown in place of a `{name}` whose answer the user has not given yet.
 const MISSING_VALUE: &str = "(chưa có)";
 const MENU_BUTTON: &str = "Menu chính";
 const MENU_PAYLOAD: &str = "#u:menu";
-const MAX_BUTTONS: usize = super::load::MAX_BUTTONS;
+/// The start of every "that did not match" answer.
+pub(crate) const NOT_UNDERSTOOD: &str = "Mình chưa hiểu ý bạn.";
 
 /// Fills `{name}` from the session's answers, then the facts.
 pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> String {
@@ -136,7 +137,7 @@ pub(crate) fn not_understood(
     let mut reply = Reply::default();
     let mut text = match typed_number {
         Some(number) if !node.choices.is_empty() => format!("Không có lựa chọn số {number}."),
-        _ => String::from("Mình chưa hiểu ý bạn."),
+        _ => String::from(NOT_UNDERSTOOD),
     };
     if node.choices.is_empty() {
         text.push_str(" Bạn gõ \"menu\" để về menu chính, hoặc \"trợ giúp\" để xem cách dùng.");

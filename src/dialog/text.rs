@@ -98,7 +98,7 @@ pub fn is_id(s: &str) -> bool {
 
 /// True if two single words are equal, or differ by at most one edit (insertion, deletion,
 /// substitution or swap of neighbours) and both are long enough to tolerate a typo.
-pub fn word_matches(expected: &str, typed: &str) -> bool {
+fn word_matches(expected: &str, typed: &str) -> bool {
     if expected == typed {
         return true;
     }
@@ -176,7 +176,7 @@ fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 }
 
 /// Levenshtein distance, for "did you mean" suggestions (small inputs only).
-pub fn edit_distance(a: &str, b: &str) -> usize {
+fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();

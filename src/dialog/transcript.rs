@@ -19,10 +19,10 @@ use super::load::SourceFile;
 use super::model::{DialogSet, Target};
 use super::session::{Input, Session};
 use super::text;
-use crate::reply::{Button, Reply};
+use crate::reply::Reply;
 
 /// The clock of a transcript starts here (2026-01-01T00:00:00Z) and moves 1 minute per input.
-pub const TRANSCRIPT_EPOCH: i64 = 1_767_225_600;
+const TRANSCRIPT_EPOCH: i64 = 1_767_225_600;
 const SECONDS_PER_INPUT: i64 = 60;
 
 /// The outcome of running transcript files against a dialog set.
@@ -143,7 +143,7 @@ fn run_scenario(
 }
 
 /// Replies as matched by `<` lines: texts, then `[button]`s, message after message.
-pub fn render_for_matching(replies: &[Reply]) -> String {
+fn render_for_matching(replies: &[Reply]) -> String {
     let mut out = String::new();
     for reply in replies {
         if !out.is_empty() {
@@ -151,13 +151,8 @@ pub fn render_for_matching(replies: &[Reply]) -> String {
         }
         out.push_str(&reply.text);
         for button in &reply.buttons {
-            let title = match button {
-                Button::Query { title, .. }
-                | Button::Url { title, .. }
-                | Button::Phone { title, .. } => title,
-            };
             out.push_str("\n[");
-            out.push_str(title);
+            out.push_str(button.title());
             out.push(']');
         }
     }

@@ -140,11 +140,6 @@ impl Registry {
         pinned.or_else(|| state.current.clone())
     }
 
-    /// The current set, if any (for tools and tests).
-    pub fn current(&self) -> Option<Arc<DialogSet>> {
-        self.read().current.as_ref().map(|v| Arc::clone(&v.set))
-    }
-
     /// Re-reads the folder; swaps the set in only if it has no errors.
     pub fn reload(&self) -> ReloadOutcome {
         let _serial = self.inner.reloading.lock().unwrap_or_else(PoisonError::into_inner);

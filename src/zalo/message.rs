@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 
 use crate::reply::{Button, Reply};
 
-pub const MAX_TEXT_CHARS: usize = 2000;
-pub const MAX_BUTTONS: usize = 5;
+pub use crate::reply::{MAX_BUTTONS, MAX_TEXT_CHARS};
 
 /// The `message` objects to send, in order, for one reply.
 pub fn to_messages(reply: &Reply) -> Vec<Value> {
