@@ -107,7 +107,7 @@ fn main() {
     let last_event = LastEvent { event_key: "bench".into(), replies: Vec::new() };
     for chunk in versions.chunks(2_000) {
         let writes: Vec<ReportWrite> = chunk.iter().cloned().map(ReportWrite::AddReport).collect();
-        store.commit_report_writes("bench", &last_event, &writes, false).unwrap();
+        store.commit_report_writes("bench", &last_event, &writes).unwrap();
     }
     store.flush_blocking().unwrap();
     println!("store load of {} reports: {}", versions.len(), ms(loading.elapsed()));

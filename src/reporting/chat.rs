@@ -22,8 +22,6 @@ use super::Reporting;
 struct Effect {
     replies: Vec<Reply>,
     writes: Vec<ReportWrite>,
-    /// Flush before answering (reports, membership): the reply promises durability.
-    durable: bool,
 }
 
 impl Effect {
@@ -57,7 +55,7 @@ impl Reporting {
             };
             let last =
                 LastEvent { event_key: event_key.to_owned(), replies: effect.replies.clone() };
-            match self.store.commit_report_writes(user_id, &last, &effect.writes, effect.durable) {
+            match self.store.commit_report_writes(user_id, &last, &effect.writes) {
                 Ok(()) => return Ok(Some(effect.replies)),
                 Err(CommitError::Conflict(why)) => {
                     tracing::debug!(why, "report write conflict; retrying");
@@ -179,7 +177,6 @@ impl Reporting {
             return Ok(Effect {
                 replies: vec![render::joined_admin(&path)],
                 writes: vec![consume, ReportWrite::PutMember(member)],
-                durable: true,
             });
         }
         let Some(team) = invite.team.map(|id| self.store.report_team(id)).transpose()?.flatten()
@@ -202,7 +199,6 @@ impl Reporting {
         Ok(Effect {
             replies: vec![render::joined(invite.role, &team.name, &path, moved_from.as_deref())],
             writes: vec![consume, ReportWrite::PutMember(member)],
-            durable: true,
         })
     }
 
@@ -217,7 +213,6 @@ impl Reporting {
                 ReportWrite::RemoveMember(user.to_owned()),
                 ReportWrite::ClearForm(user.to_owned()),
             ],
-            durable: true,
         })
     }
 
@@ -256,7 +251,6 @@ impl Reporting {
                 invite.expires_at,
             )],
             writes: vec![ReportWrite::PutInvite(invite)],
-            durable: true,
         })
     }
 
@@ -292,7 +286,7 @@ impl Reporting {
                     .map(|s| ReportWrite::PutForm(member.user_id.clone(), s))
                     .into_iter()
                     .collect();
-                Ok(Effect { replies: t.replies, writes, durable: false })
+                Ok(Effect { replies: t.replies, writes })
             }
             Some(values) => self.submit(member, team, report, period, values, now, event_key),
         }
@@ -333,11 +327,7 @@ impl Reporting {
         };
         let reply =
             render::submitted(report, period, &version, replaced, self.settings.withdraw_minutes);
-        Ok(Effect {
-            replies: vec![reply],
-            writes: vec![ReportWrite::AddReport(version)],
-            durable: true,
-        })
+        Ok(Effect { replies: vec![reply], writes: vec![ReportWrite::AddReport(version)] })
     }
 
     fn advance_form(
@@ -355,7 +345,6 @@ impl Reporting {
             return Ok(Effect {
                 replies: vec![render::form_expired()],
                 writes: vec![ReportWrite::ClearForm(user.to_owned())],
-                durable: false,
             });
         };
         let t = form::advance(report, state, text, now);
@@ -363,19 +352,17 @@ impl Reporting {
             Outcome::Continue => {
                 let writes =
                     t.state.map(|s| ReportWrite::PutForm(user.to_owned(), s)).into_iter().collect();
-                Ok(Effect { replies: t.replies, writes, durable: false })
+                Ok(Effect { replies: t.replies, writes })
             }
             Outcome::Ended => Ok(Effect {
                 replies: t.replies,
                 writes: vec![ReportWrite::ClearForm(user.to_owned())],
-                durable: false,
             }),
             Outcome::Submit { period, values } => {
                 let Some((member, team)) = self.member_team(member)? else {
                     return Ok(Effect {
                         replies: vec![render::not_a_member()],
                         writes: vec![ReportWrite::ClearForm(user.to_owned())],
-                        durable: false,
                     });
                 };
                 let mut effect =
@@ -389,14 +376,15 @@ impl Reporting {
     fn view(&self, team: &Team, now: i64) -> anyhow::Result<Effect> {
         let mut replies = Vec::new();
         let defs = self.defs();
+        let versions = self.store.team_report_versions(team.id)?;
         for report in &defs.reports {
             let period = default_period(report, now);
-            let versions = self.store.team_report_versions(team.id)?;
+            let period_key = period.key();
             // The default period's report, else the team's latest report of this type.
             let current = versions
                 .iter()
                 .rfind(|v| {
-                    v.report == report.key && v.withdrawn_at.is_none() && v.period == period.key()
+                    v.report == report.key && v.withdrawn_at.is_none() && v.period == period_key
                 })
                 .or_else(|| {
                     versions
@@ -439,7 +427,6 @@ impl Reporting {
         Ok(Effect {
             replies: vec![render::withdrawn(period, restored)],
             writes: vec![ReportWrite::UpdateReport(withdrawn)],
-            durable: true,
         })
     }
 

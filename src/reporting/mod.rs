@@ -7,7 +7,8 @@
 //! - `reminders`: the scheduler task;
 //! - `cli`: `units import`, `teams import`, `export`.
 //!
-//! Invariant: a report is confirmed to the member only after it is flushed to disk, and
+//! Invariant: a report is confirmed to the member only after it is on disk — the reply is
+//! queued after the report commit and the sender flushes the store before sending — and
 //! a replayed webhook event never writes twice (see `store::reports::LastEvent`).
 
 mod chat;
@@ -57,17 +58,19 @@ pub struct ReportSettings {
 
 impl Default for ReportSettings {
     fn default() -> ReportSettings {
+        // The reminder defaults live in one place: the pure core's `ReminderConfig`.
+        let reminders = ReminderConfig::default();
         ReportSettings {
             definitions: PathBuf::from("config/reports.toml"),
             withdraw_minutes: 60,
             invite_days: 14,
             reminders: true,
-            reminder_before_days: vec![3, 1],
-            reminder_after_days: vec![1, 5],
-            reminder_hour_start: 8,
-            reminder_hour_end: 20,
+            reminder_before_days: reminders.before_days,
+            reminder_after_days: reminders.after_days,
+            reminder_hour_start: reminders.hour_start,
+            reminder_hour_end: reminders.hour_end,
             reminder_interval_secs: 300,
-            reply_window_days: 7,
+            reply_window_days: reminders.window_days,
         }
     }
 }

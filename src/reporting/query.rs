@@ -303,8 +303,10 @@ impl Reporting {
             if existing.contains(&(unit.clone(), name.clone())) {
                 continue;
             }
-            created.push(self.store.create_team(&unit, &name, now)?);
+            created.push(self.store.insert_team(&unit, &name, now)?);
         }
+        // One flush for the whole import, not one per team.
+        self.store.flush_blocking()?;
         Ok(created)
     }
 

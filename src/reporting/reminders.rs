@@ -87,9 +87,7 @@ impl Reporting {
                 queued += 1;
             }
         }
-        if queued > 0 {
-            self.store.flush_blocking()?;
-        }
+        // No flush: `enqueue_once` is atomic, and the sender flushes before sending.
         Ok(queued)
     }
 }

@@ -7,18 +7,11 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Case- and diacritic-insensitive key: "Đăng Ký" → "dang ky".
-pub fn fold(text: &str) -> String {
-    crate::vntext::unmark(text)
-}
+pub use crate::vntext::unmark as fold;
 
 /// NFC form of user text, trimmed, for storage and display.
 pub fn nfc(text: &str) -> String {
     text.trim().nfc().collect()
-}
-
-/// Whitespace-separated words, each folded.
-pub fn folded_words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(fold).collect()
 }
 
 #[cfg(test)]

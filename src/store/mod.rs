@@ -75,6 +75,8 @@ pub struct Store {
     once: sled::Tree,
     /// Inbox entries that failed processing repeatedly, kept for inspection.
     dead: sled::Tree,
+    /// Team reports: units, teams, members, invites, reports (see `reports/`).
+    reports: sled::Tree,
     flusher: Flusher,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
@@ -139,6 +141,7 @@ impl Store {
             meta: db.open_tree(keys::META)?,
             once: db.open_tree(keys::ONCE)?,
             dead: db.open_tree(keys::DEAD)?,
+            reports: db.open_tree(reports::TREE)?,
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
             db,

@@ -32,7 +32,7 @@ mod numbers;
 use numbers::NumbersView;
 pub use numbers::ReportNumbers;
 
-const TREE: &str = "reports";
+pub(super) const TREE: &str = "reports";
 
 /// The last chat event handled for a user and what was answered. If the same event is
 /// processed again (crash before the reply was queued), the stored answer is returned
@@ -89,12 +89,12 @@ fn team_index_key(v: &ReportVersion) -> String {
 }
 
 impl Store {
-    fn reports_tree(&self) -> Result<sled::Tree, StoreError> {
-        Ok(self.db.open_tree(TREE)?)
+    fn reports_tree(&self) -> &sled::Tree {
+        &self.reports
     }
 
     fn scan<T: serde::de::DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
-        self.reports_tree()?
+        self.reports_tree()
             .scan_prefix(prefix.as_bytes())
             .map(|item| {
                 let (_, value) = item?;
@@ -104,7 +104,7 @@ impl Store {
     }
 
     fn get_one<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        self.reports_tree()?.get(key.as_bytes())?.map(|v| from_json(TREE, &v)).transpose()
+        self.reports_tree().get(key.as_bytes())?.map(|v| from_json(TREE, &v)).transpose()
     }
 
     // ----- units and teams -----------------------------------------------------
@@ -123,13 +123,20 @@ impl Store {
         for unit in units {
             batch.insert(format!("unit/{}", unit.code).as_bytes(), to_json(unit));
         }
-        self.reports_tree()?.apply_batch(batch)?;
+        self.reports_tree().apply_batch(batch)?;
         self.flush_blocking()
     }
 
     /// Creates a team with the next small id, durably.
     pub fn create_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, StoreError> {
-        let tree = self.reports_tree()?;
+        let team = self.insert_team(unit, name, now)?;
+        self.flush_blocking()?;
+        Ok(team)
+    }
+
+    /// Creates a team with the next small id; not flushed (imports flush once at the end).
+    pub fn insert_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, StoreError> {
+        let tree = self.reports_tree();
         let next = tree.update_and_fetch(b"seq/team", |old| {
             let n = old.and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
             Some((n + 1).to_be_bytes().to_vec())
@@ -137,7 +144,6 @@ impl Store {
         let id = next.and_then(|b| b.as_ref().try_into().ok()).map_or(1, u64::from_be_bytes);
         let team = Team { id, unit: unit.to_owned(), name: name.to_owned(), created_at: now };
         tree.insert(team_key(id).as_bytes(), to_json(&team))?;
-        self.flush_blocking()?;
         Ok(team)
     }
 
@@ -166,7 +172,7 @@ impl Store {
     /// Stores a new invite unless its code exists; returns whether it was stored.
     pub fn add_report_invite(&self, invite: &Invite) -> Result<bool, StoreError> {
         let key = format!("invite/{}", invite.code);
-        let swapped = self.reports_tree()?.compare_and_swap(
+        let swapped = self.reports_tree().compare_and_swap(
             key.as_bytes(),
             None::<&[u8]>,
             Some(to_json(invite)),
@@ -196,7 +202,7 @@ impl Store {
 
     /// All versions of one team, ordered by type, period, version.
     pub fn team_report_versions(&self, team: u64) -> Result<Vec<ReportVersion>, StoreError> {
-        let tree = self.reports_tree()?;
+        let tree = self.reports_tree();
         let mut out = Vec::new();
         for item in tree.scan_prefix(format!("byteam/{team:016x}/").as_bytes()) {
             let (key, _) = item?;
@@ -302,7 +308,7 @@ impl Store {
         let mut current = Vec::new();
         let mut stem: Vec<u8> = Vec::new();
         let mut best: Option<T> = None;
-        for item in self.reports_tree()?.scan_prefix(prefix.as_bytes()) {
+        for item in self.reports_tree().scan_prefix(prefix.as_bytes()) {
             let (key, value) = item?;
             let key_stem = &key[..key.len().saturating_sub(8)];
             if key_stem != stem.as_slice() {
@@ -327,7 +333,7 @@ impl Store {
         for prefix in ["member", "form", "last"] {
             batch.remove(format!("{prefix}/{user_id}").as_bytes());
         }
-        self.reports_tree()?.apply_batch(batch)?;
+        self.reports_tree().apply_batch(batch)?;
         Ok(())
     }
 
@@ -339,16 +345,16 @@ impl Store {
         self.get_one(&format!("last/{user_id}"))
     }
 
-    /// Applies `writes` and records `last` for `user_id`, atomically. Not durable until
-    /// a flush (`durable = true` flushes before returning).
+    /// Applies `writes` and records `last` for `user_id`, atomically. Not flushed here:
+    /// the reply that confirms them is queued after this commit, and the sender flushes
+    /// the store before it sends anything (see `zalo::sender`).
     pub fn commit_report_writes(
         &self,
         user_id: &str,
         last: &LastEvent,
         writes: &[ReportWrite],
-        durable: bool,
     ) -> Result<(), CommitError> {
-        let tree = self.reports_tree()?;
+        let tree = self.reports_tree();
         let result = tree.transaction(|tx| {
             for write in writes {
                 apply(tx, write)?;
@@ -360,9 +366,6 @@ impl Store {
             Ok(()) => {}
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e).into()),
-        }
-        if durable {
-            self.flush_blocking()?;
         }
         Ok(())
     }

@@ -49,36 +49,23 @@ fn teams_get_small_sequential_ids() {
 fn versions_never_collide_and_current_skips_withdrawn() {
     let store = Store::temporary().unwrap();
     store
-        .commit_report_writes(
-            "u",
-            &last("e1"),
-            &[ReportWrite::AddReport(version(1, 1, "e1"))],
-            true,
-        )
+        .commit_report_writes("u", &last("e1"), &[ReportWrite::AddReport(version(1, 1, "e1"))])
         .unwrap();
     let again = store.commit_report_writes(
         "u",
         &last("e2"),
         &[ReportWrite::AddReport(version(1, 1, "e2"))],
-        true,
     );
     assert!(matches!(again, Err(CommitError::Conflict(_))));
     // The failed commit wrote nothing, not even the replay record.
     assert_eq!(store.report_last_event("u").unwrap().unwrap().event_key, "e1");
     store
-        .commit_report_writes(
-            "u",
-            &last("e3"),
-            &[ReportWrite::AddReport(version(1, 2, "e3"))],
-            true,
-        )
+        .commit_report_writes("u", &last("e3"), &[ReportWrite::AddReport(version(1, 2, "e3"))])
         .unwrap();
     assert_eq!(store.current_reports().unwrap()[0].version, 2);
     let mut withdrawn = version(1, 2, "e3");
     withdrawn.withdrawn_at = Some(5);
-    store
-        .commit_report_writes("u", &last("e4"), &[ReportWrite::UpdateReport(withdrawn)], true)
-        .unwrap();
+    store.commit_report_writes("u", &last("e4"), &[ReportWrite::UpdateReport(withdrawn)]).unwrap();
     assert_eq!(store.current_reports().unwrap()[0].version, 1);
     assert_eq!(store.report_history(1, "thang", "2026-10").unwrap().len(), 2);
     assert_eq!(store.team_report_versions(1).unwrap().len(), 2);
@@ -106,11 +93,11 @@ fn an_invite_is_used_once() {
     assert!(!store.add_report_invite(&invite).unwrap());
     let consume =
         |user: &str| ReportWrite::ConsumeInvite { code: "ABC234".into(), user: user.into(), at: 1 };
-    store.commit_report_writes("a", &last("1"), &[consume("a")], false).unwrap();
+    store.commit_report_writes("a", &last("1"), &[consume("a")]).unwrap();
     // The same user again (a replay) is fine; someone else is refused.
-    store.commit_report_writes("a", &last("2"), &[consume("a")], false).unwrap();
+    store.commit_report_writes("a", &last("2"), &[consume("a")]).unwrap();
     assert!(matches!(
-        store.commit_report_writes("b", &last("3"), &[consume("b")], false),
+        store.commit_report_writes("b", &last("3"), &[consume("b")]),
         Err(CommitError::Conflict("invite already used"))
     ));
     store.forget_report_user("a").unwrap();
