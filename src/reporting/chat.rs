@@ -232,17 +232,7 @@ impl Reporting {
         let Some(team) = self.store.report_team(team_id)? else {
             return Ok(Effect::reply(render::leaders_only()));
         };
-        let invite = Invite {
-            code: new_invite_code(),
-            team: Some(team.id),
-            unit: None,
-            role,
-            created_at: now,
-            expires_at: now + self.settings.invite_days * 86_400,
-            created_by: user.to_owned(),
-            used_by: None,
-            used_at: None,
-        };
+        let invite = self.new_invite(Some(team.id), None, role, user, now);
         Ok(Effect {
             replies: vec![render::invite_created(
                 &invite.code,
@@ -439,6 +429,30 @@ impl Reporting {
     }
 }
 
-pub(crate) fn new_invite_code() -> String {
+impl Reporting {
+    /// A fresh, unused invite with a random code, valid for `reports.invite_days`.
+    pub(crate) fn new_invite(
+        &self,
+        team: Option<u64>,
+        unit: Option<String>,
+        role: Role,
+        created_by: &str,
+        now: i64,
+    ) -> Invite {
+        Invite {
+            code: new_invite_code(),
+            team,
+            unit,
+            role,
+            created_at: now,
+            expires_at: now + self.settings.invite_days * 86_400,
+            created_by: created_by.to_owned(),
+            used_by: None,
+            used_at: None,
+        }
+    }
+}
+
+fn new_invite_code() -> String {
     (0..6).map(|_| char::from(CODE_ALPHABET[fastrand::usize(..CODE_ALPHABET.len())])).collect()
 }

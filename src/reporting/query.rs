@@ -13,7 +13,6 @@ use crate::store::StoreError;
 use crate::store::reports::ReportNumbers;
 
 use super::Reporting;
-use super::chat::new_invite_code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -136,17 +135,9 @@ impl Reporting {
             }
         }
         for _ in 0..8 {
-            let invite = Invite {
-                code: new_invite_code(),
-                team: if role == Role::Admin { None } else { team },
-                unit: if role == Role::Admin { unit.clone() } else { None },
-                role,
-                created_at: now,
-                expires_at: now + self.settings.invite_days * 86_400,
-                created_by: "admin-api".into(),
-                used_by: None,
-                used_at: None,
-            };
+            let (team, unit) =
+                if role == Role::Admin { (None, unit.clone()) } else { (team, None) };
+            let invite = self.new_invite(team, unit, role, "admin-api", now);
             if self.store.add_report_invite(&invite)? {
                 return Ok(invite);
             }
