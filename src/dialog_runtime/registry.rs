@@ -196,13 +196,7 @@ impl Registry {
             Arc::new(Version { set: Arc::new(set), loaded_at: now, warnings, retired_at: None });
         let replaced = state.current.replace(fresh);
         if let Some(replaced) = replaced {
-            let retired = Arc::new(Version {
-                set: Arc::clone(&replaced.set),
-                loaded_at: replaced.loaded_at,
-                warnings: replaced.warnings.clone(),
-                retired_at: Some(now),
-            });
-            if let Some(older) = state.previous.replace(retired) {
+            if let Some(older) = state.previous.replace(retired(&replaced, Some(now))) {
                 state.pinned.insert(0, older);
             }
         }
@@ -217,7 +211,11 @@ impl Registry {
         let mut state = self.write();
         let previous = state.previous.take().ok_or(RollbackError::NoPrevious)?;
         let version = previous.set.version().to_owned();
-        state.previous = state.current.replace(previous);
+        // The version rolled away from is retired now, so pruning can age it out once
+        // no session can still be on it; the restored one is current again.
+        let now = crate::clock::now_secs();
+        let demoted = state.current.replace(retired(&previous, None));
+        state.previous = demoted.map(|v| retired(&v, Some(now)));
         tracing::info!(version = %version, "dialogs rolled back");
         Ok(version)
     }
@@ -245,4 +243,14 @@ impl Registry {
 
 fn warnings_count(state: &State) -> usize {
     state.current.as_ref().map_or(0, |v| v.warnings.len())
+}
+
+/// `version` with its retirement time set (`None`: it is current).
+fn retired(version: &Version, at: Option<i64>) -> Arc<Version> {
+    Arc::new(Version {
+        set: Arc::clone(&version.set),
+        loaded_at: version.loaded_at,
+        warnings: version.warnings.clone(),
+        retired_at: at,
+    })
 }
