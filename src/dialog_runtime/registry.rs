@@ -195,10 +195,10 @@ impl Registry {
         let fresh =
             Arc::new(Version { set: Arc::new(set), loaded_at: now, warnings, retired_at: None });
         let replaced = state.current.replace(fresh);
-        if let Some(replaced) = replaced {
-            if let Some(older) = state.previous.replace(retired(&replaced, Some(now))) {
-                state.pinned.insert(0, older);
-            }
+        if let Some(replaced) = replaced
+            && let Some(older) = state.previous.replace(retired(&replaced, Some(now)))
+        {
+            state.pinned.insert(0, older);
         }
         self.prune(&mut state, now);
         tracing::info!(version = %version, warnings = warnings_count(&state), "dialogs loaded");
