@@ -53,6 +53,12 @@ pub struct RawNode {
     /// `"2026-11-01"` or an unquoted TOML date.
     pub verified: Option<Spanned<toml::Value>>,
     pub review_days: Option<Spanned<i64>>,
+    /// How citizens might ask for this node in their own words (free-text matching).
+    #[serde(default)]
+    pub examples: Vec<Spanned<String>>,
+    /// Short phrases that point at this node (free-text matching).
+    #[serde(default)]
+    pub keywords: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +112,11 @@ pub struct RawItem {
     /// `"2026-11-01"` or an unquoted TOML date.
     pub verified: Option<Spanned<toml::Value>>,
     pub review_days: Option<Spanned<i64>>,
+    /// As on a node: phrasings and keywords that lead to this item's page.
+    #[serde(default)]
+    pub examples: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub keywords: Vec<Spanned<String>>,
 }
 
 /// `dialogs/_facts.toml`.

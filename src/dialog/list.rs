@@ -134,6 +134,8 @@ fn item_node(item: &RawItem, page: &str) -> RawNode {
         source: item.source.clone(),
         verified: item.verified.clone(),
         review_days: item.review_days.clone(),
+        examples: item.examples.clone(),
+        keywords: item.keywords.clone(),
         ..empty_node()
     }
 }
@@ -151,5 +153,7 @@ fn empty_node() -> RawNode {
         source: None,
         verified: None,
         review_days: None,
+        examples: Vec::new(),
+        keywords: Vec::new(),
     }
 }

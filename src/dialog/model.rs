@@ -115,6 +115,11 @@ pub(crate) struct Node {
     pub(crate) ask: Option<Ask>,
     /// "Bước i/n" when the node is listed in a sequence.
     pub(crate) step: Option<(usize, usize)>,
+    /// Example phrasings and keywords as written (NFC), for free-text matching.
+    #[allow(dead_code)] // read by the free-text matcher (issue 10), landing next
+    pub(crate) examples: Vec<String>,
+    #[allow(dead_code)]
+    pub(crate) keywords: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -241,6 +241,8 @@ impl NodeCompiler<'_, '_> {
             end: raw.end,
             ask,
             step,
+            examples: raw.examples.iter().map(|e| e.get_ref().trim().to_owned()).collect(),
+            keywords: raw.keywords.iter().map(|k| k.get_ref().trim().to_owned()).collect(),
         }
     }
 
