@@ -33,6 +33,7 @@ fn main() {
             unit: format!("V{id}"),
             name: format!("Tổ CNSCĐ thôn {id}"),
             created_at: 0,
+            expected_from: None,
         })
         .collect();
     let last = Period::from_key("2026-10").unwrap();
@@ -101,7 +102,7 @@ fn main() {
     let reporting = Reporting::new(store.clone(), defs.clone(), ReportSettings::default());
     store.put_report_units(&units).unwrap();
     for team in &teams {
-        store.create_team(&team.unit, &team.name, 0).unwrap();
+        store.create_team(&team.unit, &team.name, None, 0).unwrap();
     }
     let loading = Instant::now();
     let last_event = LastEvent { event_key: "bench".into(), replies: Vec::new() };

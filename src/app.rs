@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
-use crate::clock;
+use crate::clock::Clock;
 use crate::conversation::Conversation;
 use crate::dialog_runtime::{Registry, RegistryOptions, WatcherGuard};
 use crate::pipeline;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub webhook: WebhookState,
     pub dialogs: Registry,
     pub reporting: crate::reporting::Reporting,
+    /// "Now" for every handler (tests run the service on chosen dates).
+    pub clock: Clock,
 }
 
 impl FromRef<AppState> for Registry {
@@ -84,9 +86,14 @@ impl App {
     }
 }
 
-/// Builds the whole service. In sandbox mode (no Zalo credentials) it first starts the
-/// local fake Zalo on loopback and points the client at it.
-pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
+/// Builds the whole service on the system clock. In sandbox mode (no Zalo credentials)
+/// it first starts the local fake Zalo on loopback and points the client at it.
+pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    build_with_clock(settings, Clock::system()).await
+}
+
+/// Builds the whole service reading `clock` for every date and time.
+pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<App> {
     let listener = TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;
@@ -113,7 +120,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         Duration::from_secs(zalo.request_timeout_secs),
     )?;
     let tokens = Tokens::new(store.clone(), client.clone(), zalo.refresh_before_expiry_secs);
-    if tokens.seed(zalo, clock::now_secs()).await? {
+    if tokens.seed(zalo, clock.now_secs()).await? {
         tracing::info!("zalo token pair seeded from settings");
     }
     if store.tokens()?.is_none() {
@@ -132,6 +139,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
             max_attempts: zalo.max_attempts,
             reply_window_days: zalo.reply_window_days,
         },
+        clock.clone(),
     );
     let sender_wake = sender.waker();
     // The sender gets its own thread and runtime: draining a backlog must never take
@@ -143,11 +151,12 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
             Err(e) => tracing::error!(error = %e, "cannot start the sender runtime"),
         }
     })?;
-    tokio::spawn(refresh_tokens_ahead(tokens.clone()));
+    tokio::spawn(refresh_tokens_ahead(tokens.clone(), clock.clone()));
     tokio::spawn(prune(
         store.clone(),
         settings.store.dedupe_hours,
         settings.store.sent_retention_days,
+        clock.clone(),
     ));
 
     let dialogs = Registry::load(
@@ -155,6 +164,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         RegistryOptions {
             idle_timeout_secs: settings.dialogs.session_idle_days * 86_400,
             review_days: settings.dialogs.review_days,
+            clock: clock.clone(),
             ..RegistryOptions::default()
         },
     );
@@ -173,11 +183,17 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         reply_window_days: settings.zalo.reply_window_days,
         ..settings.reports.clone()
     };
-    let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?;
+    let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?
+        .with_clock(clock.clone());
     reporting.spawn_reminders(sender_wake.clone());
     tokio::spawn(reload_dialogs_daily(dialogs.clone()));
-    let conversation =
-        Conversation::new(store.clone(), dialogs.clone(), reporting.clone(), sender_wake.clone());
+    let conversation = Conversation::new(
+        store.clone(),
+        dialogs.clone(),
+        reporting.clone(),
+        sender_wake.clone(),
+        clock.clone(),
+    );
     let ingest = pipeline::start(
         store.clone(),
         conversation,
@@ -190,12 +206,14 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
             app_id: settings.zalo.app_id.clone(),
             oa_secret: settings.zalo.oa_secret_key.clone(),
             ingest,
+            clock: clock.clone(),
         },
         admin_token: settings.admin.token.clone(),
         sender_wake,
         store,
         dialogs,
         reporting,
+        clock,
     };
     let mut router = Router::new()
         .route(
@@ -262,11 +280,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(json!({"ready": problems.is_empty(), "problems": problems})))
 }
 
-async fn refresh_tokens_ahead(tokens: Tokens) {
+async fn refresh_tokens_ahead(tokens: Tokens, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Err(e) = tokens.refresh_if_due(clock::now_secs()).await {
+        if let Err(e) = tokens.refresh_if_due(clock.now_secs()).await {
             tracing::error!(error = %e, "proactive token refresh failed");
         }
     }
@@ -287,13 +305,13 @@ async fn reload_dialogs_daily(dialogs: Registry) {
     }
 }
 
-async fn prune(store: Store, dedupe_hours: u64, sent_days: u64) {
+async fn prune(store: Store, dedupe_hours: u64, sent_days: u64, clock: Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         let dedupe_ms = dedupe_hours as i64 * 3_600_000;
         let sent_ms = sent_days as i64 * 86_400_000;
-        match store.prune(clock::now_ms(), dedupe_ms, sent_ms) {
+        match store.prune(clock.now_ms(), dedupe_ms, sent_ms) {
             Ok((marks, messages)) => tracing::debug!(marks, messages, "store pruned"),
             Err(e) => tracing::error!(error = %e, "store pruning failed"),
         }

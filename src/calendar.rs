@@ -15,6 +15,16 @@ pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days in a month of a proleptic Gregorian year.
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    let next = if month == 12 {
+        days_from_civil(year + 1, 1, 1)
+    } else {
+        days_from_civil(year, month + 1, 1)
+    };
+    (next - days_from_civil(year, month, 1)) as u32
+}
+
 /// (year, month, day) of a day number.
 pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let z = days + 719_468;

@@ -35,7 +35,7 @@ pub async fn say(args: SayArgs) -> anyhow::Result<()> {
         .await
         .context("cannot reach the sandbox view; is `cnscd-bot serve` running in sandbox mode?")?;
     let after = seen.last().map_or(0, |m| m.seq);
-    let timestamp = crate::clock::now_ms().to_string();
+    let timestamp = crate::clock::Clock::system().now_ms().to_string();
     let body = if args.follow {
         json!({"app_id": SANDBOX_APP_ID, "event_name": "follow", "oa_id": "sandbox-oa",
                "follower": {"id": args.user}, "source": "oa_profile", "timestamp": timestamp})
@@ -141,7 +141,7 @@ pub fn tokens_set(settings: &Settings, args: TokensSetArgs) -> anyhow::Result<()
             path.display()
         )
     })?;
-    let now = crate::clock::now_secs();
+    let now = crate::clock::Clock::system().now_secs();
     store.put_tokens_blocking(&TokenPair {
         access_token: args.access_token,
         refresh_token: args.refresh_token,

@@ -1,11 +1,91 @@
-//! The wall clock, read only at the edges (the pure cores take `now` as a parameter).
+//! The clock, read only at the edges (the pure cores take `now` as a parameter).
+//!
+//! Everything that depends on the date (report periods, deadlines, reminders, invite
+//! expiry, fact review, token expiry) reads a [`Clock`] handed to it at start-up, never
+//! `SystemTime` directly, so tests can run the whole service on a chosen date: a clock
+//! [`Clock::starting_at`] an instant reads that instant at creation and then advances in
+//! real time (timers, back-off and throttling keep working), and [`Clock::advance`] jumps.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub fn now_ms() -> i64 {
+use crate::calendar::{UTC_OFFSET_SECS, days_from_civil};
+
+/// A handle on "now". Cheap to clone; clones share the same offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Milliseconds added to the system clock (0 for the real clock).
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock that reads `start_ms` (Unix milliseconds) now and advances in real time.
+    pub fn starting_at(start_ms: i64) -> Clock {
+        let clock = Clock::default();
+        clock.offset_ms.store(start_ms - system_ms(), Ordering::Relaxed);
+        clock
+    }
+
+    /// A clock starting at a Vietnam (UTC+7) wall-clock time.
+    pub fn starting_at_vn(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> Clock {
+        Clock::starting_at(vn_to_unix_ms(year, month, day, hour, minute))
+    }
+
+    /// Moves this clock (and every clone of it) forward.
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    /// Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        system_ms() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Unix seconds.
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+}
+
+/// Unix milliseconds of a Vietnam (UTC+7) wall-clock time.
+pub fn vn_to_unix_ms(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> i64 {
+    let secs = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour) * 3600
+        + i64::from(minute) * 60
+        - UTC_OFFSET_SECS;
+    secs * 1000
+}
+
+fn system_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-pub fn now_secs() -> i64 {
-    now_ms() / 1000
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_starting_at_an_instant_reads_it_and_moves_on() {
+        let start = vn_to_unix_ms(2026, 12, 1, 0, 30);
+        // 2026-12-01 00:30 in Vietnam is still 30 November in UTC.
+        assert_eq!(start / 1000, days_from_civil(2026, 11, 30) * 86_400 + 17 * 3600 + 30 * 60);
+        let clock = Clock::starting_at(start);
+        let read = clock.now_ms();
+        assert!((start..start + 5_000).contains(&read), "{read} vs {start}");
+        let clone = clock.clone();
+        clock.advance(Duration::from_secs(86_400));
+        assert!(clone.now_ms() >= start + 86_400_000);
+    }
+
+    #[test]
+    fn the_system_clock_has_no_offset() {
+        let clock = Clock::system();
+        assert!((clock.now_ms() - system_ms()).abs() < 5_000);
+    }
 }

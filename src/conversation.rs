@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 
-use crate::clock;
+use crate::clock::Clock;
 use crate::dialog::{self, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
@@ -37,6 +37,7 @@ pub struct Conversation {
     sender_wake: Arc<Notify>,
     /// Team report commands and forms, asked before the dialog engine.
     reporting: Reporting,
+    clock: Clock,
 }
 
 impl Conversation {
@@ -45,8 +46,9 @@ impl Conversation {
         dialogs: Registry,
         reporting: Reporting,
         sender_wake: Arc<Notify>,
+        clock: Clock,
     ) -> Conversation {
-        Conversation { store, dialogs, reporting, sender_wake }
+        Conversation { store, dialogs, reporting, sender_wake, clock }
     }
 
     #[tracing::instrument(skip(self))]
@@ -56,7 +58,7 @@ impl Conversation {
         };
         let event: Event = serde_json::from_value(entry.event.clone()).context("inbox event")?;
         let user_id = entry.user_id.as_str();
-        let now_ms = clock::now_ms();
+        let now_ms = self.clock.now_ms();
         let mut user = self.store.user(user_id)?.unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {

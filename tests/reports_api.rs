@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cnscd_bot::clock::Clock;
 use cnscd_bot::reports::definition::Definitions;
 use cnscd_bot::reports::period::default_period;
 use cnscd_bot::zalo::fake::FakeZalo;
@@ -18,10 +19,10 @@ fn definitions_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/reports.toml")
 }
 
-/// The period a report sent now goes to.
-fn current_period() -> String {
+/// The period a report sent now (on the service's clock) goes to.
+fn current_period(app: &TestApp) -> String {
     let defs = Definitions::parse(&std::fs::read_to_string(definitions_path()).unwrap()).unwrap();
-    default_period(defs.get(None).unwrap(), cnscd_bot::clock::now_secs()).key()
+    default_period(defs.get(None).unwrap(), app.clock.now_secs()).key()
 }
 
 static MSG: AtomicU64 = AtomicU64::new(1);
@@ -102,7 +103,7 @@ async fn invite(app: &TestApp, team: u64, role: &str) -> String {
 async fn join_report_amend_withdraw_export() {
     let app = spawn().await;
     let (_, code) = setup_team(&app, "leader").await;
-    let period = current_period();
+    let period = current_period(&app);
 
     // Strangers are told how to join; the slash-less "xem" is not theirs to use.
     chat(&app, "u-lan", "/baocao", "chưa là thành viên").await;
@@ -186,6 +187,75 @@ async fn join_report_amend_withdraw_export() {
         app.http.get(format!("{}/admin/api/reports", app.base)).send().await.unwrap().status(),
         401
     );
+}
+
+/// The service on a chosen Vietnam date, with the shipped report definitions.
+async fn spawn_on(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> TestApp {
+    spawn_app_at(Clock::starting_at_vn(year, month, day, hour, minute), |s| {
+        s.reports.definitions = definitions_path();
+        s.reports.reminders = false;
+    })
+    .await
+}
+
+/// (expected, reported, rate) of the province row for `period`.
+async fn province_completeness(app: &TestApp, period: &str) -> (u64, u64, f64) {
+    let complete =
+        json_of(app.admin_get(&format!("/admin/api/completeness?period={period}&unit=46")).await)
+            .await;
+    let row = complete["items"].as_array().unwrap().iter().find(|r| r["unit"] == "46").unwrap();
+    (
+        row["expected"].as_u64().unwrap(),
+        row["reported"].as_u64().unwrap(),
+        row["rate"].as_f64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_team_created_on_the_first_reports_for_the_previous_month_and_counts() {
+    // 1 December 00:30 in Vietnam (still 30 November in UTC): reports go to November,
+    // in its grace window, from a team created minutes ago.
+    for (y, m, d, h, min, period) in [
+        (2026, 12, 1, 0, 30, "2026-11"),
+        (2026, 11, 30, 23, 50, "2026-11"),
+        (2028, 2, 29, 9, 0, "2028-02"),
+        (2028, 3, 1, 0, 30, "2028-02"),
+        (2027, 1, 1, 0, 30, "2026-12"),
+    ] {
+        let app = spawn_on(y, m, d, h, min).await;
+        assert_eq!(current_period(&app), period);
+        let (_, code) = setup_team(&app, "member").await;
+        chat(&app, "u-lan", &format!("/dangky {code}"), "đã tham gia").await;
+        let ok = chat(&app, "u-lan", "/bc 45 20 2 10 8 6 3 5 2 30", "Đã lưu").await;
+        assert!(ok.contains("lần gửi thứ 1"), "{ok}");
+        let reports = json_of(app.admin_get("/admin/api/reports").await).await;
+        assert_eq!(reports["items"][0]["period"], period, "{y}-{m}-{d}");
+        assert_eq!(province_completeness(&app, period).await, (1, 1, 100.0), "{y}-{m}-{d}");
+    }
+}
+
+#[tokio::test]
+async fn expected_from_makes_an_imported_team_count_for_earlier_periods() {
+    let app = spawn_on(2026, 11, 20, 10, 0).await;
+    setup_team(&app, "member").await; // created now: expected for November only
+    let old = json_of(
+        app.admin_post(
+            "/admin/api/teams",
+            json!({"unit": "19900-02", "name": "Tổ CNSCĐ Dạ Lê", "expected_from": "2026-09"}),
+        )
+        .await,
+    )
+    .await;
+    assert!(old["id"].as_u64().is_some());
+    assert_eq!(province_completeness(&app, "2026-10").await, (1, 0, 0.0));
+    assert_eq!(province_completeness(&app, "2026-11").await, (2, 0, 0.0));
+    let bad = app
+        .admin_post(
+            "/admin/api/teams",
+            json!({"unit": "19900-02", "name": "Tổ B", "expected_from": "tháng trước"}),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
 }
 
 #[tokio::test]

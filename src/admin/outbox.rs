@@ -42,7 +42,7 @@ async fn retry(
     State(state): State<AppState>,
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
-    let entry = state.store.outbox_retry(id, crate::clock::now_ms())?;
+    let entry = state.store.outbox_retry(id, state.clock.now_ms())?;
     state.store.flush().await?;
     state.sender_wake.notify_one();
     Ok(Json(json!({"id": entry.id, "status": entry.status})))

@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::clock;
 use crate::error::ApiError;
 use crate::reporting::Reporting;
 use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
@@ -117,7 +116,8 @@ async fn import_teams(
     State(reporting): State<Reporting>,
     body: String,
 ) -> Result<Json<Value>, ApiError> {
-    let created = blocking(move || reporting.import_teams(&body, clock::now_secs())).await?;
+    let created =
+        blocking(move || reporting.import_teams(&body, reporting.clock().now_secs())).await?;
     Ok(Json(json!({"created": created})))
 }
 
@@ -125,14 +125,20 @@ async fn import_teams(
 struct NewTeam {
     unit: String,
     name: String,
+    /// `2026-11`, `11/2026` or `2026-11-15`: expected to report from then on.
+    #[serde(default)]
+    expected_from: Option<String>,
 }
 
 async fn create_team(
     State(reporting): State<Reporting>,
     Json(body): Json<NewTeam>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let team =
-        blocking(move || reporting.create_team(&body.unit, &body.name, clock::now_secs())).await?;
+    let team = blocking(move || {
+        let now = reporting.clock().now_secs();
+        reporting.create_team(&body.unit, &body.name, body.expected_from.as_deref(), now)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": team.id, "unit": team.unit, "name": team.name}))))
 }
 
@@ -148,7 +154,7 @@ async fn create_invite(
     Json(body): Json<NewInvite>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let invite = blocking(move || {
-        reporting.create_invite(body.team, body.unit, body.role, clock::now_secs())
+        reporting.create_invite(body.team, body.unit, body.role, reporting.clock().now_secs())
     })
     .await?;
     Ok((
@@ -166,8 +172,8 @@ async fn create_invite(
 async fn members(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
     let store = reporting.store().clone();
     let window = reporting.settings().reply_window_days * 86_400;
+    let now = reporting.clock().now_secs();
     let members = blocking(move || reporting.members()).await?;
-    let now = clock::now_secs();
     let items: Vec<Value> = members
         .iter()
         .map(|m| {
@@ -252,7 +258,7 @@ async fn aggregate<T: serde::Serialize + Send + 'static>(
             q.report.as_deref(),
             q.period.as_deref(),
             q.unit.as_deref(),
-            clock::now_secs(),
+            reporting.clock().now_secs(),
         )
     })
     .await?;

@@ -31,7 +31,7 @@ async fn replace(
     if body.access_token.trim().is_empty() || body.refresh_token.trim().is_empty() {
         return Err(ApiError::BadRequest("access_token and refresh_token are required".into()));
     }
-    let now = crate::clock::now_secs();
+    let now = state.clock.now_secs();
     let pair = TokenPair {
         access_token: body.access_token.trim().to_owned(),
         refresh_token: body.refresh_token.trim().to_owned(),

@@ -19,8 +19,13 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let files = super::read_dialog_dir(&args.dialogs)
         .with_context(|| format!("reading dialogs folder {}", args.dialogs.display()))?;
-    let loaded =
-        dialog::load(&files, &LoadOptions { today: Some(today()), ..LoadOptions::default() });
+    let loaded = dialog::load(
+        &files,
+        &LoadOptions {
+            today: Some(today(&crate::clock::Clock::system())),
+            ..LoadOptions::default()
+        },
+    );
     let Some(set) = loaded.set else {
         for diagnostic in loaded.errors() {
             writeln!(out, "{diagnostic}")?;
@@ -70,7 +75,8 @@ pub(crate) fn run(
                 (Input::Text(text), recorded)
             }
         };
-        let step = dialog::step(&set, session.as_ref(), &event, crate::clock::now_secs());
+        let step =
+            dialog::step(&set, session.as_ref(), &event, crate::clock::Clock::system().now_secs());
         session = step.session;
         last_buttons = show(out, &step.replies)?;
         if let Some(file) = record.as_mut() {

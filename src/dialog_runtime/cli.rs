@@ -28,7 +28,10 @@ pub struct CheckArgs {
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let files = super::read_dialog_dir(&args.dir)
         .with_context(|| format!("reading dialogs folder {}", args.dir.display()))?;
-    let options = LoadOptions { today: Some(today()), review_days: args.review_days };
+    let options = LoadOptions {
+        today: Some(today(&crate::clock::Clock::system())),
+        review_days: args.review_days,
+    };
     let loaded = dialog::load(&files, &options);
     for diagnostic in &loaded.diagnostics {
         println!("{diagnostic}");
@@ -81,8 +84,8 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Today's date in Vietnam (UTC+7), for fact review dates.
-pub(crate) fn today() -> Date {
-    Date::from_unix_secs(crate::clock::now_secs() + crate::calendar::UTC_OFFSET_SECS)
+pub(crate) fn today(clock: &crate::clock::Clock) -> Date {
+    Date::from_unix_secs(clock.now_secs() + crate::calendar::UTC_OFFSET_SECS)
 }
 
 /// Talk to the dialogs in the terminal, as a citizen would on Zalo.

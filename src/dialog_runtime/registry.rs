@@ -28,6 +28,8 @@ pub struct RegistryOptions {
     pub review_days: u32,
     /// How many replaced versions are kept for sessions still pinned to them.
     pub max_pinned_versions: usize,
+    /// "Today" for fact review dates and version retirement.
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for RegistryOptions {
@@ -36,6 +38,7 @@ impl Default for RegistryOptions {
             idle_timeout_secs: dialog::DEFAULT_IDLE_TIMEOUT_SECS,
             review_days: 180,
             max_pinned_versions: 8,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -143,11 +146,11 @@ impl Registry {
     /// Re-reads the folder; swaps the set in only if it has no errors.
     pub fn reload(&self) -> ReloadOutcome {
         let _serial = self.inner.reloading.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = crate::clock::now_secs();
+        let now = self.inner.options.clock.now_secs();
         let loaded = match super::read_dialog_dir(&self.inner.dir) {
             Ok(files) => {
                 let options = LoadOptions {
-                    today: Some(today()),
+                    today: Some(today(&self.inner.options.clock)),
                     review_days: self.inner.options.review_days,
                 };
                 dialog::load(&files, &options)
@@ -213,7 +216,7 @@ impl Registry {
         let version = previous.set.version().to_owned();
         // The version rolled away from is retired now, so pruning can age it out once
         // no session can still be on it; the restored one is current again.
-        let now = crate::clock::now_secs();
+        let now = self.inner.options.clock.now_secs();
         let demoted = state.current.replace(retired(&previous, None));
         state.previous = demoted.map(|v| retired(&v, Some(now)));
         tracing::info!(version = %version, "dialogs rolled back");

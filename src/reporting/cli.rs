@@ -64,7 +64,7 @@ pub fn teams_import(settings: &Settings, args: ImportArgs) -> anyhow::Result<()>
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let teams = open(settings)?
-        .import_teams(&text, crate::clock::now_secs())
+        .import_teams(&text, crate::clock::Clock::system().now_secs())
         .context("teams not imported")?;
     for team in &teams {
         println!("team {}\t{}\t{}", team.id, team.unit, team.name);

@@ -95,6 +95,8 @@ pub struct Reporting {
     /// an `Arc` snapshot (std lock, held only to clone the `Arc`, never across I/O).
     defs: Arc<RwLock<Arc<Definitions>>>,
     settings: Arc<ReportSettings>,
+    /// Read by the reminder scheduler (tests run it on a chosen date).
+    clock: crate::clock::Clock,
 }
 
 impl Reporting {
@@ -103,7 +105,17 @@ impl Reporting {
             store,
             defs: Arc::new(RwLock::new(Arc::new(defs))),
             settings: Arc::new(settings),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// The same, reading `clock` for the reminder scheduler.
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Reporting {
+        Reporting { clock, ..self }
+    }
+
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     /// Reads and checks the definition file named in `settings`.

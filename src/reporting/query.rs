@@ -95,7 +95,20 @@ impl Reporting {
         }
     }
 
-    pub fn create_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, QueryError> {
+    /// A new team of `unit`; `expected_from` (`2026-11`, `2026-11-15` or `11/2026`,
+    /// Vietnam time) overrides "expected from the period it was created in".
+    pub fn create_team(
+        &self,
+        unit: &str,
+        name: &str,
+        expected_from: Option<&str>,
+        now: i64,
+    ) -> Result<Team, QueryError> {
+        let expected_from = expected_from
+            .filter(|s| !s.trim().is_empty())
+            .map(import::parse_expected_from)
+            .transpose()
+            .map_err(QueryError::BadRequest)?;
         let name = crate::reports::text::nfc(name);
         if name.is_empty() {
             return Err(QueryError::BadRequest("name is required".into()));
@@ -103,7 +116,7 @@ impl Reporting {
         if self.store.report_unit(unit)?.is_none() {
             return Err(QueryError::NotFound(format!("unit {unit}")));
         }
-        Ok(self.store.create_team(unit, &name, now)?)
+        Ok(self.store.create_team(unit, &name, expected_from, now)?)
     }
 
     /// A one-time invite: to a team (member or leader) or, for admins, to a unit.
@@ -289,12 +302,12 @@ impl Reporting {
         let existing: HashSet<(String, String)> =
             self.store.report_teams()?.into_iter().map(|t| (t.unit, t.name)).collect();
         let mut created = Vec::new();
-        for (unit, name) in rows {
+        for row in rows {
             // Re-importing the same file does not duplicate teams.
-            if existing.contains(&(unit.clone(), name.clone())) {
+            if existing.contains(&(row.unit.clone(), row.name.clone())) {
                 continue;
             }
-            created.push(self.store.insert_team(&unit, &name, now)?);
+            created.push(self.store.insert_team(&row.unit, &row.name, row.expected_from, now)?);
         }
         // One flush for the whole import, not one per team.
         self.store.flush_blocking()?;

@@ -10,7 +10,6 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::clock;
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::reminders::{World, candidate_periods, plan};
 use crate::zalo::message;
@@ -32,7 +31,8 @@ impl Reporting {
             loop {
                 interval.tick().await;
                 let pass = this.clone();
-                match tokio::task::spawn_blocking(move || pass.remind_once(clock::now_secs())).await
+                match tokio::task::spawn_blocking(move || pass.remind_once(pass.clock().now_secs()))
+                    .await
                 {
                     Ok(Ok(0)) => {}
                     Ok(Ok(queued)) => {

@@ -1,7 +1,8 @@
 //! Completeness, timeliness and totals per unit and period, rolled up the unit tree.
 //!
 //! Like DHIS2's reporting rates: a team is *expected* for every period that ends after
-//! it was created; it *reported* when it has a current (not withdrawn) version; that
+//! its `expected_from` (by default its creation), and for every period it reported for;
+//! it *reported* when it has a current (not withdrawn) version; that
 //! version is *on time* or *late*. Each team counts for its own unit and every ancestor
 //! (village → commune → province). Cells are dense vectors indexed by (unit, period),
 //! so 5,000 teams × 24 periods is a few hundred thousand additions.
@@ -166,7 +167,7 @@ impl<'a> Grid<'a> {
                 .collect(),
             team_chains: teams
                 .iter()
-                .map(|t| (t.id, (hierarchy.chain(&t.unit), t.created_at)))
+                .map(|t| (t.id, (hierarchy.chain(&t.unit), t.expected_from())))
                 .collect(),
             hierarchy,
         }
@@ -201,23 +202,34 @@ pub fn completeness<'f>(
     let mut late = vec![0u32; grid.cells()];
     for (p, period) in periods.iter().enumerate() {
         let end = period.end();
-        for (chain, created_at) in grid.team_chains.values() {
-            if *created_at < end {
+        for (chain, expected_from) in grid.team_chains.values() {
+            if *expected_from < end {
                 for &u in chain {
                     expected[grid.cell(u, p)] += 1;
                 }
             }
         }
     }
+    // (team, period) pairs already counted, so a duplicate fact never counts twice.
+    let mut counted: std::collections::HashSet<(u64, usize)> = std::collections::HashSet::new();
     for fact in facts {
-        let (Some(&p), Some((chain, _))) =
+        let (Some(&p), Some((chain, expected_from))) =
             (grid.period_index.get(fact.period), grid.team_chains.get(&fact.team))
         else {
             continue;
         };
+        if !counted.insert((fact.team, p)) {
+            continue;
+        }
+        // A team that reported for a period is expected for it, even when it was created
+        // during that period's grace window (a rate is never 0 with reports, never > 100%).
+        let counted_as_expected = *expected_from < periods[p].end();
         let target = if fact.on_time { &mut on_time } else { &mut late };
         for &u in chain {
             target[grid.cell(u, p)] += 1;
+            if !counted_as_expected {
+                expected[grid.cell(u, p)] += 1;
+            }
         }
     }
     let mut rows = Vec::new();
@@ -362,7 +374,7 @@ pub(crate) mod tests {
     }
 
     fn team(id: u64, unit: &str, created_at: i64) -> Team {
-        Team { id, unit: unit.into(), name: format!("T{id}"), created_at }
+        Team { id, unit: unit.into(), name: format!("T{id}"), created_at, expected_from: None }
     }
 
     fn values(pairs: &[(&str, Value)]) -> Values {
@@ -402,6 +414,34 @@ pub(crate) mod tests {
         assert_eq!(get("P", "2026-11"), Some((4, 0, 0, 0)));
         let p = rows.iter().find(|r| &*r.unit == "P" && &*r.period == "2026-10").unwrap();
         assert_eq!(p.rate, 66.7);
+    }
+
+    #[test]
+    fn a_team_that_reported_is_expected_and_rates_stay_within_0_and_100() {
+        let units = sample_units();
+        let h = Hierarchy::new(&units);
+        let nov = Period::from_key("2026-11").unwrap();
+        // Created on 1 December, in November's grace window, and reports for November;
+        // a second team created before November that has not reported; a third that
+        // existed before it was entered (explicit expected_from in November).
+        let dec_1 = nov.end() + 1800;
+        let early = Team { expected_from: Some(nov.start()), ..team(3, "V2", dec_1) };
+        let teams = vec![team(1, "V1", dec_1), team(2, "V1", 0), early];
+        let v = Values::new();
+        let fact =
+            |team| Fact { team, period: "2026-11", on_time: true, values: FactValues::Map(&v) };
+        // The same fact twice (a replay) counts once.
+        let rows = completeness(&h, &teams, &[nov], [fact(1), fact(1)]);
+        let get = |unit: &str| {
+            rows.iter().find(|r| &*r.unit == unit).map(|r| (r.expected, r.reported, r.rate))
+        };
+        assert_eq!(get("V1"), Some((2, 1, 50.0)));
+        assert_eq!(get("V2"), Some((1, 0, 0.0)));
+        assert_eq!(get("P"), Some((3, 1, 33.3)));
+        for row in &rows {
+            assert!(row.reported <= row.expected, "{row:?}");
+            assert!(row.reported == 0 || row.rate > 0.0, "{row:?}");
+        }
     }
 
     #[test]

@@ -219,10 +219,13 @@ mod tests {
         let h = Hierarchy::new(&units);
         let d = defs();
         let report = d.get(None).unwrap();
-        let team =
-            Team {
-                id: 7, unit: "V1".into(), name: "Tổ CNSCĐ thôn Đông".into(), created_at: 0
-            };
+        let team = Team {
+            id: 7,
+            unit: "V1".into(),
+            name: "Tổ CNSCĐ thôn Đông".into(),
+            created_at: 0,
+            expected_from: None,
+        };
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
         let names: HashMap<&str, &str> = [("u1", "Chị Lan")].into_iter().collect();
         let mut values = BTreeMap::new();

@@ -142,8 +142,43 @@ pub fn units_from_csv(text: &str, existing: &[Unit]) -> Result<Vec<Unit>, Vec<St
     if problems.is_empty() { Ok(units) } else { Err(problems) }
 }
 
-/// Reads the teams file into (unit code, team name) pairs; units must be known.
-pub fn teams_from_csv(text: &str, units: &[Unit]) -> Result<Vec<(String, String)>, Vec<String>> {
+/// One row of the teams file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRow {
+    pub unit: String,
+    pub name: String,
+    /// Unix seconds, from the optional `expected_from` column.
+    pub expected_from: Option<i64>,
+}
+
+/// `2026-11` or `11/2026` (the first of that month) or `2026-11-15`, at 00:00 Vietnam
+/// time, as Unix seconds.
+pub fn parse_expected_from(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let number = |s: &str| s.parse::<u32>().ok();
+    let (year, month, day) = match text.split(['-', '/']).collect::<Vec<_>>()[..] {
+        [y, m] if y.len() == 4 => (number(y), number(m), Some(1)),
+        [m, y] if y.len() == 4 => (number(y), number(m), Some(1)),
+        [y, m, d] if y.len() == 4 => (number(y), number(m), number(d)),
+        _ => (None, None, None),
+    };
+    match (year, month, day) {
+        (Some(y), Some(m), Some(d))
+            if (1..=12).contains(&m)
+                && d >= 1
+                && d <= crate::calendar::days_in_month(y as i32, m) =>
+        {
+            Ok(crate::calendar::days_from_civil(y as i32, m, d) * 86_400
+                - crate::calendar::UTC_OFFSET_SECS)
+        }
+        _ => Err(format!(
+            "expected_from {text:?}: use a month like 2026-11 or 11/2026, or a date like 2026-11-15"
+        )),
+    }
+}
+
+/// Reads the teams file (`unit,name[,expected_from]`); units must be known.
+pub fn teams_from_csv(text: &str, units: &[Unit]) -> Result<Vec<TeamRow>, Vec<String>> {
     let rows = parse_csv(text).map_err(|e| vec![e])?;
     let columns = header_index(&rows, &["unit", "name"])?;
     let known: HashMap<&str, ()> = units.iter().map(|u| (u.code.as_str(), ())).collect();
@@ -153,13 +188,18 @@ pub fn teams_from_csv(text: &str, units: &[Unit]) -> Result<Vec<(String, String)
         let get = |name: &str| {
             columns.get(name).and_then(|&i| row.get(i)).map(|s| nfc(s)).unwrap_or_default()
         };
-        let (unit, name) = (get("unit"), get("name"));
+        let (unit, name, from) = (get("unit"), get("name"), get("expected_from"));
+        let expected_from =
+            if from.is_empty() { Ok(None) } else { parse_expected_from(&from).map(Some) };
         if unit.is_empty() || name.is_empty() {
             problems.push(format!("line {}: unit and name are required", n + 1));
         } else if !known.contains_key(unit.as_str()) {
             problems.push(format!("line {}: unit {unit} is unknown", n + 1));
         } else {
-            teams.push((unit, name));
+            match expected_from {
+                Ok(expected_from) => teams.push(TeamRow { unit, name, expected_from }),
+                Err(e) => problems.push(format!("line {}: {e}", n + 1)),
+            }
         }
     }
     if problems.is_empty() { Ok(teams) } else { Err(problems) }
@@ -183,6 +223,38 @@ fn header_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expected_from_accepts_months_and_dates_in_vietnam_time() {
+        // 2026-11-01 00:00 in Vietnam is 2026-10-31 17:00 UTC.
+        let nov_1 = 1_793_466_000;
+        for (text, want) in [
+            ("2026-11", Ok(nov_1)),
+            ("11/2026", Ok(nov_1)),
+            (" 2026-11-01 ", Ok(nov_1)),
+            ("2028-02-29", Ok(1_835_370_000)),
+            ("2026-02-29", Err(())),
+            ("2026-13", Err(())),
+            ("T11", Err(())),
+            ("", Err(())),
+        ] {
+            assert_eq!(parse_expected_from(text).map_err(|_| ()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn teams_file_with_expected_from() {
+        let units = units_from_csv(include_str!("../../config/units-example.csv"), &[]).unwrap();
+        let rows = teams_from_csv(
+            "unit,name,expected_from\n19900-01,Tổ A,2026-11\n19900-02,Tổ B,\n",
+            &units,
+        )
+        .unwrap();
+        assert_eq!(rows[0].expected_from, Some(1_793_466_000));
+        assert_eq!(rows[1].expected_from, None);
+        let bad = teams_from_csv("unit,name,expected_from\n19900-01,Tổ A,mai\n", &units);
+        assert!(bad.unwrap_err()[0].contains("line 2: expected_from"));
+    }
 
     #[test]
     fn csv_quotes_and_bom() {

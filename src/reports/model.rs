@@ -128,8 +128,21 @@ pub struct Team {
     pub id: u64,
     pub unit: String,
     pub name: String,
-    /// Unix seconds; the team is expected to report from the period containing this on.
+    /// Unix seconds; the team is expected to report from the period containing this on,
+    /// unless `expected_from` says otherwise.
     pub created_at: i64,
+    /// Unix seconds: an explicit start of reporting duty (an imported team that existed
+    /// before it was entered here, or one that starts later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_from: Option<i64>,
+}
+
+impl Team {
+    /// From when the team is expected to report: it is expected for every period that
+    /// ends after this instant (and, whatever this says, for any period it reported for).
+    pub fn expected_from(&self) -> i64 {
+        self.expected_from.unwrap_or(self.created_at)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -424,6 +424,52 @@ mod tests {
     }
 
     #[test]
+    fn month_ends_leap_days_and_year_spanning_weeks() {
+        let r = report(PeriodKind::Month);
+        let w = report(PeriodKind::Week);
+        let minute = 60;
+        let cases: &[(&str, i64, Period, Period)] = &[
+            // (what, now, period containing now, period a report goes to by default)
+            (
+                "last day of a month, 23:59",
+                vn(2026, 11, 30, 23) + 59 * minute,
+                month(2026, 11),
+                month(2026, 11),
+            ),
+            // 00:30 on the 1st in Vietnam is still the previous day in UTC.
+            (
+                "first day 00:30 (UTC: day before)",
+                vn(2026, 12, 1, 0) + 30 * minute,
+                month(2026, 12),
+                month(2026, 11),
+            ),
+            ("grace window, last hour", vn(2026, 12, 7, 23), month(2026, 12), month(2026, 11)),
+            ("grace window over", vn(2026, 12, 8, 0), month(2026, 12), month(2026, 12)),
+            ("leap day", vn(2028, 2, 29, 12), month(2028, 2), month(2028, 2)),
+            (
+                "the day after a leap day",
+                vn(2028, 3, 1, 0) + 30 * minute,
+                month(2028, 3),
+                month(2028, 2),
+            ),
+            ("new year's eve", vn(2026, 12, 31, 23), month(2026, 12), month(2026, 12)),
+        ];
+        for (what, now, containing, default) in cases {
+            assert_eq!(Period::containing(PeriodKind::Month, *now), *containing, "{what}");
+            assert_eq!(default_period(&r, *now), *default, "{what}");
+        }
+        assert_eq!(month(2028, 2).end() - month(2028, 2).start(), 29 * 86_400);
+        // ISO week 2026-W53 runs Monday 28/12/2026 to Sunday 3/1/2027.
+        for day in [(2026, 12, 28), (2026, 12, 31), (2027, 1, 1), (2027, 1, 3)] {
+            let now = vn(day.0, day.1, day.2, 0) + 30 * minute;
+            assert_eq!(Period::containing(PeriodKind::Week, now), week(2026, 53), "{day:?}");
+        }
+        assert_eq!(Period::containing(PeriodKind::Week, vn(2027, 1, 4, 0)), week(2027, 1));
+        // With a 7-day grace, the first days of 2027-W01 still report for 2026-W53.
+        assert_eq!(default_period(&w, vn(2027, 1, 5, 9)), week(2026, 53));
+    }
+
+    #[test]
     fn default_lock_and_timeliness() {
         let r = report(PeriodKind::Month);
         // Grace: the first 7 days of November default to October.

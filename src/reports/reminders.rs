@@ -157,7 +157,7 @@ fn plan_period(
     let missing: Vec<&Team> = world
         .teams
         .iter()
-        .filter(|t| t.created_at < period.end())
+        .filter(|t| t.expected_from() < period.end())
         .filter(|t| !world.reported.contains(&(t.id, report.key.clone(), period_key.clone())))
         .collect();
     for team in &missing {
@@ -234,7 +234,7 @@ fn plan_digests(
         }
         // Commune name → (expected, reported, missing team names, unreachable lines).
         let mut communes: BTreeMap<String, (u32, u32, Vec<String>, Vec<String>)> = BTreeMap::new();
-        for team in world.teams.iter().filter(|t| t.created_at < period.end()) {
+        for team in world.teams.iter().filter(|t| t.expected_from() < period.end()) {
             if !world.hierarchy.is_within(&team.unit, scope) {
                 continue;
             }
@@ -332,8 +332,20 @@ mod tests {
         Fixture {
             defs: Definitions::parse(monthly).unwrap(),
             teams: vec![
-                Team { id: 1, unit: "V1".into(), name: "Tổ Đông".into(), created_at: 0 },
-                Team { id: 2, unit: "V2".into(), name: "Tổ Tây".into(), created_at: 0 },
+                Team {
+                    id: 1,
+                    unit: "V1".into(),
+                    name: "Tổ Đông".into(),
+                    created_at: 0,
+                    expected_from: None,
+                },
+                Team {
+                    id: 2,
+                    unit: "V2".into(),
+                    name: "Tổ Tây".into(),
+                    created_at: 0,
+                    expected_from: None,
+                },
             ],
             members: vec![
                 member("m1", Some(1), Role::Member, None),

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::client::ZaloClient;
 use super::response::{NIGHT_CODE, SendOutcome, is_unreachable_user};
 use super::token::Tokens;
-use crate::clock;
+use crate::clock::Clock;
 use crate::store::{OutboxEntry, OutboxStatus, SendError, Store};
 
 #[derive(Debug, Clone)]
@@ -34,6 +34,7 @@ pub struct Sender {
     config: SenderConfig,
     /// Woken whenever something is queued, so replies go out at once.
     wake: Arc<Notify>,
+    clock: Clock,
 }
 
 /// Backoff before attempt `attempts + 1`: 2 s doubling to at most 15 min, ±25 % jitter
@@ -56,8 +57,14 @@ pub fn next_morning_ms(now_ms: i64) -> i64 {
 }
 
 impl Sender {
-    pub fn new(store: Store, client: ZaloClient, tokens: Tokens, config: SenderConfig) -> Sender {
-        Sender { store, client, tokens, config, wake: Arc::new(Notify::new()) }
+    pub fn new(
+        store: Store,
+        client: ZaloClient,
+        tokens: Tokens,
+        config: SenderConfig,
+        clock: Clock,
+    ) -> Sender {
+        Sender { store, client, tokens, config, wake: Arc::new(Notify::new()), clock }
     }
 
     /// A handle to wake the sender after queueing messages.
@@ -74,7 +81,7 @@ impl Sender {
         // under load there is one flush per batch; before idling we flush them too.
         let mut unflushed = false;
         loop {
-            let now = clock::now_ms();
+            let now = self.clock.now_ms();
             let due = match self.store.outbox_due(now, self.config.concurrency * 4) {
                 Ok(due) => due,
                 Err(e) => {
@@ -115,7 +122,7 @@ impl Sender {
 
     /// Sleeps until woken, until the next backoff expires, or 30 s at most.
     async fn idle(&self) {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let wait_ms = match self.store.outbox_next_due_ms() {
             Ok(Some(at)) => (at - now).clamp(10, 30_000),
             _ => 30_000,
@@ -126,7 +133,7 @@ impl Sender {
 
     #[tracing::instrument(skip_all, fields(outbox_id = entry.id, user = %crate::privacy::mask_id(&entry.user_id)))]
     async fn attempt(&self, mut entry: OutboxEntry) {
-        let now = clock::now_ms();
+        let now = self.clock.now_ms();
         let outcome = self.send_with_refresh(&entry, now).await;
         // A night refusal does not count as an attempt.
         if !matches!(outcome, SendOutcome::Night { .. }) {
@@ -135,7 +142,7 @@ impl Sender {
         match outcome {
             SendOutcome::Sent { message_id } => {
                 entry.status = OutboxStatus::Sent;
-                entry.sent_at_ms = Some(clock::now_ms());
+                entry.sent_at_ms = Some(self.clock.now_ms());
                 entry.zalo_message_id = message_id;
                 entry.last_error = None;
                 tracing::debug!("message sent");

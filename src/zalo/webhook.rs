@@ -26,6 +26,7 @@ pub struct WebhookState {
     pub app_id: String,
     pub oa_secret: SecretString,
     pub ingest: Ingest,
+    pub clock: crate::clock::Clock,
 }
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
@@ -81,7 +82,7 @@ pub async fn receive(
         dedupe_key: dedupe_key(&event, &body),
         user_id,
         event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
-        received_at_ms: crate::clock::now_ms(),
+        received_at_ms: state.clock.now_ms(),
         failure: None,
     };
     match state.ingest.accept(entry).await? {

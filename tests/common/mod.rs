@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cnscd_bot::app;
+use cnscd_bot::clock::Clock;
 use cnscd_bot::settings::Settings;
 use cnscd_bot::zalo::fake::{FakeMessage, FakeZalo};
 use cnscd_bot::zalo::signature;
@@ -25,6 +26,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store_dir: tempfile::TempDir,
     pub settings: Settings,
+    /// The service's clock: tests move it, and read dates from it, never from the system.
+    pub clock: Clock,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -51,15 +54,26 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the service; `edit` adjusts the settings first.
+/// Where a test's clock starts unless it picks a date: mid-month, mid-morning in Vietnam,
+/// away from every period boundary, so no test depends on the day it runs.
+pub fn default_clock() -> Clock {
+    Clock::starting_at_vn(2026, 6, 15, 10, 0)
+}
+
+/// Starts the service on [`default_clock`]; `edit` adjusts the settings first.
 pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_at(default_clock(), edit).await
+}
+
+/// Starts the service reading `clock`; `edit` adjusts the settings first.
+pub async fn spawn_app_at(clock: Clock, edit: impl FnOnce(&mut Settings)) -> TestApp {
     init_tracing();
     let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
     let fake_base = fake.serve_loopback().await.expect("fake zalo");
     let store_dir = tempfile::tempdir().expect("tempdir");
     let mut settings = test_settings(&fake_base, store_dir.path());
     edit(&mut settings);
-    start(fake, fake_base, store_dir, settings).await
+    start(fake, fake_base, store_dir, settings, clock).await
 }
 
 async fn start(
@@ -67,8 +81,9 @@ async fn start(
     fake_base: String,
     store_dir: tempfile::TempDir,
     settings: Settings,
+    clock: Clock,
 ) -> TestApp {
-    let app = app::build(settings.clone()).await.expect("build app");
+    let app = app::build_with_clock(settings.clone(), clock.clone()).await.expect("build app");
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -85,6 +100,7 @@ async fn start(
         http: reqwest::Client::new(),
         store_dir,
         settings,
+        clock,
         _shutdown: tx,
     }
 }
@@ -177,8 +193,9 @@ pub fn follow_event(user: &str) -> String {
     .to_string()
 }
 
+/// Zalo stamps events with its own (real) clock.
 pub fn now_ms_string() -> String {
-    cnscd_bot::clock::now_ms().to_string()
+    Clock::system().now_ms().to_string()
 }
 
 fn init_tracing() {

@@ -128,21 +128,39 @@ impl Store {
     }
 
     /// Creates a team with the next small id, durably.
-    pub fn create_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, StoreError> {
-        let team = self.insert_team(unit, name, now)?;
+    pub fn create_team(
+        &self,
+        unit: &str,
+        name: &str,
+        expected_from: Option<i64>,
+        now: i64,
+    ) -> Result<Team, StoreError> {
+        let team = self.insert_team(unit, name, expected_from, now)?;
         self.flush_blocking()?;
         Ok(team)
     }
 
     /// Creates a team with the next small id; not flushed (imports flush once at the end).
-    pub fn insert_team(&self, unit: &str, name: &str, now: i64) -> Result<Team, StoreError> {
+    pub fn insert_team(
+        &self,
+        unit: &str,
+        name: &str,
+        expected_from: Option<i64>,
+        now: i64,
+    ) -> Result<Team, StoreError> {
         let tree = self.reports_tree();
         let next = tree.update_and_fetch(b"seq/team", |old| {
             let n = old.and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
             Some((n + 1).to_be_bytes().to_vec())
         })?;
         let id = next.and_then(|b| b.as_ref().try_into().ok()).map_or(1, u64::from_be_bytes);
-        let team = Team { id, unit: unit.to_owned(), name: name.to_owned(), created_at: now };
+        let team = Team {
+            id,
+            unit: unit.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+            expected_from,
+        };
         tree.insert(team_key(id).as_bytes(), to_json(&team))?;
         Ok(team)
     }

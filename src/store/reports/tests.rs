@@ -39,8 +39,8 @@ fn teams_get_small_sequential_ids() {
         replaced_by: None,
     };
     store.put_report_units(&[unit]).unwrap();
-    assert_eq!(store.create_team("1", "A", 0).unwrap().id, 1);
-    assert_eq!(store.create_team("1", "B", 0).unwrap().id, 2);
+    assert_eq!(store.create_team("1", "A", None, 0).unwrap().id, 1);
+    assert_eq!(store.create_team("1", "B", None, 0).unwrap().id, 2);
     assert_eq!(store.report_teams().unwrap().len(), 2);
     assert_eq!(store.report_units().unwrap().len(), 1);
 }
