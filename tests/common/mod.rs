@@ -156,6 +156,21 @@ impl TestApp {
     }
 }
 
+/// Waits for at least one message for `user`, then until no new one arrives for 300 ms
+/// (one step's replies leave one after another), and returns them all (5 s max).
+pub async fn wait_settled(fake: &FakeZalo, user: &str) -> Vec<FakeMessage> {
+    let mut seen = wait_for(fake, user, 1).await.len();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = fake.messages_for(user).len();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
+    fake.messages_for(user)
+}
+
 pub async fn wait_for(fake: &FakeZalo, user: &str, n: usize) -> Vec<FakeMessage> {
     for _ in 0..100 {
         let got = fake.messages_for(user);
