@@ -7,7 +7,7 @@
 //! restarts. Only the latest due stage is planned, so a service that was down does not
 //! catch up with a burst of stale reminders.
 //!
-//! Zalo rules (zalo-oa-api.md §3.5, §5): messages only to users who interacted within
+//! Zalo rules (docs/zalo.md §5, §7): messages only to users who interacted within
 //! the window (7 days), never 22:00–06:00 (error -234). Users outside the window are
 //! not messaged; leaders and admins see them listed as unreachable.
 
