@@ -54,6 +54,20 @@ fn complete_is_atomic_and_queues_messages_in_order() {
 }
 
 #[test]
+fn last_reachable_interaction_hides_users_zalo_refused() {
+    let store = Store::temporary().unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("m1", "u1")).unwrap() else {
+        panic!("accepted")
+    };
+    let user = UserRecord { last_interaction_ms: 7_000, reachable: true };
+    store.complete(seq, "u1", SessionUpdate::Keep, Some(&user), &[], 10).unwrap();
+    assert_eq!(store.last_reachable_interaction("u1").unwrap(), Some(7));
+    assert_eq!(store.last_reachable_interaction("never-seen").unwrap(), None);
+    store.set_unreachable("u1").unwrap();
+    assert_eq!(store.last_reachable_interaction("u1").unwrap(), None);
+}
+
+#[test]
 fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     let store = Store::temporary().unwrap();
     store.enqueue_once("k1", "u1", &[json!({"text": "a1"}), json!({"text": "a2"})], 0).unwrap();
