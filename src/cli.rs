@@ -135,12 +135,7 @@ pub struct TokensSetArgs {
 
 pub fn tokens_set(settings: &Settings, args: TokensSetArgs) -> anyhow::Result<()> {
     let path: &PathBuf = &settings.store.path;
-    let store = Store::open(path).with_context(|| {
-        format!(
-            "opening store at {} (is the service running? then use PUT /admin/api/zalo/tokens)",
-            path.display()
-        )
-    })?;
+    let store = Store::open_for_command(path, "PUT /admin/api/zalo/tokens")?;
     let now = crate::clock::Clock::system().now_secs();
     store.put_tokens_blocking(&TokenPair {
         access_token: args.access_token,

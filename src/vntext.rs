@@ -7,6 +7,13 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+/// NFC form of `text` (what is stored and shown; composed, so "báo" typed on an NFD
+/// keyboard is the same string as "báo"). Does not trim: callers that take user input
+/// trim first.
+pub fn nfc(text: &str) -> String {
+    text.nfc().collect()
+}
+
 /// Lower case with every tone mark and diacritic removed (stacked marks included),
 /// `đ` → `d` (it has no decomposition) and full-width digits made ASCII. Punctuation and
 /// spacing are kept; callers decide what a word is.
@@ -24,7 +31,13 @@ pub fn unmark(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::unmark;
+    use super::{nfc, unmark};
+
+    #[test]
+    fn nfc_composes_and_keeps_spacing() {
+        assert_eq!(nfc("b\u{61}\u{301}o"), "báo");
+        assert_eq!(nfc("  Ho\u{300}a "), "  Hòa ");
+    }
 
     #[test]
     fn unmark_table() {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn documented_test_vector_is_accepted_and_answered() {
     let app = spawn_app().await;
-    // The exact body and header from shared/docs/zalo-oa-api.md §2.1.
+    // The exact body and header from docs/zalo.md §2.
     let body = r#"{"app_id":"360846524940903967","sender":{"id":"246845883529197922"},"recipient":{"id":"388613280878808645"},"event_name":"user_send_text","message":{"text":"Xin chào","msg_id":"96d3cdf3af150460909"},"timestamp":"1735693200123"}"#;
     let header = "mac=91d3d8a2960bc41e2ca055e6913dc6e9b00316a525edda61d09d9462370b29a9";
     let resp = app.post_raw(body, Some(header)).await;

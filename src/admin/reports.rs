@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::reporting::Reporting;
 use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
 use crate::reports::model::Role;
+use crate::reports::reminders::within_window;
 
 pub fn router<S>() -> Router<S>
 where
@@ -171,13 +172,13 @@ async fn create_invite(
 
 async fn members(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiError> {
     let store = reporting.store().clone();
-    let window = reporting.settings().reply_window_days * 86_400;
+    let window_days = reporting.settings().reply_window_days;
     let now = reporting.clock().now_secs();
     let members = blocking(move || reporting.members()).await?;
     let items: Vec<Value> = members
         .iter()
         .map(|m| {
-            let last = store.last_interaction(&m.user_id);
+            let last = store.last_reachable_interaction(&m.user_id).ok().flatten();
             json!({
                 "user": crate::privacy::mask_id(&m.user_id),
                 "name": m.display_name.as_deref().map(mask_name),
@@ -185,7 +186,7 @@ async fn members(State(reporting): State<Reporting>) -> Result<Json<Value>, ApiE
                 "unit": m.unit,
                 "role": m.role,
                 "joined_at": m.joined_at,
-                "reachable": last.is_some_and(|t| now - t < window),
+                "reachable": within_window(last, window_days, now),
             })
         })
         .collect();

@@ -28,6 +28,11 @@ pub use crate::reply::{MAX_BUTTONS, MAX_TEXT_CHARS};
 pub const LONG_TEXT_CHARS: usize = 500;
 /// List dialogs show this many items per page, leaving room for "Xem thêm".
 pub const LIST_PAGE_SIZE: usize = 4;
+/// Review interval in days for facts that set no `review_days`, when nothing else is
+/// configured: the one default behind `LoadOptions`, `RegistryOptions`, `check --review-days`
+/// (and `dialogs.review_days` in `config/default.toml`).
+pub const DEFAULT_REVIEW_DAYS: u32 = 180;
+
 /// Settings that influence validation.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -39,7 +44,7 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions { today: None, review_days: 180 }
+        LoadOptions { today: None, review_days: DEFAULT_REVIEW_DAYS }
     }
 }
 

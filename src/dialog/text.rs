@@ -12,9 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 pub const TYPO_MIN_WORD_CHARS: usize = 5;
 
 /// NFC form of `s` (what we store and show).
-pub fn nfc(s: &str) -> String {
-    s.nfc().collect()
-}
+pub use crate::vntext::nfc;
 
 /// True if `s` is already in NFC (what admins must write).
 pub fn is_nfc(s: &str) -> bool {

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::cli::{ChatArgs, today};
+use super::cli::ChatArgs;
+use super::today;
 use crate::dialog::{self, Input, LoadOptions, Session};
 use crate::reply::{Button, Reply};
 

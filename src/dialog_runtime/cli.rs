@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::dialog::{self, Date, EngineOptions, LoadOptions, transcript};
+use super::today;
+use crate::dialog::{self, EngineOptions, LoadOptions, transcript};
 
 /// Default folder of the shipped dialogs.
 pub const DEFAULT_DIALOGS_DIR: &str = "dialogs";
@@ -20,7 +21,7 @@ pub struct CheckArgs {
     #[arg(default_value = DEFAULT_DIALOGS_DIR)]
     pub dir: PathBuf,
     /// Review interval in days for facts that do not set review_days.
-    #[arg(long, default_value_t = 180)]
+    #[arg(long, default_value_t = dialog::DEFAULT_REVIEW_DAYS)]
     pub review_days: u32,
 }
 
@@ -84,10 +85,6 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Today's date in Vietnam (UTC+7), for fact review dates.
-pub(crate) fn today(clock: &crate::clock::Clock) -> Date {
-    Date::from_unix_secs(clock.now_secs() + crate::calendar::UTC_OFFSET_SECS)
-}
-
 /// Talk to the dialogs in the terminal, as a citizen would on Zalo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChatArgs {
@@ -113,7 +110,8 @@ mod tests {
     use super::*;
 
     fn check(dir: &Path) -> ExitCode {
-        run_check(CheckArgs { dir: dir.to_owned(), review_days: 180 }).expect("check runs")
+        run_check(CheckArgs { dir: dir.to_owned(), review_days: dialog::DEFAULT_REVIEW_DAYS })
+            .expect("check runs")
     }
 
     #[test]
@@ -136,7 +134,10 @@ mod tests {
             .expect("write");
         assert_eq!(check(dir.path()), ExitCode::FAILURE, "a load error fails");
 
-        let missing = run_check(CheckArgs { dir: dir.path().join("none"), review_days: 180 });
+        let missing = run_check(CheckArgs {
+            dir: dir.path().join("none"),
+            review_days: dialog::DEFAULT_REVIEW_DAYS,
+        });
         assert!(missing.is_err());
     }
 }

@@ -13,8 +13,8 @@ use crate::dialog::{
 };
 use crate::reply::Reply;
 
-use super::cli::today;
 use super::status::{RegistryStatus, ReloadOutcome};
+use super::today;
 
 /// Sent when no valid dialog set has ever loaded: never leave the user without an answer.
 pub const NO_DIALOGS_REPLY: &str = "Xin lỗi, phần hướng dẫn đang được cập nhật. Bạn vui lòng thử lại sau ít phút; khi đó gõ \"menu\" để bắt đầu.";
@@ -36,7 +36,7 @@ impl Default for RegistryOptions {
     fn default() -> RegistryOptions {
         RegistryOptions {
             idle_timeout_secs: dialog::DEFAULT_IDLE_TIMEOUT_SECS,
-            review_days: 180,
+            review_days: dialog::DEFAULT_REVIEW_DAYS,
             max_pinned_versions: 8,
             clock: crate::clock::Clock::system(),
         }

@@ -42,13 +42,7 @@ pub struct ExportArgs {
 }
 
 fn open(settings: &Settings) -> anyhow::Result<Reporting> {
-    let path = &settings.store.path;
-    let store = Store::open(path).with_context(|| {
-        format!(
-            "opening store at {} (is the service running? then use the admin API)",
-            path.display()
-        )
-    })?;
+    let store = Store::open_for_command(&settings.store.path, "the admin API")?;
     Reporting::load(store, settings.reports.clone())
 }
 

@@ -109,7 +109,7 @@ impl Reporting {
             .map(import::parse_expected_from)
             .transpose()
             .map_err(QueryError::BadRequest)?;
-        let name = crate::reports::text::nfc(name);
+        let name = crate::reports::text::nfc(name.trim());
         if name.is_empty() {
             return Err(QueryError::BadRequest("name is required".into()));
         }

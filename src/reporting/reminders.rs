@@ -65,10 +65,8 @@ impl Reporting {
         // Users who unfollowed (or whom Zalo refused) count as never seen: unreachable.
         let mut last_interaction: HashMap<String, i64> = HashMap::new();
         for m in &members {
-            if let Some(user) = self.store.user(&m.user_id)?
-                && user.reachable
-            {
-                last_interaction.insert(m.user_id.clone(), user.last_interaction_ms / 1000);
+            if let Some(at) = self.store.last_reachable_interaction(&m.user_id)? {
+                last_interaction.insert(m.user_id.clone(), at);
             }
         }
         let world = World {

@@ -63,7 +63,7 @@ pub fn units_from_csv(text: &str, existing: &[Unit]) -> Result<Vec<Unit>, Vec<St
     let rows = parse_csv(text).map_err(|e| vec![e])?;
     let columns = header_index(&rows, &["code", "name", "kind", "parent"])?;
     let col = |row: &[String], name: &str| -> String {
-        columns.get(name).and_then(|&i| row.get(i)).map(|s| nfc(s)).unwrap_or_default()
+        columns.get(name).and_then(|&i| row.get(i)).map(|s| nfc(s.trim())).unwrap_or_default()
     };
     let mut problems = Vec::new();
     let mut units = Vec::new();
@@ -186,7 +186,7 @@ pub fn teams_from_csv(text: &str, units: &[Unit]) -> Result<Vec<TeamRow>, Vec<St
     let mut teams = Vec::new();
     for (n, row) in rows.iter().enumerate().skip(1) {
         let get = |name: &str| {
-            columns.get(name).and_then(|&i| row.get(i)).map(|s| nfc(s)).unwrap_or_default()
+            columns.get(name).and_then(|&i| row.get(i)).map(|s| nfc(s.trim())).unwrap_or_default()
         };
         let (unit, name, from) = (get("unit"), get("name"), get("expected_from"));
         let expected_from =

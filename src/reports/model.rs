@@ -114,7 +114,7 @@ impl Unit {
             "làng",
             "khu phố",
         ];
-        let lower = super::text::nfc(&self.name).to_lowercase();
+        let lower = super::text::nfc(self.name.trim()).to_lowercase();
         let has_kind = OWN_KIND_WORDS
             .iter()
             .any(|w| lower.strip_prefix(w).is_some_and(|rest| rest.starts_with(' ')));

@@ -7,7 +7,7 @@
 //! restarts. Only the latest due stage is planned, so a service that was down does not
 //! catch up with a burst of stale reminders.
 //!
-//! Zalo rules (zalo-oa-api.md §3.5, §5): messages only to users who interacted within
+//! Zalo rules (docs/zalo.md §5, §7): messages only to users who interacted within
 //! the window (7 days), never 22:00–06:00 (error -234). Users outside the window are
 //! not messaged; leaders and admins see them listed as unreachable.
 
@@ -133,7 +133,15 @@ fn due_stage(
 }
 
 fn reachable(world: &World<'_>, config: &ReminderConfig, user: &str, now: i64) -> bool {
-    world.last_interaction.get(user).is_some_and(|t| now - t < config.window_days * DAY)
+    within_window(world.last_interaction.get(user).copied(), config.window_days, now)
+}
+
+/// Whether a user whose last interaction was at `last` (unix seconds; `None` = never, or
+/// not reachable at all) can still get a CS message at `now`: strictly less than
+/// `window_days` ago (Zalo's 7-day rule, docs/zalo.md §5). Shared with the admin API's
+/// member list so both say the same thing.
+pub fn within_window(last: Option<i64>, window_days: i64, now: i64) -> bool {
+    last.is_some_and(|t| now - t < window_days * DAY)
 }
 
 fn plan_period(
@@ -409,5 +417,20 @@ mod tests {
         assert!(digest.reply.text.contains("Chưa báo cáo: Tổ Đông."));
         assert!(digest.reply.text.contains("Tổ Đông (1/3 người)"));
         assert!(planned.iter().all(|p| p.user_id != "old"));
+    }
+
+    #[test]
+    fn within_window_is_strictly_less_than_the_window() {
+        let now = 10 * DAY;
+        let cases = [
+            (None, false),
+            (Some(now), true),
+            (Some(now - 7 * DAY + 1), true),
+            (Some(now - 7 * DAY), false),
+            (Some(now - 30 * DAY), false),
+        ];
+        for (last, want) in cases {
+            assert_eq!(within_window(last, 7, now), want, "{last:?}");
+        }
     }
 }

@@ -4,15 +4,11 @@
 //! `fold` maps all of them to one ASCII-ish key: NFD, drop combining marks, `đ` → `d`
 //! (it has no decomposition), lower-case. Stored text keeps the user's original (NFC).
 
-use unicode_normalization::UnicodeNormalization;
-
 /// Case- and diacritic-insensitive key: "Đăng Ký" → "dang ky".
 pub use crate::vntext::unmark as fold;
 
-/// NFC form of user text, trimmed, for storage and display.
-pub fn nfc(text: &str) -> String {
-    text.trim().nfc().collect()
-}
+/// NFC form of text, for storage and display (callers trim user input first).
+pub use crate::vntext::nfc;
 
 #[cfg(test)]
 mod tests {
@@ -36,10 +32,5 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(fold(input), want, "input {input:?}");
         }
-    }
-
-    #[test]
-    fn nfc_composes_and_trims() {
-        assert_eq!(nfc("  b\u{61}\u{301}o  "), "báo");
     }
 }

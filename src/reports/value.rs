@@ -107,7 +107,7 @@ pub fn parse_value(indicator: &Indicator, raw: &str) -> Result<Value, ValueError
         }
         IndicatorKind::Bool => parse_yes_no(raw).map(Value::Bool),
         IndicatorKind::Text => {
-            let text = nfc(raw);
+            let text = nfc(raw.trim());
             if text.chars().count() > MAX_TEXT_CHARS {
                 return Err(ValueError::TooLong);
             }

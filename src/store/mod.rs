@@ -104,7 +104,31 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// A one-off command could not open the store; usually the running service holds sled's
+/// lock (sled allows one process), so the message names the online alternative.
+#[derive(Debug, thiserror::Error)]
+#[error("opening store at {path} (is the service running? then use {online})")]
+pub struct OpenForCommandError {
+    path: String,
+    online: &'static str,
+    #[source]
+    source: StoreError,
+}
+
 impl Store {
+    /// Opens the store for a command-line operation (`tokens set`, `units import`, …) run
+    /// while the service is stopped. `online` says how to do the same with it running.
+    pub fn open_for_command(
+        path: &Path,
+        online: &'static str,
+    ) -> Result<Store, OpenForCommandError> {
+        Store::open(path).map_err(|source| OpenForCommandError {
+            path: path.display().to_string(),
+            online,
+            source,
+        })
+    }
+
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut store = Store::from_db(sled::Config::new().path(path).open()?)?;
@@ -276,9 +300,12 @@ impl Store {
         get_json(&self.users, keys::USERS, user_id.as_bytes())
     }
 
-    /// Unix seconds of the user's last inbound event, if known.
-    pub fn last_interaction(&self, user_id: &str) -> Option<i64> {
-        self.user(user_id).ok().flatten().map(|u| u.last_interaction_ms / 1000)
+    /// Unix seconds of the user's last inbound event, unless the user cannot be messaged
+    /// at all (unfollowed, or Zalo refused them: `UserRecord::reachable` is false); `None`
+    /// also for a user never seen. With `reports::reminders::within_window` this is the one
+    /// definition of "reachable" (reminders, admin member list).
+    pub fn last_reachable_interaction(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.user(user_id)?.filter(|u| u.reachable).map(|u| u.last_interaction_ms / 1000))
     }
 
     /// Deletes what the service keeps about a user (Zalo `user_withdraw`): session, user

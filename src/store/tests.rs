@@ -53,6 +53,26 @@ fn complete_is_atomic_and_queues_messages_in_order() {
     assert_eq!(due[0].message, json!({"text": "1"}));
 }
 
+/// Ingests a fresh event and returns its inbox sequence number.
+fn accepted(store: &Store, key: &str, user: &str) -> u64 {
+    match store.ingest(&entry(key, user)).unwrap() {
+        IngestOutcome::Accepted { seq } => seq,
+        other => panic!("not accepted: {other:?}"),
+    }
+}
+
+#[test]
+fn last_reachable_interaction_hides_users_zalo_refused() {
+    let store = Store::temporary().unwrap();
+    let seq = accepted(&store, "m1", "u1");
+    let user = UserRecord { last_interaction_ms: 7_000, reachable: true };
+    store.complete(seq, "u1", SessionUpdate::Keep, Some(&user), &[], 10).unwrap();
+    assert_eq!(store.last_reachable_interaction("u1").unwrap(), Some(7));
+    assert_eq!(store.last_reachable_interaction("never-seen").unwrap(), None);
+    store.set_unreachable("u1").unwrap();
+    assert_eq!(store.last_reachable_interaction("u1").unwrap(), None);
+}
+
 #[test]
 fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     let store = Store::temporary().unwrap();

@@ -1,7 +1,7 @@
 //! Turns channel-neutral `Reply` values into OA API v3 `message` objects (pure).
 //!
 //! Zalo caps CS text at 2,000 characters and a message at 5 buttons
-//! (shared/docs/zalo-oa-api.md §3.2–3.3). Long text is split at paragraph, line or
+//! (docs/zalo.md §4). Long text is split at paragraph, line or
 //! sentence boundaries; buttons ride on the last part so they stay under the text
 //! they belong to.
 

@@ -1,6 +1,6 @@
 //! Classifies Zalo API answers (pure). Zalo reports most failures as HTTP 200 with a
 //! negative `error`, so the body is parsed whatever the status.
-//! Codes: shared/docs/zalo-oa-api.md §4.4 and §5.
+//! Codes: docs/zalo.md §7.
 
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 //!
 //! `X-ZEvent-Signature: mac=<hex>` where `hex = sha256(app_id ‖ raw_body ‖ timestamp ‖ oa_secret)`
 //! — plain SHA-256, not HMAC; `app_id` and `timestamp` come from the JSON body and the
-//! body is hashed exactly as received. See shared/docs/zalo-oa-api.md §2.1.
+//! body is hashed exactly as received. See docs/zalo.md §2.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -51,7 +51,7 @@ fn digest(app_id: &str, raw_body: &[u8], timestamp: &str, oa_secret: &str) -> [u
 mod tests {
     use super::*;
 
-    // The test vector from shared/docs/zalo-oa-api.md §2.1 (checked there with Python,
+    // The test vector from docs/zalo.md §2 (checked there with Python,
     // sha256sum and Zalo's own Java MacUtils).
     const APP_ID: &str = "360846524940903967";
     const TIMESTAMP: &str = "1735693200123";

@@ -1,6 +1,6 @@
 //! The OA token pair: kept in the store, refreshed one at a time.
 //!
-//! Rules (shared/docs/zalo-oa-api.md §4.3): the refresh token is single-use, so the new
+//! Rules (docs/zalo.md §6): the refresh token is single-use, so the new
 //! pair is persisted (flushed) before it is used; only one refresh runs at a time, and
 //! after taking the lock we re-read the store because another task may have rotated
 //! the pair already. Settings only seed the store the first time.
