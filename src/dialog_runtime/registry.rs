@@ -149,6 +149,7 @@ impl Registry {
                 let options = LoadOptions {
                     today: Some(today()),
                     review_days: self.inner.options.review_days,
+                    strict: false,
                 };
                 dialog::load(&files, &options)
             }
