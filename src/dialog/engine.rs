@@ -468,11 +468,14 @@ impl<'s> Turn<'s> {
                 _ => break,
             }
         }
-        // A fact-stating step ends with its as-of line, from the oldest `verified` date shown.
+        // A fact-stating step ends with its as-of line, from the oldest `verified` date shown
+        // (not on the greeting and main menu, which state no rule a citizen acts on).
+        let greeting = chain.first().is_some_and(|t| self.set.is_main_menu(&t.dialog, &t.node));
         let as_of = chain
             .iter()
             .filter_map(|t| self.set.node(&t.dialog, &t.node).and_then(|n| n.verified))
-            .min();
+            .min()
+            .filter(|_| !greeting);
         let last = chain.len() - 1;
         for (index, target) in chain.into_iter().enumerate() {
             let Some(node) = self.set.node(&target.dialog, &target.node) else { continue };
