@@ -508,18 +508,17 @@ fn check_way_back(
             let own = depth.get(node_id).copied().unwrap_or(usize::MAX);
             let leads_back = |target: &Target| {
                 Some(target.dialog.as_str()) == main
-                    || (target.dialog == *id
-                        && depth.get(&target.node).is_some_and(|d| *d < own))
+                    || (target.dialog == *id && depth.get(&target.node).is_some_and(|d| *d < own))
             };
             let answer_buttons = match &node.ask {
                 Some(ask) if ask.kind == super::model::AskKind::YesNo => 2,
                 _ => 0,
             };
-            let buttons =
-                node.choices.len() + node.links.len() + node.calls.len() + answer_buttons;
+            let buttons = node.choices.len() + node.links.len() + node.calls.len() + answer_buttons;
             let has_back = node.choices.iter().any(|c| leads_back(&c.target))
                 || (node.end && buttons < MAX_BUTTONS);
-            if has_back {
+            // More than 5 buttons is already reported (too_many_buttons).
+            if has_back || buttons > MAX_BUTTONS {
                 continue;
             }
             if buttons < MAX_BUTTONS {
@@ -571,8 +570,7 @@ fn check_step_length(
             let mut chars = 0;
             let mut oldest: Option<super::date::Date> = None;
             for _ in 0..=MAX_STEP_MESSAGES {
-                let Some(node) = dialogs.get(&at.dialog).and_then(|d| d.nodes.get(&at.node))
-                else {
+                let Some(node) = dialogs.get(&at.dialog).and_then(|d| d.nodes.get(&at.node)) else {
                     break;
                 };
                 chars += shown_chars(node) + 2;
