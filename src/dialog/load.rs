@@ -798,4 +798,62 @@ mod tests {
         assert_ne!(a.version(), b.version());
         assert_eq!(a.version().len(), 12);
     }
+
+    #[test]
+    fn way_back_step_length_and_placeholders() {
+        // A start page whose 5 buttons all lead deeper has no room for "Quay lại": an error.
+        let ends: String =
+            (1..=5).map(|n| format!("[nodes.c{n}]\nsay = \"y\"\nend = true\n")).collect();
+        let full = format!(
+            "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ {} ]\n{ends}",
+            (1..=5)
+                .map(|n| format!("{{ label = \"{n}\", goto = \"c{n}\" }}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(codes(&load_with(&full)), [(E, NoWayBack)]);
+
+        // With room left, the engine adds "Quay lại" to a page that does not lead back.
+        let room = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ { label = \"Tiếp\", goto = \"c\" } ]\n[nodes.c]\nsay = \"y\"\nchoices = [ { label = \"Tiếp\", goto = \"d\" } ]\n[nodes.d]\nsay = \"z\"\nend = true\n";
+        let loaded = load_with(room);
+        assert_eq!(codes(&loaded), []);
+        let set = loaded.set.expect("loads");
+        let auto = |node: &str| set.node("x", node).expect("node").auto_back;
+        assert!(auto("b") && auto("c") && !auto("d"), "end nodes get the menu button");
+        assert!(!set.node("menu", "a").expect("menu").auto_back, "not on the main menu");
+
+        // A step (node + goto chain) longer than 600 characters, or 3 messages, is an error.
+        let long = format!(
+            "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"{}\"\nend = true\n",
+            "a".repeat(601)
+        );
+        assert_eq!(codes(&load_with(&long)), [(E, StepTooLong), (W, TextLong)]);
+        let chain = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"c\"\n[nodes.c]\nsay = \"y\"\ngoto = \"d\"\n[nodes.d]\nsay = \"z\"\nend = true\n";
+        assert_eq!(codes(&load_with(chain)), [(E, GotoChain)]);
+
+        // Local facts marked placeholder: listed; errors only with `strict`.
+        let local = "[facts.ten_tinh]\nvalue = \"tỉnh của bạn\"\nplaceholder = true\n";
+        let files = [
+            ("dialogs/menu.toml", MENU),
+            ("dialogs/x.toml", "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Ở {ten_tinh}\"\nend = true\n"),
+            ("dialogs/_local.toml", local),
+            ("dialogs/_facts.toml", FACTS),
+        ]
+        .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let loaded = load(&files, &LoadOptions::default());
+        assert_eq!(codes(&loaded), []);
+        let set = loaded.set.expect("loads");
+        assert_eq!(set.placeholders(), ["ten_tinh (dialogs/_local.toml)"]);
+        let strict = load(&files, &LoadOptions { strict: true, ..LoadOptions::default() });
+        assert_eq!(codes(&strict), [(E, Placeholder)]);
+        // A fact defined in both files is an error.
+        let twice = files.clone().map(|mut f| {
+            if f.path.ends_with("_facts.toml") {
+                f.contents.push_str(local);
+            }
+            f
+        });
+        assert!(codes(&load(&twice, &LoadOptions::default())).contains(&(E, Conflict)));
+    }
+
 }
