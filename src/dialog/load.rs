@@ -835,7 +835,10 @@ mod tests {
         let local = "[facts.ten_tinh]\nvalue = \"tỉnh của bạn\"\nplaceholder = true\n";
         let files = [
             ("dialogs/menu.toml", MENU),
-            ("dialogs/x.toml", "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Ở {ten_tinh}\"\nend = true\n"),
+            (
+                "dialogs/x.toml",
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Ở {ten_tinh}\"\nend = true\n",
+            ),
             ("dialogs/_local.toml", local),
             ("dialogs/_facts.toml", FACTS),
         ]
@@ -855,5 +858,4 @@ mod tests {
         });
         assert!(codes(&load(&twice, &LoadOptions::default())).contains(&(E, Conflict)));
     }
-
 }
