@@ -168,6 +168,15 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             ..RegistryOptions::default()
         },
     );
+    if sandbox.is_none() {
+        let placeholders = dialogs.status().placeholders;
+        if !placeholders.is_empty() {
+            tracing::warn!(
+                placeholders = %placeholders.join(", "),
+                "LIVE ZALO OA WITH EXAMPLE LOCAL FACTS: dialogs/_local.toml still holds placeholder values (province, OA name, hotline, local apps, team contacts) that citizens will see; fill them in and remove `placeholder = true` (check with `cnscd-bot check --strict`); listed at GET /admin/api/dialogs"
+            );
+        }
+    }
     let watcher = if settings.dialogs.watch {
         match dialogs.spawn_watcher() {
             Ok(guard) => Some(guard),

@@ -46,6 +46,9 @@ pub enum Code {
     StaleFact,
     GotoChain,
     AmbiguousChoices,
+    NoWayBack,
+    StepTooLong,
+    Placeholder,
     Transcript,
     Io,
 }
@@ -73,6 +76,9 @@ impl Code {
             Code::StaleFact => "stale_fact",
             Code::GotoChain => "goto_chain",
             Code::AmbiguousChoices => "ambiguous_choices",
+            Code::NoWayBack => "no_way_back",
+            Code::StepTooLong => "step_too_long",
+            Code::Placeholder => "placeholder",
             Code::Transcript => "transcript",
             Code::Io => "io",
         }

@@ -447,9 +447,10 @@ impl<'s> Turn<'s> {
         }
         session.retries = 0;
         session.pending.clear();
-        let mut shown = 0;
+        // The nodes this step shows: `target`, then its `goto` chain up to the message limit.
+        let mut chain: Vec<Target> = Vec::new();
         loop {
-            let Some(node) = self.set.node(&target.dialog, &target.node) else {
+            if self.set.node(&target.dialog, &target.node).is_none() {
                 // Unreachable with a validated set; fall back rather than fail.
                 self.notice = Some(NOTICE_UPDATED.to_owned());
                 target = self.set.main_start();
@@ -457,20 +458,35 @@ impl<'s> Turn<'s> {
                     self.send(Reply::text(NOT_UNDERSTOOD));
                     return;
                 }
+                chain.clear();
                 continue;
-            };
+            }
+            let next = self.set.node(&target.dialog, &target.node).and_then(|n| n.goto.clone());
+            chain.push(target);
+            match next {
+                Some(next) if chain.len() < MAX_MESSAGES_PER_STEP => target = next,
+                _ => break,
+            }
+        }
+        // A fact-stating step ends with its as-of line, from the oldest `verified` date shown
+        // (not on the greeting and main menu, which state no rule a citizen acts on).
+        let greeting = chain.first().is_some_and(|t| self.set.is_main_menu(&t.dialog, &t.node));
+        let as_of = chain
+            .iter()
+            .filter_map(|t| self.set.node(&t.dialog, &t.node).and_then(|n| n.verified))
+            .min()
+            .filter(|_| !greeting);
+        let last = chain.len() - 1;
+        for (index, target) in chain.into_iter().enumerate() {
+            let Some(node) = self.set.node(&target.dialog, &target.node) else { continue };
             if let Some(session) = self.session.as_mut() {
                 session.dialog.clone_from(&target.dialog);
                 session.node.clone_from(&target.node);
             }
-            let reply = render::node(self.set, self.session.as_ref(), &target, node);
+            let as_of = if index == last { as_of } else { None };
+            let reply = render::node(self.set, self.session.as_ref(), &target, node, as_of);
             self.send(reply);
             self.visited.push(target);
-            shown += 1;
-            match &node.goto {
-                Some(next) if shown < MAX_MESSAGES_PER_STEP => target = next.clone(),
-                _ => return,
-            }
         }
     }
 

@@ -12,16 +12,52 @@ use super::load::{LoadOptions, Sink, check_text};
 use super::model::{Fact, StaleFact};
 use super::text;
 
-/// `_facts.toml` → name → fact, plus stale facts.
+/// Facts compiled from `_facts.toml` and `_local.toml`.
+pub(crate) struct CompiledFacts {
+    pub(crate) facts: BTreeMap<String, Fact>,
+    pub(crate) stale: Vec<StaleFact>,
+    /// Facts still marked `placeholder = true`, as `name (file)`.
+    pub(crate) placeholders: Vec<String>,
+}
+
+/// `_facts.toml` and `_local.toml` → name → fact, plus stale facts and remaining placeholders.
+/// A name defined twice is an error. With `options.strict`, a remaining placeholder is an error.
 pub(crate) fn compile_facts(
     sink: &mut Sink<'_>,
     raw_facts: &[(usize, RawFacts)],
     options: &LoadOptions,
-) -> (BTreeMap<String, Fact>, Vec<StaleFact>) {
+) -> CompiledFacts {
     let mut facts = BTreeMap::new();
     let mut stale = Vec::new();
+    let mut placeholders = Vec::new();
     for (file, raw) in raw_facts {
         for (name, fact) in &raw.facts {
+            if facts.contains_key(name.get_ref()) {
+                sink.error(
+                    *file,
+                    name.span(),
+                    Code::Conflict,
+                    format!(
+                        "dữ kiện \"{}\" đã được khai báo ở tệp khác (_facts.toml hoặc _local.toml); mỗi dữ kiện chỉ khai báo một lần",
+                        name.get_ref()
+                    ),
+                );
+                continue;
+            }
+            if fact.placeholder {
+                placeholders.push(format!("{} ({})", name.get_ref(), sink.path(*file)));
+                if options.strict {
+                    sink.error(
+                        *file,
+                        name.span(),
+                        Code::Placeholder,
+                        format!(
+                            "dữ kiện \"{}\" vẫn là giá trị mẫu (placeholder = true): điền thông tin thật của địa phương rồi xóa dòng placeholder",
+                            name.get_ref()
+                        ),
+                    );
+                }
+            }
             if !text::is_id(name.get_ref()) {
                 sink.error(
                     *file,
@@ -52,7 +88,7 @@ pub(crate) fn compile_facts(
             facts.insert(name.get_ref().clone(), Fact { value: fact.value.get_ref().clone() });
         }
     }
-    (facts, stale)
+    CompiledFacts { facts, stale, placeholders }
 }
 
 /// The three fact-metadata keys shared by nodes, items and facts.
@@ -60,6 +96,17 @@ pub(crate) struct FactMeta<'r> {
     pub(crate) source: &'r Option<Spanned<String>>,
     pub(crate) verified: &'r Option<Spanned<toml::Value>>,
     pub(crate) review_days: &'r Option<Spanned<i64>>,
+}
+
+/// The `verified` date as written (`"YYYY-MM-DD"` or a TOML date), if valid.
+pub(crate) fn verified_date(verified: &Option<Spanned<toml::Value>>) -> Option<Date> {
+    match verified.as_ref()?.get_ref() {
+        toml::Value::String(s) => Date::parse_iso(s),
+        toml::Value::Datetime(datetime) => datetime
+            .date
+            .and_then(|d| Date::new(i32::from(d.year), u32::from(d.month), u32::from(d.day))),
+        _ => None,
+    }
 }
 
 /// Checks fact metadata; returns the fact if it is past its review date.
@@ -87,14 +134,7 @@ pub(crate) fn check_fact_meta(
         None => options.review_days,
     };
     let verified = meta.verified.as_ref()?;
-    let date = match verified.get_ref() {
-        toml::Value::String(s) => Date::parse_iso(s),
-        toml::Value::Datetime(datetime) => datetime
-            .date
-            .and_then(|d| Date::new(i32::from(d.year), u32::from(d.month), u32::from(d.day))),
-        _ => None,
-    };
-    let Some(date) = date else {
+    let Some(date) = verified_date(meta.verified) else {
         sink.error(
             file,
             verified.span(),

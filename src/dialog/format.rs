@@ -137,4 +137,8 @@ pub struct RawFact {
     /// `"2026-11-01"` or an unquoted TOML date.
     pub verified: Option<Spanned<toml::Value>>,
     pub review_days: Option<Spanned<i64>>,
+    /// `true` while the value is a shipped example the locality must replace (`check --strict`
+    /// fails, `serve` warns).
+    #[serde(default)]
+    pub placeholder: bool,
 }

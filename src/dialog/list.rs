@@ -49,7 +49,17 @@ pub(crate) fn expand_list(sink: &mut Sink<'_>, file: usize, dialog: &mut RawDial
                 label: Spanned::new(intro.span(), "Xem thêm".to_owned()),
                 goto: Spanned::new(intro.span(), page_id(page + 1)),
             });
+        } else if page > 0 {
+            choices.push(RawChoice {
+                label: Spanned::new(intro.span(), "Về trang đầu".to_owned()),
+                goto: Spanned::new(intro.span(), page_id(0)),
+            });
         }
+        // Every page offers the way back to the main menu (the last of at most 5 buttons).
+        choices.push(RawChoice {
+            label: Spanned::new(intro.span(), "Menu chính".to_owned()),
+            goto: Spanned::new(intro.span(), "main".to_owned()),
+        });
         let say = if page == 0 {
             intro.clone()
         } else {

@@ -26,13 +26,16 @@ use super::triggers::Triggers;
 pub use crate::reply::{MAX_BUTTONS, MAX_TEXT_CHARS};
 /// Longer texts are hard to read on a phone; a warning, not an error.
 pub const LONG_TEXT_CHARS: usize = 500;
-/// List dialogs show this many items per page, leaving room for "Xem thêm".
-pub const LIST_PAGE_SIZE: usize = 4;
+/// List dialogs show this many items per page, leaving room for "Xem thêm" and "Menu chính".
+pub const LIST_PAGE_SIZE: usize = 3;
+/// One step (a node and its `goto` chain) sends at most this many messages…
+pub const MAX_STEP_MESSAGES: usize = 2;
+/// …of at most this many characters in all, as the citizen reads them.
+pub const MAX_STEP_CHARS: usize = 600;
 /// Review interval in days for facts that set no `review_days`, when nothing else is
 /// configured: the one default behind `LoadOptions`, `RegistryOptions`, `check --review-days`
 /// (and `dialogs.review_days` in `config/default.toml`).
 pub const DEFAULT_REVIEW_DAYS: u32 = 180;
-
 /// Settings that influence validation.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -40,11 +43,13 @@ pub struct LoadOptions {
     pub today: Option<Date>,
     /// Review interval for facts that do not set `review_days`.
     pub review_days: u32,
+    /// Facts still marked `placeholder = true` are errors (`check --strict`).
+    pub strict: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> LoadOptions {
-        LoadOptions { today: None, review_days: DEFAULT_REVIEW_DAYS }
+        LoadOptions { today: None, review_days: DEFAULT_REVIEW_DAYS, strict: false }
     }
 }
 
@@ -117,7 +122,8 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// Loads and validates a set of dialog files (`*.toml`; `_facts.toml` holds shared facts,
+/// Loads and validates a set of dialog files (`*.toml`; `_facts.toml` holds shared facts and
+/// `_local.toml` the locality's own facts (province, OA, hotline, local apps, team contacts);
 /// other files starting with `_` and files not ending in `.toml` are ignored).
 pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     let mut sink = Sink::new(files);
@@ -128,7 +134,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     for (file, source) in files.iter().enumerate() {
         let name = source.path.rsplit(['/', '\\']).next().unwrap_or(&source.path);
         let Some(stem) = name.strip_suffix(".toml") else { continue };
-        if stem == "_facts" {
+        if stem == "_facts" || stem == "_local" {
             if let Some(facts) = parse_strict::<RawFacts>(&mut sink, file, &source.contents) {
                 raw_facts.push((file, facts));
             }
@@ -155,7 +161,10 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
         sink.error(usize::MAX, 0..0, Code::NoDialogs, "không có kịch bản nào (tệp *.toml)".into());
     }
 
-    let (facts, mut stale_facts) = compile_facts(&mut sink, &raw_facts, options);
+    let compiled_facts = compile_facts(&mut sink, &raw_facts, options);
+    let facts = compiled_facts.facts;
+    let mut stale_facts = compiled_facts.stale;
+    let placeholders = compiled_facts.placeholders;
     for (file, _, dialog) in &mut raw_dialogs {
         expand_list(&mut sink, *file, dialog);
     }
@@ -184,6 +193,8 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     let triggers = check_keywords(&mut sink, &raw_dialogs);
     check_goto_chains(&mut sink, &raw_dialogs, &dialogs);
     check_reachability(&mut sink, &raw_dialogs, &dialogs, main.as_deref());
+    check_way_back(&mut sink, &raw_dialogs, &mut dialogs, main.as_deref());
+    check_step_length(&mut sink, &raw_dialogs, &dialogs, &facts);
 
     let set = match main {
         Some(main) if !sink.has_errors() => Some(DialogSet {
@@ -193,6 +204,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             facts,
             triggers: Triggers::new(triggers),
             stale_facts,
+            placeholders,
             hints: raw_dialogs
                 .iter()
                 .filter(|(_, _, dialog)| !dialog.main)
@@ -412,7 +424,7 @@ fn check_keywords(
     triggers
 }
 
-/// `goto` chains send several messages in one step: at most 3, and never a cycle.
+/// `goto` chains send several messages in one step: at most 2, and never a cycle.
 fn check_goto_chains(
     sink: &mut Sink<'_>,
     raw: &[(usize, String, RawDialog)],
@@ -443,15 +455,149 @@ fn check_goto_chains(
                 seen.push(next.clone());
                 current = next;
             }
-            if seen.len() > 3 {
+            if seen.len() > MAX_STEP_MESSAGES {
                 sink.error(
                     *file,
                     node_id.span(),
                     Code::GotoChain,
                     format!(
-                        "bước \"{}\": chuỗi goto gửi {} tin liền nhau, tối đa là 3",
+                        "bước \"{}\": chuỗi goto gửi {} tin liền nhau, tối đa là {MAX_STEP_MESSAGES}",
                         node_id.get_ref(),
                         seen.len()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Every resting node (no `goto`) outside the main menu offers a way back as a button: a choice
+/// to the main menu, or to a node of its own dialog closer to the dialog's start; `end` nodes
+/// get the automatic "Menu chính" button. Otherwise the engine adds a "Quay lại" button
+/// (`Node::auto_back`); a node whose 5 buttons leave no room for it is an error.
+fn check_way_back(
+    sink: &mut Sink<'_>,
+    raw: &[(usize, String, RawDialog)],
+    dialogs: &mut BTreeMap<String, super::model::Dialog>,
+    main: Option<&str>,
+) {
+    for (file, id, raw_dialog) in raw {
+        if Some(id.as_str()) == main {
+            continue;
+        }
+        let Some(dialog) = dialogs.get_mut(id) else { continue };
+        // Distance from the dialog's start over jumps that stay in the dialog.
+        let mut depth: HashMap<String, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([(dialog.start.clone(), 0usize)]);
+        while let Some((node_id, d)) = queue.pop_front() {
+            if depth.contains_key(&node_id) {
+                continue;
+            }
+            let Some(node) = dialog.nodes.get(&node_id) else { continue };
+            depth.insert(node_id.clone(), d);
+            let ask_targets = node.ask.iter().flat_map(|ask| {
+                [&ask.next, &ask.yes, &ask.no, &ask.fallback].into_iter().flatten()
+            });
+            for next in node.choices.iter().map(|c| &c.target).chain(&node.goto).chain(ask_targets)
+            {
+                if next.dialog == *id && !depth.contains_key(&next.node) {
+                    queue.push_back((next.node.clone(), d + 1));
+                }
+            }
+        }
+        for (node_id, node) in &mut dialog.nodes {
+            if node.goto.is_some() {
+                continue;
+            }
+            let own = depth.get(node_id).copied().unwrap_or(usize::MAX);
+            let leads_back = |target: &Target| {
+                Some(target.dialog.as_str()) == main
+                    || (target.dialog == *id && depth.get(&target.node).is_some_and(|d| *d < own))
+            };
+            let answer_buttons = match &node.ask {
+                Some(ask) if ask.kind == super::model::AskKind::YesNo => 2,
+                _ => 0,
+            };
+            let buttons = node.choices.len() + node.links.len() + node.calls.len() + answer_buttons;
+            let has_back = node.choices.iter().any(|c| leads_back(&c.target))
+                || (node.end && buttons < MAX_BUTTONS);
+            // More than 5 buttons is already reported (too_many_buttons).
+            if has_back || buttons > MAX_BUTTONS {
+                continue;
+            }
+            if buttons < MAX_BUTTONS {
+                node.auto_back = true;
+                continue;
+            }
+            let span = raw_dialog
+                .nodes
+                .keys()
+                .find(|k| k.get_ref() == node_id)
+                .map_or(0..0, Spanned::span);
+            sink.error(
+                *file,
+                span,
+                Code::NoWayBack,
+                format!(
+                    "bước \"{node_id}\": không có nút quay lại (về bước trước, về đầu mục hoặc về menu chính) và đã đủ {MAX_BUTTONS} nút nên không thêm nút \"Quay lại\" được; bớt một nút hoặc thay một nút bằng nút quay lại"
+                ),
+            );
+        }
+    }
+}
+
+/// A step (a node plus its `goto` chain) must stay short: at most [`MAX_STEP_MESSAGES`]
+/// messages and [`MAX_STEP_CHARS`] characters as shown (facts filled in, step counter, as-of
+/// line and the automatic "menu" hint counted; buttons not counted).
+fn check_step_length(
+    sink: &mut Sink<'_>,
+    raw: &[(usize, String, RawDialog)],
+    dialogs: &BTreeMap<String, super::model::Dialog>,
+    facts: &BTreeMap<String, super::model::Fact>,
+) {
+    let shown_chars = |node: &super::model::Node| {
+        let filled = text::fill(&node.say, |name| {
+            Some(facts.get(name).map_or_else(|| "(chưa có)".to_owned(), |f| f.value.clone()))
+        });
+        let mut chars = filled.chars().count();
+        if let Some((i, n)) = node.step {
+            chars += format!("Bước {i}/{n}\n").chars().count();
+        }
+        if node.end && !text::contains_phrase(&text::fold(&node.say), "menu") {
+            chars += "\n\nGõ \"menu\" để về menu chính.".chars().count();
+        }
+        chars
+    };
+    for (file, id, raw_dialog) in raw {
+        for node_id in raw_dialog.nodes.keys() {
+            let mut at = Target { dialog: id.clone(), node: node_id.get_ref().clone() };
+            let mut chars = 0;
+            let mut oldest: Option<super::date::Date> = None;
+            for _ in 0..=MAX_STEP_MESSAGES {
+                let Some(node) = dialogs.get(&at.dialog).and_then(|d| d.nodes.get(&at.node)) else {
+                    break;
+                };
+                chars += shown_chars(node) + 2;
+                oldest = match (oldest, node.verified) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                match &node.goto {
+                    Some(next) => at = next.clone(),
+                    None => break,
+                }
+            }
+            if let Some(date) = oldest {
+                chars += super::render::as_of_line(date).chars().count() + 2;
+            }
+            if chars > MAX_STEP_CHARS {
+                sink.error(
+                    *file,
+                    node_id.span(),
+                    Code::StepTooLong,
+                    format!(
+                        "bước \"{}\": người dân phải đọc khoảng {chars} ký tự trong một lượt (cả các bước goto nối tiếp), tối đa là {MAX_STEP_CHARS}; hãy rút gọn hoặc tách thành bước có nút \"Bước tiếp\"",
+                        node_id.get_ref()
                     ),
                 );
             }
@@ -633,7 +779,7 @@ mod tests {
             ("dialogs/_facts.toml", FACTS),
         ]
         .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
-        let options = LoadOptions { today: Date::new(2025, 6, 1), review_days: 180 };
+        let options = LoadOptions { today: Date::new(2025, 6, 1), review_days: 180, strict: false };
         let loaded = load(&files, &options);
         assert_eq!(codes(&loaded), [(W, StaleFact), (E, DuplicateKeyword)]);
         let files = &files[..2].iter().chain(&files[3..]).cloned().collect::<Vec<_>>();
@@ -655,5 +801,65 @@ mod tests {
         let (a, b) = (a.set.expect("a"), b.set.expect("b"));
         assert_ne!(a.version(), b.version());
         assert_eq!(a.version().len(), 12);
+    }
+
+    #[test]
+    fn way_back_step_length_and_placeholders() {
+        // A start page whose 5 buttons all lead deeper has no room for "Quay lại": an error.
+        let ends: String =
+            (1..=5).map(|n| format!("[nodes.c{n}]\nsay = \"y\"\nend = true\n")).collect();
+        let full = format!(
+            "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ {} ]\n{ends}",
+            (1..=5)
+                .map(|n| format!("{{ label = \"{n}\", goto = \"c{n}\" }}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(codes(&load_with(&full)), [(E, NoWayBack)]);
+
+        // With room left, the engine adds "Quay lại" to a page that does not lead back.
+        let room = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\nchoices = [ { label = \"Tiếp\", goto = \"c\" } ]\n[nodes.c]\nsay = \"y\"\nchoices = [ { label = \"Tiếp\", goto = \"d\" } ]\n[nodes.d]\nsay = \"z\"\nend = true\n";
+        let loaded = load_with(room);
+        assert_eq!(codes(&loaded), []);
+        let set = loaded.set.expect("loads");
+        let auto = |node: &str| set.node("x", node).expect("node").auto_back;
+        assert!(auto("b") && auto("c") && !auto("d"), "end nodes get the menu button");
+        assert!(!set.node("menu", "a").expect("menu").auto_back, "not on the main menu");
+
+        // A step (node + goto chain) longer than 600 characters, or 3 messages, is an error.
+        let long = format!(
+            "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"{}\"\nend = true\n",
+            "a".repeat(601)
+        );
+        assert_eq!(codes(&load_with(&long)), [(E, StepTooLong), (W, TextLong)]);
+        let chain = "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"x\"\ngoto = \"c\"\n[nodes.c]\nsay = \"y\"\ngoto = \"d\"\n[nodes.d]\nsay = \"z\"\nend = true\n";
+        assert_eq!(codes(&load_with(chain)), [(E, GotoChain)]);
+
+        // Local facts marked placeholder: listed; errors only with `strict`.
+        let local = "[facts.ten_tinh]\nvalue = \"tỉnh của bạn\"\nplaceholder = true\n";
+        let files = [
+            ("dialogs/menu.toml", MENU),
+            (
+                "dialogs/x.toml",
+                "title = \"X\"\nstart = \"b\"\n[nodes.b]\nsay = \"Ở {ten_tinh}\"\nend = true\n",
+            ),
+            ("dialogs/_local.toml", local),
+            ("dialogs/_facts.toml", FACTS),
+        ]
+        .map(|(path, contents)| SourceFile { path: path.into(), contents: contents.into() });
+        let loaded = load(&files, &LoadOptions::default());
+        assert_eq!(codes(&loaded), []);
+        let set = loaded.set.expect("loads");
+        assert_eq!(set.placeholders(), ["ten_tinh (dialogs/_local.toml)"]);
+        let strict = load(&files, &LoadOptions { strict: true, ..LoadOptions::default() });
+        assert_eq!(codes(&strict), [(E, Placeholder)]);
+        // A fact defined in both files is an error.
+        let twice = files.clone().map(|mut f| {
+            if f.path.ends_with("_facts.toml") {
+                f.contents.push_str(local);
+            }
+            f
+        });
+        assert!(codes(&load(&twice, &LoadOptions::default())).contains(&(E, Conflict)));
     }
 }

@@ -24,6 +24,8 @@ pub struct DialogSet {
     pub(crate) facts: BTreeMap<String, Fact>,
     pub(crate) triggers: Triggers,
     pub(crate) stale_facts: Vec<StaleFact>,
+    /// Local facts still holding the shipped example value (`placeholder = true`).
+    pub(crate) placeholders: Vec<String>,
     /// One keyword per dialog as written, for the help text.
     pub(crate) hints: Vec<String>,
 }
@@ -62,6 +64,12 @@ impl DialogSet {
     /// Facts and fact-stating nodes whose review date has passed at load time.
     pub fn stale_facts(&self) -> &[StaleFact] {
         &self.stale_facts
+    }
+
+    /// Local facts (`_local.toml`, `_facts.toml`) still marked `placeholder = true`, as
+    /// `name (file)`: a live service must not show them to citizens.
+    pub fn placeholders(&self) -> &[String] {
+        &self.placeholders
     }
 
     /// True if `dialog:node` is where the main menu greeting rests (its start, or a node its
@@ -115,6 +123,11 @@ pub(crate) struct Node {
     pub(crate) ask: Option<Ask>,
     /// "Bước i/n" when the node is listed in a sequence.
     pub(crate) step: Option<(usize, usize)>,
+    /// The node's `verified` date: a fact-stating answer ends with "Thông tin cập nhật tháng …".
+    pub(crate) verified: Option<Date>,
+    /// The node rests (no `goto`) and none of its buttons leads back (to an earlier step of its
+    /// dialog, its start, or the main menu): a "Quay lại" button is added (set by `load`).
+    pub(crate) auto_back: bool,
     /// Example phrasings and keywords as written (NFC), for free-text matching.
     #[allow(dead_code)] // read by the free-text matcher (issue 10), landing next
     pub(crate) examples: Vec<String>,

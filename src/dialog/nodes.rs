@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::diagnostic::{Code, did_you_mean};
-use super::facts::{FactMeta, check_fact_meta};
+use super::facts::{FactMeta, check_fact_meta, verified_date};
 use super::format::{RawAsk, RawDialog, RawNode};
 use super::load::{LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_text};
 use super::model::{Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
@@ -241,6 +241,8 @@ impl NodeCompiler<'_, '_> {
             end: raw.end,
             ask,
             step,
+            verified: verified_date(&raw.verified),
+            auto_back: false,
             examples: raw.examples.iter().map(|e| e.get_ref().trim().to_owned()).collect(),
             keywords: raw.keywords.iter().map(|k| k.get_ref().trim().to_owned()).collect(),
         }

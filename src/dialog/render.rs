@@ -1,10 +1,12 @@
 //! Turning nodes and engine situations into `Reply` messages (Vietnamese, NFC).
 //!
-//! Choices are shown twice on purpose: as numbered lines in the text (so typing "2" works and
-//! the terminal simulator shows them) and as `Query` buttons whose payloads the engine parses.
+//! Choices are shown as `Query` buttons whose payloads the engine parses (typing the number of
+//! a button still works). Numbered lines are added to the text only where buttons cannot carry
+//! every choice (more candidates than Zalo's 5 buttons), so a step is never shown twice.
 
 use std::fmt::Write as _;
 
+use super::date::Date;
 use super::model::{AskKind, DialogSet, Node, Target};
 use super::session::Session;
 use super::text;
@@ -14,6 +16,10 @@ use crate::reply::{Button, MAX_BUTTONS, Reply};
 const MISSING_VALUE: &str = "(chưa có)";
 const MENU_BUTTON: &str = "Menu chính";
 const MENU_PAYLOAD: &str = "#u:menu";
+/// The automatic way back on a node whose own buttons do not lead back (see `Node::auto_back`).
+pub(crate) const BACK_BUTTON: &str = "Quay lại";
+/// Sent as if typed: the universal word for "previous step".
+const BACK_PAYLOAD: &str = "quay lại";
 /// The start of every "that did not match" answer.
 pub(crate) const NOT_UNDERSTOOD: &str = "Mình chưa hiểu ý bạn.";
 
@@ -31,13 +37,30 @@ pub(crate) fn choice_payload(target: &Target, index: usize) -> String {
     format!("#c:{}:{}:{}", target.dialog, target.node, index + 1)
 }
 
-/// The message for a node: step counter, text, numbered choices, buttons, image.
-pub(crate) fn node(set: &DialogSet, session: Option<&Session>, at: &Target, node: &Node) -> Reply {
+/// "Thông tin cập nhật tháng 3/2026": the as-of line of a fact-stating answer, from the oldest
+/// `verified` date among the nodes shown in the step.
+pub(crate) fn as_of_line(date: Date) -> String {
+    format!("Thông tin cập nhật tháng {}/{}.", date.month, date.year)
+}
+
+/// The message for a node: step counter, text, as-of line, buttons, image.
+/// `as_of`: the date for the as-of line (only on the last message of a step).
+pub(crate) fn node(
+    set: &DialogSet,
+    session: Option<&Session>,
+    at: &Target,
+    node: &Node,
+    as_of: Option<Date>,
+) -> Reply {
     let mut text = String::new();
     if let Some((i, n)) = node.step {
         let _ = writeln!(text, "Bước {i}/{n}");
     }
     text.push_str(&fill(set, session, &node.say));
+    if let Some(date) = as_of {
+        text.push_str("\n\n");
+        text.push_str(&as_of_line(date));
+    }
     let mut reply = Reply { image_url: node.image.clone(), ..Reply::default() };
     add_choices(set, session, at, node, &mut text, &mut reply);
     for (label, url) in &node.links {
@@ -60,6 +83,12 @@ pub(crate) fn node(set: &DialogSet, session: Option<&Session>, at: &Target, node
     if let Some(ask) = &node.ask {
         add_answer_buttons(&mut reply, ask.kind);
     }
+    if node.auto_back && reply.buttons.len() < MAX_BUTTONS {
+        reply.buttons.push(Button::Query {
+            title: BACK_BUTTON.to_owned(),
+            payload: BACK_PAYLOAD.to_owned(),
+        });
+    }
     reply.text = text;
     reply
 }
@@ -75,10 +104,16 @@ fn add_choices(
     if node.choices.is_empty() {
         return;
     }
-    text.push('\n');
+    // Buttons carry the choices; numbered lines only when some could not be shown as buttons.
+    let numbered = node.choices.len() > MAX_BUTTONS;
+    if numbered {
+        text.push('\n');
+    }
     for (index, choice) in node.choices.iter().enumerate() {
         let label = fill(set, session, &choice.label);
-        let _ = write!(text, "\n{}. {label}", index + 1);
+        if numbered {
+            let _ = write!(text, "\n{}. {label}", index + 1);
+        }
         reply.buttons.push(Button::Query { title: label, payload: choice_payload(at, index) });
     }
 }
@@ -154,8 +189,11 @@ pub(crate) fn not_understood(
 pub(crate) fn ask_back(candidates: &[(String, Target)]) -> Reply {
     let mut reply = Reply::default();
     let mut text = String::from("Bạn muốn chọn mục nào?");
+    let numbered = candidates.len() > MAX_BUTTONS;
     for (index, (label, target)) in candidates.iter().enumerate() {
-        let _ = write!(text, "\n{}. {label}", index + 1);
+        if numbered {
+            let _ = write!(text, "\n{}. {label}", index + 1);
+        }
         if reply.buttons.len() < MAX_BUTTONS {
             let payload = format!("#g:{}:{}", target.dialog, target.node);
             reply.buttons.push(Button::Query { title: label.clone(), payload });

@@ -23,6 +23,13 @@ pub struct CheckArgs {
     /// Review interval in days for facts that do not set review_days.
     #[arg(long, default_value_t = dialog::DEFAULT_REVIEW_DAYS)]
     pub review_days: u32,
+    /// Fail while local facts (dialogs/_local.toml) still hold shipped example values
+    /// (`placeholder = true`): use before going live.
+    #[arg(long)]
+    pub strict: bool,
+    /// List every fact past its review date (by default they are folded into one line).
+    #[arg(long)]
+    pub stale: bool,
 }
 
 /// Loads `args.dir`, prints every diagnostic, and exits non-zero on any error.
@@ -32,11 +39,18 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = LoadOptions {
         today: Some(today(&crate::clock::Clock::system())),
         review_days: args.review_days,
+        strict: args.strict,
     };
     let loaded = dialog::load(&files, &options);
-    for diagnostic in &loaded.diagnostics {
+    // Errors first; "needs re-checking" warnings fold into one summary line unless --stale.
+    for diagnostic in loaded.errors() {
         println!("{diagnostic}");
     }
+    let is_stale = |d: &&dialog::Diagnostic| d.code == dialog::Code::StaleFact;
+    for diagnostic in loaded.warnings().filter(|d| args.stale || !is_stale(d)) {
+        println!("{diagnostic}");
+    }
+    let stale_warnings = loaded.warnings().filter(is_stale).count();
     let mut errors = loaded.errors().count();
     let warnings = loaded.warnings().count();
     let Some(set) = &loaded.set else {
@@ -49,10 +63,17 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         set.node_count(),
         set.version()
     );
-    let stale = set.stale_facts().len();
-    if stale > 0 {
+    if stale_warnings > 0 && !args.stale {
         println!(
-            "{stale} dữ kiện hoặc bước đã quá hạn kiểm tra lại (các cảnh báo \"cần kiểm tra lại\" ở trên)"
+            "{stale_warnings} dữ kiện hoặc bước đã quá hạn kiểm tra lại (cần đối chiếu lại nguồn rồi sửa verified); chạy \"check --stale\" để xem từng mục"
+        );
+    }
+    let placeholders = set.placeholders();
+    if !placeholders.is_empty() {
+        println!(
+            "{} dữ kiện địa phương vẫn là giá trị mẫu (placeholder = true), người dân sẽ thấy giá trị mẫu: {}. Điền thông tin thật trong _local.toml; \"check --strict\" báo lỗi khi còn giá trị mẫu",
+            placeholders.len(),
+            placeholders.join(", ")
         );
     }
     let transcripts = super::read_transcripts(&args.dir)
@@ -63,6 +84,12 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let report = transcript::run(set, &transcripts, &EngineOptions::default());
         for diagnostic in &report.diagnostics {
             println!("{diagnostic}");
+        }
+        if !report.diagnostics.is_empty() {
+            println!(
+                "Nếu bạn vừa cố ý sửa lời thoại: sửa dòng \"<\" ở tệp kịch bản thử được nêu trên (tests/*.txt) cho khớp câu mới, hoặc ghi lại lượt thử đó bằng: cnscd-bot chat --dialogs {} --record <tệp mới>.txt",
+                args.dir.display()
+            );
         }
         errors += report.diagnostics.len();
         let total = set.node_count();
@@ -110,8 +137,13 @@ mod tests {
     use super::*;
 
     fn check(dir: &Path) -> ExitCode {
-        run_check(CheckArgs { dir: dir.to_owned(), review_days: dialog::DEFAULT_REVIEW_DAYS })
-            .expect("check runs")
+        run_check(CheckArgs {
+            dir: dir.to_owned(),
+            review_days: dialog::DEFAULT_REVIEW_DAYS,
+            strict: false,
+            stale: false,
+        })
+        .expect("check runs")
     }
 
     #[test]
@@ -137,6 +169,8 @@ mod tests {
         let missing = run_check(CheckArgs {
             dir: dir.path().join("none"),
             review_days: dialog::DEFAULT_REVIEW_DAYS,
+            strict: false,
+            stale: false,
         });
         assert!(missing.is_err());
     }

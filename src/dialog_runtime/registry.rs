@@ -152,6 +152,7 @@ impl Registry {
                 let options = LoadOptions {
                     today: Some(today(&self.inner.options.clock)),
                     review_days: self.inner.options.review_days,
+                    strict: false,
                 };
                 dialog::load(&files, &options)
             }

@@ -26,6 +26,9 @@ pub struct RegistryStatus {
     /// Warnings of the current version.
     pub warnings: Vec<DiagnosticView>,
     pub stale_facts: Vec<StaleFactView>,
+    /// Local facts still holding the shipped example value (`placeholder = true` in
+    /// `dialogs/_local.toml`): citizens see them until the locality fills them in.
+    pub placeholders: Vec<String>,
     pub last_reload: Option<AttemptView>,
 }
 
@@ -138,6 +141,7 @@ impl RegistryStatus {
             stale_facts: current
                 .map(|v| v.set.stale_facts().iter().map(Into::into).collect())
                 .unwrap_or_default(),
+            placeholders: current.map(|v| v.set.placeholders().to_vec()).unwrap_or_default(),
             last_reload: state.last_attempt.as_ref().map(|a| AttemptView {
                 at: a.at,
                 accepted: a.accepted,
