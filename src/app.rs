@@ -160,7 +160,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         );
     }
 
-    let store = Store::open(&settings.store.path)
+    let store = Store::open_with_cache(&settings.store.path, settings.store.cache_mb << 20)
         .with_context(|| format!("opening store at {}", settings.store.path.display()))?;
     let zalo = &settings.zalo;
     let client = ZaloClient::new(
@@ -270,6 +270,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             oa_secret: settings.zalo.oa_secret_key.clone(),
             ingest,
             clock: clock.clone(),
+            replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
         },
         admin_token: settings.admin.token.clone(),
         sender_wake,
@@ -285,13 +286,21 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             post(webhook::receive).layer(DefaultBodyLimit::max(settings.server.webhook_body_limit)),
         )
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", {
+            let policy = ReadyPolicy {
+                sandbox: sandbox.is_some(),
+                allow_sandbox_ready: settings.server.allow_sandbox_ready,
+            };
+            get(move |state| readyz(state, policy))
+        })
         .merge(crate::admin::router(&state))
         .with_state(state.clone());
     if let Some(fake) = &sandbox {
         router = router.merge(fake.inspect_router());
     }
-    let router = router.layer(TraceLayer::new_for_http());
+    // Spans carry the path only (a query string may hold a token) and a request id.
+    let router =
+        router.layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span));
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace })
@@ -332,9 +341,20 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the store answers and a token pair is stored.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+#[derive(Clone, Copy)]
+struct ReadyPolicy {
+    sandbox: bool,
+    allow_sandbox_ready: bool,
+}
+
+/// Ready when the store answers and a token pair is stored, and not in sandbox mode
+/// (a load balancer must never route real Zalo traffic to a sandbox) unless
+/// `server.allow_sandbox_ready`.
+async fn readyz(State(state): State<AppState>, policy: ReadyPolicy) -> impl IntoResponse {
     let mut problems = Vec::new();
+    if policy.sandbox && !policy.allow_sandbox_ready {
+        problems.push("sandbox mode: replies go to a local fake Zalo");
+    }
     if !state.store.is_healthy() {
         problems.push("store is not readable");
     }
@@ -342,7 +362,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         problems.push("no Zalo token pair stored");
     }
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": problems.is_empty(), "problems": problems})))
+    let body =
+        json!({"ready": problems.is_empty(), "sandbox": policy.sandbox, "problems": problems});
+    (status, Json(body))
 }
 
 /// Stops at its next wait; a refresh already talking to Zalo completes and is stored,

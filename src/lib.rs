@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod conversation;
+pub mod csprng;
 pub mod dialog;
 pub mod dialog_runtime;
 pub mod error;

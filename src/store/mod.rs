@@ -119,9 +119,18 @@ impl Drop for InFlight<'_> {
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path` with sled's default cache.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut store = Store::from_db(sled::Config::new().path(path).open()?)?;
+        Store::open_with_cache(path, 0)
+    }
+
+    /// Opens the store with a page cache of `cache_bytes` (0: sled's default, 1 GB).
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let mut config = sled::Config::new().path(path);
+        if cache_bytes > 0 {
+            config = config.cache_capacity(cache_bytes);
+        }
+        let mut store = Store::from_db(config.open()?)?;
         let target = journal::Target {
             db: store.db.clone(),
             seen: store.seen.clone(),
