@@ -77,6 +77,7 @@ pub struct App {
     /// Stops workers, sender and background tasks (see `shutdown.rs`).
     pub stop: Shutdown,
     grace: Duration,
+    limits: crate::server::Limits,
 }
 
 impl App {
@@ -93,14 +94,18 @@ impl App {
     ) -> std::io::Result<()> {
         let stop = self.stop.clone();
         let trigger = stop.clone();
+        let trigger_for_server = stop.clone();
         let signal = async move {
             tokio::select! {
                 _ = shutdown => trigger.trigger(),
                 _ = trigger.wait() => {}
             }
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
-        let mut server = tokio::spawn(async move { serve.await });
+        let mut server = tokio::spawn(async move {
+            crate::server::serve(self.listener, self.router, self.limits, trigger_for_server).await;
+            Ok::<(), std::io::Error>(())
+        });
+        tokio::spawn(signal);
         let served = tokio::select! {
             result = &mut server => Some(result),
             _ = stop.wait() => None,
@@ -299,11 +304,28 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         router = router.merge(fake.inspect_router());
     }
     // Spans carry the path only (a query string may hold a token) and a request id.
-    let router =
-        router.layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span));
+    let router = router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.server.request_timeout_secs.max(1)),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span));
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
-    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace })
+    let limits = crate::server::Limits {
+        header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs.max(1)),
+        max_connections: settings.server.max_connections,
+    };
+    if let Some(files) = crate::server::raise_open_file_limit(limits.max_connections as u64 + 1024)
+        && files < limits.max_connections as u64 + 64
+    {
+        tracing::warn!(
+            files,
+            max_connections = limits.max_connections,
+            "open-file limit is below the connection cap"
+        );
+    }
+    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace, limits })
 }
 
 async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {

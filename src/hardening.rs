@@ -10,7 +10,7 @@ pub fn default_request_timeout_secs() -> u64 {
     10
 }
 pub fn default_max_connections() -> usize {
-    512
+    4096
 }
 pub fn default_failed_retention_days() -> u64 {
     30

@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod reply;
 pub mod reporting;
 pub mod reports;
+pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod store;
