@@ -70,6 +70,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
 /// Raises the soft open-file limit towards the hard limit (Unix), so the connection
 /// cap, not the descriptor table, bounds what slow clients can hold. Returns the new
 /// soft limit when it could be read.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 pub fn raise_open_file_limit(wanted: u64) -> Option<u64> {
     #[cfg(unix)]
     // SAFETY: getrlimit/setrlimit on a local struct; no memory is shared.

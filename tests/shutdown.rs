@@ -94,7 +94,7 @@ async fn sigterm_under_load_exits_cleanly_and_every_reply_goes_out_exactly_once(
     }
     let acked = acked.lock().await.clone();
     let unacked_n = unacked.lock().await.len();
-    let mut turns = vec![0usize; USERS];
+    let mut turns = [0usize; USERS];
     for (u, _) in &acked {
         turns[*u] += 1;
     }
