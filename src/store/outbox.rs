@@ -204,6 +204,29 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of the entries matching the filter, newest first, and how many match
+    /// in all.
+    pub fn outbox_page(
+        &self,
+        filter: OutboxFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<OutboxEntry>, usize), StoreError> {
+        let mut page = Vec::new();
+        let mut total = 0;
+        for item in self.outbox.iter().rev() {
+            let (_, value) = item?;
+            let entry: OutboxEntry = from_json(keys::OUTBOX, &value)?;
+            if filter.status.is_none_or(|s| s == entry.status) {
+                if total >= offset && page.len() < limit {
+                    page.push(entry);
+                }
+                total += 1;
+            }
+        }
+        Ok((page, total))
+    }
+
     /// Puts a failed (or pending) entry back in the queue, due now.
     pub fn outbox_retry(&self, id: u64, now_ms: i64) -> Result<OutboxEntry, StoreError> {
         let mut entry = self.outbox_get(id)?.ok_or(StoreError::NotFound)?;

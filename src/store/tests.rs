@@ -259,3 +259,16 @@ fn forget_user_leaves_no_trace_in_any_tree() {
         }
     }
 }
+
+#[test]
+fn outbox_pages_newest_first_with_a_total() {
+    let store = Store::temporary().unwrap();
+    let messages: Vec<_> = (0..7).map(|i| json!({"text": format!("m{i}")})).collect();
+    store.enqueue_once("k", "u1", &messages, 0).unwrap();
+    let (page, total) = store.outbox_page(OutboxFilter::default(), 2, 3).unwrap();
+    assert_eq!(total, 7);
+    let texts: Vec<_> = page.iter().map(|e| e.message["text"].clone()).collect();
+    assert_eq!(texts, [json!("m4"), json!("m3"), json!("m2")]);
+    let (page, total) = store.outbox_page(OutboxFilter::default(), 6, 3).unwrap();
+    assert_eq!((page.len(), total), (1, 7));
+}
