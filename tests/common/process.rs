@@ -50,6 +50,9 @@ impl Service {
         for (key, value) in extra_env {
             command.env(key, value);
         }
+        if let Some(log) = extra_env.iter().find(|(k, _)| *k == "TEST_LOG_FILE").map(|(_, v)| v) {
+            command.env("RUST_LOG", "debug").stderr(std::fs::File::create(log).expect("log file"));
+        }
         let mut child = command.spawn().expect("start cnscd-bot");
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
