@@ -23,6 +23,7 @@ use crate::conversation::Conversation;
 use crate::dialog_runtime::{Registry, RegistryOptions, WatcherGuard};
 use crate::pipeline;
 use crate::settings::Settings;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::zalo::client::ZaloClient;
 use crate::zalo::fake::{self, FakeZalo};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub reporting: crate::reporting::Reporting,
     /// "Now" for every handler (tests run the service on chosen dates).
     pub clock: Clock,
+    /// The Zalo token pair (admin replacement takes the refresh lock).
+    pub tokens: Tokens,
 }
 
 impl FromRef<AppState> for Registry {
@@ -71,6 +74,10 @@ pub struct App {
     pub state: AppState,
     /// Keeps the dialogs watcher (file events and SIGHUP) alive while serving.
     _watcher: Option<WatcherGuard>,
+    /// Stops workers, sender and background tasks (see `shutdown.rs`).
+    pub stop: Shutdown,
+    grace: Duration,
+    limits: crate::server::Limits,
 }
 
 impl App {
@@ -78,11 +85,60 @@ impl App {
         self.addr
     }
 
+    /// Serves until `shutdown` completes (or `stop` is triggered), then stops in order:
+    /// no new connections, in-flight requests finish, workers and sender finish what
+    /// they hold, the store is flushed. Errors when that overran `server.shutdown_grace_secs`.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        let stop = self.stop.clone();
+        let trigger = stop.clone();
+        let trigger_for_server = stop.clone();
+        let signal = async move {
+            tokio::select! {
+                _ = shutdown => trigger.trigger(),
+                _ = trigger.wait() => {}
+            }
+        };
+        let mut server = tokio::spawn(async move {
+            crate::server::serve(self.listener, self.router, self.limits, trigger_for_server).await;
+            Ok::<(), std::io::Error>(())
+        });
+        tokio::spawn(signal);
+        let served = tokio::select! {
+            result = &mut server => Some(result),
+            _ = stop.wait() => None,
+        };
+        let deadline = tokio::time::Instant::now() + self.grace;
+        let server_result = match served {
+            Some(result) => result,
+            None => match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!("connections still open at the shutdown deadline; closing them");
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            },
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let drained = stop.drain(left).await;
+        let flushed = tokio::time::timeout_at(deadline, self.state.store.flush()).await;
+        let flushed = matches!(flushed, Ok(Ok(())));
+        if drained && flushed {
+            tracing::info!("stopped cleanly");
+        } else {
+            tracing::error!(drained, flushed, "shutdown did not complete within the grace period");
+        }
+        server_result.map_err(std::io::Error::other)??;
+        if drained && flushed {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(
+                "shutdown did not complete within server.shutdown_grace_secs",
+            ))
+        }
     }
 }
 
@@ -109,7 +165,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         );
     }
 
-    let store = Store::open(&settings.store.path)
+    let store = Store::open_with_cache(&settings.store.path, settings.store.cache_mb << 20)
         .with_context(|| format!("opening store at {}", settings.store.path.display()))?;
     let zalo = &settings.zalo;
     let client = ZaloClient::new(
@@ -142,22 +198,28 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         clock.clone(),
     );
     let sender_wake = sender.waker();
+    let stop = Shutdown::new();
     // The sender gets its own thread and runtime: draining a backlog must never take
     // the runtime threads that answer Zalo's webhooks within their 2-second budget.
-    std::thread::Builder::new().name("zalo-sender".into()).spawn(move || {
+    let sender_stop = stop.clone();
+    stop.track_thread(std::thread::Builder::new().name("zalo-sender".into()).spawn(move || {
         pipeline::lower_thread_priority();
         match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime.block_on(sender.run()),
+            Ok(runtime) => runtime.block_on(sender.run(sender_stop)),
             Err(e) => tracing::error!(error = %e, "cannot start the sender runtime"),
         }
-    })?;
-    tokio::spawn(refresh_tokens_ahead(tokens.clone(), clock.clone()));
-    tokio::spawn(prune(
-        store.clone(),
-        settings.store.dedupe_hours,
-        settings.store.sent_retention_days,
+    })?);
+    stop.track_task(tokio::spawn(refresh_tokens_ahead(
+        tokens.clone(),
         clock.clone(),
-    ));
+        stop.clone(),
+    )));
+    stop.track_task(tokio::spawn(crate::store::prune::run(
+        store.clone(),
+        retention(&settings.store),
+        clock.clone(),
+        stop.clone(),
+    )));
 
     let dialogs = Registry::load(
         &settings.dialogs.dir,
@@ -194,8 +256,13 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     };
     let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?
         .with_clock(clock.clone());
-    reporting.spawn_reminders(sender_wake.clone());
-    tokio::spawn(reload_dialogs_daily(dialogs.clone()));
+    if let Some(reminders) = reporting.spawn_reminders(sender_wake.clone()) {
+        stop.track_task(abort_on_stop(reminders, stop.clone()));
+    }
+    stop.track_task(abort_on_stop(
+        tokio::spawn(reload_dialogs_daily(dialogs.clone())),
+        stop.clone(),
+    ));
     let conversation = Conversation::new(
         store.clone(),
         dialogs.clone(),
@@ -208,6 +275,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         conversation,
         settings.workers.shards,
         settings.workers.paused,
+        &stop,
     )?;
 
     let state = AppState {
@@ -216,6 +284,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             oa_secret: settings.zalo.oa_secret_key.clone(),
             ingest,
             clock: clock.clone(),
+            replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
         },
         admin_token: settings.admin.token.clone(),
         sender_wake,
@@ -223,6 +292,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         dialogs,
         reporting,
         clock,
+        tokens,
     };
     let mut router = Router::new()
         .route(
@@ -230,15 +300,41 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             post(webhook::receive).layer(DefaultBodyLimit::max(settings.server.webhook_body_limit)),
         )
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", {
+            let policy = ReadyPolicy {
+                sandbox: sandbox.is_some(),
+                allow_sandbox_ready: settings.server.allow_sandbox_ready,
+            };
+            get(move |state| readyz(state, policy))
+        })
         .merge(crate::admin::router(&state))
         .with_state(state.clone());
     if let Some(fake) = &sandbox {
         router = router.merge(fake.inspect_router());
     }
-    let router = router.layer(TraceLayer::new_for_http());
+    // Spans carry the path only (a query string may hold a token) and a request id.
+    let router = router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(settings.server.request_timeout_secs.max(1)),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span));
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
-    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher })
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let limits = crate::server::Limits {
+        header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs.max(1)),
+        max_connections: settings.server.max_connections,
+    };
+    if let Some(files) = crate::server::raise_open_file_limit(limits.max_connections as u64 + 1024)
+        && files < limits.max_connections as u64 + 64
+    {
+        tracing::warn!(
+            files,
+            max_connections = limits.max_connections,
+            "open-file limit is below the connection cap"
+        );
+    }
+    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace, limits })
 }
 
 async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
@@ -276,9 +372,20 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the store answers and a token pair is stored.
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+#[derive(Clone, Copy)]
+struct ReadyPolicy {
+    sandbox: bool,
+    allow_sandbox_ready: bool,
+}
+
+/// Ready when the store answers and a token pair is stored, and not in sandbox mode
+/// (a load balancer must never route real Zalo traffic to a sandbox) unless
+/// `server.allow_sandbox_ready`.
+async fn readyz(State(state): State<AppState>, policy: ReadyPolicy) -> impl IntoResponse {
     let mut problems = Vec::new();
+    if policy.sandbox && !policy.allow_sandbox_ready {
+        problems.push("sandbox mode: replies go to a local fake Zalo");
+    }
     if !state.store.is_healthy() {
         problems.push("store is not readable");
     }
@@ -286,13 +393,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         problems.push("no Zalo token pair stored");
     }
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": problems.is_empty(), "problems": problems})))
+    let body =
+        json!({"ready": problems.is_empty(), "sandbox": policy.sandbox, "problems": problems});
+    (status, Json(body))
 }
 
-async fn refresh_tokens_ahead(tokens: Tokens, clock: Clock) {
+/// Stops at its next wait; a refresh already talking to Zalo completes and is stored,
+/// so a deploy never cuts the single-use refresh-token chain.
+async fn refresh_tokens_ahead(tokens: Tokens, clock: Clock, stop: Shutdown) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait() => return,
+        }
         if let Err(e) = tokens.refresh_if_due(clock.now_secs()).await {
             tracing::error!(error = %e, "proactive token refresh failed");
         }
@@ -314,15 +428,21 @@ async fn reload_dialogs_daily(dialogs: Registry) {
     }
 }
 
-async fn prune(store: Store, dedupe_hours: u64, sent_days: u64, clock: Clock) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let dedupe_ms = dedupe_hours as i64 * 3_600_000;
-        let sent_ms = sent_days as i64 * 86_400_000;
-        match store.prune(clock.now_ms(), dedupe_ms, sent_ms) {
-            Ok((marks, messages)) => tracing::debug!(marks, messages, "store pruned"),
-            Err(e) => tracing::error!(error = %e, "store pruning failed"),
-        }
+/// Aborts `task` (at one of its waits) on stop; for tasks whose every write is atomic.
+fn abort_on_stop(task: tokio::task::JoinHandle<()>, stop: Shutdown) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        stop.wait().await;
+        task.abort();
+        let _ = task.await;
+    })
+}
+
+/// How long each pruned tree keeps its entries, from `[store]` (the store itself takes
+/// plain durations so it does not depend on the settings module).
+fn retention(store: &crate::settings::StoreSettings) -> crate::store::prune::Retention {
+    crate::store::prune::Retention {
+        dedupe_ms: store.dedupe_hours as i64 * 3_600_000,
+        sent_ms: store.sent_retention_days as i64 * 86_400_000,
+        failed_ms: store.failed_retention_days as i64 * 86_400_000,
     }
 }

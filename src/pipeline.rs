@@ -16,6 +16,7 @@ use std::sync::mpsc;
 
 use crate::conversation::Conversation;
 use crate::error::ApiError;
+use crate::shutdown::Shutdown;
 use crate::store::{InboxEntry, IngestOutcome, Store};
 
 /// Records webhook events and hands them to the workers. Cheap to clone.
@@ -59,21 +60,26 @@ fn shard_of(user_id: &str, shards: usize) -> usize {
     (hasher.finish() % shards.max(1) as u64) as usize
 }
 
-/// Starts the workers and replays the inbox. Call before serving HTTP.
+/// Starts the workers and replays the inbox. Call before serving HTTP. On `stop` each
+/// worker finishes the event in hand and exits; what is still queued stays in the
+/// durable inbox and is replayed on the next start.
 pub fn start(
     store: Store,
     conversation: Conversation,
     shards: usize,
     paused: bool,
+    stop: &Shutdown,
 ) -> anyhow::Result<Ingest> {
     let mut senders = Vec::with_capacity(shards);
     for shard in 0..shards {
         let (tx, rx) = mpsc::channel();
         senders.push(tx);
         let conversation = conversation.clone();
-        std::thread::Builder::new()
+        let worker_stop = stop.clone();
+        let handle = std::thread::Builder::new()
             .name(format!("conversation-{shard}"))
-            .spawn(move || worker(shard, rx, conversation))?;
+            .spawn(move || worker(shard, rx, conversation, worker_stop))?;
+        stop.track_thread(handle);
     }
     let ingest = Ingest { store: store.clone(), shards: Arc::new(senders), paused };
     if paused {
@@ -92,9 +98,17 @@ pub fn start(
     Ok(ingest)
 }
 
-fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation) {
+fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation, stop: Shutdown) {
     lower_thread_priority();
-    while let Ok(seq) = rx.recv() {
+    loop {
+        if stop.is_stopping() {
+            return;
+        }
+        let seq = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(seq) => seq,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -12,9 +12,7 @@ static KEY: OnceLock<[u8; 32]> = OnceLock::new();
 fn key() -> &'static [u8; 32] {
     KEY.get_or_init(|| {
         let mut key = [0u8; 32];
-        for b in &mut key {
-            *b = fastrand::u8(..);
-        }
+        crate::csprng::fill(&mut key);
         key
     })
 }

@@ -28,6 +28,16 @@ pub struct Settings {
 pub struct ServerSettings {
     pub bind: String,
     pub webhook_body_limit: usize,
+    #[serde(default = "crate::hardening::default_shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+    #[serde(default = "crate::hardening::default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    #[serde(default = "crate::hardening::default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    #[serde(default = "crate::hardening::default_max_connections")]
+    pub max_connections: usize,
+    #[serde(default)]
+    pub allow_sandbox_ready: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +45,12 @@ pub struct StoreSettings {
     pub path: PathBuf,
     pub dedupe_hours: u64,
     pub sent_retention_days: u64,
+    /// Failed outbox entries and dead-letter inbox entries are dropped after this many days.
+    #[serde(default = "crate::hardening::default_failed_retention_days")]
+    pub failed_retention_days: u64,
+    /// sled page cache, in megabytes.
+    #[serde(default = "crate::hardening::default_cache_mb")]
+    pub cache_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

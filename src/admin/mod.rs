@@ -45,7 +45,8 @@ fn check_bearer(
     }
     let given = header
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 7235).
+        .and_then(|v| v.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..]))
         .map(str::trim)
         .ok_or(ApiError::Unauthorized("missing bearer token"))?;
     if bool::from(given.as_bytes().ct_eq(expected)) {
@@ -68,6 +69,9 @@ mod tests {
         let h = |s: &'static str| Some(HeaderValue::from_static(s));
         let cases: Vec<(&SecretString, Option<HeaderValue>, bool)> = vec![
             (&set, h("Bearer s3cret"), true),
+            (&set, h("bearer s3cret"), true),
+            (&set, h("BEARER s3cret"), true),
+            (&set, h("Bearers3cret"), false),
             (&set, h("Bearer s3cre"), false),
             (&set, h("Bearer s3cret2"), false),
             (&set, h("s3cret"), false),

@@ -15,11 +15,21 @@ pub fn router() -> Router<AppState> {
         .route("/admin/api/outbox/{id}/retry", post(retry))
 }
 
+/// `?offset=&limit=` (default 100, at most 500).
+#[derive(serde::Deserialize)]
+struct Page {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
 async fn list(
     State(state): State<AppState>,
     Query(filter): Query<OutboxFilter>,
+    Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
-    let entries = state.store.outbox_list(filter, 500)?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 500);
+    let (entries, total) = state.store.outbox_page(filter, page.offset, limit)?;
     let items: Vec<Value> = entries
         .iter()
         .map(|e| {
@@ -35,7 +45,7 @@ async fn list(
             })
         })
         .collect();
-    Ok(Json(json!({"items": items})))
+    Ok(Json(json!({"items": items, "total": total, "offset": page.offset, "limit": limit})))
 }
 
 async fn retry(

@@ -38,7 +38,7 @@ async fn replace(
         expires_at: body.expires_in.map(|s| now + s),
         issued_at: now,
     };
-    state.store.put_tokens(&pair).await?;
+    state.tokens.replace(&pair).await?;
     tracing::info!("zalo token pair replaced by an admin");
     state.sender_wake.notify_one();
     Ok(Json(json!({"stored": true, "expires_at": pair.expires_at})))

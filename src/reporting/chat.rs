@@ -156,7 +156,14 @@ impl Reporting {
         code: &str,
         now: i64,
     ) -> anyhow::Result<Effect> {
-        let invalid = || Ok(Effect::reply(render::invite_invalid(code)));
+        match self.guesses.check(user, now) {
+            super::guess::Verdict::Allowed => {}
+            _ => return Ok(Effect::reply(render::invite_paused())),
+        }
+        let invalid = || {
+            self.guesses.wrong(user, now);
+            Ok(Effect::reply(render::invite_invalid(code)))
+        };
         let Some(invite) = self.store.report_invite(code)? else { return invalid() };
         if invite.expires_at <= now || invite.used_by.as_deref().is_some_and(|u| u != user) {
             return invalid();
@@ -440,7 +447,7 @@ impl Reporting {
         now: i64,
     ) -> Invite {
         Invite {
-            code: new_invite_code(),
+            code: new_invite_code(role),
             team,
             unit,
             role,
@@ -453,6 +460,8 @@ impl Reporting {
     }
 }
 
-fn new_invite_code() -> String {
-    (0..6).map(|_| char::from(CODE_ALPHABET[fastrand::usize(..CODE_ALPHABET.len())])).collect()
+/// From the OS CSPRNG: 8 characters (31^8 ≈ 8.5·10^11), 12 for admin-role invites
+/// (31^12 ≈ 7.9·10^17); wrong guesses are rate-limited (`guess.rs`).
+fn new_invite_code(role: Role) -> String {
+    crate::csprng::code(CODE_ALPHABET, if role == Role::Admin { 12 } else { 8 })
 }

@@ -13,6 +13,7 @@
 
 mod chat;
 pub mod cli;
+pub mod guess;
 pub mod query;
 pub mod reminders;
 #[cfg(test)]
@@ -97,6 +98,8 @@ pub struct Reporting {
     settings: Arc<ReportSettings>,
     /// Read by the reminder scheduler (tests run it on a chosen date).
     clock: crate::clock::Clock,
+    /// Wrong invite codes, per user and overall.
+    guesses: Arc<guess::GuessLimiter>,
 }
 
 impl Reporting {
@@ -106,6 +109,7 @@ impl Reporting {
             defs: Arc::new(RwLock::new(Arc::new(defs))),
             settings: Arc::new(settings),
             clock: crate::clock::Clock::system(),
+            guesses: Arc::default(),
         }
     }
 

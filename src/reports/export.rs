@@ -137,11 +137,15 @@ pub fn push_csv_line<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>)
     out.push_str("\r\n");
 }
 
-/// Quotes when needed; a leading `= + - @` gets a `'` so a spreadsheet never runs a
-/// member's free text as a formula (CSV injection).
+/// Leading characters a spreadsheet may read as the start of a formula: the ASCII ones,
+/// their full-width look-alikes (some spreadsheets normalise them), and tab / CR.
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+
+/// Quotes when needed; a leading formula character gets a `'` so a spreadsheet never
+/// runs a member's free text as a formula (CSV injection).
 fn push_csv_cell(out: &mut String, cell: &str) {
     let guarded;
-    let cell = if cell.starts_with(['=', '+', '-', '@']) {
+    let cell = if cell.starts_with(FORMULA_STARTS) {
         guarded = format!("'{cell}");
         guarded.as_str()
     } else {

@@ -98,7 +98,7 @@ pub fn parse_values(report: &ReportType, tokens: &[&str]) -> Result<Values, Vec<
             let Some(indicator) = report.indicator_by_key(key) else {
                 errors.push(FieldError {
                     field: None,
-                    problem: format!("không có chỉ tiêu nào mã «{key}»"),
+                    problem: format!("không có chỉ tiêu nào mã «{}»", super::text::preview(key)),
                 });
                 continue;
             };
@@ -126,7 +126,8 @@ pub fn parse_values(report: &ReportType, tokens: &[&str]) -> Result<Values, Vec<
             errors.push(FieldError {
                 field: None,
                 problem: format!(
-                    "«{token}» đứng sau dạng mã=giá trị nhưng không có mã; hãy ghi mã=giá trị"
+                    "«{}» đứng sau dạng mã=giá trị nhưng không có mã; hãy ghi mã=giá trị",
+                    super::text::preview(token)
                 ),
             });
             continue;

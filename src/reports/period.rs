@@ -207,7 +207,7 @@ pub fn parse_period_token(
 ) -> Option<Result<Period, PeriodError>> {
     let folded = fold(token);
     let (given_kind, number, year) = split_period_token(&folded)?;
-    let invalid = || PeriodError::Invalid(token.to_owned());
+    let invalid = || PeriodError::Invalid(super::text::preview(token));
     if given_kind != kind {
         return Some(Err(PeriodError::WrongKind {
             expected: kind.label(),

@@ -42,7 +42,14 @@ pub fn join_needs_code() -> Reply {
     )
 }
 
+pub fn invite_paused() -> Reply {
+    Reply::text(
+        "Bạn đã nhập sai mã mời quá nhiều lần. Vui lòng thử lại sau 1 giờ hoặc xin tổ trưởng, cán bộ xã kiểm tra lại mã.",
+    )
+}
+
 pub fn invite_invalid(code: &str) -> Reply {
+    let code = super::text::preview(code);
     Reply::text(format!(
         "Mã mời «{code}» không đúng, đã dùng hoặc đã hết hạn. Vui lòng xin tổ trưởng hoặc cán bộ xã mã mới."
     ))

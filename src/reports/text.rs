@@ -10,9 +10,27 @@ pub use crate::vntext::unmark as fold;
 /// NFC form of text, for storage and display (callers trim user input first).
 pub use crate::vntext::nfc;
 
+/// Longest piece of user text a reply echoes back.
+pub const PREVIEW_CHARS: usize = 24;
+
+/// User text as a reply may echo it: at most `PREVIEW_CHARS` characters, then "…", so
+/// a 60 KB message never comes back as 31 replies.
+pub fn preview(text: &str) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(PREVIEW_CHARS).collect();
+    if chars.next().is_some() { format!("{head}…") } else { head }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preview_cuts_long_text_on_a_character_boundary() {
+        assert_eq!(preview("K7M2Q9"), "K7M2Q9");
+        let long = "đ".repeat(60_000);
+        assert_eq!(preview(&long), format!("{}…", "đ".repeat(PREVIEW_CHARS)));
+    }
 
     #[test]
     fn folds_vietnamese_variants_to_one_key() {

@@ -63,6 +63,8 @@ impl Value {
     }
 }
 
+use super::text::preview;
+
 /// Why a typed value was refused. `Display` is the Vietnamese explanation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -128,17 +130,17 @@ fn parse_int(raw: &str) -> Result<i64, ValueError> {
     if !compact.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
         || !compact.starts_with(|c: char| c.is_ascii_digit())
     {
-        return Err(ValueError::NotANumber(raw.to_owned()));
+        return Err(ValueError::NotANumber(preview(raw)));
     }
     let digits = if compact.contains(['.', ',']) {
         if !is_thousands_grouped(&compact) {
-            return Err(ValueError::Decimal(raw.to_owned()));
+            return Err(ValueError::Decimal(preview(raw)));
         }
         compact.replace(['.', ','], "")
     } else {
         compact
     };
-    digits.parse::<i64>().map_err(|_| ValueError::NotANumber(raw.to_owned()))
+    digits.parse::<i64>().map_err(|_| ValueError::NotANumber(preview(raw)))
 }
 
 /// "1.234.567" or "1,234": a 1–3 digit head, then groups of exactly three, one separator.
@@ -156,7 +158,7 @@ fn parse_yes_no(raw: &str) -> Result<bool, ValueError> {
     match fold(raw).as_str() {
         "co" | "c" | "yes" | "y" | "1" | "x" | "roi" | "dung" => Ok(true),
         "khong" | "k" | "ko" | "kg" | "no" | "n" | "0" | "chua" => Ok(false),
-        _ => Err(ValueError::NotYesNo(raw.to_owned())),
+        _ => Err(ValueError::NotYesNo(preview(raw))),
     }
 }
 

@@ -6,10 +6,12 @@
 //! for every event waiting), then applies it to sled (`seen` + `inbox`) without a
 //! flush. The journal stays the source of truth until a checkpoint: the same thread
 //! flushes sled and then truncates the file. On open, records not yet in sled are
-//! replayed. A torn last line (crash mid-write) was never acknowledged and is skipped.
+//! replayed. A torn last line (crash mid-write) was never acknowledged and is cut off;
+//! an unreadable line before it stops start-up (see `replay`). When no event arrives
+//! the writer checkpoints on its own, so an idle service leaves an empty journal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -52,7 +54,7 @@ impl Journal {
     /// and starts the writer thread.
     pub fn open(path: &Path, target: Target) -> Result<Journal, StoreError> {
         let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
-        let replayed = replay(&file, &target)?;
+        let replayed = replay(&mut file, path, &target)?;
         if replayed > 0 {
             tracing::info!(
                 events = replayed,
@@ -85,7 +87,24 @@ impl Journal {
 
 fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
     let mut since_checkpoint = Instant::now();
-    while let Ok(first) = rx.recv() {
+    let mut dirty = false;
+    loop {
+        let first = match rx.recv_timeout(CHECKPOINT_AGE) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Idle: checkpoint so the journal does not keep old events around.
+                if dirty {
+                    match checkpoint(&mut file, &target) {
+                        Ok(()) => dirty = false,
+                        Err(e) => tracing::error!(error = %e, "inbox journal checkpoint failed"),
+                    }
+                    since_checkpoint = Instant::now();
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        dirty = true;
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
         let result = write_batch(&mut file, &target, &jobs);
@@ -97,8 +116,9 @@ fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
         }
         let big = file.metadata().map(|m| m.len() > CHECKPOINT_BYTES).unwrap_or(false);
         if big || since_checkpoint.elapsed() > CHECKPOINT_AGE {
-            if let Err(e) = checkpoint(&mut file, &target) {
-                tracing::error!(error = %e, "inbox journal checkpoint failed");
+            match checkpoint(&mut file, &target) {
+                Ok(()) => dirty = false,
+                Err(e) => tracing::error!(error = %e, "inbox journal checkpoint failed"),
             }
             since_checkpoint = Instant::now();
         }
@@ -131,18 +151,48 @@ fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn replay(file: &File, target: &Target) -> Result<usize, StoreError> {
+/// Replays what sled lacks. A torn last record (no final newline: the crash hit the
+/// write, so it was never acknowledged) is cut off with a warning. A record that does
+/// not read in the middle of the file is an acknowledged event we cannot read: start-up
+/// stops with its offset and the command to remove it, rather than dropping it.
+fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreError> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    std::io::Read::read_to_end(file, &mut bytes)?;
     let mut replayed = 0;
-    for line in BufReader::new(file).split(b'\n') {
-        let line = line?;
-        let Ok(record) = serde_json::from_slice::<Record>(&line) else {
-            tracing::warn!(bytes = line.len(), "skipping a torn inbox journal record");
-            continue;
+    let mut offset = 0usize;
+    let mut line_no = 0usize;
+    while offset < bytes.len() {
+        line_no += 1;
+        let rest = &bytes[offset..];
+        let (line, complete) = match rest.iter().position(|&b| b == b'\n') {
+            Some(end) => (&rest[..end], true),
+            None => (rest, false),
         };
-        if target.seen.get(record.entry.dedupe_key.as_bytes())?.is_none() {
-            apply(target, &record)?;
-            replayed += 1;
+        if !complete {
+            tracing::warn!(
+                offset,
+                bytes = line.len(),
+                "inbox journal ends with a torn record (crash mid-write, never acknowledged); truncating it"
+            );
+            file.set_len(offset as u64)?;
+            file.sync_all()?;
+            break;
         }
+        if !line.is_empty() {
+            let record =
+                serde_json::from_slice::<Record>(line).map_err(|e| StoreError::JournalCorrupt {
+                    path: path.to_owned(),
+                    offset,
+                    line: line_no,
+                    reason: e.to_string(),
+                })?;
+            if target.seen.get(record.entry.dedupe_key.as_bytes())?.is_none() {
+                apply(target, &record)?;
+                replayed += 1;
+            }
+        }
+        offset += line.len() + 1;
     }
     Ok(replayed)
 }
@@ -171,28 +221,46 @@ mod tests {
         }
     }
 
-    #[test]
-    fn replay_applies_missing_records_and_skips_torn_lines() {
-        let dir = tempfile::tempdir().unwrap();
+    fn target() -> Target {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let target = Target {
-            seen: db.open_tree("seen").unwrap(),
-            inbox: db.open_tree("inbox").unwrap(),
-            db,
-        };
+        Target { seen: db.open_tree("seen").unwrap(), inbox: db.open_tree("inbox").unwrap(), db }
+    }
+
+    fn line(seq: u64, key: &str) -> String {
+        serde_json::to_string(&Record { seq, entry: entry(key) }).unwrap() + "\n"
+    }
+
+    #[test]
+    fn replay_applies_missing_records_and_truncates_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
         let path = dir.path().join("j");
-        let mut text = String::new();
-        for (seq, key) in [(1u64, "a"), (2, "b")] {
-            text += &serde_json::to_string(&Record { seq, entry: entry(key) }).unwrap();
-            text.push('\n');
-        }
-        text += "{\"seq\":3,\"entry\":{\"dedu"; // torn
+        let good = line(1, "a") + &line(2, "b");
+        let text = good.clone() + "{\"seq\":3,\"entry\":{\"dedu"; // torn
         std::fs::write(&path, text).unwrap();
         // "a" is already in sled: only "b" is replayed.
         target.seen.insert("a", &[0u8; 8]).unwrap();
-        let file = File::open(&path).unwrap();
-        assert_eq!(replay(&file, &target).unwrap(), 1);
+        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        assert_eq!(replay(&mut file, &path, &target).unwrap(), 1);
         assert!(target.inbox.get(u64_key(2)).unwrap().is_some());
         assert!(target.inbox.get(u64_key(1)).unwrap().is_none());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good, "torn tail cut off");
+    }
+
+    #[test]
+    fn an_unreadable_record_in_the_middle_stops_start_up_with_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        let first = line(1, "a");
+        std::fs::write(&path, first.clone() + "garbage\n" + &line(3, "c")).unwrap();
+        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let err = replay(&mut file, &path, &target).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains(&format!("offset {}", first.len())), "{message}");
+        assert!(message.contains("sed -i '2d'"), "{message}");
+        // Nothing after the bad record was skipped silently, and the file is untouched.
+        assert!(target.inbox.get(u64_key(3)).unwrap().is_none());
+        assert!(std::fs::read_to_string(&path).unwrap().contains("garbage"));
     }
 }

@@ -5,7 +5,8 @@
 //! | `inbox`          | seq, u64 big-endian       | `InboxEntry` (JSON)           |
 //! | `seen`           | dedupe key (UTF-8)        | received at, i64 ms BE        |
 //! | `outbox`         | id, u64 big-endian        | `OutboxEntry` (JSON)          |
-//! | `outbox_pending` | id, u64 big-endian        | empty (index of unsent ids)   |
+//! | `outbox_pending` | id, u64 big-endian        | next attempt ms BE + user id  |
+//! | `outbox_queue`   | user id, 0, id u64 BE     | next attempt ms BE            |
 //! | `users`          | Zalo user id (UTF-8)      | `UserRecord` (JSON)           |
 //! | `sessions`       | Zalo user id (UTF-8)      | dialog session (JSON)         |
 //! | `meta`           | `zalo_tokens`             | `TokenPair` (JSON)            |
@@ -21,6 +22,7 @@ pub const INBOX: &str = "inbox";
 pub const SEEN: &str = "seen";
 pub const OUTBOX: &str = "outbox";
 pub const OUTBOX_PENDING: &str = "outbox_pending";
+pub const OUTBOX_QUEUE: &str = "outbox_queue";
 pub const USERS: &str = "users";
 pub const SESSIONS: &str = "sessions";
 pub const META: &str = "meta";

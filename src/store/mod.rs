@@ -16,6 +16,7 @@ mod flusher;
 mod journal;
 mod keys;
 mod outbox;
+pub mod prune;
 pub mod reports;
 mod types;
 
@@ -45,6 +46,14 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("store value is not valid JSON in tree {tree}: {source}")]
     Corrupt { tree: &'static str, source: serde_json::Error },
+    #[error(
+        "inbox journal {path} has an unreadable record at byte offset {offset} (line {line}): {reason}. \
+         It holds an acknowledged event, so start-up stops instead of skipping it. Keep a copy \
+         (`cp '{path}' '{path}.bak'`), inspect the line (`sed -n '{line}p' '{path}'`), then either \
+         repair it or remove just that record with `sed -i '{line}d' '{path}'` and start again.",
+        path = path.display()
+    )]
+    JournalCorrupt { path: std::path::PathBuf, offset: usize, line: usize, reason: String },
     #[error("store flush did not complete")]
     FlushAborted,
     #[error("not found")]
@@ -69,6 +78,11 @@ pub struct Store {
     outbox: sled::Tree,
     /// Ids of outbox entries still to send, in id (= enqueue) order.
     outbox_pending: sled::Tree,
+    /// The same pending entries keyed by user then id (`outbox::queue_key`): each
+    /// user's head is one seek away, however many messages wait behind it.
+    outbox_queue: sled::Tree,
+    /// Where the sender's next due scan starts (round robin over users).
+    due_cursor: Arc<Mutex<Vec<u8>>>,
     users: sled::Tree,
     sessions: sled::Tree,
     meta: sled::Tree,
@@ -129,9 +143,18 @@ impl Store {
         })
     }
 
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path` with sled's default cache.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut store = Store::from_db(sled::Config::new().path(path).open()?)?;
+        Store::open_with_cache(path, 0)
+    }
+
+    /// Opens the store with a page cache of `cache_bytes` (0: sled's default, 1 GB).
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        let mut config = sled::Config::new().path(path);
+        if cache_bytes > 0 {
+            config = config.cache_capacity(cache_bytes);
+        }
+        let mut store = Store::from_db(config.open()?)?;
         let target = journal::Target {
             db: store.db.clone(),
             seen: store.seen.clone(),
@@ -154,12 +177,14 @@ impl Store {
     }
 
     fn from_db(db: sled::Db) -> Result<Store, StoreError> {
-        Ok(Store {
+        let store = Store {
             journal: None,
             inbox: db.open_tree(keys::INBOX)?,
             seen: db.open_tree(keys::SEEN)?,
             outbox: db.open_tree(keys::OUTBOX)?,
             outbox_pending: db.open_tree(keys::OUTBOX_PENDING)?,
+            outbox_queue: db.open_tree(keys::OUTBOX_QUEUE)?,
+            due_cursor: Default::default(),
             users: db.open_tree(keys::USERS)?,
             sessions: db.open_tree(keys::SESSIONS)?,
             meta: db.open_tree(keys::META)?,
@@ -169,7 +194,12 @@ impl Store {
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
             db,
-        })
+        };
+        let indexed = store.rebuild_queue_index()?;
+        if indexed > 0 {
+            tracing::info!(indexed, "built the per-user outbox queue index");
+        }
+        Ok(store)
     }
 
     /// Makes every write so far durable. Concurrent callers share one fsync.
@@ -266,8 +296,15 @@ impl Store {
     ) -> Result<Vec<u64>, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
         let user_value = user.map(to_json);
-        (&self.inbox, &self.sessions, &self.users, &self.outbox, &self.outbox_pending)
-            .transaction(|(inbox, sessions, users, outbox, pending)| {
+        (
+            &self.inbox,
+            &self.sessions,
+            &self.users,
+            &self.outbox,
+            &self.outbox_pending,
+            &self.outbox_queue,
+        )
+            .transaction(|(inbox, sessions, users, outbox, pending, queue)| {
                 inbox.remove(&u64_key(seq))?;
                 match &session {
                     SessionUpdate::Keep => {}
@@ -283,7 +320,7 @@ impl Store {
                 }
                 for entry in &entries {
                     outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    pending.insert(&u64_key(entry.id), outbox::pending_value(entry))?;
+                    outbox::index_insert(pending, queue, entry)?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })?;
@@ -309,21 +346,64 @@ impl Store {
     }
 
     /// Deletes what the service keeps about a user (Zalo `user_withdraw`): session, user
-    /// record and unsent messages. Returns how many outbox entries were dropped.
+    /// record, every outbox message (sent ones hold what we told them), dead-letter
+    /// entries (they hold the user's raw text) and reminder marks. Returns how many
+    /// outbox entries were dropped.
     pub fn forget_user(&self, seq: u64, user_id: &str) -> Result<usize, StoreError> {
-        let unsent = self.outbox_ids_for_user(user_id)?;
-        (&self.inbox, &self.sessions, &self.users, &self.outbox, &self.outbox_pending)
-            .transaction(|(inbox, sessions, users, outbox, pending)| {
-                inbox.remove(&u64_key(seq))?;
-                sessions.remove(user_id.as_bytes())?;
-                users.remove(user_id.as_bytes())?;
-                for id in &unsent {
-                    outbox.remove(&u64_key(*id))?;
-                    pending.remove(&u64_key(*id))?;
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })?;
-        Ok(unsent.len())
+        let messages = self.outbox_ids_for_user(user_id)?;
+        let mut dead = Vec::new();
+        for item in self.dead.iter() {
+            let (key, value) = item?;
+            if from_json::<InboxEntry>(keys::DEAD, &value).is_ok_and(|e| e.user_id == user_id) {
+                dead.push(key);
+            }
+        }
+        let suffix = format!(":{user_id}");
+        let mut once_keys = Vec::new();
+        for item in self.once.iter() {
+            let (key, _) = item?;
+            if key.ends_with(suffix.as_bytes()) {
+                once_keys.push(key);
+            }
+        }
+        let queued: Vec<Vec<u8>> = self
+            .outbox_queue
+            .scan_prefix(outbox::queue_prefix(user_id))
+            .keys()
+            .map(|k| k.map(|k| k.to_vec()))
+            .collect::<Result<_, _>>()?;
+        (
+            &self.inbox,
+            &self.sessions,
+            &self.users,
+            &self.outbox,
+            &self.outbox_pending,
+            &self.outbox_queue,
+            &self.dead,
+            &self.once,
+        )
+            .transaction(
+                |(inbox, sessions, users, outbox, pending, queue, dead_tree, once)| {
+                    inbox.remove(&u64_key(seq))?;
+                    sessions.remove(user_id.as_bytes())?;
+                    users.remove(user_id.as_bytes())?;
+                    for id in &messages {
+                        outbox.remove(&u64_key(*id))?;
+                        pending.remove(&u64_key(*id))?;
+                    }
+                    for key in &queued {
+                        queue.remove(key.as_slice())?;
+                    }
+                    for key in &dead {
+                        dead_tree.remove(key)?;
+                    }
+                    for key in &once_keys {
+                        once.remove(key)?;
+                    }
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
+                },
+            )?;
+        Ok(messages.len())
     }
 
     // ----- tokens --------------------------------------------------------------
@@ -357,44 +437,22 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
-        let queued = (&self.once, &self.outbox, &self.outbox_pending).transaction(
-            |(once, outbox, pending)| {
+        let queued = (&self.once, &self.outbox, &self.outbox_pending, &self.outbox_queue)
+            .transaction(|(once, outbox, pending, queue)| {
                 if once.get(once_key.as_bytes())?.is_some() {
                     return Ok(false);
                 }
                 once.insert(once_key.as_bytes(), &now_ms.to_be_bytes())?;
                 for entry in &entries {
                     outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    pending.insert(&u64_key(entry.id), outbox::pending_value(entry))?;
+                    outbox::index_insert(pending, queue, entry)?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(true)
-            },
-        )?;
+            })?;
         Ok(queued)
     }
 
     // ----- housekeeping --------------------------------------------------------
-
-    /// Drops dedupe marks older than `dedupe_ms` and sent messages older than
-    /// `sent_ms`. Returns (marks, messages) removed.
-    pub fn prune(
-        &self,
-        now_ms: i64,
-        dedupe_ms: i64,
-        sent_ms: i64,
-    ) -> Result<(usize, usize), StoreError> {
-        let mut marks = 0;
-        for item in self.seen.iter() {
-            let (key, value) = item?;
-            let at = value.as_ref().try_into().map(i64::from_be_bytes).unwrap_or(0);
-            if now_ms - at > dedupe_ms {
-                self.seen.remove(key)?;
-                marks += 1;
-            }
-        }
-        let messages = self.prune_sent(now_ms - sent_ms)?;
-        Ok((marks, messages))
-    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

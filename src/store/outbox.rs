@@ -1,8 +1,10 @@
 //! Outbox operations: queued messages, their sending state and the admin views.
 
-use std::collections::HashSet;
-
 use serde::Deserialize;
+use sled::Transactional;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
+};
 
 use super::keys::{self, parse_u64, u64_key};
 use super::{OutboxEntry, OutboxStatus, Store, StoreError, from_json, get_json, to_json};
@@ -53,49 +55,108 @@ impl Store {
             .collect()
     }
 
-    /// The oldest pending message of each user among the first `scan` pending ids, as
-    /// (id, next attempt ms): a user's later messages wait behind it.
-    fn pending_heads(&self, scan: usize) -> Result<Vec<(u64, i64)>, StoreError> {
-        let mut users = HashSet::new();
-        let mut heads = Vec::new();
-        for item in self.outbox_pending.iter().take(scan) {
-            let (key, value) = item?;
-            if let Some((at, user)) = parse_pending(&value)
-                && users.insert(user)
-            {
-                heads.push((parse_u64(&key), at));
-            }
-        }
-        Ok(heads)
-    }
-
     /// Pending messages ready to send now, at most one per user (the oldest), so one
     /// user's messages go out in order while different users are served in parallel.
-    /// A user whose oldest message is backing off blocks that user's later ones.
-    /// The scan is bounded so a large backlog costs the sender constant work per pass.
+    ///
+    /// Heads are found through the per-user queue index by jumping from one user to the
+    /// next, so a user with any number of messages waiting behind a backing-off one
+    /// costs one seek: nobody else's due message is delayed by it. The walk starts where
+    /// the previous one stopped (round robin), so under a backlog no user waits for all
+    /// users sorted before them. Every candidate is re-checked against its entry: an
+    /// index left behind by a crash is repaired instead of re-sending a sent message.
     pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        let start = self.due_cursor.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut due = Vec::new();
-        for (id, at) in self.pending_heads(limit.saturating_mul(16).max(256))? {
-            if at > now_ms {
-                continue;
-            }
-            let Some(entry) = self.outbox_get(id)? else {
-                // Index without entry (e.g. the user withdrew): repair quietly.
-                self.outbox_pending.remove(u64_key(id))?;
+        let mut cursor = start.clone();
+        let mut wrapped = false;
+        let mut resume = None;
+        loop {
+            let Some((key, at)) = self.first_queue_key_from(&cursor)? else {
+                if wrapped || start.is_empty() {
+                    break;
+                }
+                wrapped = true;
+                cursor.clear();
                 continue;
             };
-            due.push(entry);
-            if due.len() >= limit {
+            let (user, id) = split_queue_key(&key);
+            if wrapped && user >= start.as_slice() {
                 break;
             }
+            if at <= now_ms {
+                match self.outbox_get(id)? {
+                    Some(entry) if entry.status == OutboxStatus::Pending => {
+                        due.push(entry);
+                        if due.len() >= limit {
+                            resume = Some(next_user(user));
+                            break;
+                        }
+                    }
+                    stale => {
+                        // Entry gone (user withdrew) or no longer pending: repair the
+                        // index and look at this user's next message.
+                        let _ = stale;
+                        self.unindex(id, user)?;
+                        continue;
+                    }
+                }
+            }
+            cursor = next_user(user);
         }
+        *self.due_cursor.lock().unwrap_or_else(|p| p.into_inner()) = resume.unwrap_or_default();
         Ok(due)
     }
 
-    /// The earliest time a pending message becomes due, if any, looking at the oldest
-    /// 1,000 pending messages: enough to pick the sender's next wake-up.
+    /// The first queue key at or after `from`, with its due time.
+    fn first_queue_key_from(&self, from: &[u8]) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        match self.outbox_queue.range(from..).next() {
+            Some(item) => {
+                let (key, value) = item?;
+                Ok(Some((key.to_vec(), be_i64(&value))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn unindex(&self, id: u64, user: &[u8]) -> Result<(), StoreError> {
+        let key = queue_key_bytes(user, id);
+        (&self.outbox_pending, &self.outbox_queue)
+            .transaction(|(pending, queue)| {
+                pending.remove(&u64_key(id))?;
+                queue.remove(key.as_slice())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
+    }
+
+    /// The earliest time a user's oldest pending message becomes due, over the first
+    /// 10,000 users with pending messages: enough to pick the sender's next wake-up.
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self.pending_heads(1000)?.into_iter().map(|(_, at)| at).min())
+        let mut cursor = Vec::new();
+        let mut earliest: Option<i64> = None;
+        for _ in 0..10_000 {
+            let Some((key, at)) = self.first_queue_key_from(&cursor)? else { break };
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            cursor = next_user(split_queue_key(&key).0);
+        }
+        Ok(earliest)
+    }
+
+    /// Rebuilds the per-user queue index from the pending index (stores written before
+    /// the queue index existed). Returns how many entries were indexed.
+    pub(super) fn rebuild_queue_index(&self) -> Result<usize, StoreError> {
+        if !self.outbox_queue.is_empty() || self.outbox_pending.is_empty() {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for item in self.outbox_pending.iter() {
+            let (key, value) = item?;
+            if let Some((at, user)) = parse_pending(&value) {
+                self.outbox_queue.insert(queue_key(&user, parse_u64(&key)), &at.to_be_bytes())?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     pub fn outbox_get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
@@ -103,14 +164,24 @@ impl Store {
     }
 
     /// Writes back an entry after a send attempt; sent and failed leave the queue.
+    /// The entry, the pending index and the per-user queue change in one transaction,
+    /// and an entry that is gone (the user withdrew meanwhile) is not brought back.
     pub fn outbox_save(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox.insert(u64_key(entry.id), to_json(entry))?;
-        if entry.status == OutboxStatus::Pending {
-            self.outbox_pending.insert(u64_key(entry.id), pending_value(entry))?;
-        } else {
-            self.outbox_pending.remove(u64_key(entry.id))?;
-        }
-        Ok(())
+        let value = to_json(entry);
+        (&self.outbox, &self.outbox_pending, &self.outbox_queue)
+            .transaction(|(outbox, pending, queue)| {
+                if outbox.get(u64_key(entry.id))?.is_none() {
+                    return Ok(());
+                }
+                outbox.insert(&u64_key(entry.id), value.as_slice())?;
+                if entry.status == OutboxStatus::Pending {
+                    index_insert(pending, queue, entry)?;
+                } else {
+                    index_remove(pending, queue, entry)?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
     }
 
     /// Entries matching the filter, newest first, at most `limit`.
@@ -133,6 +204,29 @@ impl Store {
         Ok(out)
     }
 
+    /// One page of the entries matching the filter, newest first, and how many match
+    /// in all.
+    pub fn outbox_page(
+        &self,
+        filter: OutboxFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<OutboxEntry>, usize), StoreError> {
+        let mut page = Vec::new();
+        let mut total = 0;
+        for item in self.outbox.iter().rev() {
+            let (_, value) = item?;
+            let entry: OutboxEntry = from_json(keys::OUTBOX, &value)?;
+            if filter.status.is_none_or(|s| s == entry.status) {
+                if total >= offset && page.len() < limit {
+                    page.push(entry);
+                }
+                total += 1;
+            }
+        }
+        Ok((page, total))
+    }
+
     /// Puts a failed (or pending) entry back in the queue, due now.
     pub fn outbox_retry(&self, id: u64, now_ms: i64) -> Result<OutboxEntry, StoreError> {
         let mut entry = self.outbox_get(id)?.ok_or(StoreError::NotFound)?;
@@ -146,29 +240,17 @@ impl Store {
         Ok(entry)
     }
 
+    /// Every outbox entry of the user (pending, sent or failed), for `forget_user`.
     pub(super) fn outbox_ids_for_user(&self, user_id: &str) -> Result<Vec<u64>, StoreError> {
         let mut ids = Vec::new();
-        for item in self.outbox_pending.iter() {
-            let (key, _) = item?;
-            let id = parse_u64(&key);
-            if self.outbox_get(id)?.is_some_and(|e| e.user_id == user_id) {
-                ids.push(id);
-            }
-        }
-        Ok(ids)
-    }
-
-    pub(super) fn prune_sent(&self, before_ms: i64) -> Result<usize, StoreError> {
-        let mut removed = 0;
         for item in self.outbox.iter() {
             let (key, value) = item?;
             let entry: OutboxEntry = from_json(keys::OUTBOX, &value)?;
-            if entry.status == OutboxStatus::Sent && entry.sent_at_ms.unwrap_or(0) < before_ms {
-                self.outbox.remove(key)?;
-                removed += 1;
+            if entry.user_id == user_id {
+                ids.push(parse_u64(&key));
             }
         }
-        Ok(removed)
+        Ok(ids)
     }
 
     /// Marks a user unreachable (Zalo said they cannot receive messages).
@@ -179,4 +261,64 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Per-user queue key: user id, a 0 byte, then the outbox id (big-endian), so one
+/// user's messages sort together in id order. Zalo user ids are digits (no 0 byte).
+pub(super) fn queue_key(user_id: &str, id: u64) -> Vec<u8> {
+    queue_key_bytes(user_id.as_bytes(), id)
+}
+
+/// The prefix of every queue key of `user_id`.
+pub(super) fn queue_prefix(user_id: &str) -> Vec<u8> {
+    let mut key = user_id.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn queue_key_bytes(user: &[u8], id: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(user.len() + 9);
+    key.extend_from_slice(user);
+    key.push(0);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// (user bytes, outbox id) of a queue key.
+fn split_queue_key(key: &[u8]) -> (&[u8], u64) {
+    let cut = key.len().saturating_sub(9);
+    (&key[..cut], parse_u64(&key[cut + 1..]))
+}
+
+/// The smallest key after every key of `user`.
+fn next_user(user: &[u8]) -> Vec<u8> {
+    let mut next = user.to_vec();
+    next.push(1);
+    next
+}
+
+fn be_i64(value: &[u8]) -> i64 {
+    value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).unwrap_or(0)
+}
+
+/// Adds (or moves) an entry in both due indexes, inside a transaction.
+pub(super) fn index_insert(
+    pending: &TransactionalTree,
+    queue: &TransactionalTree,
+    entry: &OutboxEntry,
+) -> Result<(), UnabortableTransactionError> {
+    pending.insert(&u64_key(entry.id), pending_value(entry))?;
+    queue.insert(queue_key(&entry.user_id, entry.id), &entry.next_attempt_ms.to_be_bytes())?;
+    Ok(())
+}
+
+/// Removes an entry from both due indexes, inside a transaction.
+pub(super) fn index_remove(
+    pending: &TransactionalTree,
+    queue: &TransactionalTree,
+    entry: &OutboxEntry,
+) -> Result<(), UnabortableTransactionError> {
+    pending.remove(&u64_key(entry.id))?;
+    queue.remove(queue_key(&entry.user_id, entry.id))?;
+    Ok(())
 }

@@ -156,8 +156,9 @@ fn prune_drops_old_marks_but_keeps_recent_ones() {
     let mut recent = entry("new", "u1");
     recent.received_at_ms = 100_000;
     store.ingest(&recent).unwrap();
-    let (marks, _) = store.prune(100_500, 10_000, 0).unwrap();
-    assert_eq!(marks, 1);
+    let retention = super::prune::Retention { dedupe_ms: 10_000, sent_ms: 0, failed_ms: 0 };
+    let pruned = store.prune_all(100_500, retention).unwrap();
+    assert_eq!(pruned.marks, 1);
     assert_eq!(store.ingest(&recent).unwrap(), IngestOutcome::Duplicate);
 }
 
@@ -171,4 +172,123 @@ fn token_pair_debug_is_redacted() {
     };
     let s = format!("{t:?}");
     assert!(!s.contains("AAA") && !s.contains("RRR"));
+}
+
+#[test]
+fn a_backing_off_user_never_delays_other_users_however_many_wait_behind_it() {
+    let store = Store::temporary().unwrap();
+    // u0 has 5,000 messages queued, the first backing off; they all sort before u1's.
+    let many: Vec<_> = (0..5_000).map(|i| json!({"text": format!("m{i}")})).collect();
+    store.enqueue_once("k0", "u0", &many, 0).unwrap();
+    store.enqueue_once("k1", "u1", &[json!({"text": "b1"})], 0).unwrap();
+    let mut head = store.outbox_due(0, 1).unwrap().remove(0);
+    assert_eq!(head.user_id, "u0");
+    head.next_attempt_ms = 1_000_000;
+    store.outbox_save(&head).unwrap();
+    let due = store.outbox_due(10, 8).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].user_id, "u1");
+}
+
+#[test]
+fn due_scan_is_round_robin_across_users() {
+    let store = Store::temporary().unwrap();
+    for u in 0..6 {
+        store.enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], 0).unwrap();
+    }
+    let first: Vec<_> = store.outbox_due(0, 4).unwrap().into_iter().map(|e| e.user_id).collect();
+    let second: Vec<_> = store.outbox_due(0, 4).unwrap().into_iter().map(|e| e.user_id).collect();
+    assert_eq!(first, ["u0", "u1", "u2", "u3"]);
+    assert_eq!(second, ["u4", "u5", "u0", "u1"], "the next scan starts after the last served");
+}
+
+#[test]
+fn a_stale_index_entry_never_resends_a_sent_message() {
+    let store = Store::temporary().unwrap();
+    store.enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], 0).unwrap();
+    let mut sent = store.outbox_due(0, 1).unwrap().remove(0);
+    sent.status = OutboxStatus::Sent;
+    // A crash between two separate writes used to leave the index behind: simulate it.
+    store.outbox.insert(u64_key(sent.id), to_json(&sent)).unwrap();
+    let due = store.outbox_due(0, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message, json!({"text": "b"}), "the sent one is skipped and unindexed");
+    assert!(store.outbox_pending.get(u64_key(sent.id)).unwrap().is_none());
+}
+
+#[test]
+fn outbox_save_changes_entry_and_indexes_together() {
+    let store = Store::temporary().unwrap();
+    store.enqueue_once("k", "u1", &[json!({"text": "a"})], 0).unwrap();
+    let mut e = store.outbox_due(0, 1).unwrap().remove(0);
+    assert_eq!(store.outbox_queue.len(), 1);
+    e.status = OutboxStatus::Sent;
+    store.outbox_save(&e).unwrap();
+    assert!(store.outbox_pending.is_empty() && store.outbox_queue.is_empty());
+    // An entry removed meanwhile (user withdrew) is not brought back by a late result.
+    store.outbox.remove(u64_key(e.id)).unwrap();
+    store.outbox_save(&e).unwrap();
+    assert!(store.outbox_get(e.id).unwrap().is_none());
+}
+
+#[test]
+fn forget_user_leaves_no_trace_in_any_tree() {
+    let store = Store::temporary().unwrap();
+    let user = "7712345678901234567";
+    let text = "số điện thoại của tôi 0912345678";
+    let mut e = entry("m1", user);
+    e.event = json!({"text": text});
+    let IngestOutcome::Accepted { seq: dead_seq } = store.ingest(&e).unwrap() else { panic!() };
+    store.inbox_bury(dead_seq, "boom").unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("m2", user)).unwrap() else {
+        panic!()
+    };
+    let record = UserRecord { last_interaction_ms: 1, reachable: true };
+    store
+        .complete(
+            seq,
+            user,
+            SessionUpdate::Set(json!({"n": 1})),
+            Some(&record),
+            &[json!({"text": text})],
+            1,
+        )
+        .unwrap();
+    let mut sent = store.outbox_due(1, 1).unwrap().remove(0);
+    sent.status = OutboxStatus::Sent;
+    store.outbox_save(&sent).unwrap();
+    store
+        .enqueue_once(&format!("rem:r:2026-06:due:{user}"), user, &[json!({"text": text})], 1)
+        .unwrap();
+    let IngestOutcome::Accepted { seq } = store.ingest(&entry("m3", user)).unwrap() else {
+        panic!()
+    };
+    store.forget_user(seq, user).unwrap();
+    for name in store.db.tree_names() {
+        let tree = store.db.open_tree(&name).unwrap();
+        for item in tree.iter() {
+            let (k, v) = item.unwrap();
+            for bytes in [&k[..], &v[..]] {
+                let hay = String::from_utf8_lossy(bytes);
+                assert!(
+                    !hay.contains(user) && !hay.contains(text),
+                    "tree {:?} still holds the user: {hay}",
+                    String::from_utf8_lossy(&name)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn outbox_pages_newest_first_with_a_total() {
+    let store = Store::temporary().unwrap();
+    let messages: Vec<_> = (0..7).map(|i| json!({"text": format!("m{i}")})).collect();
+    store.enqueue_once("k", "u1", &messages, 0).unwrap();
+    let (page, total) = store.outbox_page(OutboxFilter::default(), 2, 3).unwrap();
+    assert_eq!(total, 7);
+    let texts: Vec<_> = page.iter().map(|e| e.message["text"].clone()).collect();
+    assert_eq!(texts, [json!("m4"), json!("m3"), json!("m2")]);
+    let (page, total) = store.outbox_page(OutboxFilter::default(), 6, 3).unwrap();
+    assert_eq!((page.len(), total), (1, 7));
 }

@@ -56,6 +56,8 @@ struct FakeState {
     send_calls: usize,
     refresh_calls: usize,
     failures: VecDeque<FakeFailure>,
+    /// How long each send takes before Zalo answers (real Zalo: up to about a second).
+    latency: std::time::Duration,
 }
 
 impl FakeZalo {
@@ -70,6 +72,7 @@ impl FakeZalo {
                 send_calls: 0,
                 refresh_calls: 0,
                 failures: VecDeque::new(),
+                latency: std::time::Duration::ZERO,
             })),
         }
     }
@@ -133,6 +136,11 @@ impl FakeZalo {
         self.lock().failures.push_back(failure);
     }
 
+    /// Every later send takes `latency` before it is answered (and recorded).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
     /// Makes the current access token invalid, as after its 25 hours.
     pub fn expire_access_token(&self) {
         let mut state = self.lock();
@@ -154,6 +162,10 @@ fn api_error(code: i64, message: &str) -> Response {
 }
 
 async fn send_cs(State(fake): State<FakeZalo>, headers: HeaderMap, body: String) -> Response {
+    let latency = fake.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let mut state = fake.lock();
     state.send_calls += 1;
     let token = headers.get("access_token").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -16,6 +16,7 @@ use super::client::ZaloClient;
 use super::response::{NIGHT_CODE, SendOutcome, is_unreachable_user};
 use super::token::Tokens;
 use crate::clock::Clock;
+use crate::shutdown::Shutdown;
 use crate::store::{OutboxEntry, OutboxStatus, SendError, Store};
 
 #[derive(Debug, Clone)]
@@ -72,34 +73,35 @@ impl Sender {
         self.wake.clone()
     }
 
-    pub async fn run(self) {
+    /// Sends until `stop`: then no new send starts, the sends in flight come back and
+    /// their results are recorded and flushed before this returns.
+    pub async fn run(self, stop: Shutdown) {
         let period = Duration::from_secs_f64(1.0 / self.config.rate_per_sec);
         let mut throttle = tokio::time::interval(period);
         throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
-        // Send results not yet flushed. The flush before the next batch covers them, so
-        // under load there is one flush per batch; before idling we flush them too.
-        let mut unflushed = false;
-        loop {
+        while !stop.is_stopping() {
             let now = self.clock.now_ms();
             let due = match self.store.outbox_due(now, self.config.concurrency * 4) {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "reading outbox failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.wait() => {}
+                    }
                     continue;
                 }
             };
             if due.is_empty() {
-                if unflushed && self.store.flush().await.is_ok() {
-                    unflushed = false;
+                tokio::select! {
+                    _ = self.idle() => {}
+                    _ = stop.wait() => {}
                 }
-                self.idle().await;
                 continue;
             }
             // The steps that queued these messages must be durable before any of them
-            // leaves (otherwise a crash would replay the step and send twice); the same
-            // flush makes the previous batch's results durable.
+            // leaves (otherwise a crash would replay the step and send twice).
             if let Err(e) = self.store.flush().await {
                 tracing::error!(error = %e, "store flush failed; not sending");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -107,17 +109,28 @@ impl Sender {
             }
             let mut batch = JoinSet::new();
             for entry in due {
-                throttle.tick().await;
-                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                tokio::select! {
+                    _ = throttle.tick() => {}
+                    _ = stop.wait() => break,
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                if stop.is_stopping() {
+                    break;
+                }
                 let sender = self.clone();
                 batch.spawn(async move {
+                    // The permit is held until the result is on disk: a kill -9 can
+                    // repeat at most `concurrency` sends, the ones actually in flight.
                     sender.attempt(entry).await;
                     drop(permit);
                 });
             }
             while batch.join_next().await.is_some() {}
-            unflushed = true;
         }
+        if let Err(e) = self.store.flush().await {
+            tracing::error!(error = %e, "final flush of send results failed");
+        }
+        tracing::info!("sender stopped");
     }
 
     /// Sleeps until woken, until the next backoff expires, or 30 s at most.
@@ -176,8 +189,11 @@ impl Sender {
                 }
             }
         }
+        // Recorded as it comes back; concurrent sends share one fsync (group commit).
         if let Err(e) = self.store.outbox_save(&entry) {
             tracing::error!(error = %e, "saving send result failed");
+        } else if let Err(e) = self.store.flush().await {
+            tracing::error!(error = %e, "flushing send result failed");
         }
     }
 

@@ -84,6 +84,14 @@ impl Tokens {
         self.refresh_locked(&pair, now).await
     }
 
+    /// Stores a pair an admin obtained by re-authorising the OA. Takes the refresh
+    /// lock, so a refresh already in flight cannot overwrite it afterwards with a pair
+    /// minted from the old refresh token.
+    pub async fn replace(&self, pair: &TokenPair) -> Result<(), StoreError> {
+        let _guard = self.refresh_lock.lock().await;
+        self.store.put_tokens(pair).await
+    }
+
     /// Refreshes ahead of expiry, and rotates a refresh token older than 60 days
     /// (they live about 3 months). Returns whether a refresh happened.
     pub async fn refresh_if_due(&self, now: i64) -> Result<bool, TokenError> {

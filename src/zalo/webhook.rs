@@ -27,7 +27,13 @@ pub struct WebhookState {
     pub oa_secret: SecretString,
     pub ingest: Ingest,
     pub clock: crate::clock::Clock,
+    /// Signed events older than this (the dedupe window) are refused: once their dedupe
+    /// mark has been pruned, a captured event could otherwise be replayed.
+    pub replay_window_ms: i64,
 }
+
+/// How far ahead of our clock a signed event may be stamped (clock skew).
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60_000;
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
 
@@ -63,11 +69,31 @@ pub async fn receive(
         tracing::warn!(reason = "app_id does not match zalo.app_id", "webhook refused");
         return Err(ApiError::Unauthorized("unknown app_id"));
     }
+    let now = state.clock.now_ms();
+    match timestamp.parse::<i64>() {
+        Ok(at) if now - at > state.replay_window_ms => {
+            tracing::warn!(
+                age_ms = now - at,
+                "signed webhook older than the replay window refused"
+            );
+            return Err(ApiError::Unauthorized("timestamp outside the replay window"));
+        }
+        Ok(at) if at - now > MAX_FUTURE_SKEW_MS => {
+            tracing::warn!(ahead_ms = at - now, "signed webhook stamped in the future refused");
+            return Err(ApiError::Unauthorized("timestamp outside the replay window"));
+        }
+        Ok(_) => {}
+        Err(_) => {
+            tracing::warn!("signed webhook without a numeric timestamp");
+            return Err(ApiError::BadRequest("timestamp missing or not a number".into()));
+        }
+    }
     let event = match Event::parse(&json) {
         Ok(event) => event,
         Err(e) => {
-            tracing::warn!(error = %e, "signed webhook without event_name");
-            return Err(ApiError::BadRequest(e.to_string()));
+            // Signed and well-formed but unusable: 200, or Zalo disables the webhook.
+            tracing::warn!(error = %e, "signed webhook without event_name; acknowledged and dropped");
+            return Ok(ok("ignored"));
         }
     };
     if !event.kind.needs_processing() {
@@ -82,7 +108,7 @@ pub async fn receive(
         dedupe_key: dedupe_key(&event, &body),
         user_id,
         event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
-        received_at_ms: state.clock.now_ms(),
+        received_at_ms: now,
         failure: None,
     };
     match state.ingest.accept(entry).await? {

@@ -83,6 +83,7 @@ async fn start(
     settings: Settings,
     clock: Clock,
 ) -> TestApp {
+    APP_CLOCK.with(|c| *c.borrow_mut() = Some(clock.clone()));
     let app = app::build_with_clock(settings.clone(), clock.clone()).await.expect("build app");
     let base = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -208,9 +209,16 @@ pub fn follow_event(user: &str) -> String {
     .to_string()
 }
 
-/// Zalo stamps events with its own (real) clock.
+thread_local! {
+    /// The clock of the app this test thread started last: events are stamped with it,
+    /// as Zalo's clock agrees with the service's (the webhook refuses stale timestamps).
+    static APP_CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
+}
+
+/// "Now" as Zalo stamps it: the service's clock (the system clock when no app runs on
+/// this thread, e.g. child-process tests).
 pub fn now_ms_string() -> String {
-    Clock::system().now_ms().to_string()
+    APP_CLOCK.with(|c| c.borrow().clone()).unwrap_or_else(Clock::system).now_ms().to_string()
 }
 
 fn init_tracing() {

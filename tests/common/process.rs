@@ -50,6 +50,9 @@ impl Service {
         for (key, value) in extra_env {
             command.env(key, value);
         }
+        if let Some(log) = extra_env.iter().find(|(k, _)| *k == "TEST_LOG_FILE").map(|(_, v)| v) {
+            command.env("RUST_LOG", "debug").stderr(std::fs::File::create(log).expect("log file"));
+        }
         let mut child = command.spawn().expect("start cnscd-bot");
         let base = format!("http://127.0.0.1:{port}");
         for _ in 0..200 {
@@ -67,6 +70,45 @@ impl Service {
     pub fn kill9(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
+    }
+
+    /// Sends SIGTERM (a deploy or `systemctl stop`).
+    pub fn sigterm(&self) {
+        // SAFETY: a plain syscall on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+    }
+
+    /// Waits for the process to exit, at most `within`.
+    pub fn wait_exit(mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Posts `body` signed like Zalo; the HTTP status, or `None` when nobody answered
+    /// (the service is stopping or down: Zalo would re-send later).
+    pub async fn try_post_signed(&self, body: &str) -> Option<u16> {
+        let parsed: Value = serde_json::from_str(body).unwrap();
+        let ts = parsed["timestamp"].as_str().unwrap();
+        let mac = cnscd_bot::zalo::signature::sign(APP_ID, body.as_bytes(), ts, OA_SECRET);
+        static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+        let response = HTTP
+            .get_or_init(reqwest::Client::new)
+            .post(format!("{}/webhook/zalo", self.base))
+            .header("X-ZEvent-Signature", format!("mac={mac}"))
+            .body(body.to_owned())
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        Some(response.status().as_u16())
     }
 
     /// Posts `body` signed like Zalo; returns the HTTP status.
