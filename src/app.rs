@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -98,9 +98,12 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let addr = listener.local_addr()?;
+    if settings.server.public_url.trim().is_empty() {
+        settings.server.public_url = format!("http://{addr}");
+    }
 
     let sandbox =
-        if settings.is_sandbox() { Some(start_sandbox(&mut settings).await?) } else { None };
+        if settings.is_sandbox() { Some(start_sandbox(&mut settings, addr).await?) } else { None };
     let missing = settings.missing_credentials();
     if !missing.is_empty() {
         bail!(
@@ -111,6 +114,16 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
 
     let store = Store::open(&settings.store.path)
         .with_context(|| format!("opening store at {}", settings.store.path.display()))?;
+    if sandbox.is_some() {
+        // A kept sandbox store may hold tokens of an earlier fake; this run's fake
+        // knows only its seed pair.
+        store.put_tokens_blocking(&crate::store::TokenPair {
+            access_token: fake::SANDBOX_ACCESS_TOKEN.into(),
+            refresh_token: fake::SANDBOX_REFRESH_TOKEN.into(),
+            expires_at: None,
+            issued_at: clock.now_secs(),
+        })?;
+    }
     let zalo = &settings.zalo;
     let client = ZaloClient::new(
         &zalo.api_base,
@@ -181,6 +194,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     };
     let report_settings = crate::reporting::ReportSettings {
         reply_window_days: settings.zalo.reply_window_days,
+        public_url: settings.public_url(),
         ..settings.reports.clone()
     };
     let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?
@@ -223,6 +237,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::admin::router(&state))
+        .merge(crate::console::router(&settings))
         .with_state(state.clone());
     if let Some(fake) = &sandbox {
         router = router.merge(fake.inspect_router());
@@ -232,9 +247,12 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     Ok(App { listener, router, addr, sandbox, state, _watcher: watcher })
 }
 
-async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
+async fn start_sandbox(settings: &mut Settings, addr: SocketAddr) -> anyhow::Result<FakeZalo> {
     let fake = FakeZalo::sandbox();
     let base = fake.serve_loopback().await.context("starting the sandbox fake Zalo")?;
+    // The sandbox keeps its own store so it never mixes with real data; it persists
+    // between runs (`serve --fresh` starts clean).
+    settings.store.path = settings.effective_store_path();
     let zalo = &mut settings.zalo;
     zalo.app_id = fake::SANDBOX_APP_ID.into();
     zalo.oa_secret_key = fake::SANDBOX_OA_SECRET.into();
@@ -243,17 +261,33 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
     zalo.refresh_token = fake::SANDBOX_REFRESH_TOKEN.into();
     zalo.api_base = base.clone();
     zalo.oauth_base = base.clone();
-    // The sandbox keeps its own store so it never mixes with real data, and starts
-    // fresh: the fake's tokens are new on every start.
-    settings.store.path = settings.store.path.with_extension("sandbox");
-    let _ = std::fs::remove_dir_all(&settings.store.path);
-    let _ = std::fs::remove_file(Store::journal_path(&settings.store.path));
+    // The console needs a sign-in token; the sandbox makes one up when none is set.
+    let generated = settings.admin.token.expose_secret().is_empty();
+    if generated {
+        settings.admin.token = crate::console::random_token()[..24].to_owned().into();
+    }
+    let token = settings.admin.token.expose_secret();
+    let token_line = if generated {
+        format!("Sign-in token (generated for this run): {token}")
+    } else {
+        "Sign-in token: admin.token from your settings".to_owned()
+    };
+    let default_bind = addr.to_string() == "127.0.0.1:8080";
+    let say = if default_bind {
+        "cnscd-bot say \"xin chào\"".to_owned()
+    } else {
+        format!("cnscd-bot say --server http://{addr} \"xin chào\"")
+    };
     eprintln!(
         "\n================================================================\n \
          SANDBOX MODE: no Zalo credentials are configured.\n \
          Replies go to a local fake Zalo on {base}, not to real users.\n \
-         Talk to the bot:  cnscd-bot say --follow   |   cnscd-bot say \"xin chào\"\n\
-         ================================================================\n"
+         Talk to the bot:  {say}\n \
+         Web console:      http://{addr}/admin\n \
+         {token_line}\n \
+         Data is kept in {} (start clean with: cnscd-bot serve --fresh)\n\
+         ================================================================\n",
+        settings.store.path.display()
     );
     tracing::warn!(
         fake_zalo = %base,
@@ -261,6 +295,16 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
          not to real users. Try: cnscd-bot say \"xin chào\""
     );
     Ok(fake)
+}
+
+/// Deletes the sandbox store and journal (`serve --fresh`). Does nothing outside
+/// sandbox mode: real data is never wiped by a flag.
+pub fn wipe_sandbox_store(settings: &Settings) {
+    if settings.is_sandbox() {
+        let path = settings.effective_store_path();
+        let _ = std::fs::remove_dir_all(&path);
+        let _ = std::fs::remove_file(Store::journal_path(&path));
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

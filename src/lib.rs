@@ -11,6 +11,7 @@ pub mod app;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod conversation;
 pub mod dialog;
 pub mod dialog_runtime;

@@ -42,7 +42,7 @@ pub struct ExportArgs {
 }
 
 fn open(settings: &Settings) -> anyhow::Result<Reporting> {
-    let path = &settings.store.path;
+    let path = &settings.effective_store_path();
     let store = Store::open(path).with_context(|| {
         format!(
             "opening store at {} (is the service running? then use the admin API)",

@@ -116,6 +116,18 @@ impl Reporting {
         if self.store.report_unit(unit)?.is_none() {
             return Err(QueryError::NotFound(format!("unit {unit}")));
         }
+        // Two teams of one unit with the same name (any spelling) are one team twice.
+        let folded = crate::reports::text::fold(&name);
+        if self
+            .store
+            .report_teams()?
+            .iter()
+            .any(|t| t.unit == unit && crate::reports::text::fold(&t.name) == folded)
+        {
+            return Err(QueryError::BadRequest(format!(
+                "unit {unit} already has a team named {name:?}"
+            )));
+        }
         Ok(self.store.create_team(unit, &name, expected_from, now)?)
     }
 
