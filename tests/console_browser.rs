@@ -262,11 +262,18 @@ async fn an_official_does_everything_in_the_browser() {
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a real XLSX");
     use calamine::Reader as _;
-    let sheet = book.sheet_names()[0].clone();
-    let range = book.worksheet_range(&sheet).unwrap();
+    assert_eq!(book.sheet_names(), vec!["Báo cáo".to_owned(), "Tổng hợp".to_owned()]);
+    let range = book.worksheet_range("Báo cáo").unwrap();
     let cells: Vec<String> = range.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect();
     assert!(cells.iter().any(|c| c == "Tổ CNSCĐ Dạ Lê"), "{cells:?}");
     assert!(cells.iter().any(|c| c == "45"), "{cells:?}");
+    // Every expected team has a row: the six that did not report are marked.
+    assert_eq!(cells.iter().filter(|c| *c == "Chưa báo cáo").count(), 6, "{cells:?}");
+    let dates = range.rows().flatten().filter(|c| matches!(c, calamine::Data::DateTime(_))).count();
+    assert_eq!(dates, 1, "the submission time is a real date cell");
+    let totals = book.worksheet_range("Tổng hợp").unwrap();
+    let row: Vec<String> = totals.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(&row[..4], ["2026-11", "1", "6", "45"], "{row:?}");
 
     // Edit main.toml in the browser: a broken jump is marked at its line and not saved.
     client.goto(&format!("{base}/admin/kich-ban")).await.unwrap();

@@ -391,11 +391,26 @@ fn editor_page(
     }
     // Problems in this file, marked at their lines; problems elsewhere listed.
     let here = |d: &Diagnostic| Path::new(&d.file).file_name().and_then(|n| n.to_str()) == Some(name);
-    let elsewhere: Vec<&Diagnostic> = problems.iter().filter(|d| !here(d)).collect();
-    if !elsewhere.is_empty() {
-        out.push_str("<h2>Lỗi ở tệp khác (do thay đổi này gây ra)</h2><ul class=\"problems\">");
-        for d in elsewhere {
-            let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(&d.file), d.line, html::esc(&d.message));
+    // Errors first, each linking to its line; warnings of other files (stale facts,
+    // mostly) are only counted above.
+    let listed: Vec<&Diagnostic> =
+        problems.iter().filter(|d| d.is_error()).collect();
+    if !listed.is_empty() {
+        out.push_str("<h2>Lỗi</h2><ul class=\"problems\">");
+        for d in listed {
+            let place = Path::new(&d.file).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if here(d) {
+                let _ = write!(
+                    out,
+                    "<li><a href=\"#dong-{}\"><code>{}:{}</code></a> {}</li>",
+                    d.line,
+                    html::esc(place),
+                    d.line,
+                    html::esc(&d.message)
+                );
+            } else {
+                let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(place), d.line, html::esc(&d.message));
+            }
         }
         out.push_str("</ul>");
     }

@@ -226,10 +226,10 @@ fn build(reporting: &Reporting, session: &ConsoleSession, f: &Filters) -> Result
         let timing = if v.on_time { "đúng hạn" } else { "muộn" };
         let _ = write!(
             out,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}, {timing}</td><td>{}</td><td>{}</td>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}, {timing}</td><td>{}</td><td class=\"nowrap\">{}</td>",
             html::esc(team.map_or("(tổ đã xoá)", |t| t.name.as_str())),
             html::esc(&unit),
-            html::esc(&v.period),
+            html::esc(&crate::reports::period::Period::from_key(&v.period).map_or_else(|| v.period.clone(), |p| p.label())),
             v.version,
             status_label(v, &latest_live),
             html::esc(&who),

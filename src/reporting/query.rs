@@ -287,7 +287,32 @@ impl Reporting {
             .collect();
         let names: HashMap<&str, &str> =
             labels.iter().map(|(id, label)| (*id, label.as_str())).collect();
-        let refs: Vec<&ReportVersion> = versions.iter().collect();
+        // Every expected team of the named periods gets a row, "Chưa báo cáo" when it
+        // has no current report (an export without periods lists reports only).
+        let mut placeholders = Vec::new();
+        if let Some(list) = filter.period.as_deref().filter(|p| !p.trim().is_empty()) {
+            let live: HashSet<(u64, &str)> = versions
+                .iter()
+                .filter(|v| v.withdrawn_at.is_none())
+                .map(|v| (v.team, v.period.as_str()))
+                .collect();
+            for period in self.periods(report, Some(list), 0, 1)? {
+                let key = period.key();
+                for team in &teams {
+                    let in_scope = filter
+                        .unit
+                        .as_deref()
+                        .is_none_or(|unit| hierarchy.is_within(&team.unit, unit));
+                    if in_scope
+                        && team.expected_from() < period.end()
+                        && !live.contains(&(team.id, key.as_str()))
+                    {
+                        placeholders.push(export::missing_report(team.id, &report.key, &key));
+                    }
+                }
+            }
+        }
+        let refs: Vec<&ReportVersion> = versions.iter().chain(placeholders.iter()).collect();
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
