@@ -113,7 +113,13 @@ async fn body_text(client: &Client) -> String {
 /// waits until the new page has replaced it.
 async fn click(client: &Client, css: &str) {
     let old = client.find(Locator::Css("html")).await.unwrap();
-    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     // The old document's root goes stale once the next page is loaded.
     while old.tag_name().await.is_ok() && Instant::now() < deadline {
@@ -202,6 +208,8 @@ async fn an_official_does_everything_in_the_browser() {
         let applied = body_text(&client).await;
         assert!(applied.contains(done), "{applied}");
     }
+
+    shoot(&client, "02b-to").await;
 
     // Create an invite for the Dạ Lê team and read its code and QR on the page.
     click(&client, "tr:nth-child(2) form[action='/admin/moi'] button").await;
@@ -340,6 +348,10 @@ async fn an_official_does_everything_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+
+    client.goto(&format!("{base}/admin/tin-loi")).await.unwrap();
+    assert!(body_text(&client).await.contains("Không có tin nào gửi lỗi"));
+    shoot(&client, "08-tin-loi").await;
 
     // Sign out: the next page goes to the sign-in form.
     click(&client, "form.signout button").await;

@@ -44,12 +44,7 @@ fn cookie_of(response: &reqwest::Response) -> String {
 }
 
 async fn get(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
-    no_redirects()
-        .get(format!("{}{path}", app.base))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
+    no_redirects().get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap()
 }
 
 /// The CSRF token on a console page.
@@ -75,8 +70,12 @@ async fn chat(app: &TestApp, user: &str, text: &str, expect: &str) -> String {
 
 /// Units and teams from the example files, via the admin API.
 async fn seed(app: &TestApp) {
-    let units = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/units-example.csv")).unwrap();
-    let teams = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/teams-example.csv")).unwrap();
+    let units =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/units-example.csv"))
+            .unwrap();
+    let teams =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/teams-example.csv"))
+            .unwrap();
     for (path, body) in [("/admin/api/units/import", units), ("/admin/api/teams/import", teams)] {
         let response = app
             .http
@@ -93,7 +92,9 @@ async fn seed(app: &TestApp) {
 #[tokio::test]
 async fn pages_need_a_session_and_sign_in_sets_a_strict_cookie() {
     let app = spawn().await;
-    for path in ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"] {
+    for path in
+        ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"]
+    {
         let response = get(&app, "", path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(response.headers()[LOCATION], "/admin/dang-nhap");
@@ -114,7 +115,9 @@ async fn pages_need_a_session_and_sign_in_sets_a_strict_cookie() {
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
     assert!(!set.contains("Secure"), "plain http public URL: {set}");
     let cookie = cookie_of(&response);
-    for path in ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"] {
+    for path in
+        ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"]
+    {
         let page = get(&app, &cookie, path).await;
         assert_eq!(page.status(), 200, "{path}");
         assert!(page.headers().contains_key(CONTENT_SECURITY_POLICY));
@@ -177,7 +180,10 @@ async fn forms_without_their_csrf_token_are_refused_and_sign_out_ends_the_sessio
             .send()
     };
     assert_eq!(create(None, "Tổ mới").await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(create(Some("0".repeat(64)), "Tổ mới").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        create(Some("0".repeat(64)), "Tổ mới").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let token = csrf(&app, &cookie).await;
     let page = create(Some(token.clone()), "Tổ mới").await.unwrap().text().await.unwrap();
     assert!(page.contains("Đã tạo tổ"), "{page}");
@@ -200,7 +206,8 @@ async fn forms_without_their_csrf_token_are_refused_and_sign_out_ends_the_sessio
 async fn unit_admins_sign_in_from_chat_and_see_only_their_unit() {
     let app = spawn().await;
     seed(&app).await;
-    let invite = app.admin_post("/admin/api/invites", json!({"unit": "20000", "role": "admin"})).await;
+    let invite =
+        app.admin_post("/admin/api/invites", json!({"unit": "20000", "role": "admin"})).await;
     let code = invite.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
     chat(&app, "u-canbo", &format!("/dangky {code}"), "").await;
     // Slash-less, the word belongs to the citizen dialogs.
@@ -229,7 +236,8 @@ async fn unit_admins_sign_in_from_chat_and_see_only_their_unit() {
 
     // A link expires after 10 minutes.
     let link_text = chat(&app, "u-canbo", "/quantri", "/admin/vao/").await;
-    let late = link_text.split('/').next_back().unwrap().split_whitespace().next().unwrap().to_owned();
+    let late =
+        link_text.split('/').next_back().unwrap().split_whitespace().next().unwrap().to_owned();
     app.clock.advance(Duration::from_secs(601));
     assert_eq!(enter(late).await.unwrap().status(), StatusCode::GONE);
 }
@@ -238,7 +246,8 @@ async fn unit_admins_sign_in_from_chat_and_see_only_their_unit() {
 async fn unit_admins_get_summaries_and_download_links_in_chat() {
     let app = spawn().await;
     seed(&app).await;
-    let invite = app.admin_post("/admin/api/invites", json!({"unit": "19900", "role": "admin"})).await;
+    let invite =
+        app.admin_post("/admin/api/invites", json!({"unit": "19900", "role": "admin"})).await;
     let code = invite.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
     chat(&app, "u-canbo", &format!("/dangky {code}"), "").await;
     let member = app.admin_post("/admin/api/invites", json!({"team": 2, "role": "member"})).await;
@@ -267,7 +276,9 @@ async fn a_dialog_edit_with_errors_is_refused_and_a_good_one_is_saved() {
     let dialogs = work.path().join("dialogs");
     std::fs::create_dir_all(dialogs.join("tests")).unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs");
-    for entry in std::fs::read_dir(&src).unwrap().chain(std::fs::read_dir(src.join("tests")).unwrap()) {
+    for entry in
+        std::fs::read_dir(&src).unwrap().chain(std::fs::read_dir(src.join("tests")).unwrap())
+    {
         let path = entry.unwrap().path();
         if path.is_file() {
             let rel = path.strip_prefix(&src).unwrap();
@@ -284,7 +295,12 @@ async fn a_dialog_edit_with_errors_is_refused_and_a_good_one_is_saved() {
         no_redirects()
             .post(format!("{}/admin/kich-ban/sua", app.base))
             .header("cookie", cookie.clone())
-            .form(&[("csrf", token.clone()), ("tep", "main.toml".into()), ("noi_dung", text), ("hanh_dong", action.into())])
+            .form(&[
+                ("csrf", token.clone()),
+                ("tep", "main.toml".into()),
+                ("noi_dung", text),
+                ("hanh_dong", action.into()),
+            ])
             .send()
     };
     let checked = post(broken.clone(), "kiem-tra").await.unwrap().text().await.unwrap();

@@ -91,33 +91,50 @@ async fn overview_page(
             html::datetime(last.at)
         );
         for e in &last.errors {
-            let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(&e.file), e.line, html::esc(&e.message));
+            let _ = write!(
+                out,
+                "<li><code>{}:{}</code> {}</li>",
+                html::esc(file_name(&e.file)),
+                e.line,
+                html::esc(&e.message)
+            );
         }
         out.push_str("</ul></section>");
     }
     if !status.warnings.is_empty() {
-        out.push_str("<section><h2>Cảnh báo</h2><ul class=\"problems warn\">");
+        let _ = write!(
+            out,
+            "<section><details><summary>{} cảnh báo của bản đang chạy</summary><ul class=\"problems warn\">",
+            status.warnings.len()
+        );
         for w in &status.warnings {
-            let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(&w.file), w.line, html::esc(&w.message));
+            let _ = write!(
+                out,
+                "<li><code>{}:{}</code> {}</li>",
+                html::esc(file_name(&w.file)),
+                w.line,
+                html::esc(&w.message)
+            );
         }
-        out.push_str("</ul></section>");
+        out.push_str("</ul></details></section>");
     }
-    let _ = write!(out, "<section><h2>Dữ kiện cần kiểm tra lại ({})</h2>", status.stale_facts.len());
+    let _ =
+        write!(out, "<section><h2>Dữ kiện cần kiểm tra lại ({})</h2>", status.stale_facts.len());
     if status.stale_facts.is_empty() {
         out.push_str("<p>Không có dữ kiện nào quá hạn kiểm tra.</p>");
     } else {
-        out.push_str("<ul>");
+        out.push_str("<details><summary>Xem danh sách</summary><ul>");
         for f in &status.stale_facts {
             let _ = write!(
                 out,
                 "<li>{} — <code>{}</code>, kiểm tra lần cuối {} (mỗi {} ngày)</li>",
                 html::esc(&f.what),
-                html::esc(&f.file),
+                html::esc(file_name(&f.file)),
                 html::esc(&f.verified),
                 f.review_days
             );
         }
-        out.push_str("</ul>");
+        out.push_str("</ul></details>");
     }
     out.push_str("</section><section><h2>Sửa tệp kịch bản</h2><ul class=\"files\">");
     for name in &files {
@@ -164,7 +181,7 @@ async fn reload(
     Province(session): Province,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let registry = state.dialogs.clone();
@@ -188,7 +205,7 @@ async fn rollback(
     Province(session): Province,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let message = match state.dialogs.rollback() {
@@ -196,6 +213,11 @@ async fn rollback(
         Err(_) => ("error", "Không có bản trước để quay lại.".to_owned()),
     };
     overview_page(&state, &session, Some(message), None).await
+}
+
+/// `dialogs/main.toml` → `main.toml`: the folder is the server's business.
+fn file_name(path: &str) -> &str {
+    Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or(path)
 }
 
 /// The dialog files that can be edited: `*.toml` directly in the folder.
@@ -253,7 +275,12 @@ struct Checked {
     transcripts: Option<(usize, usize)>,
 }
 
-fn check(dir: &Path, name: &str, contents: &str, options: &LoadOptions) -> std::io::Result<Checked> {
+fn check(
+    dir: &Path,
+    name: &str,
+    contents: &str,
+    options: &LoadOptions,
+) -> std::io::Result<Checked> {
     let mut files = read_dialog_dir(dir)?;
     let printed = dir.join(name).display().to_string();
     match files.iter_mut().find(|f| f.path == printed) {
@@ -281,7 +308,7 @@ async fn edit(
     Province(session): Province,
     Form(form): Form<EditForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     if !valid_name(&form.tep) {
@@ -307,13 +334,22 @@ async fn edit(
             format!(
                 "Có {} lỗi. {}",
                 checked.errors.len(),
-                if save { "Chưa lưu: sửa các lỗi được đánh dấu rồi thử lại." } else { "Sửa các dòng được đánh dấu." }
+                if save {
+                    "Chưa lưu: sửa các lỗi được đánh dấu rồi thử lại."
+                } else {
+                    "Sửa các dòng được đánh dấu."
+                }
             ),
         ));
     } else if save {
         let dir = state.dialogs.dir().to_owned();
-        let (name, contents, store, who, now) =
-            (form.tep.clone(), text.clone(), state.store.clone(), session.who.clone(), state.clock.now_secs());
+        let (name, contents, store, who, now) = (
+            form.tep.clone(),
+            text.clone(),
+            state.store.clone(),
+            session.who.clone(),
+            state.clock.now_secs(),
+        );
         let registry = state.dialogs.clone();
         let saved = blocking(move || {
             let summary = save_file(&dir, &name, &contents, now)?;
@@ -328,7 +364,10 @@ async fn edit(
                 "error",
                 format!("Đã lưu tệp nhưng bộ kịch bản không nạp được ({} lỗi).", errors.len()),
             )),
-            Ok(_) => notices.push(("ok", "Đã lưu và nạp kịch bản mới. Bản cũ được giữ để quay lại.".to_owned())),
+            Ok(_) => notices.push((
+                "ok",
+                "Đã lưu và nạp kịch bản mới. Bản cũ được giữ để quay lại.".to_owned(),
+            )),
             Err(response) => return response,
         }
     } else {
@@ -337,15 +376,23 @@ async fn edit(
     if let Some((scenarios, failed)) = checked.transcripts {
         notices.push((
             if failed > 0 { "error" } else { "info" },
-            format!("Thử {scenarios} lượt trò chuyện mẫu: {} đạt, {failed} không đạt.", scenarios - failed),
+            format!(
+                "Thử {scenarios} lượt trò chuyện mẫu: {} đạt, {failed} không đạt.",
+                scenarios - failed
+            ),
         ));
     }
     if !checked.warnings.is_empty() {
-        notices.push(("info", format!("{} cảnh báo (không chặn việc lưu).", checked.warnings.len())));
+        notices
+            .push(("info", format!("{} cảnh báo (không chặn việc lưu).", checked.warnings.len())));
     }
     let mut problems = checked.errors;
     problems.extend(checked.warnings);
-    let status = if !save || problems.iter().all(|d| !d.is_error()) { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if !save || problems.iter().all(|d| !d.is_error()) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut response = render(editor_page(&session, &form.tep, &text, Some(&notices), &problems));
     *response.status_mut() = status;
     response
@@ -390,15 +437,15 @@ fn editor_page(
         out.push_str(&html::notice(kind, message));
     }
     // Problems in this file, marked at their lines; problems elsewhere listed.
-    let here = |d: &Diagnostic| Path::new(&d.file).file_name().and_then(|n| n.to_str()) == Some(name);
+    let here =
+        |d: &Diagnostic| Path::new(&d.file).file_name().and_then(|n| n.to_str()) == Some(name);
     // Errors first, each linking to its line; warnings of other files (stale facts,
     // mostly) are only counted above.
-    let listed: Vec<&Diagnostic> =
-        problems.iter().filter(|d| d.is_error()).collect();
+    let listed: Vec<&Diagnostic> = problems.iter().filter(|d| d.is_error()).collect();
     if !listed.is_empty() {
         out.push_str("<h2>Lỗi</h2><ul class=\"problems\">");
         for d in listed {
-            let place = Path::new(&d.file).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let place = file_name(&d.file);
             if here(d) {
                 let _ = write!(
                     out,
@@ -409,7 +456,13 @@ fn editor_page(
                     html::esc(&d.message)
                 );
             } else {
-                let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(place), d.line, html::esc(&d.message));
+                let _ = write!(
+                    out,
+                    "<li><code>{}:{}</code> {}</li>",
+                    html::esc(place),
+                    d.line,
+                    html::esc(&d.message)
+                );
             }
         }
         out.push_str("</ul>");
@@ -464,12 +517,13 @@ async fn try_chat(
     Province(session): Province,
     Form(form): Form<ChatForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let text = form.noi_dung.trim().to_owned();
     if text.is_empty() {
-        return overview_page(&state, &session, Some(("error", "Nhập một tin nhắn.".into())), None).await;
+        return overview_page(&state, &session, Some(("error", "Nhập một tin nhắn.".into())), None)
+            .await;
     }
     let user = format!("{TEST_USER_PREFIX}{}", &session.id[..12]);
     let before = last_outbox_id(&state.store, &user);
@@ -555,8 +609,10 @@ mod tests {
         let summary = save_file(dir.path(), "a.toml", "one\ntwo\n", 42).unwrap();
         assert_eq!(summary, "1 → 2 dòng");
         assert_eq!(std::fs::read_to_string(dir.path().join("a.toml")).unwrap(), "one\ntwo\n");
-        assert_eq!(std::fs::read_to_string(dir.path().join(".history/a.toml.42")).unwrap(), "one\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".history/a.toml.42")).unwrap(),
+            "one\n"
+        );
         assert!(!dir.path().join(".a.toml.tmp").exists());
     }
 }
-

@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_quotes() {
-        assert_eq!(esc("<a href=\"x\">Tổ 'A' & B</a>"), "&lt;a href=&quot;x&quot;&gt;Tổ &#39;A&#39; &amp; B&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">Tổ 'A' & B</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tổ &#39;A&#39; &amp; B&lt;/a&gt;"
+        );
         assert_eq!(url("Thôn 1&x"), "Th%C3%B4n%201%26x");
     }
 }

@@ -116,19 +116,15 @@ pub struct Signed(pub ConsoleSession);
 impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Signed, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Signed, Response> {
         let Some(id) = session_cookie(parts.headers.get_all(header::COOKIE).iter()) else {
             return Err(to_sign_in());
         };
         let store = state.store.clone();
         let now = state.clock.now_secs();
-        let found = tokio::task::spawn_blocking(move || {
-            store.console_session(&id, now, SESSION_IDLE_SECS)
-        })
-        .await;
+        let found =
+            tokio::task::spawn_blocking(move || store.console_session(&id, now, SESSION_IDLE_SECS))
+                .await;
         match found {
             Ok(Ok(Some(session))) => Ok(Signed(session)),
             Ok(Ok(None)) => Err(to_sign_in()),
@@ -144,16 +140,10 @@ pub struct Province(pub ConsoleSession);
 impl FromRequestParts<AppState> for Province {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Province, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Province, Response> {
         let Signed(session) = Signed::from_request_parts(parts, state).await?;
         if session.unit.is_some() {
-            return Err(fail(
-                StatusCode::FORBIDDEN,
-                "Chỉ quản trị cấp tỉnh được dùng trang này.",
-            ));
+            return Err(fail(StatusCode::FORBIDDEN, "Chỉ quản trị cấp tỉnh được dùng trang này."));
         }
         Ok(Province(session))
     }
@@ -182,17 +172,16 @@ fn to_sign_in() -> Response {
     Redirect::to("/admin/dang-nhap").into_response()
 }
 
-/// Refuses a form whose CSRF token is missing or wrong (403).
-pub fn check_csrf(session: &ConsoleSession, given: Option<&str>) -> Result<(), Response> {
+/// The refusal (403) of a form whose CSRF token is missing or wrong; `None` when it is
+/// right.
+pub fn check_csrf(session: &ConsoleSession, given: Option<&str>) -> Option<Response> {
     let ok = given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(session.csrf.as_bytes())));
-    if ok {
-        Ok(())
-    } else {
-        Err(fail(
+    (!ok).then(|| {
+        fail(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã hết hạn (thiếu mã chống giả mạo). Vui lòng tải lại trang và thử lại.",
-        ))
-    }
+        )
+    })
 }
 
 /// 256 random bits, hex: session ids, CSRF tokens, sign-in links.
@@ -275,7 +264,10 @@ mod tests {
 
     #[test]
     fn cookies_are_strict_and_secure_on_https() {
-        assert_eq!(cookie(Some("ab"), false), "cnscd_phien=ab; Path=/admin; HttpOnly; SameSite=Strict");
+        assert_eq!(
+            cookie(Some("ab"), false),
+            "cnscd_phien=ab; Path=/admin; HttpOnly; SameSite=Strict"
+        );
         assert!(cookie(Some("ab"), true).ends_with("; Secure"));
         assert!(cookie(None, false).contains("Max-Age=0"));
     }

@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
+use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
 use serde::Deserialize;
 
 use super::{Province, check_csrf, html, internal, render};
@@ -27,10 +27,11 @@ async fn page(State(state): State<AppState>, Province(session): Province) -> Res
 }
 
 fn build(state: &AppState, session: &ConsoleSession, message: Option<(&str, String)>) -> Response {
-    let failed = match state.store.outbox_list(OutboxFilter { status: Some(OutboxStatus::Failed) }, 200) {
-        Ok(list) => list,
-        Err(e) => return internal(e),
-    };
+    let failed =
+        match state.store.outbox_list(OutboxFilter { status: Some(OutboxStatus::Failed) }, 200) {
+            Ok(list) => list,
+            Err(e) => return internal(e),
+        };
     let tokens = match state.store.tokens() {
         Ok(t) => t,
         Err(e) => return internal(e),
@@ -48,7 +49,10 @@ fn build(state: &AppState, session: &ConsoleSession, message: Option<(&str, Stri
                 "Access token đã hết hạn lúc {}; hệ thống sẽ tự làm mới bằng refresh token.",
                 html::datetime(at)
             ),
-            Some(at) => format!("Đang dùng được, hết hạn lúc {} (tự làm mới trước khi hết hạn).", html::datetime(at)),
+            Some(at) => format!(
+                "Đang dùng được, hết hạn lúc {} (tự làm mới trước khi hết hạn).",
+                html::datetime(at)
+            ),
             None => format!("Đã lưu lúc {}, không rõ hạn.", html::datetime(pair.issued_at)),
         },
     };
@@ -73,7 +77,8 @@ fn build(state: &AppState, session: &ConsoleSession, message: Option<(&str, Stri
              <th scope=\"col\">Số lần thử</th><th scope=\"col\"></th></tr></thead><tbody>",
         );
         for e in &failed {
-            let text: String = crate::zalo::message::plain_text(&e.message).chars().take(80).collect();
+            let text: String =
+                crate::zalo::message::plain_text(&e.message).chars().take(80).collect();
             let (code, reason) = e
                 .last_error
                 .as_ref()
@@ -109,7 +114,7 @@ async fn retry(
     Path(id): Path<u64>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let message = match state.store.outbox_retry(id, state.clock.now_ms()) {
@@ -140,12 +145,16 @@ async fn replace_tokens(
     Province(session): Province,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let (access, refresh) = (form.access_token.trim(), form.refresh_token.trim());
     if access.is_empty() || refresh.is_empty() {
-        return build(&state, &session, Some(("error", "Cần nhập cả access token và refresh token.".into())));
+        return build(
+            &state,
+            &session,
+            Some(("error", "Cần nhập cả access token và refresh token.".into())),
+        );
     }
     let now = state.clock.now_secs();
     let expires_in = form.expires_in.trim().parse::<i64>().ok().filter(|s| *s > 0);

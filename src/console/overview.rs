@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::{Signed, blocking, html, render};
@@ -38,9 +38,7 @@ pub fn chosen_period(report: &ReportType, text: Option<&str>, now: i64) -> Resul
         None => Ok(default_period(report, now)),
         Some(text) => match parse_period_token(text, report.period, now) {
             Some(Ok(period)) => Ok(period),
-            _ => Err(format!(
-                "Kỳ \"{text}\" không đúng. Nhập như T11, 11/2026 hoặc 2026-11."
-            )),
+            _ => Err(format!("Kỳ \"{text}\" không đúng. Nhập như T11, 11/2026 hoặc 2026-11.")),
         },
     }
 }
@@ -50,8 +48,8 @@ async fn page(
     Signed(session): Signed,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let body = blocking(move || build(&reporting, &session, q.ky.as_deref()).map(|b| (b, session)))
-        .await;
+    let body =
+        blocking(move || build(&reporting, &session, q.ky.as_deref()).map(|b| (b, session))).await;
     match body {
         Ok((body, session)) => render(html::page("Tổng quan", "/admin/tong-quan", &session, &body)),
         Err(response) => response,
@@ -118,7 +116,11 @@ fn build(
             out,
             "<tr class=\"{class}\"><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"{}\">{}</td><td>{:.0}%</td></tr>",
-            html::esc(&hierarchy.get(&row.unit).map_or_else(|| row.unit_name.to_string(), |u| u.display_name())),
+            html::esc(
+                &hierarchy
+                    .get(&row.unit)
+                    .map_or_else(|| row.unit_name.to_string(), |u| u.display_name())
+            ),
             row.expected,
             row.on_time,
             row.late,
@@ -209,7 +211,7 @@ fn build(
                 let key = p.key();
                 let sum = totals
                     .iter()
-                    .filter(|r| &*r.period == key && top(&r.unit))
+                    .filter(|r| r.period.as_ref() == key.as_str() && top(&r.unit))
                     .filter_map(|r| r.totals.get(indicator.code.as_str()))
                     .sum();
                 (format!("T{}", p.number), sum)

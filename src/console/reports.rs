@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 
 use super::overview::chosen_period;
@@ -133,7 +133,11 @@ fn status_label(v: &ReportVersion, latest_live: &HashMap<(u64, String), u32>) ->
     }
 }
 
-fn build(reporting: &Reporting, session: &ConsoleSession, f: &Filters) -> Result<String, QueryError> {
+fn build(
+    reporting: &Reporting,
+    session: &ConsoleSession,
+    f: &Filters,
+) -> Result<String, QueryError> {
     let mut out = String::new();
     let units = reporting.units()?;
     let hierarchy = Hierarchy::new(&units);
@@ -202,7 +206,8 @@ fn build(reporting: &Reporting, session: &ConsoleSession, f: &Filters) -> Result
     let report = reporting.report_type(&defs, None)?;
     let shown: Vec<_> = report.indicators.iter().take(4).collect();
     versions.sort_by(|a, b| {
-        let unit = |v: &ReportVersion| teams.get(&v.team).map(|t| t.unit.clone()).unwrap_or_default();
+        let unit =
+            |v: &ReportVersion| teams.get(&v.team).map(|t| t.unit.clone()).unwrap_or_default();
         unit(a).cmp(&unit(b)).then(a.team.cmp(&b.team)).then(a.version.cmp(&b.version))
     });
     let _ = write!(out, "<p>{} báo cáo.</p>", versions.len());
@@ -215,10 +220,8 @@ fn build(reporting: &Reporting, session: &ConsoleSession, f: &Filters) -> Result
     out.push_str("</tr></thead><tbody>");
     for v in &versions {
         let team = teams.get(&v.team);
-        let unit = team
-            .and_then(|t| hierarchy.get(&t.unit))
-            .map(|u| u.display_name())
-            .unwrap_or_default();
+        let unit =
+            team.and_then(|t| hierarchy.get(&t.unit)).map(|u| u.display_name()).unwrap_or_default();
         let who = names
             .get(&v.submitted_by)
             .cloned()
@@ -229,7 +232,10 @@ fn build(reporting: &Reporting, session: &ConsoleSession, f: &Filters) -> Result
             "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}, {timing}</td><td>{}</td><td class=\"nowrap\">{}</td>",
             html::esc(team.map_or("(tổ đã xoá)", |t| t.name.as_str())),
             html::esc(&unit),
-            html::esc(&crate::reports::period::Period::from_key(&v.period).map_or_else(|| v.period.clone(), |p| p.label())),
+            html::esc(
+                &crate::reports::period::Period::from_key(&v.period)
+                    .map_or_else(|| v.period.clone(), |p| p.label())
+            ),
             v.version,
             status_label(v, &latest_live),
             html::esc(&who),

@@ -13,7 +13,9 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::{ConsoleConfig, Signed, check_csrf, cookie, fail, html, internal, random_token, render};
+use super::{
+    ConsoleConfig, Signed, check_csrf, cookie, fail, html, internal, random_token, render,
+};
 use crate::app::AppState;
 use crate::store::console::ConsoleSession;
 
@@ -158,7 +160,7 @@ async fn sign_out(
     Signed(session): Signed,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     if let Err(e) = state.store.remove_console_session(&session.id) {

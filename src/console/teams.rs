@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
+use axum::Router;
 use axum::extract::{Form, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use super::{Signed, blocking, check_csrf, fail, html, render};
@@ -55,11 +55,8 @@ fn build(
     let hierarchy = Hierarchy::new(&units);
     let visible: Vec<&Unit> =
         units.iter().filter(|u| in_scope(&hierarchy, session, &u.code)).collect();
-    let mut teams: Vec<_> = reporting
-        .teams()?
-        .into_iter()
-        .filter(|t| in_scope(&hierarchy, session, &t.unit))
-        .collect();
+    let mut teams: Vec<_> =
+        reporting.teams()?.into_iter().filter(|t| in_scope(&hierarchy, session, &t.unit)).collect();
     teams.sort_by(|a, b| a.unit.cmp(&b.unit).then(a.name.cmp(&b.name)));
     let csrf = html::csrf_field(session);
 
@@ -176,8 +173,9 @@ async fn read_upload(mut multipart: Multipart) -> Result<(Option<String>, String
     while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
         let name = field.name().unwrap_or_default().to_owned();
         let bytes = field.bytes().await.map_err(|e| e.body_text())?;
-        let value = String::from_utf8(bytes.to_vec())
-            .map_err(|_| "Tệp không phải UTF-8. Trong Excel chọn \"CSV UTF-8\" khi lưu.".to_owned())?;
+        let value = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            "Tệp không phải UTF-8. Trong Excel chọn \"CSV UTF-8\" khi lưu.".to_owned()
+        })?;
         match name.as_str() {
             "csrf" => csrf = Some(value),
             "loai" => kind = value,
@@ -197,7 +195,7 @@ async fn preview(
         Ok(upload) => upload,
         Err(message) => return fail(StatusCode::BAD_REQUEST, &message),
     };
-    if let Err(refused) = check_csrf(&session, csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, csrf.as_deref()) {
         return refused;
     }
     let result = blocking(move || {
@@ -206,7 +204,9 @@ async fn preview(
     })
     .await;
     match result {
-        Ok((body, session)) => render(html::page("Xem trước thay đổi", "/admin/to", &session, &body)),
+        Ok((body, session)) => {
+            render(html::page("Xem trước thay đổi", "/admin/to", &session, &body))
+        }
         Err(response) => response,
     }
 }
@@ -246,9 +246,13 @@ fn preview_body(
                 let mut problems = Vec::new();
                 for row in &rows {
                     if !in_scope(&hierarchy, session, &row.unit) {
-                        problems.push(format!("{}: đơn vị {} không thuộc phạm vi của bạn", row.name, row.unit));
+                        problems.push(format!(
+                            "{}: đơn vị {} không thuộc phạm vi của bạn",
+                            row.name, row.unit
+                        ));
                     } else if !present.contains(&(row.unit.clone(), row.name.clone())) {
-                        let unit = hierarchy.get(&row.unit).map(|u| u.display_name()).unwrap_or_default();
+                        let unit =
+                            hierarchy.get(&row.unit).map(|u| u.display_name()).unwrap_or_default();
                         changes.push(format!("Thêm tổ {} thuộc {}", row.name, unit));
                     }
                 }
@@ -259,7 +263,10 @@ fn preview_body(
         _ => vec!["Chọn loại danh sách (đơn vị hoặc tổ).".into()],
     };
     if !problems.is_empty() {
-        out.push_str(&html::notice("error", "Tệp có lỗi, chưa thay đổi gì. Sửa tệp rồi tải lên lại:"));
+        out.push_str(&html::notice(
+            "error",
+            "Tệp có lỗi, chưa thay đổi gì. Sửa tệp rồi tải lên lại:",
+        ));
         out.push_str("<ul class=\"problems\">");
         for p in &problems {
             let _ = write!(out, "<li>{}</li>", html::esc(&translate_import_problem(p)));
@@ -311,7 +318,7 @@ async fn apply(
     Signed(session): Signed,
     Form(form): Form<ApplyForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let result = blocking(move || {
@@ -360,7 +367,7 @@ async fn create_team(
     Signed(session): Signed,
     Form(form): Form<NewTeamForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let result = blocking(move || {
@@ -405,7 +412,7 @@ async fn create_invite(
     Signed(session): Signed,
     Form(form): Form<NewInviteForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form.csrf.as_deref()) {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
         return refused;
     }
     let result = blocking(move || {
@@ -442,18 +449,15 @@ async fn invite_page(
         let invite = reporting.store().report_invite(&code)?;
         let units = reporting.units()?;
         let target = match &invite {
-            Some(Invite { team: Some(team), .. }) => reporting
-                .store()
-                .report_team(*team)?
-                .map(|t| (t.unit.clone(), t.name.clone())),
+            Some(Invite { team: Some(team), .. }) => {
+                reporting.store().report_team(*team)?.map(|t| (t.unit.clone(), t.name.clone()))
+            }
             Some(Invite { unit: Some(unit), .. }) => Some((unit.clone(), String::new())),
             _ => None,
         };
         let hierarchy = Hierarchy::new(&units);
         let body = match (invite, target) {
-            (Some(invite), Some((unit, team_name)))
-                if in_scope(&hierarchy, &session, &unit) =>
-            {
+            (Some(invite), Some((unit, team_name))) if in_scope(&hierarchy, &session, &unit) => {
                 let unit_name = hierarchy.get(&unit).map(|u| u.display_name()).unwrap_or(unit);
                 Some(invite_card(&invite, &team_name, &unit_name))
             }
@@ -478,7 +482,9 @@ fn invite_card(invite: &Invite, team_name: &str, unit_name: &str) -> String {
         format!("{} — {team_name}, {unit_name}", capitalise(invite.role.label()))
     };
     let used = match invite.used_at {
-        Some(at) => html::notice("info", &format!("Mã này đã được dùng lúc {}.", html::datetime(at))),
+        Some(at) => {
+            html::notice("info", &format!("Mã này đã được dùng lúc {}.", html::datetime(at)))
+        }
         None => String::new(),
     };
     format!(
@@ -512,7 +518,11 @@ pub fn qr_svg(text: &str) -> String {
                 .quiet_zone(true)
                 .build();
             let start = svg.find("<svg").unwrap_or(0);
-            svg[start..].replacen("<svg", "<svg role=\"img\" aria-label=\"Mã QR của tin nhắn đăng ký\"", 1)
+            svg[start..].replacen(
+                "<svg",
+                "<svg role=\"img\" aria-label=\"Mã QR của tin nhắn đăng ký\"",
+                1,
+            )
         }
         Err(_) => String::new(),
     }

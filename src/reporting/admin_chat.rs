@@ -116,7 +116,10 @@ impl Reporting {
                 text.push_str(&format!("\n- {name}"));
             }
             if missing.len() > 30 {
-                text.push_str(&format!("\n… và {} tổ khác (xem trên trang quản trị).", missing.len() - 30));
+                text.push_str(&format!(
+                    "\n… và {} tổ khác (xem trên trang quản trị).",
+                    missing.len() - 30
+                ));
             }
         }
         Ok(Reply::text(text))

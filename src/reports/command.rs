@@ -96,7 +96,9 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         CommandName::Leave => Command::Leave,
         CommandName::Help => Command::Help,
         CommandName::ConsoleLink => Command::ConsoleLink,
-        CommandName::Summary => Command::Summary { period: rest_words.first().map(|w| (*w).to_owned()) },
+        CommandName::Summary => {
+            Command::Summary { period: rest_words.first().map(|w| (*w).to_owned()) }
+        }
         CommandName::ExportLink => Command::ExportLink,
     };
     // A bare slash-less word followed by chatter ("xem giúp tôi…") is not a command.

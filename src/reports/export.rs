@@ -293,7 +293,8 @@ fn totals_sheet(
     sheet.set_name("Tổng hợp")?;
     let numbers: Vec<_> =
         report.indicators.iter().filter(|i| i.kind == IndicatorKind::Int).collect();
-    let mut header = vec!["Kỳ báo cáo".to_owned(), "Tổ đã báo cáo".into(), "Tổ chưa báo cáo".into()];
+    let mut header =
+        vec!["Kỳ báo cáo".to_owned(), "Tổ đã báo cáo".into(), "Tổ chưa báo cáo".into()];
     header.extend(numbers.iter().map(|i| format!("{} ({})", i.label, i.code)));
     for (c, h) in header.iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, h, bold)?;
@@ -308,7 +309,11 @@ fn totals_sheet(
         let current = || of_period().filter(|row| row.status == RowStatus::Current);
         sheet.write_string(r, 0, *period)?;
         sheet.write_number(r, 1, current().count() as f64)?;
-        sheet.write_number(r, 2, of_period().filter(|row| row.status == RowStatus::Missing).count() as f64)?;
+        sheet.write_number(
+            r,
+            2,
+            of_period().filter(|row| row.status == RowStatus::Missing).count() as f64,
+        )?;
         for (k, indicator) in numbers.iter().enumerate() {
             let sum: i64 = current()
                 .filter_map(|row| match row.report.values.get(&indicator.code) {

@@ -119,7 +119,11 @@ impl Store {
 
     /// Takes the link `token` (single use: removed atomically whatever happens next);
     /// `None` if unknown, used or expired.
-    pub fn take_sign_in_link(&self, token: &str, now: i64) -> Result<Option<SignInLink>, StoreError> {
+    pub fn take_sign_in_link(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<SignInLink>, StoreError> {
         let Some(bytes) = self.console_tree()?.remove(format!("link/{token}"))? else {
             return Ok(None);
         };
