@@ -317,3 +317,19 @@ async fn a_dialog_edit_with_errors_is_refused_and_a_good_one_is_saved() {
     assert!(log.contains("Quản trị tỉnh sửa <code>main.toml</code>"), "{log}");
     chat(&app, "u-dan", "xin chào", "trợ lý tự động (đã sửa)").await;
 }
+
+#[tokio::test]
+async fn the_admin_api_reads_periods_as_the_chat_does() {
+    let app = spawn().await;
+    seed(&app).await;
+    for period in ["2026-11", "T11", "t11/2026", "11/2026"] {
+        let response = app.admin_get(&format!("/admin/api/completeness?period={period}")).await;
+        assert_eq!(response.status(), 200, "{period}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["items"][0]["period"], "2026-11", "{period}");
+    }
+    for bad in ["10-2026", "T13", "2026-13"] {
+        let response = app.admin_get(&format!("/admin/api/completeness?period={bad}")).await;
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}

@@ -75,12 +75,29 @@ impl Reporting {
                 .split(',')
                 .map(|key| {
                     let key = key.trim();
-                    Period::from_key(key).filter(|p| p.kind == report.period).ok_or_else(|| {
-                        QueryError::BadRequest(format!(
-                            "period {key:?} is not a {} key like 2026-10 or 2026-W45",
-                            report.period.label()
-                        ))
-                    })
+                    // The chat's spellings too: T11, 11/2026, tháng 11 (a missing year
+                    // means the latest such period that is not in the future).
+                    Period::from_key(key)
+                        .or_else(|| {
+                            // "10-2026" stays refused: with a dash only the key order counts.
+                            (!key.contains('-'))
+                                .then(|| {
+                                    crate::reports::period::parse_period_token(
+                                        key,
+                                        report.period,
+                                        now,
+                                    )
+                                })
+                                .flatten()
+                                .and_then(Result::ok)
+                        })
+                        .filter(|p| p.kind == report.period)
+                        .ok_or_else(|| {
+                            QueryError::BadRequest(format!(
+                                "period {key:?} is not a {} like 2026-11, T11 or 11/2026 (weeks: 2026-W45)",
+                                report.period.label()
+                            ))
+                        })
                 })
                 .collect(),
             None => {
@@ -188,9 +205,12 @@ impl Reporting {
         let report = self.report_type(&defs, filter.report.as_deref())?;
         // Named periods are checked like everywhere else: a typo must not export nothing.
         let periods: Option<HashSet<String>> = match filter.period.as_deref() {
-            Some(list) if !list.trim().is_empty() => {
-                Some(self.periods(report, Some(list), 0, 1)?.iter().map(|p| p.key()).collect())
-            }
+            Some(list) if !list.trim().is_empty() => Some(
+                self.periods(report, Some(list), self.clock.now_secs(), 1)?
+                    .iter()
+                    .map(|p| p.key())
+                    .collect(),
+            ),
             _ => None,
         };
         let versions = if filter.history {
@@ -296,7 +316,7 @@ impl Reporting {
                 .filter(|v| v.withdrawn_at.is_none())
                 .map(|v| (v.team, v.period.as_str()))
                 .collect();
-            for period in self.periods(report, Some(list), 0, 1)? {
+            for period in self.periods(report, Some(list), self.clock.now_secs(), 1)? {
                 let key = period.key();
                 for team in &teams {
                     let in_scope = filter
