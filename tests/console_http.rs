@@ -333,3 +333,36 @@ async fn the_admin_api_reads_periods_as_the_chat_does() {
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn api_errors_are_json_with_a_vietnamese_message_and_an_english_detail() {
+    let app = spawn().await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.http
+            .post(format!("{}/admin/api/teams", app.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (body, content_type, status) in [
+        ("unit=1", "application/x-www-form-urlencoded", 415),
+        ("{\"unit\": \"1\"}", "application/json", 422),
+        ("{not json", "application/json", 400),
+    ] {
+        let response = post(body, content_type).await.unwrap();
+        assert_eq!(response.status(), status, "{body}");
+        let json: Value = response.json().await.unwrap();
+        assert!(json["message"].as_str().unwrap().contains(' '), "{json}");
+        assert!(!json["detail"].as_str().unwrap().is_empty(), "{json}");
+    }
+    let unknown = app.admin_post("/admin/api/teams", json!({"unit": "999", "name": "Tổ A"})).await;
+    assert_eq!(unknown.status(), 400);
+    let json: Value = unknown.json().await.unwrap();
+    assert_eq!(json["message"], "Yêu cầu không hợp lệ.");
+    assert!(json["detail"].as_str().unwrap().contains("unit 999 not found"), "{json}");
+    let denied = app.http.get(format!("{}/admin/api/units", app.base)).send().await.unwrap();
+    let json: Value = denied.json().await.unwrap();
+    assert_eq!(json["error"], "unauthorized");
+    assert!(json["message"].as_str().unwrap().starts_with("Chưa xác thực"));
+}

@@ -24,6 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tokens::router())
         .merge(reports::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
+        .route_layer(axum::middleware::map_response(crate::error::json_rejections))
 }
 
 async fn require_admin(
