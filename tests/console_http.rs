@@ -366,3 +366,11 @@ async fn api_errors_are_json_with_a_vietnamese_message_and_an_english_detail() {
     assert_eq!(json["error"], "unauthorized");
     assert!(json["message"].as_str().unwrap().starts_with("Chưa xác thực"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let app = spawn().await;
+    let doc: Value = app.admin_get("/admin/api/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/admin/api/teams"]["post"]["requestBody"].is_object());
+}
