@@ -370,6 +370,14 @@ async fn api_errors_are_json_with_a_vietnamese_message_and_an_english_detail() {
 #[tokio::test]
 async fn the_openapi_document_is_served() {
     let app = spawn().await;
+    seed(&app).await;
+    let invite: Value = app
+        .admin_post("/admin/api/invites", json!({"team": 1, "role": "member"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(invite["expires_at"], "2026-12-09T10:00:00+07:00", "ISO 8601, Vietnam time");
     let doc: Value = app.admin_get("/admin/api/openapi.json").await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/admin/api/teams"]["post"]["requestBody"].is_object());
