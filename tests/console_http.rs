@@ -314,6 +314,8 @@ async fn a_dialog_edit_with_errors_is_refused_and_a_good_one_is_saved() {
     assert!(saved.contains("Đã lưu và nạp"), "{saved}");
     assert_eq!(std::fs::read_to_string(dialogs.join("main.toml")).unwrap(), fixed);
     let log = get(&app, &cookie, "/admin/kich-ban").await.text().await.unwrap();
+    assert!(log.contains("lượt trò chuyện mẫu trên các tệp hiện có"), "{log}");
+    assert!(log.contains(", 0 không đạt."), "{log}");
     assert!(log.contains("Quản trị tỉnh sửa <code>main.toml</code>"), "{log}");
     chat(&app, "u-dan", "xin chào", "trợ lý tự động (đã sửa)").await;
 }

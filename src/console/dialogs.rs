@@ -58,10 +58,11 @@ async fn overview_page(
     let listed = blocking(move || {
         let files = list_files(registry.dir())?;
         let log = store.change_log(10).map_err(std::io::Error::other)?;
-        Ok::<_, std::io::Error>((files, log))
+        let tests = transcript_results(registry.dir())?;
+        Ok::<_, std::io::Error>((files, log, tests))
     })
     .await;
-    let (files, log) = match listed {
+    let (files, log, tests) = match listed {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -136,7 +137,26 @@ async fn overview_page(
         }
         out.push_str("</ul></details>");
     }
-    out.push_str("</section><section><h2>Sửa tệp kịch bản</h2><ul class=\"files\">");
+    out.push_str("</section>");
+    match tests {
+        None => out.push_str("<section><h2>Thử mẫu</h2><p>Chưa có kịch bản thử (tests/*.txt) hoặc bộ kịch bản trên đĩa đang lỗi.</p></section>"),
+        Some((scenarios, failed, problems)) => {
+            let _ = write!(
+                out,
+                "<section><h2>Thử mẫu</h2><p>{scenarios} lượt trò chuyện mẫu trên các tệp hiện có: {} đạt, {failed} không đạt.</p>",
+                scenarios - failed
+            );
+            if !problems.is_empty() {
+                out.push_str("<ul class=\"problems\">");
+                for d in &problems {
+                    let _ = write!(out, "<li><code>{}:{}</code> {}</li>", html::esc(file_name(&d.file)), d.line, html::esc(&d.message));
+                }
+                out.push_str("</ul>");
+            }
+            out.push_str("</section>");
+        }
+    }
+    out.push_str("<section><h2>Sửa tệp kịch bản</h2><ul class=\"files\">");
     for name in &files {
         let _ = write!(
             out,
@@ -213,6 +233,20 @@ async fn rollback(
         Err(_) => ("error", "Không có bản trước để quay lại.".to_owned()),
     };
     overview_page(&state, &session, Some(message), None).await
+}
+
+/// Transcript tests run against the files on disk: (scenarios, failed, problems);
+/// `None` without tests or when the files do not load.
+fn transcript_results(dir: &Path) -> std::io::Result<Option<(usize, usize, Vec<Diagnostic>)>> {
+    let files = read_dialog_dir(dir)?;
+    let loaded = dialog::load(&files, &LoadOptions { today: None, review_days: 180 });
+    let Some(set) = &loaded.set else { return Ok(None) };
+    let tests = read_transcripts(dir)?;
+    if tests.is_empty() {
+        return Ok(None);
+    }
+    let report = transcript::run(set, &tests, &EngineOptions::default());
+    Ok(Some((report.scenarios, report.failed_scenarios, report.diagnostics)))
 }
 
 /// `dialogs/main.toml` → `main.toml`: the folder is the server's business.
