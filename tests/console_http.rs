@@ -264,10 +264,17 @@ async fn unit_admins_get_summaries_and_download_links_in_chat() {
 
     let reply = chat(&app, "u-canbo", "/xuat", "/admin/tai/").await;
     let url = reply.split_whitespace().find(|w| w.contains("/admin/tai/")).unwrap().to_owned();
-    let file = reqwest::get(&url).await.unwrap();
+    // Opening the link (or a chat preview fetching it) shows a button; the POST downloads.
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200, "a GET does not use it up");
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    let download = || {
+        app.http.post(format!("{}/admin/tai", app.base)).form(&[("token", token.clone())]).send()
+    };
+    let file = download().await.unwrap();
     assert_eq!(file.status(), 200);
     assert!(file.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
-    assert_eq!(reqwest::get(&url).await.unwrap().status(), StatusCode::GONE, "single use");
+    assert_eq!(download().await.unwrap().status(), StatusCode::GONE, "single use");
 }
 
 #[tokio::test]

@@ -26,15 +26,45 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bao-cao", get(page))
         .route("/admin/bao-cao/tai.csv", get(download_csv))
         .route("/admin/bao-cao/tai.xlsx", get(download_xlsx))
-        .route("/admin/tai/{token}", get(download_by_link))
+        .route("/admin/tai/{token}", get(download_page))
+        .route("/admin/tai", axum::routing::post(download_by_link))
 }
 
-/// `/xuat` in chat: a one-time link that downloads the unit's XLSX without signing in.
+fn valid_link_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `/xuat` in chat sends a one-time link. Opening it shows a button: a link preview
+/// fetching the URL must not use the download up.
+async fn download_page(axum::extract::Path(token): axum::extract::Path<String>) -> Response {
+    if !valid_link_token(&token) {
+        return fail(StatusCode::NOT_FOUND, "Đường dẫn tải không đúng.");
+    }
+    render(html::bare_page(
+        "Tải báo cáo",
+        &format!(
+            "<form method=\"post\" action=\"/admin/tai\" class=\"card narrow\">\
+             <input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <p>Tệp Excel các báo cáo của đơn vị. Đường dẫn chỉ tải được một lần.</p>\
+             <button type=\"submit\">Tải xuống</button></form>",
+            html::esc(&token)
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// The download itself: the link is used up here.
 async fn download_by_link(
     State(reporting): State<Reporting>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    axum::extract::Form(form): axum::extract::Form<LinkForm>,
 ) -> Response {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let token = form.token.trim().to_owned();
+    if !valid_link_token(&token) {
         return fail(StatusCode::NOT_FOUND, "Đường dẫn tải không đúng.");
     }
     let now = reporting.clock().now_secs();
