@@ -391,3 +391,40 @@ async fn the_openapi_document_is_served() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/admin/api/teams"]["post"]["requestBody"].is_object());
 }
+
+#[tokio::test]
+async fn failed_sends_are_listed_with_zalos_reason_and_can_be_retried() {
+    let app = spawn().await;
+    app.fake.fail_next(cnscd_bot::zalo::fake::FakeFailure::Api(
+        -213,
+        "User has not followed OA".into(),
+    ));
+    app.user_says("u-x", "f-1", "xin chào").await;
+    let cookie = sign_in(&app).await;
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = get(&app, &cookie, "/admin/tin-loi").await.text().await.unwrap();
+        if page.contains("-213") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(page.contains("User has not followed OA"), "{page}");
+    let end = page.find("/gui-lai\"").unwrap() + "/gui-lai".len();
+    let start = page[..end].rfind('"').unwrap() + 1;
+    let action = page[start..end].to_owned();
+    let token = csrf(&app, &cookie).await;
+    let retried = no_redirects()
+        .post(format!("{}{action}", app.base))
+        .header("cookie", cookie.clone())
+        .form(&[("csrf", token)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(retried.contains("vào hàng đợi gửi lại"), "{retried}");
+    let delivered = app.wait_for_messages("u-x", 1).await;
+    assert!(!delivered.is_empty(), "the retried message went out");
+}
