@@ -1,8 +1,12 @@
 //! Signing in and out: the `admin.token` form (province-level administrator) and the
 //! one-time links unit admins receive in chat with `/quantri`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
@@ -31,24 +35,41 @@ pub fn router() -> Router<AppState> {
         .route("/admin/vao", post(link_sign_in))
 }
 
-/// Counts recent failed attempts (token guesses and bad links); refuses while full.
+/// Counts recent failed attempts (token guesses and bad links) per client address;
+/// refuses a client while its window is full. Behind a reverse proxy every client has
+/// the proxy's address, so the limit then applies to all of them together.
 #[derive(Default)]
 pub struct Limiter {
-    failures: Mutex<VecDeque<i64>>,
+    failures: Mutex<HashMap<Option<IpAddr>, VecDeque<i64>>>,
 }
 
 impl Limiter {
-    /// Whether another attempt may be tried at `now`.
-    pub fn allows(&self, now: i64) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Whether `client` may try again at `now`.
+    pub fn allows(&self, client: Option<IpAddr>, now: i64) -> bool {
+        let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget clients whose failures all left the window (bounded memory).
+        all.retain(|_, times| times.back().is_some_and(|&t| now - t < WINDOW_SECS));
+        let Some(failures) = all.get_mut(&client) else { return true };
         while failures.front().is_some_and(|&t| now - t >= WINDOW_SECS) {
             failures.pop_front();
         }
         failures.len() < MAX_FAILURES
     }
 
-    pub fn failed(&self, now: i64) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).push_back(now);
+    pub fn failed(&self, client: Option<IpAddr>, now: i64) {
+        let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(client).or_default().push_back(now);
+    }
+}
+
+/// The peer address of the request, when the server recorded it.
+pub struct Client(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Client, Self::Rejection> {
+        Ok(Client(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
     }
 }
 
@@ -80,10 +101,11 @@ struct SignInForm {
 async fn sign_in(
     State(state): State<AppState>,
     Extension(config): Extension<Arc<ConsoleConfig>>,
+    Client(client): Client,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let now = state.clock.now_secs();
-    if !config.limiter.allows(now) {
+    if !config.limiter.allows(client, now) {
         return (
             StatusCode::TOO_MANY_REQUESTS,
             render(sign_in_page(Some((
@@ -96,7 +118,7 @@ async fn sign_in(
     let expected = state.admin_token.expose_secret().as_bytes();
     let given = form.token.trim().as_bytes();
     if expected.is_empty() || !bool::from(given.ct_eq(expected)) {
-        config.limiter.failed(now);
+        config.limiter.failed(client, now);
         tracing::warn!("console sign-in refused: wrong admin token");
         let message = if expected.is_empty() {
             "Trang quản trị đang tắt: máy chủ chưa đặt mã quản trị (admin.token)."
@@ -201,15 +223,16 @@ fn valid_token_shape(token: &str) -> bool {
 async fn link_sign_in(
     State(state): State<AppState>,
     Extension(config): Extension<Arc<ConsoleConfig>>,
+    Client(client): Client,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let now = state.clock.now_secs();
-    if !config.limiter.allows(now) {
+    if !config.limiter.allows(client, now) {
         return fail(StatusCode::TOO_MANY_REQUESTS, "Thử quá nhiều lần. Vui lòng đợi một phút.");
     }
     let token = form.token.trim().to_owned();
     if !valid_token_shape(&token) {
-        config.limiter.failed(now);
+        config.limiter.failed(client, now);
         return fail(StatusCode::NOT_FOUND, "Đường dẫn đăng nhập không đúng.");
     }
     let store = state.store.clone();
@@ -220,7 +243,7 @@ async fn link_sign_in(
         Err(e) => return internal(e),
     };
     let Some(link) = link else {
-        config.limiter.failed(now);
+        config.limiter.failed(client, now);
         return fail(
             StatusCode::GONE,
             "Đường dẫn đã được dùng hoặc đã hết hạn. Nhắn /quantri cho Zalo OA để nhận đường dẫn mới.",
@@ -234,14 +257,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_refuses_after_five_failures_for_a_minute() {
+    fn limiter_refuses_a_client_after_five_failures_for_a_minute() {
         let limiter = Limiter::default();
+        let (a, b) = (Some(IpAddr::from([10, 0, 0, 1])), Some(IpAddr::from([10, 0, 0, 2])));
         for t in 0..5 {
-            assert!(limiter.allows(t));
-            limiter.failed(t);
+            assert!(limiter.allows(a, t));
+            limiter.failed(a, t);
         }
-        assert!(!limiter.allows(10));
-        assert!(!limiter.allows(59));
-        assert!(limiter.allows(61), "the first failures left the window");
+        assert!(!limiter.allows(a, 10));
+        assert!(limiter.allows(b, 10), "another client is not blocked");
+        assert!(!limiter.allows(a, 59));
+        assert!(limiter.allows(a, 61), "the first failures left the window");
     }
 }
