@@ -325,6 +325,21 @@ async fn a_dialog_edit_with_errors_is_refused_and_a_good_one_is_saved() {
     assert!(log.contains(", 0 không đạt."), "{log}");
     assert!(log.contains("Quản trị tỉnh sửa <code>main.toml</code>"), "{log}");
     chat(&app, "u-dan", "xin chào", "trợ lý tự động (đã sửa)").await;
+
+    // Restore the file as it was before the edit.
+    let restored = no_redirects()
+        .post(format!("{}/admin/kich-ban/khoi-phuc", app.base))
+        .header("cookie", cookie.clone())
+        .form(&[("csrf", token.clone()), ("tep", "main.toml".into())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(restored.contains("Đã khôi phục main.toml"), "{restored}");
+    assert_eq!(std::fs::read_to_string(dialogs.join("main.toml")).unwrap(), original);
+    chat(&app, "u-dan2", "xin chào", "Mình là trợ lý tự động. Mình chỉ").await;
 }
 
 #[tokio::test]

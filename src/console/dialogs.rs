@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/kich-ban/quay-lai", post(rollback))
         .route("/admin/kich-ban/sua", get(editor).post(edit))
         .route("/admin/kich-ban/thu", post(try_chat))
+        .route("/admin/kich-ban/khoi-phuc", post(restore))
 }
 
 #[derive(Deserialize)]
@@ -176,16 +177,28 @@ async fn overview_page(
         chat.unwrap_or_default()
     );
     if !log.is_empty() {
-        out.push_str("<section><h2>Lịch sử sửa</h2><ul>");
+        out.push_str("<section><h2>Lịch sử sửa</h2><ul class=\"log\">");
+        let mut offered = std::collections::HashSet::new();
         for entry in &log {
             let _ = write!(
                 out,
-                "<li>{} — {} sửa <code>{}</code> ({})</li>",
+                "<li>{} — {} sửa <code>{}</code> ({})",
                 html::datetime(entry.at),
                 html::esc(&entry.who),
                 html::esc(&entry.file),
                 html::esc(&entry.summary)
             );
+            // The newest change of each file can be undone on disk.
+            if offered.insert(entry.file.clone()) {
+                let _ = write!(
+                    out,
+                    " <form method=\"post\" action=\"/admin/kich-ban/khoi-phuc\" class=\"inline\">{csrf}\
+                     <input type=\"hidden\" name=\"tep\" value=\"{}\">\
+                     <button type=\"submit\" class=\"secondary\">Khôi phục tệp trước lần sửa này</button></form>",
+                    html::esc(&entry.file)
+                );
+            }
+            out.push_str("</li>");
         }
         out.push_str("</ul></section>");
     }
@@ -432,6 +445,97 @@ async fn edit(
     response
 }
 
+#[derive(Deserialize)]
+struct RestoreForm {
+    csrf: Option<String>,
+    tep: String,
+}
+
+/// Puts back the newest copy of a file from `.history/` (itself saved first, so a
+/// restore can be undone), if the set still loads with it; records it and reloads.
+async fn restore(
+    State(state): State<AppState>,
+    Extension(config): Extension<Arc<ConsoleConfig>>,
+    Province(session): Province,
+    Form(form): Form<RestoreForm>,
+) -> Response {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
+        return refused;
+    }
+    if !valid_name(&form.tep) {
+        return fail(StatusCode::BAD_REQUEST, "Tên tệp không đúng.");
+    }
+    let dir = state.dialogs.dir().to_owned();
+    let options = LoadOptions {
+        today: Some(crate::dialog_runtime::cli::today(&state.clock)),
+        review_days: config.review_days,
+    };
+    let (store, who, now, registry) =
+        (state.store.clone(), session.who.clone(), state.clock.now_secs(), state.dialogs.clone());
+    let name = form.tep.clone();
+    let outcome = blocking(move || {
+        let Some(previous) = newest_backup(&dir, &name)? else {
+            return Ok::<_, std::io::Error>((
+                "error",
+                "Không có bản trước của tệp này.".to_owned(),
+            ));
+        };
+        let contents = std::fs::read_to_string(&previous)?;
+        let checked = check(&dir, &name, &contents, &options)?;
+        if !checked.errors.is_empty() {
+            return Ok((
+                "error",
+                format!(
+                    "Bản trước của {name} không còn hợp lệ ({} lỗi); chưa khôi phục.",
+                    checked.errors.len()
+                ),
+            ));
+        }
+        // Taken out of the history first: the current file goes in as the newest copy.
+        std::fs::remove_file(&previous)?;
+        let summary = save_file(&dir, &name, &contents, now)?;
+        store
+            .append_change_log(&ChangeLogEntry {
+                at: now,
+                who,
+                file: name.clone(),
+                summary: format!("khôi phục bản trước, {summary}"),
+            })
+            .map_err(std::io::Error::other)?;
+        registry.reload();
+        Ok(("ok", format!("Đã khôi phục {name} về bản trước và nạp lại.")))
+    })
+    .await;
+    match outcome {
+        Ok((kind, text)) => overview_page(&state, &session, Some((kind, text)), None).await,
+        Err(response) => response,
+    }
+}
+
+/// The newest `.history/{name}.{time}` copy, if any.
+fn newest_backup(dir: &Path, name: &str) -> std::io::Result<Option<PathBuf>> {
+    let history = dir.join(".history");
+    if !history.is_dir() {
+        return Ok(None);
+    }
+    let prefix = format!("{name}.");
+    let mut best: Option<(i64, PathBuf)> = None;
+    for entry in std::fs::read_dir(&history)? {
+        let path = entry?.path();
+        let stamp = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|t| t.parse::<i64>().ok());
+        if let Some(stamp) = stamp
+            && best.as_ref().is_none_or(|(b, _)| stamp > *b)
+        {
+            best = Some((stamp, path));
+        }
+    }
+    Ok(best.map(|(_, path)| path))
+}
+
 /// Writes `dir/name` atomically (temporary file, fsync, rename, fsync the folder) after
 /// copying the current file to `dir/.history/name.<time>`. Returns a change summary.
 fn save_file(dir: &Path, name: &str, contents: &str, now: i64) -> std::io::Result<String> {
@@ -440,7 +544,13 @@ fn save_file(dir: &Path, name: &str, contents: &str, now: i64) -> std::io::Resul
     if let Some(before) = &before {
         let history = dir.join(".history");
         std::fs::create_dir_all(&history)?;
-        std::fs::write(history.join(format!("{name}.{now}")), before)?;
+        // Two saves within a second must not overwrite each other's copy: the stamp
+        // only orders them.
+        let mut stamp = now;
+        while history.join(format!("{name}.{stamp}")).exists() {
+            stamp += 1;
+        }
+        std::fs::write(history.join(format!("{name}.{stamp}")), before)?;
     }
     let tmp: PathBuf = dir.join(format!(".{name}.tmp"));
     {
