@@ -229,6 +229,18 @@ async fn an_official_does_everything_in_the_browser() {
     let reported = app.wait_for_messages("u-lan", 2).await;
     assert!(texts(&reported).concat().contains("Đã lưu"), "{:?}", texts(&reported));
 
+    // The admin gives the member a name (Zalo does not send one).
+    client.goto(&format!("{base}/admin/to")).await.unwrap();
+    client
+        .find(Locator::Css("form[action='/admin/thanh-vien/ten'] input[name=ten]"))
+        .await
+        .unwrap()
+        .send_keys("Nguyễn Thị Lan")
+        .await
+        .unwrap();
+    click(&client, "form[action='/admin/thanh-vien/ten'] button").await;
+    assert!(body_text(&client).await.contains("Đã lưu tên thành viên"));
+
     // The dashboard shows the team as reported and the others as missing.
     client.goto(&format!("{base}/admin/tong-quan")).await.unwrap();
     let missing: Vec<String> = {
@@ -275,6 +287,7 @@ async fn an_official_does_everything_in_the_browser() {
     let cells: Vec<String> = range.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect();
     assert!(cells.iter().any(|c| c == "Tổ CNSCĐ Dạ Lê"), "{cells:?}");
     assert!(cells.iter().any(|c| c == "45"), "{cells:?}");
+    assert!(cells.iter().any(|c| c == "Nguyễn Thị Lan"), "submitter by name: {cells:?}");
     // Every expected team has a row: the six that did not report are marked.
     assert_eq!(cells.iter().filter(|c| *c == "Chưa báo cáo").count(), 6, "{cells:?}");
     let dates = range.rows().flatten().filter(|c| matches!(c, calamine::Data::DateTime(_))).count();

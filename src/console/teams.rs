@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/to/tao", post(create_team))
         .route("/admin/moi", post(create_invite))
         .route("/admin/moi/{code}", get(invite_page))
+        .route("/admin/thanh-vien/ten", post(set_name))
 }
 
 fn in_scope(hierarchy: &Hierarchy<'_>, session: &ConsoleSession, unit: &str) -> bool {
@@ -138,7 +139,7 @@ fn build(
     let store = reporting.store();
     out.push_str(
         "<section><h2>Thành viên</h2><div class=\"table-wrap\"><table><thead><tr>\
-         <th scope=\"col\">Tên Zalo</th><th scope=\"col\">Vai trò</th><th scope=\"col\">Tổ / đơn vị</th>\
+         <th scope=\"col\">Tên</th><th scope=\"col\">Vai trò</th><th scope=\"col\">Tổ / đơn vị</th>\
          <th scope=\"col\">Tham gia</th><th scope=\"col\">Nhắn gần nhất</th></tr></thead><tbody>",
     );
     for m in &members {
@@ -153,10 +154,16 @@ fn build(
             _ => continue,
         };
         let last = store.last_interaction(&m.user_id).map(html::datetime).unwrap_or_default();
+        // The name is typed by the admin (Zalo does not send it); it shows in the
+        // dashboard's "who to call" and as the submitter in exports.
         let _ = write!(
             out,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            html::esc(m.display_name.as_deref().unwrap_or("(chưa có tên)")),
+            "<tr><th scope=\"row\"><form method=\"post\" action=\"/admin/thanh-vien/ten\" class=\"inline\">{csrf}\
+             <input type=\"hidden\" name=\"ma\" value=\"{}\">\
+             <input name=\"ten\" value=\"{}\" placeholder=\"(chưa có tên)\" maxlength=\"80\" aria-label=\"Tên thành viên\">\
+             <button type=\"submit\" class=\"secondary\">Lưu tên</button></form></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html::esc(&crate::privacy::mask_id(&m.user_id)),
+            html::esc(m.display_name.as_deref().unwrap_or("")),
             m.role.label(),
             html::esc(&place),
             html::date(m.joined_at),
@@ -165,6 +172,51 @@ fn build(
     }
     out.push_str("</tbody></table></div></section>");
     Ok(out)
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    csrf: Option<String>,
+    /// The member's pseudonym (`privacy::mask_id`): raw Zalo ids never reach the page.
+    ma: String,
+    ten: String,
+}
+
+async fn set_name(
+    State(reporting): State<Reporting>,
+    Signed(session): Signed,
+    Form(form): Form<NameForm>,
+) -> Response {
+    if let Some(refused) = check_csrf(&session, form.csrf.as_deref()) {
+        return refused;
+    }
+    let result = blocking(move || {
+        let units = reporting.units()?;
+        let hierarchy = Hierarchy::new(&units);
+        let teams: HashMap<u64, String> =
+            reporting.teams()?.into_iter().map(|t| (t.id, t.unit)).collect();
+        let member = reporting.members()?.into_iter().find(|m| {
+            let unit = m.team.and_then(|t| teams.get(&t)).or(m.unit.as_ref());
+            crate::privacy::mask_id(&m.user_id) == form.ma
+                && unit.is_some_and(|u| in_scope(&hierarchy, &session, u))
+        });
+        let name = crate::reports::text::nfc(&form.ten);
+        let message = match member {
+            None => ("error", "Không tìm thấy thành viên này.".to_owned()),
+            Some(m) => {
+                let name = (!name.is_empty()).then_some(name.as_str());
+                reporting.store().set_report_member_name(&m.user_id, name)?;
+                ("ok", "Đã lưu tên thành viên.".to_owned())
+            }
+        };
+        let body = build(&reporting, &session, Some((message.0, &message.1)))?;
+        Ok::<_, QueryError>((body, session))
+    })
+    .await;
+    match result {
+        Ok((body, session)) => render(html::page("Tổ và thành viên", "/admin/to", &session, &body)),
+        Err(response) => response,
+    }
 }
 
 /// The multipart upload: which list and the file text.
