@@ -3,19 +3,17 @@
 //! address; `App::run` serves until the shutdown future completes.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::extract::{DefaultBodyLimit, FromRef, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use secrecy::SecretString;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
@@ -31,39 +29,7 @@ use crate::zalo::sender::{Sender, SenderConfig};
 use crate::zalo::token::Tokens;
 use crate::zalo::webhook::{self, WebhookState};
 
-/// Shared state of every handler. Cheap to clone: every field is a handle.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    /// Wakes the sender after something was queued outside the conversation workers.
-    pub sender_wake: Arc<Notify>,
-    pub admin_token: SecretString,
-    pub webhook: WebhookState,
-    pub dialogs: Registry,
-    pub reporting: crate::reporting::Reporting,
-    /// "Now" for every handler (tests run the service on chosen dates).
-    pub clock: Clock,
-    /// The Zalo token pair (admin replacement takes the refresh lock).
-    pub tokens: Tokens,
-}
-
-impl FromRef<AppState> for Registry {
-    fn from_ref(state: &AppState) -> Registry {
-        state.dialogs.clone()
-    }
-}
-
-impl FromRef<AppState> for crate::reporting::Reporting {
-    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
-        state.reporting.clone()
-    }
-}
-
-impl FromRef<AppState> for WebhookState {
-    fn from_ref(state: &AppState) -> WebhookState {
-        state.webhook.clone()
-    }
-}
+pub use crate::state::AppState;
 
 pub struct App {
     listener: TcpListener,
@@ -154,9 +120,12 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let addr = listener.local_addr()?;
+    if settings.server.public_url.trim().is_empty() {
+        settings.server.public_url = format!("http://{addr}");
+    }
 
     let sandbox =
-        if settings.is_sandbox() { Some(start_sandbox(&mut settings).await?) } else { None };
+        if settings.is_sandbox() { Some(start_sandbox(&mut settings, addr).await?) } else { None };
     let missing = settings.missing_credentials();
     if !missing.is_empty() {
         bail!(
@@ -167,6 +136,16 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
 
     let store = Store::open_with_cache(&settings.store.path, settings.store.cache_mb << 20)
         .with_context(|| format!("opening store at {}", settings.store.path.display()))?;
+    if sandbox.is_some() {
+        // A kept sandbox store may hold tokens of an earlier fake; this run's fake
+        // knows only its seed pair.
+        store.put_tokens_blocking(&crate::store::TokenPair {
+            access_token: fake::SANDBOX_ACCESS_TOKEN.into(),
+            refresh_token: fake::SANDBOX_REFRESH_TOKEN.into(),
+            expires_at: None,
+            issued_at: clock.now_secs(),
+        })?;
+    }
     let zalo = &settings.zalo;
     let client = ZaloClient::new(
         &zalo.api_base,
@@ -252,6 +231,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     };
     let report_settings = crate::reporting::ReportSettings {
         reply_window_days: settings.zalo.reply_window_days,
+        public_url: settings.public_url(),
         ..settings.reports.clone()
     };
     let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?
@@ -308,6 +288,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             get(move |state| readyz(state, policy))
         })
         .merge(crate::admin::router(&state))
+        .merge(crate::console::router(&settings))
         .with_state(state.clone());
     if let Some(fake) = &sandbox {
         router = router.merge(fake.inspect_router());
@@ -337,9 +318,12 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace, limits })
 }
 
-async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
+async fn start_sandbox(settings: &mut Settings, addr: SocketAddr) -> anyhow::Result<FakeZalo> {
     let fake = FakeZalo::sandbox();
     let base = fake.serve_loopback().await.context("starting the sandbox fake Zalo")?;
+    // The sandbox keeps its own store so it never mixes with real data; it persists
+    // between runs (`serve --fresh` starts clean).
+    settings.store.path = settings.effective_store_path();
     let zalo = &mut settings.zalo;
     zalo.app_id = fake::SANDBOX_APP_ID.into();
     zalo.oa_secret_key = fake::SANDBOX_OA_SECRET.into();
@@ -348,17 +332,33 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
     zalo.refresh_token = fake::SANDBOX_REFRESH_TOKEN.into();
     zalo.api_base = base.clone();
     zalo.oauth_base = base.clone();
-    // The sandbox keeps its own store so it never mixes with real data, and starts
-    // fresh: the fake's tokens are new on every start.
-    settings.store.path = settings.store.path.with_extension("sandbox");
-    let _ = std::fs::remove_dir_all(&settings.store.path);
-    let _ = std::fs::remove_file(Store::journal_path(&settings.store.path));
+    // The console needs a sign-in token; the sandbox makes one up when none is set.
+    let generated = settings.admin.token.expose_secret().is_empty();
+    if generated {
+        settings.admin.token = crate::csprng::hex_token()[..24].to_owned().into();
+    }
+    let token = settings.admin.token.expose_secret();
+    let token_line = if generated {
+        format!("Sign-in token (generated for this run): {token}")
+    } else {
+        "Sign-in token: admin.token from your settings".to_owned()
+    };
+    let default_bind = addr.to_string() == "127.0.0.1:8080";
+    let say = if default_bind {
+        "cnscd-bot say \"xin chào\"".to_owned()
+    } else {
+        format!("cnscd-bot say --server http://{addr} \"xin chào\"")
+    };
     eprintln!(
         "\n================================================================\n \
          SANDBOX MODE: no Zalo credentials are configured.\n \
          Replies go to a local fake Zalo on {base}, not to real users.\n \
-         Talk to the bot:  cnscd-bot say --follow   |   cnscd-bot say \"xin chào\"\n\
-         ================================================================\n"
+         Talk to the bot:  {say}\n \
+         Web console:      http://{addr}/admin\n \
+         {token_line}\n \
+         Data is kept in {} (start clean with: cnscd-bot serve --fresh)\n\
+         ================================================================\n",
+        settings.store.path.display()
     );
     tracing::warn!(
         fake_zalo = %base,
@@ -366,6 +366,16 @@ async fn start_sandbox(settings: &mut Settings) -> anyhow::Result<FakeZalo> {
          not to real users. Try: cnscd-bot say \"xin chào\""
     );
     Ok(fake)
+}
+
+/// Deletes the sandbox store and journal (`serve --fresh`). Does nothing outside
+/// sandbox mode: real data is never wiped by a flag.
+pub fn wipe_sandbox_store(settings: &Settings) {
+    if settings.is_sandbox() {
+        let path = settings.effective_store_path();
+        let _ = std::fs::remove_dir_all(&path);
+        let _ = std::fs::remove_file(Store::journal_path(&path));
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

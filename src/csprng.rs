@@ -7,6 +7,13 @@ pub fn fill(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source is unavailable");
 }
 
+/// 32 random bytes as 64 hex digits: session ids, CSRF tokens, one-time links.
+pub fn hex_token() -> String {
+    let mut bytes = [0u8; 32];
+    fill(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, no modulo bias).
 pub fn code(alphabet: &[u8], len: usize) -> String {
     assert!(!alphabet.is_empty() && alphabet.len() <= 256);

@@ -39,15 +39,31 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let (status, code, message) = match &self {
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Chưa xác thực: thiếu hoặc sai mã quản trị.",
+            ),
+            ApiError::AdminDisabled => (
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "API quản trị đang tắt: máy chủ chưa đặt mã quản trị (admin.token).",
+            ),
+            ApiError::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, "bad_request", "Yêu cầu không hợp lệ.")
+            }
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Không tìm thấy."),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Dịch vụ tạm thời chưa sẵn sàng, vui lòng thử lại sau.",
+            ),
+            ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Lỗi bên trong máy chủ.")
+            }
         };
-        let message = match &self {
+        let detail = match &self {
             ApiError::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "internal error");
                 "internal error".to_owned()
@@ -58,6 +74,41 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({"error": code, "message": message}))).into_response()
+        error_body(status, code, message, &detail)
     }
+}
+
+/// The one error body shape: a code, a Vietnamese `message` for people and an English
+/// `detail` for developers.
+fn error_body(status: StatusCode, code: &str, message: &str, detail: &str) -> Response {
+    (status, Json(json!({"error": code, "message": message, "detail": detail}))).into_response()
+}
+
+/// Rewrites the framework's plain-text rejections (a body that is not JSON, a wrong
+/// content type, a missing field) into the same JSON error shape, keeping the status
+/// (400, 413, 415, 422). Other responses pass unchanged.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "Yêu cầu không hợp lệ."),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "Nội dung gửi lên quá lớn."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Sai kiểu nội dung: gửi JSON với tiêu đề Content-Type: application/json.",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ("unprocessable", "Nội dung JSON thiếu trường bắt buộc hoặc có giá trị sai kiểu.")
+        }
+        _ => return response,
+    };
+    if is_json {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap_or_default();
+    error_body(status, code, message, String::from_utf8_lossy(&bytes).trim())
 }

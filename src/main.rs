@@ -21,7 +21,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (sandbox mode when no Zalo credentials are configured).
-    Serve,
+    Serve {
+        /// Sandbox mode only: delete the sandbox store first and start clean.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Send a signed test message to a sandbox server and print the replies.
     Say(cli::SayArgs),
     /// Validate dialog files, run their transcript tests and list stale facts.
@@ -69,8 +73,12 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = || Settings::load(cli.config.as_deref());
     match cli.command {
-        Command::Serve => {
-            let app = app::build(settings()?).await?;
+        Command::Serve { fresh } => {
+            let settings = settings()?;
+            if fresh {
+                app::wipe_sandbox_store(&settings);
+            }
+            let app = app::build(settings).await?;
             app.run(shutdown_signal()).await?;
         }
         Command::Say(args) => cli::say(args).await?,

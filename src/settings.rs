@@ -38,6 +38,10 @@ pub struct ServerSettings {
     pub max_connections: usize,
     #[serde(default)]
     pub allow_sandbox_ready: bool,
+    /// Public base URL of this service (e.g. `https://bot.example.vn`), used for links
+    /// sent in chat (console sign-in, downloads); empty: `http://{bind}`.
+    #[serde(default)]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +127,28 @@ impl Settings {
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The base of links sent to users: `server.public_url`, else `http://{server.bind}`,
+    /// without a trailing slash.
+    pub fn public_url(&self) -> String {
+        let url = self.server.public_url.trim();
+        if url.is_empty() {
+            format!("http://{}", self.server.bind)
+        } else {
+            url.trim_end_matches('/').to_owned()
+        }
+    }
+
+    /// The store this configuration uses: sandbox mode keeps its own store beside the
+    /// configured one (`<store.path>.sandbox`), so sandbox data never mixes with real
+    /// data; the service and the CLI (`units import`, `export`) agree on it.
+    pub fn effective_store_path(&self) -> PathBuf {
+        if self.is_sandbox() {
+            self.store.path.with_extension("sandbox")
+        } else {
+            self.store.path.clone()
+        }
     }
 
     /// The embedded defaults only (tests start from these and edit fields).

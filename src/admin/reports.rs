@@ -122,8 +122,9 @@ async fn import_teams(
     Ok(Json(json!({"created": created})))
 }
 
-#[derive(Deserialize)]
-struct NewTeam {
+/// Body of `POST /admin/api/teams`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewTeam {
     unit: String,
     name: String,
     /// `2026-11`, `11/2026` or `2026-11-15`: expected to report from then on.
@@ -143,10 +144,13 @@ async fn create_team(
     Ok((StatusCode::CREATED, Json(json!({"id": team.id, "unit": team.unit, "name": team.name}))))
 }
 
-#[derive(Deserialize)]
-struct NewInvite {
+/// Body of `POST /admin/api/invites`: `team` for a member or leader, `unit` for an admin.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewInvite {
     team: Option<u64>,
     unit: Option<String>,
+    /// `member`, `leader` or `admin`.
+    #[schema(value_type = String, example = "member")]
     role: Role,
 }
 

@@ -6,8 +6,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::TokenPair;
 
 pub fn router() -> Router<AppState> {
@@ -16,8 +16,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/api/zalo/tokens", get(status))
 }
 
-#[derive(Deserialize)]
-struct NewTokens {
+/// Body of `PUT /admin/api/zalo/tokens`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewTokens {
     access_token: String,
     refresh_token: String,
     /// Seconds; Zalo gives 90000 (25 h).

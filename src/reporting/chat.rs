@@ -126,6 +126,9 @@ impl Reporting {
             }
             Command::Leave => self.leave(user, member),
             Command::Invite { role } => self.invite(user, member, role, now),
+            Command::ConsoleLink | Command::Summary { .. } | Command::ExportLink => {
+                Ok(Effect::reply(self.admin_command(member, &command, now)?))
+            }
             _ => {
                 let Some((member, team)) = self.member_team(member)? else {
                     return Ok(Effect::reply(Reply::text(

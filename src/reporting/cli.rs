@@ -42,7 +42,7 @@ pub struct ExportArgs {
 }
 
 fn open(settings: &Settings) -> anyhow::Result<Reporting> {
-    let store = Store::open_for_command(&settings.store.path, "the admin API")?;
+    let store = Store::open_for_command(&settings.effective_store_path(), "the admin API")?;
     Reporting::load(store, settings.reports.clone())
 }
 

@@ -11,6 +11,7 @@
 //! queued after the report commit and the sender flushes the store before sending — and
 //! a replayed webhook event never writes twice (see `store::reports::LastEvent`).
 
+mod admin_chat;
 mod chat;
 pub mod cli;
 pub mod guess;
@@ -55,6 +56,10 @@ pub struct ReportSettings {
     /// sender and the reminders agree on one window.
     #[serde(skip)]
     pub reply_window_days: i64,
+    /// Base of links sent in chat (`/quantri`, `/xuat`); copied from `server.public_url`
+    /// (or `http://{server.bind}`) by `app::build`, like `reply_window_days`.
+    #[serde(skip)]
+    pub public_url: String,
 }
 
 impl Default for ReportSettings {
@@ -72,6 +77,7 @@ impl Default for ReportSettings {
             reminder_hour_end: reminders.hour_end,
             reminder_interval_secs: 300,
             reply_window_days: reminders.window_days,
+            public_url: String::new(),
         }
     }
 }

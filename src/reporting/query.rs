@@ -75,12 +75,29 @@ impl Reporting {
                 .split(',')
                 .map(|key| {
                     let key = key.trim();
-                    Period::from_key(key).filter(|p| p.kind == report.period).ok_or_else(|| {
-                        QueryError::BadRequest(format!(
-                            "period {key:?} is not a {} key like 2026-10 or 2026-W45",
-                            report.period.label()
-                        ))
-                    })
+                    // The chat's spellings too: T11, 11/2026, tháng 11 (a missing year
+                    // means the latest such period that is not in the future).
+                    Period::from_key(key)
+                        .or_else(|| {
+                            // "10-2026" stays refused: with a dash only the key order counts.
+                            (!key.contains('-'))
+                                .then(|| {
+                                    crate::reports::period::parse_period_token(
+                                        key,
+                                        report.period,
+                                        now,
+                                    )
+                                })
+                                .flatten()
+                                .and_then(Result::ok)
+                        })
+                        .filter(|p| p.kind == report.period)
+                        .ok_or_else(|| {
+                            QueryError::BadRequest(format!(
+                                "period {key:?} is not a {} like 2026-11, T11 or 11/2026 (weeks: 2026-W45)",
+                                report.period.label()
+                            ))
+                        })
                 })
                 .collect(),
             None => {
@@ -115,6 +132,18 @@ impl Reporting {
         }
         if self.store.report_unit(unit)?.is_none() {
             return Err(QueryError::NotFound(format!("unit {unit}")));
+        }
+        // Two teams of one unit with the same name (any spelling) are one team twice.
+        let folded = crate::reports::text::fold(&name);
+        if self
+            .store
+            .report_teams()?
+            .iter()
+            .any(|t| t.unit == unit && crate::reports::text::fold(&t.name) == folded)
+        {
+            return Err(QueryError::BadRequest(format!(
+                "unit {unit} already has a team named {name:?}"
+            )));
         }
         Ok(self.store.create_team(unit, &name, expected_from, now)?)
     }
@@ -176,9 +205,12 @@ impl Reporting {
         let report = self.report_type(&defs, filter.report.as_deref())?;
         // Named periods are checked like everywhere else: a typo must not export nothing.
         let periods: Option<HashSet<String>> = match filter.period.as_deref() {
-            Some(list) if !list.trim().is_empty() => {
-                Some(self.periods(report, Some(list), 0, 1)?.iter().map(|p| p.key()).collect())
-            }
+            Some(list) if !list.trim().is_empty() => Some(
+                self.periods(report, Some(list), self.clock.now_secs(), 1)?
+                    .iter()
+                    .map(|p| p.key())
+                    .collect(),
+            ),
             _ => None,
         };
         let versions = if filter.history {
@@ -275,7 +307,32 @@ impl Reporting {
             .collect();
         let names: HashMap<&str, &str> =
             labels.iter().map(|(id, label)| (*id, label.as_str())).collect();
-        let refs: Vec<&ReportVersion> = versions.iter().collect();
+        // Every expected team of the named periods gets a row, "Chưa báo cáo" when it
+        // has no current report (an export without periods lists reports only).
+        let mut placeholders = Vec::new();
+        if let Some(list) = filter.period.as_deref().filter(|p| !p.trim().is_empty()) {
+            let live: HashSet<(u64, &str)> = versions
+                .iter()
+                .filter(|v| v.withdrawn_at.is_none())
+                .map(|v| (v.team, v.period.as_str()))
+                .collect();
+            for period in self.periods(report, Some(list), self.clock.now_secs(), 1)? {
+                let key = period.key();
+                for team in &teams {
+                    let in_scope = filter
+                        .unit
+                        .as_deref()
+                        .is_none_or(|unit| hierarchy.is_within(&team.unit, unit));
+                    if in_scope
+                        && team.expected_from() < period.end()
+                        && !live.contains(&(team.id, key.as_str()))
+                    {
+                        placeholders.push(export::missing_report(team.id, &report.key, &key));
+                    }
+                }
+            }
+        }
+        let refs: Vec<&ReportVersion> = versions.iter().chain(placeholders.iter()).collect();
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),

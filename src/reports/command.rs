@@ -27,6 +27,12 @@ pub enum Command {
     Leave,
     /// `/huongdan`: what the commands are.
     Help,
+    /// `/quantri` (slash only): a one-time sign-in link to the web console (unit admins).
+    ConsoleLink,
+    /// `/tonghop [T11]` (slash only): X of Y teams reported, the missing ones (unit admins).
+    Summary { period: Option<String> },
+    /// `/xuat` (slash only): a one-time download link of the unit's reports (unit admins).
+    ExportLink,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +64,11 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         ("roi", _) => (1, CommandName::Leave),
         ("huongdan" | "help" | "trogiup", _) if slash => (1, CommandName::Help),
         ("huong", Some("dan")) if slash => (2, CommandName::Help),
+        ("quantri", _) if slash => (1, CommandName::ConsoleLink),
+        ("quan", Some("tri")) if slash => (2, CommandName::ConsoleLink),
+        ("tonghop", _) if slash => (1, CommandName::Summary),
+        ("tong", Some("hop")) if slash => (2, CommandName::Summary),
+        ("xuat", _) if slash => (1, CommandName::ExportLink),
         _ => return None,
     };
     let rest_words = &raw_words[command_words.min(raw_words.len())..];
@@ -84,6 +95,11 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         }
         CommandName::Leave => Command::Leave,
         CommandName::Help => Command::Help,
+        CommandName::ConsoleLink => Command::ConsoleLink,
+        CommandName::Summary => {
+            Command::Summary { period: rest_words.first().map(|w| (*w).to_owned()) }
+        }
+        CommandName::ExportLink => Command::ExportLink,
     };
     // A bare slash-less word followed by chatter ("xem giúp tôi…") is not a command.
     if !slash
@@ -105,6 +121,9 @@ enum CommandName {
     Invite,
     Leave,
     Help,
+    ConsoleLink,
+    Summary,
+    ExportLink,
 }
 
 fn looks_like_report_args(words: &[&str]) -> bool {
@@ -158,6 +177,14 @@ mod tests {
             ("/huongdan", Some((Command::Help, true))),
             ("/hướng dẫn", Some((Command::Help, true))),
             ("huong dan", None),
+            ("/quantri", Some((Command::ConsoleLink, true))),
+            ("/quản trị", Some((Command::ConsoleLink, true))),
+            ("quantri", None),
+            ("/tonghop", Some((Command::Summary { period: None }, true))),
+            ("/tổng hợp T11", Some((Command::Summary { period: Some("T11".into()) }, true))),
+            ("tong hop", None),
+            ("/xuat", Some((Command::ExportLink, true))),
+            ("xuất", None),
             ("xin chào", None),
             ("", None),
             ("/", None),

@@ -1,16 +1,59 @@
 //! Export rendering: one row per team and period, one column per indicator, plus the
-//! unit path, who submitted, when, and the version. CSV is UTF-8 with a BOM so Excel
+//! unit path, the row's status (current, replaced, withdrawn, or "Chưa báo cáo" for an
+//! expected team without a report), who submitted, when, and the version. A version
+//! numbered 0 stands for "no report" (see `RowStatus::Missing`). CSV is UTF-8 with a BOM so Excel
 //! shows Vietnamese correctly; XLSX is written in memory by `rust_xlsxwriter`.
 
 use std::collections::HashMap;
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
 use super::aggregate::Hierarchy;
 use super::definition::{IndicatorKind, ReportType};
 use super::model::{ReportVersion, Team, UnitLevel};
 use super::period::format_local_datetime;
 use super::value::Value;
+
+/// What one exported line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowStatus {
+    /// The version that counts.
+    Current,
+    /// An older version, replaced by a resubmission (history exports).
+    Replaced,
+    /// Withdrawn with `/huy` (history exports).
+    Withdrawn,
+    /// An expected team with no report for the period (a placeholder numbered 0).
+    Missing,
+}
+
+impl RowStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            RowStatus::Current => "Hiện hành",
+            RowStatus::Replaced => "Đã thay thế",
+            RowStatus::Withdrawn => "Đã rút",
+            RowStatus::Missing => "Chưa báo cáo",
+        }
+    }
+}
+
+/// A stand-in version for a team that has not reported for `period` (version 0).
+pub fn missing_report(team: u64, report: &str, period: &str) -> ReportVersion {
+    ReportVersion {
+        team,
+        report: report.to_owned(),
+        period: period.to_owned(),
+        version: 0,
+        definition: String::new(),
+        values: Default::default(),
+        submitted_by: String::new(),
+        submitted_at: 0,
+        on_time: false,
+        source_event: String::new(),
+        withdrawn_at: None,
+    }
+}
 
 /// One exported line, borrowing the stored version.
 pub struct ExportRow<'a> {
@@ -22,6 +65,7 @@ pub struct ExportRow<'a> {
     pub team_name: String,
     pub report: &'a ReportVersion,
     pub submitted_by: String,
+    pub status: RowStatus,
 }
 
 /// Joins current versions with their team and unit path. Versions of unknown teams
@@ -32,6 +76,13 @@ pub fn build_rows<'a>(
     names: &HashMap<&str, &str>,
     versions: &[&'a ReportVersion],
 ) -> Vec<ExportRow<'a>> {
+    // The live version of each (team, report, period) among those given: the newest
+    // one not withdrawn.
+    let mut live: HashMap<(u64, &str, &str), u32> = HashMap::new();
+    for v in versions.iter().filter(|v| v.withdrawn_at.is_none() && v.version > 0) {
+        let entry = live.entry((v.team, v.report.as_str(), v.period.as_str())).or_insert(0);
+        *entry = (*entry).max(v.version);
+    }
     let mut path_cache: HashMap<&str, (String, String, String)> = HashMap::new();
     let mut rows: Vec<ExportRow<'a>> = versions
         .iter()
@@ -56,6 +107,17 @@ pub fn build_rows<'a>(
                 submitted_by: names
                     .get(v.submitted_by.as_str())
                     .map_or_else(|| v.submitted_by.clone(), |n| (*n).to_owned()),
+                status: if v.version == 0 {
+                    RowStatus::Missing
+                } else if v.withdrawn_at.is_some() {
+                    RowStatus::Withdrawn
+                } else if live.get(&(v.team, v.report.as_str(), v.period.as_str()))
+                    == Some(&v.version)
+                {
+                    RowStatus::Current
+                } else {
+                    RowStatus::Replaced
+                },
             }
         })
         .collect();
@@ -79,6 +141,7 @@ const FIXED_HEADERS: &[&str] = &[
     "Mã tổ",
     "Tên tổ",
     "Kỳ báo cáo",
+    "Trạng thái",
     "Lần gửi",
     "Người gửi",
     "Thời điểm gửi",
@@ -92,7 +155,16 @@ fn headers(report: &ReportType) -> Vec<String> {
     out
 }
 
-fn fixed_cells(row: &ExportRow<'_>) -> [String; 12] {
+/// Column widths (characters) of the fixed columns in the XLSX sheet.
+const FIXED_WIDTHS: [f64; 13] =
+    [18.0, 20.0, 20.0, 11.0, 8.0, 30.0, 11.0, 14.0, 8.0, 22.0, 17.0, 9.0, 14.0];
+
+/// Index of "Thời điểm gửi" among the fixed columns (a date cell in XLSX).
+const SUBMITTED_AT_COLUMN: usize = 10;
+
+fn fixed_cells(row: &ExportRow<'_>) -> [String; 13] {
+    let missing = row.status == RowStatus::Missing;
+    let if_reported = |text: String| if missing { String::new() } else { text };
     [
         row.province.clone(),
         row.commune.clone(),
@@ -101,10 +173,11 @@ fn fixed_cells(row: &ExportRow<'_>) -> [String; 12] {
         row.team_id.to_string(),
         row.team_name.clone(),
         row.report.period.clone(),
-        row.report.version.to_string(),
-        row.submitted_by.clone(),
-        format_local_datetime(row.report.submitted_at),
-        if row.report.on_time { "Có" } else { "Không" }.to_owned(),
+        row.status.label().to_owned(),
+        if_reported(row.report.version.to_string()),
+        if_reported(row.submitted_by.clone()),
+        if_reported(format_local_datetime(row.report.submitted_at)),
+        if_reported(if row.report.on_time { "Có" } else { "Không" }.to_owned()),
         row.report.definition.clone(),
     ]
 }
@@ -160,23 +233,41 @@ fn push_csv_cell(out: &mut String, cell: &str) {
     }
 }
 
-/// XLSX workbook bytes: one sheet, bold frozen header, numbers as numbers.
+/// XLSX workbook bytes: sheet "Báo cáo" (bold frozen header, column widths, numbers as
+/// numbers, submission times as date cells) and sheet "Tổng hợp" (per period: teams
+/// reported, not reported, and the sum of each number indicator over current reports).
 pub fn to_xlsx(report: &ReportType, rows: &[ExportRow<'_>]) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    sheet.set_name("Bao cao")?;
-    let bold = Format::new().set_bold();
+    sheet.set_name("Báo cáo")?;
+    let bold = Format::new().set_bold().set_text_wrap();
+    let when = Format::new().set_num_format("dd/mm/yyyy hh:mm");
     for (c, header) in headers(report).iter().enumerate() {
         sheet.write_string_with_format(0, c as u16, header, &bold)?;
     }
-    sheet.set_freeze_panes(1, 0)?;
+    for (c, width) in FIXED_WIDTHS.iter().enumerate() {
+        sheet.set_column_width(c as u16, *width)?;
+    }
     let fixed_len = FIXED_HEADERS.len() as u16;
+    for k in 0..report.indicators.len() as u16 {
+        sheet.set_column_width(fixed_len + k, 16.0)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
+        let missing = row.status == RowStatus::Missing;
         for (c, cell) in fixed_cells(row).iter().enumerate() {
             match c {
                 4 => sheet.write_number(r, c as u16, row.team_id as f64)?,
-                7 => sheet.write_number(r, c as u16, f64::from(row.report.version))?,
+                8 if !missing => sheet.write_number(r, c as u16, f64::from(row.report.version))?,
+                SUBMITTED_AT_COLUMN if !missing => {
+                    // Excel has no time zones: the cell holds Vietnam local time.
+                    let local = row.report.submitted_at + crate::calendar::UTC_OFFSET_SECS;
+                    match ExcelDateTime::from_timestamp(local) {
+                        Ok(at) => sheet.write_datetime_with_format(r, c as u16, &at, &when)?,
+                        Err(_) => sheet.write_string(r, c as u16, cell)?,
+                    }
+                }
                 _ => sheet.write_string(r, c as u16, cell)?,
             };
         }
@@ -190,7 +281,54 @@ pub fn to_xlsx(report: &ReportType, rows: &[ExportRow<'_>]) -> Result<Vec<u8>, X
         }
     }
     sheet.autofilter(0, 0, rows.len() as u32, fixed_len + report.indicators.len() as u16 - 1)?;
+    totals_sheet(&mut workbook, report, rows, &bold)?;
     workbook.save_to_buffer()
+}
+
+/// "Tổng hợp": one row per period with counts and the sums of number indicators over
+/// current reports (replaced and withdrawn versions never count twice).
+fn totals_sheet(
+    workbook: &mut Workbook,
+    report: &ReportType,
+    rows: &[ExportRow<'_>],
+    bold: &Format,
+) -> Result<(), XlsxError> {
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Tổng hợp")?;
+    let numbers: Vec<_> =
+        report.indicators.iter().filter(|i| i.kind == IndicatorKind::Int).collect();
+    let mut header =
+        vec!["Kỳ báo cáo".to_owned(), "Tổ đã báo cáo".into(), "Tổ chưa báo cáo".into()];
+    header.extend(numbers.iter().map(|i| format!("{} ({})", i.label, i.code)));
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, h, bold)?;
+        sheet.set_column_width(c as u16, if c == 0 { 12.0 } else { 16.0 })?;
+    }
+    let mut periods: Vec<&str> = rows.iter().map(|r| r.report.period.as_str()).collect();
+    periods.sort_unstable();
+    periods.dedup();
+    for (p, period) in periods.iter().enumerate() {
+        let r = p as u32 + 1;
+        let of_period = || rows.iter().filter(move |row| row.report.period == *period);
+        let current = || of_period().filter(|row| row.status == RowStatus::Current);
+        sheet.write_string(r, 0, *period)?;
+        sheet.write_number(r, 1, current().count() as f64)?;
+        sheet.write_number(
+            r,
+            2,
+            of_period().filter(|row| row.status == RowStatus::Missing).count() as f64,
+        )?;
+        for (k, indicator) in numbers.iter().enumerate() {
+            let sum: i64 = current()
+                .filter_map(|row| match row.report.values.get(&indicator.code) {
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                })
+                .sum();
+            sheet.write_number(r, 3 + k as u16, sum as f64)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -242,7 +380,7 @@ mod tests {
         let line = csv.lines().nth(1).unwrap();
         assert_eq!(
             line,
-            "Tỉnh NP,Xã NC1,Thôn NV1,V1,7,Tổ CNSCĐ thôn Đông,2026-10,2,Chị Lan,26/10/2026 14:33,Có,abc,1200,,,\"'=cmd, \"\"x\"\"\""
+            "Tỉnh NP,Xã NC1,Thôn NV1,V1,7,Tổ CNSCĐ thôn Đông,2026-10,Hiện hành,2,Chị Lan,26/10/2026 14:33,Có,abc,1200,,,\"'=cmd, \"\"x\"\"\""
         );
         let xlsx = to_xlsx(report, &rows).unwrap();
         assert!(xlsx.starts_with(b"PK"), "xlsx is a zip");

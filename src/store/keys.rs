@@ -12,6 +12,7 @@
 //! | `meta`           | `zalo_tokens`             | `TokenPair` (JSON)            |
 //! | `once`           | once key (UTF-8)          | done at, i64 ms BE            |
 //! | `dead`           | seq, u64 big-endian       | `InboxEntry` with `failure`   |
+//! | `console`        | `sess/…`, `link/…`, `dl/…`, `log/…` | web console sessions, one-time links, dialog change log (`console.rs`) |
 //!
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
 //!

@@ -12,6 +12,7 @@
 //! Trees and key layout are in `keys.rs`. Values are JSON: readable in a dump and
 //! evolvable with `#[serde(default)]`.
 
+pub mod console;
 mod flusher;
 mod journal;
 mod keys;

@@ -41,6 +41,26 @@ pub fn to_messages(reply: &Reply) -> Vec<Value> {
     out
 }
 
+/// A readable rendering of a `message` object built by `to_messages`: the text, then
+/// one `[title]` line per button (the console's test chat and logs for people).
+pub fn plain_text(message: &Value) -> String {
+    let mut out = message.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let buttons = message
+        .pointer("/attachment/payload/buttons")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for b in buttons {
+        if let Some(title) = b.get("title").and_then(Value::as_str) {
+            out.push_str(&format!("\n[{title}]"));
+        }
+    }
+    if out.is_empty() && message.pointer("/attachment/payload/elements").is_some() {
+        out.push_str("[hình ảnh]");
+    }
+    out
+}
+
 fn button(button: &Button) -> Value {
     match button {
         Button::Query { title, payload } => {

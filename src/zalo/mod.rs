@@ -11,3 +11,7 @@ pub mod sender;
 pub mod signature;
 pub mod token;
 pub mod webhook;
+
+/// User ids with this prefix are local (the web console's test chat): they do not
+/// exist on Zalo, so their replies are read from the outbox and never sent.
+pub const LOCAL_TEST_USER_PREFIX: &str = "console-test-";

@@ -183,6 +183,28 @@ impl Store {
         self.scan("member/")
     }
 
+    /// Sets (or, with `None`, clears) a member's display name, atomically against
+    /// concurrent chat writes; `false` if there is no such member. Flushed.
+    pub fn set_report_member_name(
+        &self,
+        user_id: &str,
+        name: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let key = format!("member/{user_id}");
+        let tree = self.reports_tree();
+        loop {
+            let Some(old) = tree.get(key.as_bytes())? else { return Ok(false) };
+            let mut member: Member = from_json(TREE, &old)?;
+            member.display_name = name.map(str::to_owned);
+            let swapped =
+                tree.compare_and_swap(key.as_bytes(), Some(&old), Some(to_json(&member)))?;
+            if swapped.is_ok() {
+                self.flush_blocking()?;
+                return Ok(true);
+            }
+        }
+    }
+
     pub fn report_invite(&self, code: &str) -> Result<Option<Invite>, StoreError> {
         self.get_one(&format!("invite/{code}"))
     }

@@ -1,0 +1,49 @@
+//! `AppState`: the handles every HTTP handler shares (store, dialogs, reporting, tokens,
+//! clock). Its own module so that the handler modules (`admin`, `console`) and the
+//! wiring (`app`) all depend on it and not on each other.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::dialog_runtime::Registry;
+use crate::store::Store;
+use crate::zalo::token::Tokens;
+use crate::zalo::webhook::WebhookState;
+
+/// Shared state of every handler. Cheap to clone: every field is a handle.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Wakes the sender after something was queued outside the conversation workers.
+    pub sender_wake: Arc<Notify>,
+    pub admin_token: SecretString,
+    pub webhook: WebhookState,
+    pub dialogs: Registry,
+    pub reporting: crate::reporting::Reporting,
+    /// "Now" for every handler (tests run the service on chosen dates).
+    pub clock: Clock,
+    /// The Zalo token pair (admin replacement takes the refresh lock).
+    pub tokens: Tokens,
+}
+
+impl FromRef<AppState> for Registry {
+    fn from_ref(state: &AppState) -> Registry {
+        state.dialogs.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::reporting::Reporting {
+    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+        state.reporting.clone()
+    }
+}
+
+impl FromRef<AppState> for WebhookState {
+    fn from_ref(state: &AppState) -> WebhookState {
+        state.webhook.clone()
+    }
+}
