@@ -40,8 +40,15 @@ pub struct AppState {
     pub webhook: WebhookState,
     pub dialogs: Registry,
     pub reporting: crate::reporting::Reporting,
+    pub handoff: crate::handoff_runtime::Handoff,
     /// "Now" for every handler (tests run the service on chosen dates).
     pub clock: Clock,
+}
+
+impl FromRef<AppState> for crate::handoff_runtime::Handoff {
+    fn from_ref(state: &AppState) -> crate::handoff_runtime::Handoff {
+        state.handoff.clone()
+    }
 }
 
 impl FromRef<AppState> for Registry {
@@ -187,13 +194,23 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         .with_clock(clock.clone());
     reporting.spawn_reminders(sender_wake.clone());
     tokio::spawn(reload_dialogs_daily(dialogs.clone()));
+    let handoff = crate::handoff_runtime::Handoff::new(
+        store.clone(),
+        crate::handoff_runtime::HandoffSettings {
+            reply_window_days: settings.zalo.reply_window_days,
+            ..settings.handoff.clone()
+        },
+        clock.clone(),
+    );
+    handoff.spawn_scheduler(sender_wake.clone());
     let conversation = Conversation::new(
         store.clone(),
         dialogs.clone(),
         reporting.clone(),
         sender_wake.clone(),
         clock.clone(),
-    );
+    )
+    .with_handoff(handoff.clone());
     let ingest = pipeline::start(
         store.clone(),
         conversation,
@@ -213,6 +230,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         store,
         dialogs,
         reporting,
+        handoff,
         clock,
     };
     let mut router = Router::new()

@@ -15,6 +15,8 @@ pub mod conversation;
 pub mod dialog;
 pub mod dialog_runtime;
 pub mod error;
+pub mod handoff;
+pub mod handoff_runtime;
 pub mod pipeline;
 pub mod privacy;
 pub mod reply;

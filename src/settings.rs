@@ -22,6 +22,8 @@ pub struct Settings {
     pub workers: WorkerSettings,
     #[serde(default)]
     pub reports: crate::reporting::ReportSettings,
+    #[serde(default)]
+    pub handoff: crate::handoff_runtime::HandoffSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

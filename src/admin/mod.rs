@@ -2,6 +2,7 @@
 //! compared in constant time). With no token configured every request is refused.
 
 pub mod dialogs;
+pub mod handoff;
 mod outbox;
 pub mod reports;
 mod tokens;
@@ -23,6 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(outbox::router())
         .merge(tokens::router())
         .merge(reports::router())
+        .merge(handoff::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
 }
 
