@@ -51,7 +51,13 @@ fn main() {
             let code = format!("C{c}-V{v}");
             units.push(unit(code.clone(), UnitKind::Thon, Some(format!("C{c}"))));
             team_id += 1;
-            teams.push(Team { id: team_id, unit: code, name: format!("Tổ {team_id}"), created_at: 0, expected_from: None });
+            teams.push(Team {
+                id: team_id,
+                unit: code,
+                name: format!("Tổ {team_id}"),
+                created_at: 0,
+                expected_from: None,
+            });
             for m in 0..MEMBERS_PER_TEAM {
                 members.push(Member {
                     user_id: format!("u{team_id}-{m}"),
@@ -81,10 +87,13 @@ fn main() {
 
     // Team n is unreachable when n % 3 == 0: a third of requests go to the commune.
     let reachable = |u: &str| {
-        let team: u64 = u.trim_start_matches('u').split('-').next().and_then(|t| t.parse().ok()).unwrap_or(1);
-        team % 3 != 0
+        let team: u64 =
+            u.trim_start_matches('u').split('-').next().and_then(|t| t.parse().ok()).unwrap_or(1);
+        !team.is_multiple_of(3)
     };
-    let targets: Vec<String> = (0..1000).map(|i| format!("C{}-V{}", i % COMMUNES, (i * 7) % VILLAGES_PER_COMMUNE)).collect();
+    let targets: Vec<String> = (0..1000)
+        .map(|i| format!("C{}-V{}", i % COMMUNES, (i * 7) % VILLAGES_PER_COMMUNE))
+        .collect();
     let mut told = 0;
     let all = best_of_3(|| {
         for t in &targets {
@@ -129,14 +138,26 @@ fn main() {
                     closed_by: Some(claimer.clone()),
                     last_citizen_at: at,
                     visits: 1,
-                    rating: Some(Rating { satisfied: id % 5 != 0, comment: None, at: at + 7300 }),
-                    lines: vec![Line { from: Party::Member(claimer), text: String::new(), at: at + 900, visit: id % 4 == 0 }],
+                    rating: Some(Rating {
+                        satisfied: !id.is_multiple_of(5),
+                        comment: None,
+                        at: at + 7300,
+                    }),
+                    lines: vec![Line {
+                        from: Party::Member(claimer),
+                        text: String::new(),
+                        at: at + 900,
+                        visit: id.is_multiple_of(4),
+                    }],
                     plain_ok: false,
                     purged: false,
                     rev: 1,
                 });
             }
-            let (y, m) = { let mm = month_of(at); (mm.div_euclid(12), mm.rem_euclid(12) + 1) };
+            let (y, m) = {
+                let mm = month_of(at);
+                (mm.div_euclid(12), mm.rem_euclid(12) + 1)
+            };
             reports.push(ReportVersion {
                 team: team.id,
                 report: "thang".into(),
@@ -146,13 +167,14 @@ fn main() {
                 values: Default::default(),
                 submitted_by: format!("u{}-0", team.id),
                 submitted_at: at,
-                on_time: id % 7 != 0,
+                on_time: !id.is_multiple_of(7),
                 source_event: String::new(),
                 withdrawn_at: None,
             });
         }
     }
-    let months: Vec<i32> = (0..MONTHS).map(|m| month_of(start + m * 30 * 86_400 + 86_400 * 3)).collect();
+    let months: Vec<i32> =
+        (0..MONTHS).map(|m| month_of(start + m * 30 * 86_400 + 86_400 * 3)).collect();
     println!("{} requests, {} reports, {} months", requests.len(), reports.len(), months.len());
     let mut rows = 0;
     let elapsed = best_of_3(|| {

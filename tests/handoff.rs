@@ -41,7 +41,10 @@ async fn wait_new(fake: &FakeZalo, user: &str, before: usize, expect: &str) -> S
         }
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    panic!("{user}: no message containing {expect:?}; got {:?}", texts(&fake.messages_for(user)[before..]));
+    panic!(
+        "{user}: no message containing {expect:?}; got {:?}",
+        texts(&fake.messages_for(user)[before..])
+    );
 }
 
 async fn json_of(response: reqwest::Response) -> Value {
@@ -69,8 +72,12 @@ async fn setup(app: &TestApp) -> (u64, u64) {
         .unwrap();
     json_of(r).await;
     let mut ids = Vec::new();
-    for (unit, name) in [("20000-01", "Tổ CNSCĐ thôn Phú An"), ("20000-02", "Tổ CNSCĐ thôn Vinh Xuân")] {
-        let team = json_of(app.admin_post("/admin/api/teams", json!({"unit": unit, "name": name})).await).await;
+    for (unit, name) in
+        [("20000-01", "Tổ CNSCĐ thôn Phú An"), ("20000-02", "Tổ CNSCĐ thôn Vinh Xuân")]
+    {
+        let team =
+            json_of(app.admin_post("/admin/api/teams", json!({"unit": unit, "name": name})).await)
+                .await;
         ids.push(team["id"].as_u64().unwrap());
     }
     (ids[0], ids[1])
@@ -84,8 +91,7 @@ async fn join(app: &TestApp, user: &str, body: Value) {
 
 async fn spawn(start: Clock) -> TestApp {
     spawn_app_at(start, |s| {
-        s.reports.definitions =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/reports.toml");
+        s.reports.definitions = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/reports.toml");
         s.reports.reminders = false;
         s.handoff.interval_secs = 1;
     })
@@ -104,19 +110,55 @@ async fn citizen_reaches_the_village_team_and_the_help_counts() {
     assert!(said.contains("Tổ"), "{said}");
     chat(&app, "c-1", "phu an", "Nơi ở của bạn: Thôn Phú An, Xã Phú Vinh").await;
     let told = chat(&app, "c-1", "Tôi muốn cài VNeID cho mẹ", "Đã ghi nhận yêu cầu #1").await;
-    assert!(told.contains("Một thành viên Tổ CNSCĐ Thôn Phú An sẽ trả lời bạn ngay tại đây"), "{told}");
-    let news = wait_new(&app.fake, "m-lan", 0, "🙋 Yêu cầu #1 — Thôn Phú An, Xã Phú Vinh: «Tôi muốn cài VNeID cho mẹ»").await;
+    assert!(
+        told.contains("Một thành viên Tổ CNSCĐ Thôn Phú An sẽ trả lời bạn ngay tại đây"),
+        "{told}"
+    );
+    let news = wait_new(
+        &app.fake,
+        "m-lan",
+        0,
+        "🙋 Yêu cầu #1 — Thôn Phú An, Xã Phú Vinh: «Tôi muốn cài VNeID cho mẹ»",
+    )
+    .await;
     assert!(!news.contains("c-1"), "members never see the citizen's id: {news}");
     // The other village's team is not told while the village's team is reachable.
     assert!(texts(&app.fake.messages_for("m-other")).iter().all(|t| !t.contains("#1")));
     // A member of another team cannot take it.
     chat(&app, "m-other", "/nhan 1", "Không có yêu cầu #1").await;
 
-    chat_to(&app, "m-lan", "/nhan 1", "c-1", "Thành viên Nguyễn Thị Lan của Tổ CNSCĐ Thôn Phú An đã nhận yêu cầu #1").await;
-    chat_to(&app, "m-lan", "/tl 1 Bác mang điện thoại và CCCD ra nhà văn hóa thôn nhé", "c-1",
-        "Tổ CNSCĐ Thôn Phú An — Nguyễn Thị Lan: Bác mang điện thoại và CCCD").await;
-    chat_to(&app, "c-1", "Chiều nay được không cháu?", "m-lan", "💬 #1 — người dân: «Chiều nay được không cháu?»").await;
-    chat_to(&app, "m-lan", "/hen 1 15 giờ chiều nay tại nhà văn hóa thôn", "c-1", "📅 Đề nghị gặp: 15 giờ chiều nay").await;
+    chat_to(
+        &app,
+        "m-lan",
+        "/nhan 1",
+        "c-1",
+        "Thành viên Nguyễn Thị Lan của Tổ CNSCĐ Thôn Phú An đã nhận yêu cầu #1",
+    )
+    .await;
+    chat_to(
+        &app,
+        "m-lan",
+        "/tl 1 Bác mang điện thoại và CCCD ra nhà văn hóa thôn nhé",
+        "c-1",
+        "Tổ CNSCĐ Thôn Phú An — Nguyễn Thị Lan: Bác mang điện thoại và CCCD",
+    )
+    .await;
+    chat_to(
+        &app,
+        "c-1",
+        "Chiều nay được không cháu?",
+        "m-lan",
+        "💬 #1 — người dân: «Chiều nay được không cháu?»",
+    )
+    .await;
+    chat_to(
+        &app,
+        "m-lan",
+        "/hen 1 15 giờ chiều nay tại nhà văn hóa thôn",
+        "c-1",
+        "📅 Đề nghị gặp: 15 giờ chiều nay",
+    )
+    .await;
     // Plain messages need a first confirmation, then go straight through.
     chat(&app, "m-lan", "Cháu chờ bác nhé", "Gửi tin này tới người dân của yêu cầu #1?").await;
     chat_to(&app, "m-lan", "#h:gui", "c-1", "Cháu chờ bác nhé").await;
@@ -137,9 +179,14 @@ async fn citizen_reaches_the_village_team_and_the_help_counts() {
 
     let c = json_of(app.admin_get("/admin/api/contributions?period=2026-12").await).await;
     assert_eq!(c["source"], "automatic");
-    let lan = c["members"].as_array().unwrap().iter().find(|m| m["name"] == "Nguyễn Thị Lan").unwrap();
+    let lan =
+        c["members"].as_array().unwrap().iter().find(|m| m["name"] == "Nguyễn Thị Lan").unwrap();
     let f = &lan["figures"];
-    assert_eq!((f["requests_claimed"].as_u64(), f["requests_closed"].as_u64()), (Some(1), Some(1)), "{c}");
+    assert_eq!(
+        (f["requests_claimed"].as_u64(), f["requests_closed"].as_u64()),
+        (Some(1), Some(1)),
+        "{c}"
+    );
     assert_eq!(f["rated_satisfied"], 1);
     assert_eq!(f["visits_proposed"], 1);
     assert!(f["median_first_reply_secs"].is_number());
@@ -167,7 +214,8 @@ async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
     wait_new(&app.fake, "l-an", 0, "🙋 Yêu cầu #1").await;
 
     // Two office hours without a claim: the leader is reminded, the commune's teams told.
-    let (leader_before, other_before) = (app.fake.messages_for("l-an").len(), app.fake.messages_for("m-vx").len());
+    let (leader_before, other_before) =
+        (app.fake.messages_for("l-an").len(), app.fake.messages_for("m-vx").len());
     app.clock.advance(Duration::from_secs(2 * 3600));
     wait_new(&app.fake, "l-an", leader_before, "⏰ Yêu cầu #1").await;
     wait_new(&app.fake, "m-vx", other_before, "🙋 Yêu cầu #1").await;
@@ -177,7 +225,8 @@ async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
     wait_new(&app.fake, "adm", 0, "📋 Yêu cầu #1").await;
     // Sent once, however many passes run.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let reminders = texts(&app.fake.messages_for("l-an")).iter().filter(|t| t.contains("⏰")).count();
+    let reminders =
+        texts(&app.fake.messages_for("l-an")).iter().filter(|t| t.contains("⏰")).count();
     assert_eq!(reminders, 1);
 
     // The member of the other village's team, now told, may claim it.
@@ -189,12 +238,23 @@ async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
 
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("CNSCD__REPORTS__DEFINITIONS", concat!(env!("CARGO_MANIFEST_DIR"), "/config/reports.toml")),
+        (
+            "CNSCD__REPORTS__DEFINITIONS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/reports.toml"),
+        ),
         ("CNSCD__REPORTS__REMINDERS", "false"),
     ]
 }
 
-async fn service_says(fake: &FakeZalo, s: &Service, user: &str, msg: &str, text: &str, waiter: &str, expect: &str) {
+async fn service_says(
+    fake: &FakeZalo,
+    s: &Service,
+    user: &str,
+    msg: &str,
+    text: &str,
+    waiter: &str,
+    expect: &str,
+) {
     let before = fake.messages_for(waiter).len();
     s.say(user, msg, text).await;
     wait_new(fake, waiter, before, expect).await;
@@ -215,13 +275,16 @@ async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
         .await
         .unwrap();
     assert!(r.status().is_success());
-    let team = s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
-    let code = s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
+    let team =
+        s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
+    let code =
+        s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
     let code = code["code"].as_str().unwrap().to_owned();
     service_says(&fake, &s, "m-k", "k1", &format!("/dangky {code}"), "m-k", "").await;
     service_says(&fake, &s, "c-k", "k2", "gap to", "c-k", "thôn, tổ dân phố nào").await;
     service_says(&fake, &s, "c-k", "k3", "Phu An", "c-k", "Bạn cần giúp việc gì?").await;
-    service_says(&fake, &s, "c-k", "k4", "Nhờ cài ứng dụng ngân hàng", "m-k", "🙋 Yêu cầu #1").await;
+    service_says(&fake, &s, "c-k", "k4", "Nhờ cài ứng dụng ngân hàng", "m-k", "🙋 Yêu cầu #1")
+        .await;
     s.kill9();
 
     let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
@@ -234,6 +297,15 @@ async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
     s.kill9();
 
     let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
-    service_says(&fake, &s, "m-k", "k6", "/tl 1 Bác ra nhà văn hóa nhé", "c-k", "Bác ra nhà văn hóa nhé").await;
+    service_says(
+        &fake,
+        &s,
+        "m-k",
+        "k6",
+        "/tl 1 Bác ra nhà văn hóa nhé",
+        "c-k",
+        "Bác ra nhà văn hóa nhé",
+    )
+    .await;
     s.kill9();
 }

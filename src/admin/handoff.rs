@@ -51,8 +51,10 @@ async fn requests(
     State(handoff): State<Handoff>,
     Query(f): Query<Filter>,
 ) -> Result<Json<Value>, ApiError> {
-    blocking(move || handoff.list_requests(f.status.as_deref(), f.unit.as_deref(), f.period.as_deref()))
-        .await
+    blocking(move || {
+        handoff.list_requests(f.status.as_deref(), f.unit.as_deref(), f.period.as_deref())
+    })
+    .await
 }
 
 async fn contributions(

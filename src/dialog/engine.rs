@@ -72,8 +72,14 @@ pub(crate) fn step_traced(
     now: i64,
     options: &EngineOptions,
 ) -> (Step, Vec<Target>) {
-    let mut turn =
-        Turn { set, session: None, replies: Vec::new(), visited: Vec::new(), notice: None, action: None };
+    let mut turn = Turn {
+        set,
+        session: None,
+        replies: Vec::new(),
+        visited: Vec::new(),
+        notice: None,
+        action: None,
+    };
     let live = session.filter(|s| now.saturating_sub(s.last_active) <= options.idle_timeout_secs);
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {

@@ -124,10 +124,10 @@ pub fn compute(
                 out.add(m, claimer, team, |a| a.reply_secs.push(secs));
             }
         }
-        if let (Some(m), Some(closer)) = (r.closed_at.and_then(want), r.closed_by.as_deref()) {
-            if r.status == super::model::Status::Closed {
-                out.add(m, closer, team, |a| a.figures.requests_closed += 1);
-            }
+        if let (Some(m), Some(closer)) = (r.closed_at.and_then(want), r.closed_by.as_deref())
+            && r.status == super::model::Status::Closed
+        {
+            out.add(m, closer, team, |a| a.figures.requests_closed += 1);
         }
         if let Some(rating) = &r.rating
             && let Some(m) = want(rating.at)

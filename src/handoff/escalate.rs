@@ -230,7 +230,11 @@ mod tests {
             (closed(start), vn(1, 10, 0) + 180 * 86_400, vec!["purge 7".into()]),
         ];
         for (r, now, want) in cases {
-            assert_eq!(summary(&plan(&[r.clone()], &dir, &all, &config, now)), want, "{r:?} {now}");
+            assert_eq!(
+                summary(&plan(std::slice::from_ref(&r), &dir, &all, &config, now)),
+                want,
+                "{r:?} {now}"
+            );
         }
     }
 }

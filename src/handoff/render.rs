@@ -60,9 +60,7 @@ pub fn request_created(id: u64, team_place: &str, eta: &str, nobody: bool) -> Re
     let next = if nobody {
         "Hiện chưa có thành viên Tổ nào nhận tin qua Zalo ở nơi bạn ở. Mình đã chuyển yêu cầu tới cán bộ phụ trách của xã, phường; khi có người nhận, họ sẽ trả lời bạn ngay tại đây.".to_owned()
     } else {
-        format!(
-            "Một thành viên Tổ CNSCĐ {team_place} sẽ trả lời bạn ngay tại đây, {eta}."
-        )
+        format!("Một thành viên Tổ CNSCĐ {team_place} sẽ trả lời bạn ngay tại đây, {eta}.")
     };
     Reply::text(format!(
         "Đã ghi nhận yêu cầu #{id}.\n{next}\nBạn có thể nhắn thêm thông tin vào đây. Gõ \"hủy yêu cầu\" để hủy, \"menu\" để quay về trợ lý."
@@ -111,7 +109,13 @@ pub fn claimed_for_citizen(id: u64, team_place: &str, name: Option<&str>) -> Rep
 }
 
 /// A member's answer as the citizen sees it.
-pub fn relayed_to_citizen(id: u64, team_place: &str, name: Option<&str>, text: &str, visit: bool) -> Reply {
+pub fn relayed_to_citizen(
+    id: u64,
+    team_place: &str,
+    name: Option<&str>,
+    text: &str,
+    visit: bool,
+) -> Reply {
     let from = match name {
         Some(n) => format!("Tổ CNSCĐ {team_place} — {n}"),
         None => format!("Tổ CNSCĐ {team_place}"),
@@ -121,11 +125,9 @@ pub fn relayed_to_citizen(id: u64, team_place: &str, name: Option<&str>, text: &
 }
 
 pub fn rate(id: u64) -> Reply {
-    Reply::text(format!(
-        "Tổ đã đánh dấu yêu cầu #{id} là xong. Bạn thấy sự hỗ trợ thế nào?"
-    ))
-    .with_query("Hài lòng", format!("{PAYLOAD}dg:{id}:1"))
-    .with_query("Chưa hài lòng", format!("{PAYLOAD}dg:{id}:0"))
+    Reply::text(format!("Tổ đã đánh dấu yêu cầu #{id} là xong. Bạn thấy sự hỗ trợ thế nào?"))
+        .with_query("Hài lòng", format!("{PAYLOAD}dg:{id}:1"))
+        .with_query("Chưa hài lòng", format!("{PAYLOAD}dg:{id}:0"))
 }
 
 pub fn ask_comment() -> Reply {
@@ -159,7 +161,11 @@ pub fn citizen_escalated(id: u64, level: Level) -> Reply {
 
 /// 🙋 Yêu cầu #N — Thôn …: «question», with a Nhận button.
 pub fn new_request(id: u64, place: &str, question: &str, passed_on: bool) -> Reply {
-    let note = if passed_on { "\n(Tổ của thôn chưa nhận, nên chuyển tới Tổ của bạn.)" } else { "" };
+    let note = if passed_on {
+        "\n(Tổ của thôn chưa nhận, nên chuyển tới Tổ của bạn.)"
+    } else {
+        ""
+    };
     Reply::text(format!(
         "🙋 Yêu cầu #{id} — {place}: «{}»{note}\nBấm Nhận hoặc gõ /nhan {id} để nhận.",
         clip(question, 600)
@@ -186,7 +192,9 @@ pub fn claimed_by_other(id: u64, name: &str) -> Reply {
 }
 
 pub fn not_yours(id: u64) -> Reply {
-    Reply::text(format!("Bạn không giữ yêu cầu #{id}. Gõ /nhan {id} nếu yêu cầu còn chờ người nhận."))
+    Reply::text(format!(
+        "Bạn không giữ yêu cầu #{id}. Gõ /nhan {id} nếu yêu cầu còn chờ người nhận."
+    ))
 }
 
 pub fn unknown_request(id: u64) -> Reply {
@@ -212,7 +220,10 @@ pub fn window_closed(id: u64) -> Reply {
 }
 
 pub fn from_citizen(id: u64, text: &str) -> Reply {
-    Reply::text(format!("💬 #{id} — người dân: «{}»\nTrả lời: /tl {id} <nội dung>", clip(text, 1500)))
+    Reply::text(format!(
+        "💬 #{id} — người dân: «{}»\nTrả lời: /tl {id} <nội dung>",
+        clip(text, 1500)
+    ))
 }
 
 pub fn closed_for_member(id: u64) -> Reply {
@@ -274,11 +285,15 @@ pub fn admin_digest(id: u64, place: &str, question: &str, waited: i64) -> Reply 
 }
 
 pub fn name_set(name: &str) -> Reply {
-    Reply::text(format!("Đã lưu tên hiển thị: {name}. Người dân và tổ trưởng thấy bạn với tên này."))
+    Reply::text(format!(
+        "Đã lưu tên hiển thị: {name}. Người dân và tổ trưởng thấy bạn với tên này."
+    ))
 }
 
 pub fn ask_name() -> Reply {
-    Reply::text("Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ /ten rồi tên, ví dụ: /ten Nguyễn Văn A")
+    Reply::text(
+        "Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ /ten rồi tên, ví dụ: /ten Nguyễn Văn A",
+    )
 }
 
 pub fn members_only() -> Reply {
@@ -309,7 +324,9 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (secs, want) in [(7200, "2 giờ"), (2700, "45 phút"), (5400, "1 giờ 30 phút"), (1, "1 phút")] {
+        for (secs, want) in
+            [(7200, "2 giờ"), (2700, "45 phút"), (5400, "1 giờ 30 phút"), (1, "1 phút")]
+        {
             assert_eq!(duration(secs), want);
         }
     }

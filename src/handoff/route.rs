@@ -269,6 +269,8 @@ pub(crate) mod tests {
         (units, teams, members)
     }
 
+    type Case<'a> = (&'a str, Level, &'a dyn Fn(&str) -> bool, Level, Vec<&'a str>);
+
     #[test]
     fn routing_table() {
         let (units, teams, members) = world();
@@ -277,7 +279,7 @@ pub(crate) mod tests {
         let not_a = |u: &str| !u.starts_with('a');
         let nobody = |_: &str| false;
         let only_prov = |u: &str| u == "prov";
-        let cases: Vec<(&str, Level, &dyn Fn(&str) -> bool, Level, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             ("20000-01", Level::Team, &all, Level::Team, vec!["a1", "a2"]),
             ("20000-01", Level::Commune, &all, Level::Commune, vec!["a1", "a2", "b1"]),
             ("20000-01", Level::Team, &not_a, Level::Commune, vec!["b1"]),

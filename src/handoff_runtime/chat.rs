@@ -5,7 +5,9 @@
 use crate::handoff::command::{self, Command};
 use crate::handoff::contrib;
 use crate::handoff::hours;
-use crate::handoff::model::{Citizen, Level, Line, Party, PendingRelay, Rating, Request, Stage, Status};
+use crate::handoff::model::{
+    Citizen, Level, Line, Party, PendingRelay, Rating, Request, Stage, Status,
+};
 use crate::handoff::place::{PlaceIndex, PlaceMatch};
 use crate::handoff::render::{self, PAYLOAD};
 use crate::handoff::route::Directory;
@@ -95,7 +97,8 @@ impl Handoff {
     ) -> anyhow::Result<Option<Vec<Reply>>> {
         for _ in 0..4 {
             let Some(effect) = decide(self)? else { return Ok(None) };
-            let last = LastEvent { event_key: event_key.to_owned(), replies: effect.replies.clone() };
+            let last =
+                LastEvent { event_key: event_key.to_owned(), replies: effect.replies.clone() };
             match self.store.commit_handoff(
                 Some(user),
                 Some(&last),
@@ -104,7 +107,9 @@ impl Handoff {
                 now * 1000,
             ) {
                 Ok(()) => return Ok(Some(effect.replies)),
-                Err(CommitError::Conflict(why)) => tracing::debug!(why, "hand-off conflict; retrying"),
+                Err(CommitError::Conflict(why)) => {
+                    tracing::debug!(why, "hand-off conflict; retrying")
+                }
                 Err(CommitError::Store(e)) => return Err(e.into()),
             }
         }
@@ -115,7 +120,11 @@ impl Handoff {
         let mut c = self.store.handoff_citizen(user)?.unwrap_or_default();
         let asking = matches!(
             c.stage,
-            Stage::AskPlace | Stage::ChoosePlace { .. } | Stage::AskQuestion | Stage::Rate { .. } | Stage::Comment { .. }
+            Stage::AskPlace
+                | Stage::ChoosePlace { .. }
+                | Stage::AskQuestion
+                | Stage::Rate { .. }
+                | Stage::Comment { .. }
         );
         if asking && now - c.updated_at > STAGE_IDLE_SECS {
             c.stage = Stage::Idle;
@@ -173,7 +182,9 @@ impl Handoff {
         if let Some(r) = command::recognise(text)
             && (r.explicit || member.is_some())
         {
-            let Some(member) = member else { return Ok(Some(Effect::reply(render::members_only()))) };
+            let Some(member) = member else {
+                return Ok(Some(Effect::reply(render::members_only())));
+            };
             return self.command(&member, r.command, now).map(Some);
         }
         let c = self.citizen(user, now)?;
@@ -236,7 +247,7 @@ impl Handoff {
                     _ => effect.replies.push(render::added(id)),
                 }
                 r.rev += 1;
-                effect.writes.push(HandoffWrite::PutRequest(r));
+                effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
                 Ok(Some(effect))
             }
             Stage::Rate { id } => {
@@ -249,15 +260,15 @@ impl Handoff {
             }
             Stage::Comment { id } => {
                 let mut effect = Effect::reply(render::thanks());
-                if !leave && !matches!(folded, "bo qua" | "khong" | "ko") {
-                    if let Some(mut r) = self.store.handoff_request(id)?
-                        && r.citizen == user
-                        && let Some(rating) = &mut r.rating
-                    {
-                        rating.comment = Some(text.chars().take(MAX_TEXT_CHARS).collect());
-                        r.rev += 1;
-                        effect.writes.push(HandoffWrite::PutRequest(r));
-                    }
+                if !leave
+                    && !matches!(folded, "bo qua" | "khong" | "ko")
+                    && let Some(mut r) = self.store.handoff_request(id)?
+                    && r.citizen == user
+                    && let Some(rating) = &mut r.rating
+                {
+                    rating.comment = Some(text.chars().take(MAX_TEXT_CHARS).collect());
+                    r.rev += 1;
+                    effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
                 }
                 effect.writes.push(Self::put_citizen(user, c, Stage::Idle, now));
                 Ok(Some(effect))
@@ -283,7 +294,12 @@ impl Handoff {
                     codes.iter().map(|code| (code.clone(), dir.place_label(code))).collect();
                 Ok(Effect {
                     replies: vec![render::choose_place(&options)],
-                    writes: vec![Self::put_citizen(user, c, Stage::ChoosePlace { options: codes }, now)],
+                    writes: vec![Self::put_citizen(
+                        user,
+                        c,
+                        Stage::ChoosePlace { options: codes },
+                        now,
+                    )],
                     ..Effect::default()
                 })
             }
@@ -295,7 +311,13 @@ impl Handoff {
         }
     }
 
-    fn set_place(&self, user: &str, mut c: Citizen, code: &str, now: i64) -> anyhow::Result<Effect> {
+    fn set_place(
+        &self,
+        user: &str,
+        mut c: Citizen,
+        code: &str,
+        now: i64,
+    ) -> anyhow::Result<Effect> {
         let dir = self.directory()?;
         c.place = Some(code.to_owned());
         Ok(Effect {
@@ -305,7 +327,13 @@ impl Handoff {
         })
     }
 
-    fn create_request(&self, user: &str, c: Citizen, text: &str, now: i64) -> anyhow::Result<Effect> {
+    fn create_request(
+        &self,
+        user: &str,
+        c: Citizen,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Effect> {
         let dir = self.directory()?;
         let Some(unit) = c.place.clone().filter(|p| dir.commune_of(p).is_some()) else {
             return Ok(Effect {
@@ -371,7 +399,7 @@ impl Handoff {
             told = route.recipients.len(),
             "hand-off request created"
         );
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         effect.writes.push(Self::put_citizen(user, c, Stage::Active { id }, now));
         Ok(effect)
     }
@@ -388,7 +416,7 @@ impl Handoff {
         r.status = Status::Cancelled;
         r.closed_at = Some(now);
         r.rev += 1;
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         effect.writes.push(Self::put_citizen(user, c, Stage::Idle, now));
         Ok(effect)
     }
@@ -411,7 +439,7 @@ impl Handoff {
         if let Some(claimer) = &r.claimed_by {
             effect.send(&claimer.clone(), &render::rated_for_member(id, satisfied));
         }
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         effect.writes.push(Self::put_citizen(user, c, Stage::Comment { id }, now));
         Ok(Some(effect))
     }
@@ -472,7 +500,8 @@ impl Handoff {
                         ..Effect::default()
                     }));
                 }
-                let mut effect = self.answer(&member, pending.id, &pending.text, false, true, now)?;
+                let mut effect =
+                    self.answer(&member, pending.id, &pending.text, false, true, now)?;
                 effect.writes.push(HandoffWrite::ClearPending(user.to_owned()));
                 Ok(Some(effect))
             }
@@ -508,7 +537,8 @@ impl Handoff {
     fn visible(&self, member: &Member, id: u64) -> anyhow::Result<Option<Request>> {
         Ok(self.store.handoff_request(id)?.filter(|r| {
             !r.purged
-                && (r.visible_to(&member.user_id) || (member.team.is_some() && member.team == r.team))
+                && (r.visible_to(&member.user_id)
+                    || (member.team.is_some() && member.team == r.team))
         }))
     }
 
@@ -539,14 +569,11 @@ impl Handoff {
             }
             _ => {}
         }
-        let citizen_lines: Vec<String> = r
-            .lines
-            .iter()
-            .filter(|l| l.from == Party::Citizen)
-            .map(|l| l.text.clone())
-            .collect();
+        let citizen_lines: Vec<String> =
+            r.lines.iter().filter(|l| l.from == Party::Citizen).map(|l| l.text.clone()).collect();
         let first_time = member.display_name.is_none();
-        let mut effect = Effect::reply(render::claimed_by_you(id, &r.question, &citizen_lines, first_time));
+        let mut effect =
+            Effect::reply(render::claimed_by_you(id, &r.question, &citizen_lines, first_time));
         if first_time {
             effect.replies.push(render::ask_name());
         }
@@ -565,7 +592,7 @@ impl Handoff {
         let place = self.team_place(&dir, &r);
         let shown = self.shown_name(&dir, &member.user_id);
         effect.send(&r.citizen.clone(), &render::claimed_for_citizen(id, &place, shown.as_deref()));
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         Ok(effect)
     }
 
@@ -608,7 +635,7 @@ impl Handoff {
             r.plain_ok = true;
         }
         r.rev += 1;
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         Ok(effect)
     }
 
@@ -620,7 +647,8 @@ impl Handoff {
             return Ok(Effect::reply(render::not_live(id, r.status == Status::Closed)));
         }
         let holder = r.claimed_by.clone();
-        let is_leader = member.role == Role::Leader && member.team.is_some() && member.team == r.claimer_team;
+        let is_leader =
+            member.role == Role::Leader && member.team.is_some() && member.team == r.claimer_team;
         match &holder {
             Some(h) if *h == member.user_id || is_leader || member.role == Role::Admin => {}
             Some(_) => return Ok(Effect::reply(render::not_yours(id))),
@@ -641,7 +669,7 @@ impl Handoff {
             let c = self.store.handoff_citizen(&citizen)?.unwrap_or_default();
             effect.writes.push(Self::put_citizen(&citizen, c, Stage::Rate { id }, now));
         }
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         Ok(effect)
     }
 
@@ -660,13 +688,18 @@ impl Handoff {
             effect.send(u, &render::new_request(id, &place, &r.question, false));
         }
         effect.send(&r.citizen.clone(), &render::returned_for_citizen(id));
-        effect.writes.push(HandoffWrite::PutRequest(r));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
         Ok(effect)
     }
 
     /// A member's plain message: relayed when they hold exactly one live request (after
     /// a first confirmation), unless it is a report command or a report form is open.
-    fn member_plain(&self, member: &Member, text: &str, now: i64) -> anyhow::Result<Option<Effect>> {
+    fn member_plain(
+        &self,
+        member: &Member,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
         if crate::reports::command::recognise(text).is_some()
             || self.store.report_form(&member.user_id)?.is_some()
         {
@@ -698,14 +731,22 @@ impl Handoff {
         for r in self.store.handoff_live_requests()? {
             let mine = r.claimed_by.as_deref() == Some(member.user_id.as_str());
             let waiting = r.status == Status::Open
-                && (r.visible_to(&member.user_id) || (member.team.is_some() && member.team == r.team));
+                && (r.visible_to(&member.user_id)
+                    || (member.team.is_some() && member.team == r.team));
             if mine || waiting {
                 let state = if mine { "bạn đang giữ" } else { "chờ người nhận" };
-                lines.push(format!("#{} — {} ({state}): «{}»", r.id, dir.place_label(&r.unit), clip(&r.question, 80)));
+                lines.push(format!(
+                    "#{} — {} ({state}): «{}»",
+                    r.id,
+                    dir.place_label(&r.unit),
+                    clip(&r.question, 80)
+                ));
             }
         }
         if lines.is_empty() {
-            return Ok(Effect::reply(Reply::text("Không có yêu cầu nào đang chờ hay bạn đang giữ.")));
+            return Ok(Effect::reply(Reply::text(
+                "Không có yêu cầu nào đang chờ hay bạn đang giữ.",
+            )));
         }
         Ok(Effect::reply(Reply::text(format!("Yêu cầu của bạn và Tổ:\n{}", lines.join("\n")))))
     }
@@ -713,7 +754,8 @@ impl Handoff {
     fn my_figures(&self, member: &Member, now: i64) -> anyhow::Result<Effect> {
         let month = contrib::month_of(now);
         let c = self.contributions(&[month])?;
-        let f = c.members.get(&(month, member.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
+        let f =
+            c.members.get(&(month, member.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
         Ok(Effect::reply(Reply::text(format!(
             "Đóng góp của bạn tháng {} (tự động tính từ hoạt động):\n{}",
             month_label(month),
@@ -734,7 +776,8 @@ impl Handoff {
         let mut unreachable = Vec::new();
         for p in dir.team_members(team_id) {
             let name = dir.display_name(&p.user_id);
-            let f = c.members.get(&(month, p.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
+            let f =
+                c.members.get(&(month, p.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
             if f.reports_submitted > 0 {
                 reported.push(name.clone());
             } else {
@@ -765,7 +808,10 @@ impl Handoff {
     }
 
     /// Contributions for `months` from the store.
-    pub fn contributions(&self, months: &[contrib::Month]) -> anyhow::Result<contrib::Contributions> {
+    pub fn contributions(
+        &self,
+        months: &[contrib::Month],
+    ) -> anyhow::Result<contrib::Contributions> {
         let requests = self.store.handoff_requests()?;
         let reports = self.store.report_versions()?;
         let invites = self.store.report_invites()?;

@@ -35,7 +35,9 @@ pub fn parse_months(period: Option<&str>, now: i64) -> Result<Vec<Month>, Handof
             .split(',')
             .map(|p| {
                 contrib::parse_month(p).ok_or_else(|| {
-                    HandoffQueryError::BadRequest(format!("period {p:?}: expected a month like 2026-12"))
+                    HandoffQueryError::BadRequest(format!(
+                        "period {p:?}: expected a month like 2026-12"
+                    ))
                 })
             })
             .collect(),
@@ -136,12 +138,11 @@ impl Handoff {
         let dir = self.directory()?;
         let c = self.contributions(&months)?;
         let team_unit = |team: u64| dir.team(team).map(|t| t.unit.clone());
-        let in_scope =
-            |team: Option<u64>| match (unit, team.and_then(team_unit)) {
-                (None, _) => true,
-                (Some(u), Some(tu)) => hierarchy.is_within(&tu, u),
-                (Some(_), None) => false,
-            };
+        let in_scope = |team: Option<u64>| match (unit, team.and_then(team_unit)) {
+            (None, _) => true,
+            (Some(u), Some(tu)) => hierarchy.is_within(&tu, u),
+            (Some(_), None) => false,
+        };
         let members: Vec<Value> = c
             .members
             .iter()

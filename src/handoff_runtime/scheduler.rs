@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 
 use crate::handoff::escalate::{Planned, plan};
 use crate::handoff::model::{Request, purge};
-use crate::reports::model::Role;
 use crate::handoff::render;
+use crate::reports::model::Role;
 use crate::store::handoff::{HandoffWrite, Outgoing};
 use crate::zalo::message;
 
@@ -33,7 +33,9 @@ impl Handoff {
             loop {
                 interval.tick().await;
                 let pass = this.clone();
-                match tokio::task::spawn_blocking(move || pass.run_once(pass.clock.now_secs())).await {
+                match tokio::task::spawn_blocking(move || pass.run_once(pass.clock.now_secs()))
+                    .await
+                {
                     Ok(Ok(0)) => {}
                     Ok(Ok(n)) => {
                         tracing::info!(changes = n, "hand-off scheduler pass");
@@ -67,7 +69,12 @@ impl Handoff {
                 .iter()
                 .map(|u| Outgoing {
                     user_id: u.clone(),
-                    messages: message::to_messages(&render::new_request(r.id, &place, &r.question, false)),
+                    messages: message::to_messages(&render::new_request(
+                        r.id,
+                        &place,
+                        &r.question,
+                        false,
+                    )),
                 })
                 .collect();
             if !r.citizen.is_empty() {
@@ -76,7 +83,17 @@ impl Handoff {
                     messages: message::to_messages(&render::returned_for_citizen(r.id)),
                 });
             }
-            if self.store.commit_handoff(None, None, &[HandoffWrite::PutRequest(r)], &outgoing, now * 1000).is_ok() {
+            if self
+                .store
+                .commit_handoff(
+                    None,
+                    None,
+                    &[HandoffWrite::PutRequest(Box::new(r))],
+                    &outgoing,
+                    now * 1000,
+                )
+                .is_ok()
+            {
                 changes += 1;
             }
         }
@@ -115,6 +132,9 @@ impl Handoff {
         let Some(mut r) = self.store.handoff_request(id)? else { return Ok(false) };
         change(&mut r);
         r.rev += 1;
-        Ok(self.store.commit_handoff(None, None, &[HandoffWrite::PutRequest(r)], &[], now * 1000).is_ok())
+        Ok(self
+            .store
+            .commit_handoff(None, None, &[HandoffWrite::PutRequest(Box::new(r))], &[], now * 1000)
+            .is_ok())
     }
 }

@@ -456,7 +456,10 @@ required = true
             ("- 5", vec![err(lh1, "bắt buộc, không bỏ qua được")]),
             (
                 "12 5 maybe",
-                vec![err(Some("Số thứ 3 (Có hoạt động, hoatdong)"), "«maybe» không phải là Có/Không")],
+                vec![err(
+                    Some("Số thứ 3 (Có hoạt động, hoatdong)"),
+                    "«maybe» không phải là Có/Không",
+                )],
             ),
             (
                 "hd=12 xx=5",
@@ -472,7 +475,10 @@ required = true
                 ],
             ),
             ("hd= vneid=2", vec![err(lh, "chưa có giá trị")]),
-            ("abc xyz", vec![err(lh1, "«abc» không phải là số"), err(vn2, "«xyz» không phải là số")]),
+            (
+                "abc xyz",
+                vec![err(lh1, "«abc» không phải là số"), err(vn2, "«xyz» không phải là số")],
+            ),
         ];
         for (args, want) in cases {
             let tokens = tighten_equals(&split_separators(args));

@@ -37,7 +37,7 @@ fn live_key(id: u64) -> String {
 pub enum HandoffWrite {
     /// Stores the request; `request.rev` must be one more than the stored revision
     /// (0 for a new request), else the event is retried against fresh state.
-    PutRequest(Request),
+    PutRequest(Box<Request>),
     PutCitizen(String, Citizen),
     PutPending(String, PendingRelay),
     ClearPending(String),
@@ -204,6 +204,32 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets the display name of a registered member (`/ten`); returns false if the user
+    /// is not a member. The name lives in the member record of the reports tree.
+    pub fn set_member_display_name(&self, user: &str, name: &str) -> Result<bool, StoreError> {
+        let key = format!("member/{user}");
+        let Some(bytes) = self.reports.get(key.as_bytes())? else { return Ok(false) };
+        let mut member: crate::reports::model::Member = from_json(super::reports::TREE, &bytes)?;
+        member.display_name = Some(name.to_owned());
+        self.reports.insert(key.as_bytes(), to_json(&member))?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// Every invite (for the contribution figures: invites used).
+    pub fn report_invites(&self) -> Result<Vec<crate::reports::model::Invite>, StoreError> {
+        self.reports
+            .scan_prefix(b"invite/")
+            .map(|item| {
+                let (_, value) = item?;
+                from_json(super::reports::TREE, &value)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +268,9 @@ mod tests {
     #[test]
     fn revisions_guard_concurrent_writes_and_live_index_follows_status() {
         let store = Store::temporary().unwrap();
-        let put = |r: Request| store.commit_handoff(None, None, &[HandoffWrite::PutRequest(r)], &[], 0);
+        let put = |r: Request| {
+            store.commit_handoff(None, None, &[HandoffWrite::PutRequest(Box::new(r))], &[], 0)
+        };
         put(request(1, 0)).unwrap();
         assert!(matches!(put(request(1, 0)), Err(CommitError::Conflict(_))));
         assert_eq!(store.handoff_live_requests().unwrap().len(), 1);
@@ -258,37 +286,20 @@ mod tests {
     #[test]
     fn outgoing_messages_are_queued_with_the_writes() {
         let store = Store::temporary().unwrap();
-        let out = Outgoing { user_id: "m".into(), messages: vec![serde_json::json!({"text": "x"})] };
-        store.commit_handoff(Some("c"), None, &[HandoffWrite::PutRequest(request(1, 0))], &[out], 5).unwrap();
+        let out =
+            Outgoing { user_id: "m".into(), messages: vec![serde_json::json!({"text": "x"})] };
+        store
+            .commit_handoff(
+                Some("c"),
+                None,
+                &[HandoffWrite::PutRequest(Box::new(request(1, 0)))],
+                &[out],
+                5,
+            )
+            .unwrap();
         assert_eq!(store.outbox_due(10, 10).unwrap().len(), 1);
         assert_eq!(store.forget_handoff_user("c").unwrap(), 1);
         let r = store.handoff_request(1).unwrap().unwrap();
         assert!(r.purged && r.citizen.is_empty() && r.question.is_empty());
-    }
-}
-
-impl Store {
-    /// Sets the display name of a registered member (`/ten`); returns false if the user
-    /// is not a member. The name lives in the member record of the reports tree.
-    pub fn set_member_display_name(&self, user: &str, name: &str) -> Result<bool, StoreError> {
-        let key = format!("member/{user}");
-        let Some(bytes) = self.reports.get(key.as_bytes())? else { return Ok(false) };
-        let mut member: crate::reports::model::Member = from_json(super::reports::TREE, &bytes)?;
-        member.display_name = Some(name.to_owned());
-        self.reports.insert(key.as_bytes(), to_json(&member))?;
-        Ok(true)
-    }
-}
-
-impl Store {
-    /// Every invite (for the contribution figures: invites used).
-    pub fn report_invites(&self) -> Result<Vec<crate::reports::model::Invite>, StoreError> {
-        self.reports
-            .scan_prefix(b"invite/")
-            .map(|item| {
-                let (_, value) = item?;
-                from_json(super::reports::TREE, &value)
-            })
-            .collect()
     }
 }
