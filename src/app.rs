@@ -243,13 +243,25 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         tokio::spawn(reload_dialogs_daily(dialogs.clone())),
         stop.clone(),
     ));
+    let handoff = crate::handoff_runtime::Handoff::new(
+        store.clone(),
+        crate::handoff_runtime::HandoffSettings {
+            reply_window_days: settings.zalo.reply_window_days,
+            ..settings.handoff.clone()
+        },
+        clock.clone(),
+    );
+    if let Some(scheduler) = handoff.spawn_scheduler(sender_wake.clone()) {
+        stop.track_task(abort_on_stop(scheduler, stop.clone()));
+    }
     let conversation = Conversation::new(
         store.clone(),
         dialogs.clone(),
         reporting.clone(),
         sender_wake.clone(),
         clock.clone(),
-    );
+    )
+    .with_handoff(handoff.clone());
     let ingest = pipeline::start(
         store.clone(),
         conversation,
@@ -271,6 +283,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         store,
         dialogs,
         reporting,
+        handoff,
         clock,
         tokens,
     };

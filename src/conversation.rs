@@ -38,6 +38,8 @@ pub struct Conversation {
     /// Team report commands and forms, asked before the dialog engine.
     reporting: Reporting,
     clock: Clock,
+    /// Citizen → team hand-off, asked first (see `handoff_runtime`).
+    handoff: Option<crate::handoff_runtime::Handoff>,
 }
 
 impl Conversation {
@@ -48,7 +50,12 @@ impl Conversation {
         sender_wake: Arc<Notify>,
         clock: Clock,
     ) -> Conversation {
-        Conversation { store, dialogs, reporting, sender_wake, clock }
+        Conversation { store, dialogs, reporting, sender_wake, clock, handoff: None }
+    }
+
+    /// The same, with the citizen → team hand-off.
+    pub fn with_handoff(self, handoff: crate::handoff_runtime::Handoff) -> Conversation {
+        Conversation { handoff: Some(handoff), ..self }
     }
 
     #[tracing::instrument(skip(self))]
@@ -63,6 +70,9 @@ impl Conversation {
         let input = match event.kind {
             EventKind::Withdraw => {
                 self.reporting.forget_user(user_id)?;
+                if let Some(handoff) = &self.handoff {
+                    handoff.forget_user(user_id)?;
+                }
                 let dropped = self.store.forget_user(seq, user_id)?;
                 tracing::info!(user = %crate::privacy::mask_id(user_id), dropped, "user data deleted on request");
                 return Ok(());
@@ -83,15 +93,22 @@ impl Conversation {
         // Any of these counts as an interaction: it opens Zalo's 7-day reply window.
         user.last_interaction_ms = entry.received_at_ms.max(user.last_interaction_ms);
         user.reachable = true;
-        let report_replies = match &input {
-            Input::Text(text) => {
+        let handoff_replies = match (&input, &self.handoff) {
+            (Input::Text(text), Some(handoff)) => {
+                handoff.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+            }
+            _ => None,
+        };
+        let report_replies = match (&input, handoff_replies) {
+            (_, Some(replies)) => Some(replies),
+            (Input::Text(text), None) => {
                 self.reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
             }
             _ => None,
         };
         let (session, replies) = match report_replies {
             Some(replies) => (SessionUpdate::Keep, replies),
-            None => self.respond(user_id, &input, now_ms)?,
+            None => self.respond(user_id, &input, now_ms, &entry.dedupe_key)?,
         };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
@@ -111,6 +128,7 @@ impl Conversation {
         user_id: &str,
         input: &Input,
         now_ms: i64,
+        event_key: &str,
     ) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
         let dialog_input = match input {
             Input::Greet => dialog::Input::Follow,
@@ -120,10 +138,19 @@ impl Conversation {
         };
         let session = self.load_session(user_id)?;
         let step = self.dialogs.step(session.as_ref(), &dialog_input, now_ms / 1000);
-        let update = match step.session {
-            Some(session) => SessionUpdate::Set(serde_json::to_value(&session)?),
+        let update = match &step.session {
+            Some(session) => SessionUpdate::Set(serde_json::to_value(session)?),
             None => SessionUpdate::Clear,
         };
+        // A node asked for the hand-off: its message, then the hand-off takes over.
+        if let (Some((dialog::Action::Handoff, at)), Some(handoff)) = (step.action, &self.handoff)
+            && handoff.enabled()
+        {
+            let shown: Vec<Reply> = step.replies.iter().take(at + 1).cloned().collect();
+            let topic = session.map(|s| s.dialog).filter(|d| d != "main" && d != "gap_to");
+            let replies = handoff.start(user_id, topic, shown, now_ms / 1000, event_key)?;
+            return Ok((update, replies));
+        }
         Ok((update, step.replies))
     }
 

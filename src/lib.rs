@@ -17,6 +17,8 @@ pub mod csprng;
 pub mod dialog;
 pub mod dialog_runtime;
 pub mod error;
+pub mod handoff;
+pub mod handoff_runtime;
 pub mod hardening;
 pub mod pipeline;
 pub mod privacy;

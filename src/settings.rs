@@ -22,6 +22,8 @@ pub struct Settings {
     pub workers: WorkerSettings,
     #[serde(default)]
     pub reports: crate::reporting::ReportSettings,
+    #[serde(default)]
+    pub handoff: HandoffSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,5 +265,47 @@ mod tests {
     fn too_short_dedupe_window_is_rejected() {
         let err = Settings::load_with_env(None, env(&[("CNSCD__STORE__DEDUPE_HOURS", "1")]));
         assert!(matches!(err, Err(SettingsError::Invalid(_))));
+    }
+}
+
+/// `[handoff]` settings. Every key has a default, so the section is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HandoffSettings {
+    /// Answer "gặp tổ" with a hand-off (off: the dialogs' contact details only).
+    pub enabled: bool,
+    /// Office hours, Vietnam time [start, end).
+    pub hour_start: u32,
+    pub hour_end: u32,
+    /// Office minutes an open request waits unclaimed before the leader is reminded and
+    /// the commune's teams are told (twice this: the commune admin).
+    pub escalate_after_minutes: i64,
+    /// Days after the citizen's last message when the claimer is warned.
+    pub window_warn_days: i64,
+    /// Days a closed request's texts are kept.
+    pub retention_days: i64,
+    /// Show the member's display name to the citizen.
+    pub show_member_name: bool,
+    /// How often the scheduler looks, in seconds.
+    pub interval_secs: u64,
+    /// Copied from `zalo.reply_window_days` by `app::build`.
+    #[serde(skip)]
+    pub reply_window_days: i64,
+}
+
+impl Default for HandoffSettings {
+    fn default() -> HandoffSettings {
+        let c = crate::handoff::HandoffConfig::default();
+        HandoffSettings {
+            enabled: true,
+            hour_start: c.hour_start,
+            hour_end: c.hour_end,
+            escalate_after_minutes: c.escalate_after_secs / 60,
+            window_warn_days: c.window_warn_days,
+            retention_days: c.retention_days,
+            show_member_name: c.show_member_name,
+            interval_secs: 120,
+            reply_window_days: c.window_days,
+        }
     }
 }

@@ -24,10 +24,17 @@ pub struct AppState {
     pub webhook: WebhookState,
     pub dialogs: Registry,
     pub reporting: crate::reporting::Reporting,
+    pub handoff: crate::handoff_runtime::Handoff,
     /// "Now" for every handler (tests run the service on chosen dates).
     pub clock: Clock,
     /// The Zalo token pair (admin replacement takes the refresh lock).
     pub tokens: Tokens,
+}
+
+impl FromRef<AppState> for crate::handoff_runtime::Handoff {
+    fn from_ref(state: &AppState) -> crate::handoff_runtime::Handoff {
+        state.handoff.clone()
+    }
 }
 
 impl FromRef<AppState> for Registry {

@@ -116,7 +116,7 @@ async fn join_report_amend_withdraw_export() {
 
     // One-line report, with a field error first: nothing partial is stored.
     let err = chat(&app, "u-lan", "/bc 45 20 2 10 8 6 3 5 2 abc", "Chưa lưu").await;
-    assert!(err.contains("Chống lừa đảo (ld): «abc» không phải là số"), "{err}");
+    assert!(err.contains("Số thứ 10 (Chống lừa đảo, ld): «abc» không phải là số"), "{err}");
     let reports = json_of(app.admin_get("/admin/api/reports").await).await;
     assert_eq!(reports["count"], 0);
 

@@ -5,6 +5,7 @@
 
 mod dates;
 pub mod dialogs;
+pub mod handoff;
 mod openapi;
 mod outbox;
 pub mod reports;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tokens::router())
         .merge(reports::router())
         .merge(openapi::router())
+        .merge(handoff::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
         .route_layer(axum::middleware::map_response(crate::error::json_rejections))
         .route_layer(axum::middleware::map_response(dates::iso_dates))

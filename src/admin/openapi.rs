@@ -50,6 +50,8 @@ pub fn router() -> Router<AppState> {
         teams_import,
         invites_create,
         members,
+        handoff_requests,
+        contributions,
         reports,
         completeness,
         totals,
@@ -110,6 +112,10 @@ fn export_xlsx() {}
 fn definitions() {}
 #[utoipa::path(post, path = "/admin/api/reports/reload", responses((status = 200, description = "Reloaded"), (status = 400, body = ApiErrorBody)))]
 fn definitions_reload() {}
+#[utoipa::path(get, path = "/admin/api/requests", params(("status" = Option<String>, Query, description = "open, claimed, closed, cancelled"), ("unit" = Option<String>, Query), ("period" = Option<String>, Query)), responses((status = 200, description = "Hand-off requests (citizen → team), newest first; citizens' ids masked")))]
+fn handoff_requests() {}
+#[utoipa::path(get, path = "/admin/api/contributions", params(("period" = Option<String>, Query), ("unit" = Option<String>, Query)), responses((status = 200, description = "Contributions per member, team and unit, computed from the store")))]
+fn contributions() {}
 #[utoipa::path(get, path = "/admin/api/openapi.json", responses((status = 200, description = "This document")))]
 fn openapi() {}
 
@@ -126,6 +132,7 @@ mod tests {
             include_str!("outbox.rs"),
             include_str!("tokens.rs"),
             include_str!("reports.rs"),
+            include_str!("handoff.rs"),
         ];
         for source in sources {
             for route in source.split(".route(\"").skip(1) {

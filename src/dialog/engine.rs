@@ -72,8 +72,14 @@ pub(crate) fn step_traced(
     now: i64,
     options: &EngineOptions,
 ) -> (Step, Vec<Target>) {
-    let mut turn =
-        Turn { set, session: None, replies: Vec::new(), visited: Vec::new(), notice: None };
+    let mut turn = Turn {
+        set,
+        session: None,
+        replies: Vec::new(),
+        visited: Vec::new(),
+        notice: None,
+        action: None,
+    };
     let live = session.filter(|s| now.saturating_sub(s.last_active) <= options.idle_timeout_secs);
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
@@ -97,12 +103,12 @@ pub(crate) fn step_traced(
         // Defensive: every branch replies, but an empty answer must never reach the user.
         turn.greet();
     }
-    let Turn { session, replies, visited, .. } = turn;
+    let Turn { session, replies, visited, action, .. } = turn;
     let session = session.map(|mut s| {
         s.last_active = now;
         s
     });
-    (Step { session, replies }, visited)
+    (Step { session, replies, action }, visited)
 }
 
 /// The working state of one step.
@@ -113,6 +119,8 @@ struct Turn<'s> {
     visited: Vec<Target>,
     /// A short sentence put before the next message (e.g. "content was updated").
     notice: Option<String>,
+    /// The first node action met in this step, with the index of its message.
+    action: Option<(super::model::Action, usize)>,
 }
 
 /// The words that mean the same in every dialog.
@@ -485,6 +493,11 @@ impl<'s> Turn<'s> {
             }
             let as_of = if index == last { as_of } else { None };
             let reply = render::node(self.set, self.session.as_ref(), &target, node, as_of);
+            if let Some(action) = node.action
+                && self.action.is_none()
+            {
+                self.action = Some((action, self.replies.len()));
+            }
             self.send(reply);
             self.visited.push(target);
         }

@@ -59,6 +59,9 @@ pub struct RawNode {
     /// Short phrases that point at this node (free-text matching).
     #[serde(default)]
     pub keywords: Vec<Spanned<String>>,
+    /// Something the service does when the node is shown (`"handoff"`: connect the
+    /// citizen with a person of their local team). Checked by `load`.
+    pub action: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

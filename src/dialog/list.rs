@@ -165,5 +165,6 @@ fn empty_node() -> RawNode {
         review_days: None,
         examples: Vec::new(),
         keywords: Vec::new(),
+        action: None,
     }
 }

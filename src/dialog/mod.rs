@@ -27,5 +27,5 @@ pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use engine::{DEFAULT_IDLE_TIMEOUT_SECS, EngineOptions, step, step_with};
 pub use load::{DEFAULT_REVIEW_DAYS, LoadOptions, Loaded, SourceFile, load};
-pub use model::{DialogSet, StaleFact, Target};
+pub use model::{Action, DialogSet, StaleFact, Target};
 pub use session::{Input, Position, Session, Step};

@@ -133,6 +133,25 @@ pub(crate) struct Node {
     pub(crate) examples: Vec<String>,
     #[allow(dead_code)]
     pub(crate) keywords: Vec<String>,
+    /// What the service does when this node is shown (carried out by the caller).
+    pub(crate) action: Option<Action>,
+}
+
+/// A service action a node may request (`action = "…"` in a dialog file). The engine
+/// only reports it in [`super::Step::action`]; the service carries it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Connect the citizen with a person of their local team (`crate::handoff`).
+    Handoff,
+}
+
+impl Action {
+    /// The spellings accepted in dialog files.
+    pub const NAMES: &'static [(&'static str, Action)] = &[("handoff", Action::Handoff)];
+
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::NAMES.iter().find(|(n, _)| *n == name.trim()).map(|(_, a)| *a)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use super::diagnostic::{Code, did_you_mean};
 use super::facts::{FactMeta, check_fact_meta, verified_date};
 use super::format::{RawAsk, RawDialog, RawNode};
 use super::load::{LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_text};
-use super::model::{Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
+use super::model::{Action, Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
 use super::text;
 
 /// Zalo's limit for a button title.
@@ -213,6 +213,23 @@ impl NodeCompiler<'_, '_> {
                 (call.label.get_ref().clone(), phone.clone())
             })
             .collect();
+        let action = raw.action.as_ref().and_then(|action| {
+            let parsed = Action::parse(action.get_ref());
+            if parsed.is_none() {
+                let known: Vec<&str> = Action::NAMES.iter().map(|(n, _)| *n).collect();
+                self.sink.error(
+                    file,
+                    action.span(),
+                    Code::BadValue,
+                    format!(
+                        "{what}: action \"{}\" không có; chỉ dùng: {}",
+                        action.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+            }
+            parsed
+        });
         let goto = raw.goto.as_ref().and_then(|goto| self.jump(file, dialog, &what, "goto", goto));
         let ask = raw.ask.as_ref().and_then(|ask| self.ask(file, dialog, &what, ask));
         self.conflicts(file, &span, &what, raw);
@@ -245,6 +262,7 @@ impl NodeCompiler<'_, '_> {
             auto_back: false,
             examples: raw.examples.iter().map(|e| e.get_ref().trim().to_owned()).collect(),
             keywords: raw.keywords.iter().map(|k| k.get_ref().trim().to_owned()).collect(),
+            action,
         }
     }
 

@@ -81,4 +81,7 @@ pub struct Step {
     /// `None`: the conversation ended, nothing to keep.
     pub session: Option<Session>,
     pub replies: Vec<Reply>,
+    /// A node shown in this step asked the service to do something: the action and the
+    /// index in `replies` of that node's message (the service may replace what follows).
+    pub action: Option<(super::model::Action, usize)>,
 }

@@ -137,7 +137,7 @@ impl Reporting {
                 };
                 match command {
                     Command::Report { args } => self.report(&member, &team, &args, now, event_key),
-                    Command::View => self.view(&team, now),
+                    Command::View { args } => self.view(&team, &args, now),
                     Command::Withdraw => self.withdraw(&member, now),
                     _ => Ok(Effect::reply(render::help(&self.defs()))),
                 }
@@ -286,7 +286,21 @@ impl Reporting {
                     .map(|s| ReportWrite::PutForm(member.user_id.clone(), s))
                     .into_iter()
                     .collect();
-                Ok(Effect { replies: t.replies, writes })
+                let mut replies = t.replies;
+                // Said up front: a report for this period exists and sending replaces it.
+                let history = self.store.report_history(team.id, &report.key, &period.key())?;
+                if let Some(current) = history.iter().rfind(|v| v.withdrawn_at.is_none()) {
+                    replies.insert(
+                        0,
+                        Reply::text(format!(
+                            "ℹ️ Tổ đã có báo cáo {} (bản {}, gửi lúc {}). Gửi lần này sẽ thay bản đó; bản cũ vẫn được lưu lại.",
+                            period.label(),
+                            current.version,
+                            crate::reports::period::format_local_datetime(current.submitted_at)
+                        )),
+                    );
+                }
+                Ok(Effect { replies, writes })
             }
             Some(values) => self.submit(member, team, report, period, values, now, event_key),
         }
@@ -373,10 +387,37 @@ impl Reporting {
         }
     }
 
-    fn view(&self, team: &Team, now: i64) -> anyhow::Result<Effect> {
+    fn view(&self, team: &Team, args: &str, now: i64) -> anyhow::Result<Effect> {
         let mut replies = Vec::new();
         let defs = self.defs();
         let versions = self.store.team_report_versions(team.id)?;
+        let args = args.trim();
+        if !args.is_empty() {
+            // `/xem T12`: the named period of each report type of that kind, and only it.
+            for report in &defs.reports {
+                match crate::reports::period::parse_period_token(args, report.period, now) {
+                    Some(Ok(period)) => {
+                        let key = period.key();
+                        let found = versions.iter().rfind(|v| {
+                            v.report == report.key && v.withdrawn_at.is_none() && v.period == key
+                        });
+                        replies.push(match found {
+                            Some(v) => render::view(report, period, v, &team.name),
+                            None => render::nothing_to_view(period),
+                        });
+                    }
+                    Some(Err(_)) if defs.reports.len() > 1 => {} // another type's kind
+                    Some(Err(e)) => replies.push(render::period_error(&e)),
+                    None => {}
+                }
+            }
+            if replies.is_empty() {
+                replies.push(Reply::text(format!(
+                    "Không hiểu kỳ «{args}». Ví dụ: /xem T12, /xem 12/2026, /xem W45."
+                )));
+            }
+            return Ok(Effect { replies, ..Effect::default() });
+        }
         for report in &defs.reports {
             let period = default_period(report, now);
             let period_key = period.key();

@@ -18,7 +18,8 @@ pub enum Command {
     /// `/mau`: the one-line template.
     Template,
     /// `/xem`: the team's current report.
-    View,
+    /// `/xem`, `/xem T12`: `args` names a period (empty: the current one).
+    View { args: String },
     /// `/huy`: withdraw the last submission.
     Withdraw,
     /// `/moi` (member) or `/moi totruong` (leader): create an invite (leaders only).
@@ -85,7 +86,7 @@ pub fn recognise(text: &str) -> Option<Recognised> {
             Command::Report { args }
         }
         CommandName::Template => Command::Template,
-        CommandName::View => Command::View,
+        CommandName::View => Command::View { args: args.clone() },
         CommandName::Withdraw => Command::Withdraw,
         CommandName::Invite => {
             let leader = words[command_words.min(words.len())..]
@@ -104,7 +105,10 @@ pub fn recognise(text: &str) -> Option<Recognised> {
     // A bare slash-less word followed by chatter ("xem giúp tôi…") is not a command.
     if !slash
         && rest_words.len() > 1
-        && matches!(command, Command::Template | Command::View | Command::Withdraw | Command::Leave)
+        && matches!(
+            command,
+            Command::Template | Command::View { .. } | Command::Withdraw | Command::Leave
+        )
     {
         return None;
     }
@@ -165,7 +169,8 @@ mod tests {
             ("/báo cáo lừa đảo", Some((report("lừa đảo"), true))),
             ("/mau", Some((Command::Template, true))),
             ("mẫu", Some((Command::Template, false))),
-            ("/xem", Some((Command::View, true))),
+            ("/xem", Some((Command::View { args: String::new() }, true))),
+            ("/xem T12", Some((Command::View { args: "T12".into() }, true))),
             ("xem giúp tôi với", None),
             ("/huy", Some((Command::Withdraw, true))),
             ("Hủy", Some((Command::Withdraw, false))),

@@ -1,7 +1,8 @@
 //! The one-line report: `/bc [type] [period] values…`.
 //!
 //! Values are positional (the order `/mau` shows, free-text indicators excluded) or
-//! `key=value` with codes or aliases, or positional first and then `key=value`. A text
+//! `key=value` with codes or aliases (also `key:value` and `key value`), or positional
+//! first and then keyed. Values may be separated by spaces, `,` or `;` (`45, 20, 2`). A text
 //! value runs until the next `key=`. Every problem is collected; nothing partial is
 //! returned, so nothing partial can be stored.
 
@@ -44,7 +45,7 @@ pub fn parse_report_args<'d>(
     args: &str,
     now: i64,
 ) -> Result<ReportArgs<'d>, ArgsError<'d>> {
-    let normalised = tighten_equals(args);
+    let normalised = tighten_equals(&split_separators(args));
     let mut tokens: Vec<&str> = normalised.split_whitespace().collect();
     let mut report =
         defs.get(None).ok_or(ArgsError::Period(PeriodError::Invalid(String::new())))?;
@@ -81,6 +82,8 @@ pub fn field_name(indicator: &Indicator) -> String {
 
 /// Parses value tokens. All problems are returned together.
 pub fn parse_values(report: &ReportType, tokens: &[&str]) -> Result<Values, Vec<FieldError>> {
+    let joined = join_keys(report, tokens);
+    let tokens: Vec<&str> = joined.iter().map(String::as_str).collect();
     let order: Vec<&Indicator> = positional(report).collect();
     let mut values = Values::new();
     let mut errors = Vec::new();
@@ -91,8 +94,8 @@ pub fn parse_values(report: &ReportType, tokens: &[&str]) -> Result<Values, Vec<
     let mut open_text: Option<(&Indicator, Vec<&str>)> = None;
     let mut seen_keys: Vec<&str> = Vec::new();
 
-    for &token in tokens {
-        if let Some((key, raw)) = token.split_once('=') {
+    for &token in &tokens {
+        if let Some((key, raw)) = split_key(report, token) {
             close_text(&mut open_text, &mut values, &mut errors);
             keyed_mode = true;
             let Some(indicator) = report.indicator_by_key(key) else {
@@ -144,16 +147,17 @@ pub fn parse_values(report: &ReportType, tokens: &[&str]) -> Result<Values, Vec<
         };
         next_position += 1;
         seen_keys.push(&indicator.code);
+        let position = Some(next_position);
         if is_skip(token) {
             if indicator.required {
                 errors.push(FieldError {
-                    field: Some(field_name(indicator)),
+                    field: Some(positional_name(next_position, indicator)),
                     problem: "bắt buộc, không bỏ qua được".to_owned(),
                 });
             }
             continue;
         }
-        put(indicator, token, &mut values, &mut errors);
+        put_at(indicator, token, position, &mut values, &mut errors);
     }
     close_text(&mut open_text, &mut values, &mut errors);
 
@@ -174,14 +178,88 @@ fn is_skip(token: &str) -> bool {
 }
 
 fn put(indicator: &Indicator, raw: &str, values: &mut Values, errors: &mut Vec<FieldError>) {
+    put_at(indicator, raw, None, values, errors)
+}
+
+/// Field name of a positional value: "Số thứ 3 (Có hoạt động, hoatdong)".
+pub fn positional_name(position: usize, indicator: &Indicator) -> String {
+    format!("Số thứ {position} ({}, {})", indicator.short, indicator.key())
+}
+
+fn put_at(
+    indicator: &Indicator,
+    raw: &str,
+    position: Option<usize>,
+    values: &mut Values,
+    errors: &mut Vec<FieldError>,
+) {
     match parse_value(indicator, raw) {
         Ok(value) => {
             values.insert(indicator.code.clone(), value);
         }
         Err(e) => {
-            errors.push(FieldError { field: Some(field_name(indicator)), problem: e.to_string() })
+            let field = match position {
+                Some(n) => positional_name(n, indicator),
+                None => field_name(indicator),
+            };
+            errors.push(FieldError { field: Some(field), problem: e.to_string() })
         }
     }
+}
+
+/// `hd=45`, and `hd:45` when `hd` is an indicator key: (key, value).
+fn split_key<'t>(report: &ReportType, token: &'t str) -> Option<(&'t str, &'t str)> {
+    if let Some(pair) = token.split_once('=') {
+        return Some(pair);
+    }
+    token.split_once(':').filter(|(key, _)| report.indicator_by_key(key).is_some())
+}
+
+/// `hd 45` (a key, then its value as the next word) becomes `hd=45`.
+fn join_keys(report: &ReportType, tokens: &[&str]) -> Vec<String> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = tokens[i];
+        let bare = token.strip_suffix(':').unwrap_or(token);
+        let is_key = !bare.contains(['=', ':'])
+            && !bare.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && report.indicator_by_key(bare).is_some();
+        match tokens.get(i + 1) {
+            Some(next) if is_key && !next.contains('=') => {
+                out.push(format!("{bare}={next}"));
+                i += 2;
+            }
+            _ => {
+                out.push(token.to_owned());
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// What people type between values: `45, 20, 2` and `45;20;2` are `45 20 2`. A comma
+/// inside a number stays when it groups thousands (`1,200`).
+fn split_separators(args: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for token in args.replace(';', " ").split_whitespace() {
+        let token = token.trim_end_matches(',');
+        let mut groups = token.split(',');
+        let first = groups.next().unwrap_or("");
+        let rest: Vec<&str> = groups.collect();
+        let thousands = !rest.is_empty()
+            && (1..=3).contains(&first.len())
+            && first.chars().all(|c| c.is_ascii_digit())
+            && rest.iter().all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()));
+        let keyed_thousands = token.contains('=') && rest.iter().all(|g| g.len() == 3);
+        if rest.is_empty() || thousands || keyed_thousands {
+            out.push(token.to_owned());
+        } else {
+            out.extend(token.split(',').filter(|p| !p.is_empty()).map(str::to_owned));
+        }
+    }
+    out.join(" ")
 }
 
 fn close_text(
@@ -329,10 +407,36 @@ required = true
             ),
         ];
         for (args, want) in cases {
-            let tokens = tighten_equals(args);
+            let tokens = tighten_equals(&split_separators(args));
             let tokens: Vec<&str> = tokens.split_whitespace().collect();
             assert_eq!(parse_values(r, &tokens).as_ref(), Ok(want), "args {args:?}");
         }
+    }
+
+    #[test]
+    fn separators_and_key_spellings_people_type() {
+        let d = defs();
+        let r = d.get(None).unwrap();
+        let want = vals(&[
+            ("CHUNG_01", Value::Int(45)),
+            ("DVC_01", Value::Int(20)),
+            ("TO_04", Value::Bool(true)),
+        ]);
+        for args in [
+            "45, 20, co",
+            "45;20;co",
+            "45,20,co",
+            "45 ; 20 ; có",
+            "hd:45 vneid:20 hoatdong:co",
+            "hd 45 vneid 20 hoatdong co",
+            "hd=45, vneid=20, hoatdong=co",
+            "hd = 45; vneid 20; hoatdong: có",
+        ] {
+            let tokens = tighten_equals(&split_separators(args));
+            let tokens: Vec<&str> = tokens.split_whitespace().collect();
+            assert_eq!(parse_values(r, &tokens).as_ref(), Ok(&want), "args {args:?}");
+        }
+        assert_eq!(split_separators("1,200 5"), "1,200 5");
     }
 
     #[test]
@@ -341,17 +445,22 @@ required = true
         let r = d.get(None).unwrap();
         let lh = Some("Lượt hỗ trợ (hd)");
         let vn = Some("VNeID (vneid)");
+        let lh1 = Some("Số thứ 1 (Lượt hỗ trợ, hd)");
+        let vn2 = Some("Số thứ 2 (VNeID, vneid)");
         let cases: &[(&str, Vec<FieldError>)] = &[
-            ("abc 5", vec![err(lh, "«abc» không phải là số")]),
+            ("abc 5", vec![err(lh1, "«abc» không phải là số")]),
             ("12", vec![err(vn, "bắt buộc nhưng chưa có")]),
-            ("1.5 5", vec![err(lh, "«1.5» phải là số nguyên (không có phần thập phân)")]),
-            ("-1 5", vec![err(lh, "không được là số âm")]),
-            ("200000 5", vec![err(lh, "không được lớn hơn 100.000")]),
+            ("1.5 5", vec![err(lh1, "«1.5» phải là số nguyên (không có phần thập phân)")]),
+            ("-1 5", vec![err(lh1, "không được là số âm")]),
+            ("200000 5", vec![err(lh1, "không được lớn hơn 100.000")]),
             ("12 5 có 9", vec![err(None, "thừa giá trị: mẫu chỉ có 3 số")]),
-            ("- 5", vec![err(lh, "bắt buộc, không bỏ qua được")]),
+            ("- 5", vec![err(lh1, "bắt buộc, không bỏ qua được")]),
             (
                 "12 5 maybe",
-                vec![err(Some("Có hoạt động (hoatdong)"), "«maybe» không phải là Có/Không")],
+                vec![err(
+                    Some("Số thứ 3 (Có hoạt động, hoatdong)"),
+                    "«maybe» không phải là Có/Không",
+                )],
             ),
             (
                 "hd=12 xx=5",
@@ -367,10 +476,13 @@ required = true
                 ],
             ),
             ("hd= vneid=2", vec![err(lh, "chưa có giá trị")]),
-            ("abc xyz", vec![err(lh, "«abc» không phải là số"), err(vn, "«xyz» không phải là số")]),
+            (
+                "abc xyz",
+                vec![err(lh1, "«abc» không phải là số"), err(vn2, "«xyz» không phải là số")],
+            ),
         ];
         for (args, want) in cases {
-            let tokens = tighten_equals(args);
+            let tokens = tighten_equals(&split_separators(args));
             let tokens: Vec<&str> = tokens.split_whitespace().collect();
             assert_eq!(parse_values(r, &tokens).as_ref(), Err(want), "args {args:?}");
         }

@@ -116,19 +116,21 @@ pub fn template(report: &ReportType) -> Reply {
     Reply::text(text)
 }
 
-pub fn field_errors(report: &ReportType, errors: &[FieldError]) -> Vec<Reply> {
-    let mut text = String::from("❌ Chưa lưu báo cáo vì:\n");
-    for e in errors.iter().take(8) {
-        match &e.field {
-            Some(field) => text.push_str(&format!("• {field}: {}\n", e.problem)),
-            None => text.push_str(&format!("• {}\n", e.problem)),
-        }
+/// One short error (the first problem, naming the position and the field), without the
+/// template: "❌ Chưa lưu: Số thứ 11 (…): «x» không phải là Có/Không".
+pub fn field_errors(_report: &ReportType, errors: &[FieldError]) -> Vec<Reply> {
+    let Some(first) = errors.first() else {
+        return vec![Reply::text("❌ Chưa lưu báo cáo.")];
+    };
+    let mut text = match &first.field {
+        Some(field) => format!("❌ Chưa lưu báo cáo: {field}: {}.", first.problem),
+        None => format!("❌ Chưa lưu báo cáo: {}.", first.problem),
+    };
+    if errors.len() > 1 {
+        text.push_str(&format!(" (Còn {} lỗi khác.)", errors.len() - 1));
     }
-    if errors.len() > 8 {
-        text.push_str(&format!("• … và {} lỗi khác\n", errors.len() - 8));
-    }
-    text.push_str("Sửa rồi gửi lại cả dòng, hoặc gõ /baocao để trả lời từng câu.");
-    vec![Reply::text(text), template(report)]
+    text.push_str("\nSửa rồi gửi lại cả dòng (/mau xem mẫu), hoặc gõ /baocao để trả lời từng câu.");
+    vec![Reply::text(text)]
 }
 
 pub fn period_error(error: &PeriodError) -> Reply {

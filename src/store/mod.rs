@@ -14,6 +14,7 @@
 
 pub mod console;
 mod flusher;
+pub mod handoff;
 mod journal;
 mod keys;
 mod outbox;
@@ -92,6 +93,8 @@ pub struct Store {
     dead: sled::Tree,
     /// Team reports: units, teams, members, invites, reports (see `reports/`).
     reports: sled::Tree,
+    /// Citizen → team hand-off: requests, citizens' stage (see `handoff.rs`).
+    handoff: sled::Tree,
     flusher: Flusher,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
@@ -192,6 +195,7 @@ impl Store {
             once: db.open_tree(keys::ONCE)?,
             dead: db.open_tree(keys::DEAD)?,
             reports: db.open_tree(reports::TREE)?,
+            handoff: db.open_tree(handoff::TREE)?,
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
             db,

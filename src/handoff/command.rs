@@ -1,0 +1,151 @@
+//! Member commands of the hand-off. Recognised only with a slash (`/nhan 12`) or as the
+//! exact command word with fitting arguments (`nhan 12`, `tl 12 nội dung`), never as
+//! everyday words: "tôi", "hẹn 3 giờ", "tra cứu" stay with the dialogs.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/nhan N`: claim request N.
+    Claim(u64),
+    /// `/tl N text`: answer the citizen.
+    Answer(u64, String),
+    /// `/hen N time, place`: propose a home visit or meeting.
+    Visit(u64, String),
+    /// `/xong N`: close.
+    Close(u64),
+    /// `/tra N`: hand it back to the team.
+    Return(u64),
+    /// `/ten Nguyễn Văn A`: the name the member is shown by (empty: ask).
+    Name(String),
+    /// `/toi`: my figures.
+    Me,
+    /// `/tinhhinh`: the leader's overview.
+    Overview,
+    /// `/yeucau`: my open requests.
+    List,
+    /// A command word with missing or wrong arguments: the usage line to show.
+    Usage(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognised {
+    pub command: Command,
+    /// Typed with a slash (otherwise only members' exact forms reach here).
+    pub explicit: bool,
+}
+
+pub const USAGE_CLAIM: &str = "/nhan <số yêu cầu>, ví dụ: /nhan 12";
+pub const USAGE_ANSWER: &str = "/tl <số yêu cầu> <nội dung>, ví dụ: /tl 12 Bác mở ứng dụng VNeID…";
+pub const USAGE_VISIT: &str = "/hen <số yêu cầu> <thời gian, địa điểm>, ví dụ: /hen 12 8 giờ sáng thứ Bảy tại nhà văn hóa thôn";
+pub const USAGE_CLOSE: &str = "/xong <số yêu cầu>, ví dụ: /xong 12";
+pub const USAGE_RETURN: &str = "/tra <số yêu cầu>, ví dụ: /tra 12";
+
+pub fn recognise(text: &str) -> Option<Recognised> {
+    let trimmed = text.trim();
+    let slash = trimmed.starts_with('/');
+    let body = trimmed.trim_start_matches('/').trim_start();
+    let mut parts = body.splitn(2, char::is_whitespace);
+    let word = crate::vntext::unmark(parts.next()?);
+    let rest = parts.next().unwrap_or("").trim();
+    // "/tinh hinh" in two words.
+    let (word, rest) = if word == "tinh" && crate::vntext::unmark(rest) == "hinh" {
+        ("tinhhinh".to_owned(), "")
+    } else {
+        (word, rest)
+    };
+    let (number, after) = split_number(rest);
+    let command = match word.as_str() {
+        "nhan" => number_only(number, after, Command::Claim, USAGE_CLAIM)?,
+        "xong" => number_only(number, after, Command::Close, USAGE_CLOSE)?,
+        "tra" => number_only(number, after, Command::Return, USAGE_RETURN)?,
+        "tl" | "traloi" => match number {
+            Some(n) if !after.is_empty() => Command::Answer(n, after.to_owned()),
+            _ if slash || number.is_some() => Command::Usage(USAGE_ANSWER),
+            _ => return None,
+        },
+        "hen" if slash => match number {
+            Some(n) if !after.is_empty() => Command::Visit(n, after.to_owned()),
+            _ => Command::Usage(USAGE_VISIT),
+        },
+        "ten" if slash => Command::Name(rest.to_owned()),
+        "toi" if slash => Command::Me,
+        "tinhhinh" if slash => Command::Overview,
+        "yeucau" if slash => Command::List,
+        _ => return None,
+    };
+    // Without a slash only the exact forms count: "nhan 12", "tl 12 …".
+    if !slash && matches!(command, Command::Usage(_)) {
+        return None;
+    }
+    Some(Recognised { command, explicit: slash })
+}
+
+fn number_only(
+    number: Option<u64>,
+    after: &str,
+    make: fn(u64) -> Command,
+    usage: &'static str,
+) -> Option<Command> {
+    Some(match number {
+        Some(n) if after.is_empty() => make(n),
+        _ => Command::Usage(usage),
+    })
+}
+
+/// "12 nội dung" → (12, "nội dung"); "#12" is accepted too.
+fn split_number(rest: &str) -> (Option<u64>, &str) {
+    let rest = rest.trim_start_matches('#');
+    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    if end == 0 {
+        return (None, rest);
+    }
+    let after = &rest[end..];
+    if !after.is_empty() && !after.starts_with(char::is_whitespace) && !after.starts_with(':') {
+        return (None, rest);
+    }
+    (rest[..end].parse().ok(), after.trim_start_matches(':').trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognition_table() {
+        let cmd = |c| Some(Recognised { command: c, explicit: true });
+        let plain = |c| Some(Recognised { command: c, explicit: false });
+        let cases: Vec<(&str, Option<Recognised>)> = vec![
+            ("/nhan 12", cmd(Command::Claim(12))),
+            ("/nhận #12", cmd(Command::Claim(12))),
+            ("nhan 12", plain(Command::Claim(12))),
+            ("Nhận 12", plain(Command::Claim(12))),
+            ("nhan 12 roi nhe", None),
+            ("nhận được rồi", None),
+            ("/nhan", cmd(Command::Usage(USAGE_CLAIM))),
+            ("/tl 12 Bác mở ứng dụng", cmd(Command::Answer(12, "Bác mở ứng dụng".into()))),
+            ("tl 12: Dạ vâng", plain(Command::Answer(12, "Dạ vâng".into()))),
+            ("tl em ơi", None),
+            ("/tl 12", cmd(Command::Usage(USAGE_ANSWER))),
+            ("/hen 12 8 giờ thứ Bảy", cmd(Command::Visit(12, "8 giờ thứ Bảy".into()))),
+            ("hẹn 3 giờ chiều", None),
+            ("hen 3 gio chieu", None),
+            ("/xong 12", cmd(Command::Close(12))),
+            ("xong 12", plain(Command::Close(12))),
+            ("xong roi", None),
+            ("/tra 12", cmd(Command::Return(12))),
+            ("tra cuu", None),
+            ("tra 12", plain(Command::Return(12))),
+            ("/ten Nguyễn Văn A", cmd(Command::Name("Nguyễn Văn A".into()))),
+            ("ten toi la Lan", None),
+            ("/toi", cmd(Command::Me)),
+            ("tôi", None),
+            ("/tinhhinh", cmd(Command::Overview)),
+            ("/tình hình", cmd(Command::Overview)),
+            ("tinh hinh the nao", None),
+            ("/yeucau", cmd(Command::List)),
+            ("/nhan 12abc", cmd(Command::Usage(USAGE_CLAIM))),
+        ];
+        for (text, want) in cases {
+            assert_eq!(recognise(text), want, "{text}");
+        }
+    }
+}

@@ -1,0 +1,875 @@
+//! `Handoff::handle_chat` and `Handoff::start`: one text from one user → replies (or
+//! `None`: not for the hand-off), writes and messages for other users, committed
+//! together with the user's replay record.
+
+use crate::handoff::command::{self, Command};
+use crate::handoff::contrib;
+use crate::handoff::hours;
+use crate::handoff::model::{
+    Citizen, Level, Line, Party, PendingRelay, Rating, Request, Stage, Status,
+};
+use crate::handoff::place::{PlaceIndex, PlaceMatch};
+use crate::handoff::render::{self, PAYLOAD};
+use crate::handoff::route::Directory;
+use crate::reply::Reply;
+use crate::reports::model::{Member, Role};
+use crate::store::handoff::{HandoffWrite, Outgoing};
+use crate::store::reports::{CommitError, LastEvent};
+use crate::zalo::message;
+
+use super::Handoff;
+
+/// What one event decided.
+#[derive(Default)]
+struct Effect {
+    replies: Vec<Reply>,
+    writes: Vec<HandoffWrite>,
+    outgoing: Vec<Outgoing>,
+}
+
+impl Effect {
+    fn reply(reply: Reply) -> Effect {
+        Effect { replies: vec![reply], ..Effect::default() }
+    }
+
+    fn send(&mut self, user: &str, reply: &Reply) {
+        if user.is_empty() {
+            return; // a purged citizen
+        }
+        self.outgoing
+            .push(Outgoing { user_id: user.to_owned(), messages: message::to_messages(reply) });
+    }
+}
+
+/// A question stage left this long is dropped (the citizen moved on).
+const STAGE_IDLE_SECS: i64 = 24 * 3600;
+/// Longest display name kept.
+const MAX_NAME_CHARS: usize = 60;
+/// Longest text kept from one citizen message.
+const MAX_TEXT_CHARS: usize = 2000;
+
+impl Handoff {
+    /// Handles a text message. `event_key` is the webhook dedupe key of the message.
+    pub fn handle_chat(
+        &self,
+        user: &str,
+        text: &str,
+        now: i64,
+        event_key: &str,
+    ) -> anyhow::Result<Option<Vec<Reply>>> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        if let Some(last) = self.store.handoff_last_event(user)?
+            && last.event_key == event_key
+        {
+            return Ok(Some(last.replies));
+        }
+        self.commit_with_retry(user, event_key, now, |this| this.decide(user, text, now))
+    }
+
+    /// A dialog node with `action = "handoff"` was shown: begins the hand-off. `shown`
+    /// are the dialog's replies up to that node; the result is the whole answer.
+    pub fn start(
+        &self,
+        user: &str,
+        topic: Option<String>,
+        shown: Vec<Reply>,
+        now: i64,
+        event_key: &str,
+    ) -> anyhow::Result<Vec<Reply>> {
+        let result = self.commit_with_retry(user, event_key, now, |this| {
+            let mut effect = this.begin(user, topic.clone(), now)?;
+            let mut replies = shown.clone();
+            replies.append(&mut effect.replies);
+            effect.replies = replies;
+            Ok(Some(effect))
+        })?;
+        Ok(result.unwrap_or(shown))
+    }
+
+    fn commit_with_retry(
+        &self,
+        user: &str,
+        event_key: &str,
+        now: i64,
+        decide: impl Fn(&Handoff) -> anyhow::Result<Option<Effect>>,
+    ) -> anyhow::Result<Option<Vec<Reply>>> {
+        for _ in 0..4 {
+            let Some(effect) = decide(self)? else { return Ok(None) };
+            let last =
+                LastEvent { event_key: event_key.to_owned(), replies: effect.replies.clone() };
+            match self.store.commit_handoff(
+                Some(user),
+                Some(&last),
+                &effect.writes,
+                &effect.outgoing,
+                now * 1000,
+            ) {
+                Ok(()) => return Ok(Some(effect.replies)),
+                Err(CommitError::Conflict(why)) => {
+                    tracing::debug!(why, "hand-off conflict; retrying")
+                }
+                Err(CommitError::Store(e)) => return Err(e.into()),
+            }
+        }
+        anyhow::bail!("hand-off write kept conflicting")
+    }
+
+    fn citizen(&self, user: &str, now: i64) -> anyhow::Result<Citizen> {
+        let mut c = self.store.handoff_citizen(user)?.unwrap_or_default();
+        let asking = matches!(
+            c.stage,
+            Stage::AskPlace
+                | Stage::ChoosePlace { .. }
+                | Stage::AskQuestion
+                | Stage::Rate { .. }
+                | Stage::Comment { .. }
+        );
+        if asking && now - c.updated_at > STAGE_IDLE_SECS {
+            c.stage = Stage::Idle;
+        }
+        Ok(c)
+    }
+
+    fn put_citizen(user: &str, mut c: Citizen, stage: Stage, now: i64) -> HandoffWrite {
+        c.stage = stage;
+        c.updated_at = now;
+        HandoffWrite::PutCitizen(user.to_owned(), c)
+    }
+
+    fn begin(&self, user: &str, topic: Option<String>, now: i64) -> anyhow::Result<Effect> {
+        let mut c = self.citizen(user, now)?;
+        if let Stage::Active { id } = c.stage
+            && self.store.handoff_request(id)?.is_some_and(|r| r.status.is_live())
+        {
+            return Ok(Effect::reply(render::already_open(id)));
+        }
+        // A live request the citizen stepped away from ("menu") is resumed, not doubled.
+        if let Some(r) = self.live_request_of(user)? {
+            return Ok(Effect {
+                replies: vec![render::already_open(r.id)],
+                writes: vec![Self::put_citizen(user, c, Stage::Active { id: r.id }, now)],
+                ..Effect::default()
+            });
+        }
+        c.topic = topic;
+        let dir = self.directory()?;
+        match c.place.clone().filter(|p| dir.commune_of(p).is_some()) {
+            Some(place) => Ok(Effect {
+                replies: vec![render::ask_question(&dir.place_label(&place))],
+                writes: vec![Self::put_citizen(user, c, Stage::AskQuestion, now)],
+                ..Effect::default()
+            }),
+            None => Ok(Effect {
+                replies: vec![render::ask_place()],
+                writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
+                ..Effect::default()
+            }),
+        }
+    }
+
+    fn live_request_of(&self, user: &str) -> anyhow::Result<Option<Request>> {
+        Ok(self.store.handoff_live_requests()?.into_iter().find(|r| r.citizen == user))
+    }
+
+    fn decide(&self, user: &str, text: &str, now: i64) -> anyhow::Result<Option<Effect>> {
+        let text = text.trim();
+        if let Some(payload) = text.strip_prefix(PAYLOAD) {
+            return self.payload(user, payload, now);
+        }
+        let member = self.store.report_member(user)?;
+        if let Some(r) = command::recognise(text)
+            && (r.explicit || member.is_some())
+        {
+            let Some(member) = member else {
+                return Ok(Some(Effect::reply(render::members_only())));
+            };
+            return self.command(&member, r.command, now).map(Some);
+        }
+        let c = self.citizen(user, now)?;
+        if c.stage != Stage::Idle {
+            return self.citizen_text(user, c, text, now);
+        }
+        if let Some(member) = member {
+            return self.member_plain(&member, text, now);
+        }
+        Ok(None)
+    }
+
+    // ----- citizen ---------------------------------------------------------------
+
+    fn citizen_text(
+        &self,
+        user: &str,
+        c: Citizen,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
+        let folded = crate::vntext::unmark(text);
+        let folded = folded.trim_matches(|ch: char| !ch.is_alphanumeric());
+        let leave = matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu");
+        match c.stage.clone() {
+            Stage::Idle => Ok(None),
+            Stage::AskPlace | Stage::ChoosePlace { .. } if leave => self.to_idle(user, c, now),
+            Stage::AskQuestion if leave => self.to_idle(user, c, now),
+            Stage::ChoosePlace { options } => {
+                match folded.parse::<usize>().ok().and_then(|n| options.get(n.wrapping_sub(1))) {
+                    Some(code) => self.set_place(user, c, code, now).map(Some),
+                    None => self.typed_place(user, c, text, now).map(Some),
+                }
+            }
+            Stage::AskPlace => self.typed_place(user, c, text, now).map(Some),
+            Stage::AskQuestion => self.create_request(user, c, text, now).map(Some),
+            Stage::Active { id } => {
+                let Some(mut r) = self.store.handoff_request(id)?.filter(|r| r.status.is_live())
+                else {
+                    return self.to_idle(user, c, now);
+                };
+                if leave {
+                    return self.to_idle(user, c, now);
+                }
+                if matches!(folded, "huy yeu cau" | "huy" | "huy bo" | "huy yc") {
+                    return self.cancel(user, c, r, now).map(Some);
+                }
+                let mut effect = Effect::default();
+                r.lines.push(Line {
+                    from: Party::Citizen,
+                    text: text.chars().take(MAX_TEXT_CHARS).collect(),
+                    at: now,
+                    visit: false,
+                });
+                r.last_citizen_at = now;
+                match (&r.status, &r.claimed_by) {
+                    (Status::Claimed, Some(claimer)) => {
+                        effect.send(&claimer.clone(), &render::from_citizen(id, text));
+                    }
+                    _ => effect.replies.push(render::added(id)),
+                }
+                r.rev += 1;
+                effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+                Ok(Some(effect))
+            }
+            Stage::Rate { id } => {
+                let satisfied = match folded {
+                    "hai long" | "rat hai long" | "tot" => true,
+                    "chua hai long" | "khong hai long" => false,
+                    _ => return self.to_idle(user, c, now),
+                };
+                self.rate(user, c, id, satisfied, now)
+            }
+            Stage::Comment { id } => {
+                let mut effect = Effect::reply(render::thanks());
+                if !leave
+                    && !matches!(folded, "bo qua" | "khong" | "ko")
+                    && let Some(mut r) = self.store.handoff_request(id)?
+                    && r.citizen == user
+                    && let Some(rating) = &mut r.rating
+                {
+                    rating.comment = Some(text.chars().take(MAX_TEXT_CHARS).collect());
+                    r.rev += 1;
+                    effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+                }
+                effect.writes.push(Self::put_citizen(user, c, Stage::Idle, now));
+                Ok(Some(effect))
+            }
+        }
+    }
+
+    /// Leaves the hand-off conversation; the text goes on to the dialogs.
+    fn to_idle(&self, user: &str, c: Citizen, now: i64) -> anyhow::Result<Option<Effect>> {
+        let write = Self::put_citizen(user, c, Stage::Idle, now);
+        self.store.commit_handoff(None, None, &[write], &[], now * 1000).map_err(anyhow_commit)?;
+        Ok(None)
+    }
+
+    fn typed_place(&self, user: &str, c: Citizen, text: &str, now: i64) -> anyhow::Result<Effect> {
+        let units = self.store.report_units()?;
+        let index = PlaceIndex::new(&units);
+        match index.find(text, crate::reply::MAX_BUTTONS) {
+            PlaceMatch::One(code) => self.set_place(user, c, &code, now),
+            PlaceMatch::Many(codes) => {
+                let dir = self.directory()?;
+                let options: Vec<(String, String)> =
+                    codes.iter().map(|code| (code.clone(), dir.place_label(code))).collect();
+                Ok(Effect {
+                    replies: vec![render::choose_place(&options)],
+                    writes: vec![Self::put_citizen(
+                        user,
+                        c,
+                        Stage::ChoosePlace { options: codes },
+                        now,
+                    )],
+                    ..Effect::default()
+                })
+            }
+            PlaceMatch::None => Ok(Effect {
+                replies: vec![render::place_not_found(text)],
+                writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
+                ..Effect::default()
+            }),
+        }
+    }
+
+    fn set_place(
+        &self,
+        user: &str,
+        mut c: Citizen,
+        code: &str,
+        now: i64,
+    ) -> anyhow::Result<Effect> {
+        let dir = self.directory()?;
+        c.place = Some(code.to_owned());
+        Ok(Effect {
+            replies: vec![render::ask_question(&dir.place_label(code))],
+            writes: vec![Self::put_citizen(user, c, Stage::AskQuestion, now)],
+            ..Effect::default()
+        })
+    }
+
+    fn create_request(
+        &self,
+        user: &str,
+        c: Citizen,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Effect> {
+        let dir = self.directory()?;
+        let Some(unit) = c.place.clone().filter(|p| dir.commune_of(p).is_some()) else {
+            return Ok(Effect {
+                replies: vec![render::ask_place()],
+                writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
+                ..Effect::default()
+            });
+        };
+        let reachable = |u: &str| self.reachable(u, now);
+        let route = dir.route(&unit, Level::Team, &reachable);
+        let id = self.store.handoff_next_id()?;
+        let question: String = text.chars().take(MAX_TEXT_CHARS).collect();
+        let place = dir.place_label(&unit);
+        let r = Request {
+            id,
+            citizen: user.to_owned(),
+            unit: unit.clone(),
+            commune: dir.commune_of(&unit),
+            team: dir.team_of_unit(&unit),
+            topic: c.topic.clone(),
+            question: question.clone(),
+            status: Status::Open,
+            created_at: now,
+            level: route.level,
+            waiting_since: now,
+            notified: route.recipients.clone(),
+            claimed_by: None,
+            claimer_team: None,
+            claimed_at: None,
+            first_reply_at: None,
+            closed_at: None,
+            closed_by: None,
+            last_citizen_at: now,
+            visits: 0,
+            rating: None,
+            lines: Vec::new(),
+            plain_ok: false,
+            purged: false,
+            rev: 0,
+        };
+        let mut effect = Effect::default();
+        let passed_on = route.level != Level::Team;
+        for recipient in &route.recipients {
+            let reply = if route.level == Level::Admin {
+                render::admin_digest(id, &place, &question, 0)
+            } else {
+                render::new_request(id, &place, &question, passed_on)
+            };
+            effect.send(recipient, &reply);
+        }
+        let in_office = hours::is_open(now, self.config.hour_start, self.config.hour_end);
+        let eta = render::eta(in_office, self.config.escalate_after_secs, self.config.hour_start);
+        effect.replies.push(render::request_created(
+            id,
+            &dir.unit_name(&unit),
+            &eta,
+            route.recipients.is_empty() || route.level == Level::Admin,
+        ));
+        tracing::info!(
+            request = id,
+            user = %crate::privacy::mask_id(user),
+            level = ?route.level,
+            told = route.recipients.len(),
+            "hand-off request created"
+        );
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        effect.writes.push(Self::put_citizen(user, c, Stage::Active { id }, now));
+        Ok(effect)
+    }
+
+    fn cancel(&self, user: &str, c: Citizen, mut r: Request, now: i64) -> anyhow::Result<Effect> {
+        let mut effect = Effect::reply(render::cancelled(r.id));
+        let told: Vec<String> = match &r.claimed_by {
+            Some(claimer) => vec![claimer.clone()],
+            None => r.notified.clone(),
+        };
+        for u in told {
+            effect.send(&u, &render::cancelled_for_member(r.id));
+        }
+        r.status = Status::Cancelled;
+        r.closed_at = Some(now);
+        r.rev += 1;
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        effect.writes.push(Self::put_citizen(user, c, Stage::Idle, now));
+        Ok(effect)
+    }
+
+    fn rate(
+        &self,
+        user: &str,
+        c: Citizen,
+        id: u64,
+        satisfied: bool,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
+        let Some(mut r) = self.store.handoff_request(id)? else { return Ok(None) };
+        if r.citizen != user || r.status != Status::Closed || r.rating.is_some() {
+            return self.to_idle(user, c, now);
+        }
+        r.rating = Some(Rating { satisfied, comment: None, at: now });
+        r.rev += 1;
+        let mut effect = Effect::reply(render::ask_comment());
+        if let Some(claimer) = &r.claimed_by {
+            effect.send(&claimer.clone(), &render::rated_for_member(id, satisfied));
+        }
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        effect.writes.push(Self::put_citizen(user, c, Stage::Comment { id }, now));
+        Ok(Some(effect))
+    }
+
+    /// The hand-off's own buttons (`#h:…`).
+    fn payload(&self, user: &str, payload: &str, now: i64) -> anyhow::Result<Option<Effect>> {
+        let c = self.citizen(user, now)?;
+        let mut parts = payload.split(':');
+        let head = parts.next().unwrap_or("");
+        let id = parts.next().and_then(|n| n.parse::<u64>().ok());
+        match (head, id) {
+            ("noi", _) => {
+                let code = payload.trim_start_matches("noi:");
+                self.set_place(user, c, code, now).map(Some)
+            }
+            ("doinoi", _) => Ok(Some(Effect {
+                replies: vec![render::ask_place()],
+                writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
+                ..Effect::default()
+            })),
+            ("huy", Some(id)) => match self.store.handoff_request(id)? {
+                Some(r) if r.citizen == user && r.status.is_live() => {
+                    self.cancel(user, c, r, now).map(Some)
+                }
+                _ => Ok(Some(Effect::reply(render::not_live(id, false)))),
+            },
+            ("tiep", Some(id)) => match self.store.handoff_request(id)? {
+                Some(r) if r.citizen == user && r.status.is_live() => Ok(Some(Effect {
+                    replies: vec![Reply::text(format!(
+                        "Bạn nhắn tiếp cho Tổ về yêu cầu #{id} nhé. Gõ \"menu\" để quay về trợ lý."
+                    ))],
+                    writes: vec![Self::put_citizen(user, c, Stage::Active { id }, now)],
+                    ..Effect::default()
+                })),
+                _ => Ok(Some(Effect::reply(render::not_live(id, true)))),
+            },
+            ("dg", Some(id)) => {
+                let satisfied = parts.next() == Some("1");
+                match self.rate(user, c, id, satisfied, now)? {
+                    Some(effect) => Ok(Some(effect)),
+                    None => Ok(Some(Effect::reply(render::thanks()))),
+                }
+            }
+            ("boqua", _) => Ok(Some(Effect {
+                replies: vec![render::thanks()],
+                writes: vec![Self::put_citizen(user, c, Stage::Idle, now)],
+                ..Effect::default()
+            })),
+            ("gui", _) | ("khonggui", _) => {
+                let Some(member) = self.store.report_member(user)? else { return Ok(None) };
+                let Some(pending) = self.store.handoff_pending(user)? else {
+                    return Ok(Some(Effect::reply(render::plain_dropped())));
+                };
+                if head == "khonggui" {
+                    return Ok(Some(Effect {
+                        replies: vec![render::plain_dropped()],
+                        writes: vec![HandoffWrite::ClearPending(user.to_owned())],
+                        ..Effect::default()
+                    }));
+                }
+                let mut effect =
+                    self.answer(&member, pending.id, &pending.text, false, true, now)?;
+                effect.writes.push(HandoffWrite::ClearPending(user.to_owned()));
+                Ok(Some(effect))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    // ----- member --------------------------------------------------------------
+
+    fn command(&self, member: &Member, command: Command, now: i64) -> anyhow::Result<Effect> {
+        match command {
+            Command::Claim(id) => self.claim(member, id, now),
+            Command::Answer(id, text) => self.answer(member, id, &text, false, false, now),
+            Command::Visit(id, text) => self.answer(member, id, &text, true, false, now),
+            Command::Close(id) => self.close(member, id, now),
+            Command::Return(id) => self.give_back(member, id, now),
+            Command::Name(name) => {
+                let name: String = name.trim().chars().take(MAX_NAME_CHARS).collect();
+                if name.is_empty() {
+                    return Ok(Effect::reply(render::ask_name()));
+                }
+                self.store.set_member_display_name(&member.user_id, &name)?;
+                Ok(Effect::reply(render::name_set(&name)))
+            }
+            Command::Me => self.my_figures(member, now),
+            Command::Overview => self.overview(member, now),
+            Command::List => self.list(member),
+            Command::Usage(line) => Ok(Effect::reply(render::usage(line))),
+        }
+    }
+
+    /// The request if `member` may act on it (told about it, or of the routed team).
+    fn visible(&self, member: &Member, id: u64) -> anyhow::Result<Option<Request>> {
+        Ok(self.store.handoff_request(id)?.filter(|r| {
+            !r.purged
+                && (r.visible_to(&member.user_id)
+                    || (member.team.is_some() && member.team == r.team))
+        }))
+    }
+
+    fn team_place(&self, dir: &Directory, r: &Request) -> String {
+        match r.claimer_team.or(r.team).and_then(|t| dir.team(t)) {
+            Some(team) => dir.unit_name(&team.unit),
+            None => dir.unit_name(&r.unit),
+        }
+    }
+
+    fn shown_name(&self, dir: &Directory, user: &str) -> Option<String> {
+        if !self.config.show_member_name {
+            return None;
+        }
+        dir.person(user).and_then(|p| p.name.clone())
+    }
+
+    fn claim(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+        let Some(mut r) = self.visible(member, id)? else {
+            return Ok(Effect::reply(render::unknown_request(id)));
+        };
+        let dir = self.directory()?;
+        match (r.status, r.claimed_by.clone()) {
+            (Status::Closed, _) => return Ok(Effect::reply(render::not_live(id, true))),
+            (Status::Cancelled, _) => return Ok(Effect::reply(render::not_live(id, false))),
+            (Status::Claimed, Some(other)) if other != member.user_id => {
+                return Ok(Effect::reply(render::claimed_by_other(id, &dir.display_name(&other))));
+            }
+            _ => {}
+        }
+        let citizen_lines: Vec<String> =
+            r.lines.iter().filter(|l| l.from == Party::Citizen).map(|l| l.text.clone()).collect();
+        let first_time = member.display_name.is_none();
+        let mut effect =
+            Effect::reply(render::claimed_by_you(id, &r.question, &citizen_lines, first_time));
+        if first_time {
+            effect.replies.push(render::ask_name());
+        }
+        if r.status == Status::Claimed {
+            return Ok(effect); // claimed again by the same member: just the reminder
+        }
+        r.status = Status::Claimed;
+        r.claimed_by = Some(member.user_id.clone());
+        r.claimer_team = member.team.or(r.team);
+        r.claimed_at = Some(now);
+        r.rev += 1;
+        let name = dir.display_name(&member.user_id);
+        for other in r.notified.iter().filter(|u| **u != member.user_id) {
+            effect.send(other, &render::claimed_by_other(id, &name));
+        }
+        let place = self.team_place(&dir, &r);
+        let shown = self.shown_name(&dir, &member.user_id);
+        effect.send(&r.citizen.clone(), &render::claimed_for_citizen(id, &place, shown.as_deref()));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        Ok(effect)
+    }
+
+    fn answer(
+        &self,
+        member: &Member,
+        id: u64,
+        text: &str,
+        visit: bool,
+        confirm_plain: bool,
+        now: i64,
+    ) -> anyhow::Result<Effect> {
+        let Some(mut r) = self.visible(member, id)? else {
+            return Ok(Effect::reply(render::unknown_request(id)));
+        };
+        if !r.status.is_live() {
+            return Ok(Effect::reply(render::not_live(id, r.status == Status::Closed)));
+        }
+        if r.claimed_by.as_deref() != Some(member.user_id.as_str()) {
+            return Ok(Effect::reply(render::not_yours(id)));
+        }
+        if now - r.last_citizen_at > self.config.window_days * 86_400 {
+            return Ok(Effect::reply(render::window_closed(id)));
+        }
+        let dir = self.directory()?;
+        let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
+        let mut effect = Effect::reply(render::sent(id));
+        let place = self.team_place(&dir, &r);
+        let shown = self.shown_name(&dir, &member.user_id);
+        effect.send(
+            &r.citizen.clone(),
+            &render::relayed_to_citizen(id, &place, shown.as_deref(), &text, visit),
+        );
+        r.lines.push(Line { from: Party::Member(member.user_id.clone()), text, at: now, visit });
+        r.first_reply_at.get_or_insert(now);
+        if visit {
+            r.visits += 1;
+        }
+        if confirm_plain {
+            r.plain_ok = true;
+        }
+        r.rev += 1;
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        Ok(effect)
+    }
+
+    fn close(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+        let Some(mut r) = self.visible(member, id)? else {
+            return Ok(Effect::reply(render::unknown_request(id)));
+        };
+        if !r.status.is_live() {
+            return Ok(Effect::reply(render::not_live(id, r.status == Status::Closed)));
+        }
+        let holder = r.claimed_by.clone();
+        let is_leader =
+            member.role == Role::Leader && member.team.is_some() && member.team == r.claimer_team;
+        match &holder {
+            Some(h) if *h == member.user_id || is_leader || member.role == Role::Admin => {}
+            Some(_) => return Ok(Effect::reply(render::not_yours(id))),
+            None => {
+                return Ok(Effect::reply(Reply::text(format!(
+                    "Yêu cầu #{id} chưa ai nhận. Gõ /nhan {id} để nhận trước khi đóng."
+                ))));
+            }
+        }
+        r.status = Status::Closed;
+        r.closed_at = Some(now);
+        r.closed_by = holder;
+        r.rev += 1;
+        let mut effect = Effect::reply(render::closed_for_member(id));
+        let citizen = r.citizen.clone();
+        if !citizen.is_empty() {
+            effect.send(&citizen, &render::rate(id));
+            let c = self.store.handoff_citizen(&citizen)?.unwrap_or_default();
+            effect.writes.push(Self::put_citizen(&citizen, c, Stage::Rate { id }, now));
+        }
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        Ok(effect)
+    }
+
+    fn give_back(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+        let Some(r) = self.visible(member, id)? else {
+            return Ok(Effect::reply(render::unknown_request(id)));
+        };
+        if r.claimed_by.as_deref() != Some(member.user_id.as_str()) || r.status != Status::Claimed {
+            return Ok(Effect::reply(render::not_yours(id)));
+        }
+        let dir = self.directory()?;
+        let mut effect = Effect::reply(render::returned_for_member(id));
+        let (r, to_tell) = reopen(r, &dir, &|u| self.reachable(u, now), now);
+        let place = dir.place_label(&r.unit);
+        for u in to_tell.iter().filter(|u| **u != member.user_id) {
+            effect.send(u, &render::new_request(id, &place, &r.question, false));
+        }
+        effect.send(&r.citizen.clone(), &render::returned_for_citizen(id));
+        effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
+        Ok(effect)
+    }
+
+    /// A member's plain message: relayed when they hold exactly one live request (after
+    /// a first confirmation), unless it is a report command or a report form is open.
+    fn member_plain(
+        &self,
+        member: &Member,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
+        if crate::reports::command::recognise(text).is_some()
+            || self.store.report_form(&member.user_id)?.is_some()
+        {
+            return Ok(None);
+        }
+        let held: Vec<Request> = self
+            .store
+            .handoff_live_requests()?
+            .into_iter()
+            .filter(|r| r.claimed_by.as_deref() == Some(member.user_id.as_str()))
+            .collect();
+        let [r] = held.as_slice() else { return Ok(None) };
+        if r.plain_ok {
+            return self.answer(member, r.id, text, false, false, now).map(Some);
+        }
+        Ok(Some(Effect {
+            replies: vec![render::confirm_plain(r.id, text)],
+            writes: vec![HandoffWrite::PutPending(
+                member.user_id.clone(),
+                PendingRelay { id: r.id, text: text.chars().take(MAX_TEXT_CHARS).collect() },
+            )],
+            ..Effect::default()
+        }))
+    }
+
+    fn list(&self, member: &Member) -> anyhow::Result<Effect> {
+        let dir = self.directory()?;
+        let mut lines = Vec::new();
+        for r in self.store.handoff_live_requests()? {
+            let mine = r.claimed_by.as_deref() == Some(member.user_id.as_str());
+            let waiting = r.status == Status::Open
+                && (r.visible_to(&member.user_id)
+                    || (member.team.is_some() && member.team == r.team));
+            if mine || waiting {
+                let state = if mine { "bạn đang giữ" } else { "chờ người nhận" };
+                lines.push(format!(
+                    "#{} — {} ({state}): «{}»",
+                    r.id,
+                    dir.place_label(&r.unit),
+                    clip(&r.question, 80)
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return Ok(Effect::reply(Reply::text(
+                "Không có yêu cầu nào đang chờ hay bạn đang giữ.",
+            )));
+        }
+        Ok(Effect::reply(Reply::text(format!("Yêu cầu của bạn và Tổ:\n{}", lines.join("\n")))))
+    }
+
+    fn my_figures(&self, member: &Member, now: i64) -> anyhow::Result<Effect> {
+        let month = contrib::month_of(now);
+        let c = self.contributions(&[month])?;
+        let f =
+            c.members.get(&(month, member.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
+        Ok(Effect::reply(Reply::text(format!(
+            "Đóng góp của bạn tháng {} (tự động tính từ hoạt động):\n{}",
+            month_label(month),
+            figures_text(&f)
+        ))))
+    }
+
+    fn overview(&self, member: &Member, now: i64) -> anyhow::Result<Effect> {
+        let Some(team_id) = member.team.filter(|_| member.role == Role::Leader) else {
+            return Ok(Effect::reply(render::leaders_only()));
+        };
+        let dir = self.directory()?;
+        let month = contrib::month_of(now);
+        let c = self.contributions(&[month])?;
+        let mut text = format!("Tình hình Tổ tháng {}:", month_label(month));
+        let mut reported = Vec::new();
+        let mut not_reported = Vec::new();
+        let mut unreachable = Vec::new();
+        for p in dir.team_members(team_id) {
+            let name = dir.display_name(&p.user_id);
+            let f =
+                c.members.get(&(month, p.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
+            if f.reports_submitted > 0 {
+                reported.push(name.clone());
+            } else {
+                not_reported.push(name.clone());
+            }
+            if !self.reachable(&p.user_id, now) {
+                unreachable.push(name);
+            }
+        }
+        let join = |v: &[String]| if v.is_empty() { "không có".to_owned() } else { v.join(", ") };
+        text.push_str(&format!("\n- Đã gửi báo cáo: {}", join(&reported)));
+        text.push_str(&format!("\n- Chưa gửi báo cáo: {}", join(&not_reported)));
+        text.push_str(&format!("\n- Chưa liên lạc được qua Zalo: {}", join(&unreachable)));
+        let team = c.teams.get(&(month, team_id)).map(|a| a.finish()).unwrap_or_default();
+        text.push_str(&format!("\nCả Tổ (tự động tính):\n{}", figures_text(&team)));
+        let open: Vec<String> = self
+            .store
+            .handoff_live_requests()?
+            .into_iter()
+            .filter(|r| r.team == Some(team_id) || r.claimer_team == Some(team_id))
+            .map(|r| match &r.claimed_by {
+                Some(u) => format!("#{} — {} giữ", r.id, dir.display_name(u)),
+                None => format!("#{} — chờ người nhận", r.id),
+            })
+            .collect();
+        text.push_str(&format!("\nYêu cầu đang mở: {}", join(&open)));
+        Ok(Effect::reply(Reply::text(text)))
+    }
+
+    /// Contributions for `months` from the store.
+    pub fn contributions(
+        &self,
+        months: &[contrib::Month],
+    ) -> anyhow::Result<contrib::Contributions> {
+        let requests = self.store.handoff_requests()?;
+        let reports = self.store.report_versions()?;
+        let invites = self.store.report_invites()?;
+        Ok(contrib::compute(&requests, &reports, &invites, months))
+    }
+}
+
+/// Puts a claimed request back to open, routed again; returns it and who to tell.
+pub(crate) fn reopen(
+    mut r: Request,
+    dir: &Directory,
+    reachable: &dyn Fn(&str) -> bool,
+    now: i64,
+) -> (Request, Vec<String>) {
+    let route = dir.route(&r.unit, Level::Team, reachable);
+    r.status = Status::Open;
+    r.claimed_by = None;
+    r.claimer_team = None;
+    r.claimed_at = None;
+    r.waiting_since = now;
+    r.level = route.level;
+    for u in &route.recipients {
+        if !r.notified.contains(u) {
+            r.notified.push(u.clone());
+        }
+    }
+    r.rev += 1;
+    (r, route.recipients)
+}
+
+fn anyhow_commit(e: CommitError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+fn month_label(month: contrib::Month) -> String {
+    format!("{}/{}", month.rem_euclid(12) + 1, month.div_euclid(12))
+}
+
+fn clip(text: &str, max: usize) -> String {
+    let mut s: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        s.push('…');
+    }
+    s
+}
+
+/// The figures as lines a member reads.
+pub(crate) fn figures_text(f: &contrib::Figures) -> String {
+    let median = f.median_first_reply_secs.map_or_else(|| "—".to_owned(), render::duration);
+    format!(
+        "- Yêu cầu đã nhận: {}, đã xong: {}\n- Thời gian trả lời đầu tiên (trung vị): {median}\n- Đánh giá: {} hài lòng, {} chưa hài lòng\n- Hẹn gặp đã đề nghị: {}\n- Báo cáo đã gửi: {} (đúng hạn: {})\n- Mã mời đã được dùng: {}",
+        f.requests_claimed,
+        f.requests_closed,
+        f.rated_satisfied,
+        f.rated_unsatisfied,
+        f.visits_proposed,
+        f.reports_submitted,
+        f.reports_on_time,
+        f.invites_used
+    )
+}

@@ -1,0 +1,311 @@
+//! Citizen → local team hand-off over the webhook: a citizen types "gap to", their
+//! village without diacritics and a question; a member of that village's team claims
+//! it, answers, proposes a visit and closes it; the citizen rates it; the admin API
+//! shows the contribution. Also: escalation on an injected clock, and kill -9.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use cnscd_bot::clock::Clock;
+use cnscd_bot::zalo::fake::FakeZalo;
+use common::process::Service;
+use common::{ADMIN_TOKEN, APP_SECRET, TestApp, spawn_app_at, texts};
+use serde_json::{Value, json};
+
+static MSG: AtomicU64 = AtomicU64::new(1);
+
+fn next_msg_id() -> String {
+    format!("h{}", MSG.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Sends `text` as `user` and waits for a new message to `waiter` containing `expect`.
+async fn chat_to(app: &TestApp, user: &str, text: &str, waiter: &str, expect: &str) -> String {
+    let before = app.fake.messages_for(waiter).len();
+    assert_eq!(app.user_says(user, &next_msg_id(), text).await, 200);
+    wait_new(&app.fake, waiter, before, expect).await
+}
+
+async fn chat(app: &TestApp, user: &str, text: &str, expect: &str) -> String {
+    chat_to(app, user, text, user, expect).await
+}
+
+async fn wait_new(fake: &FakeZalo, user: &str, before: usize, expect: &str) -> String {
+    for _ in 0..150 {
+        let all = fake.messages_for(user);
+        let new: Vec<String> = texts(&all[before.min(all.len())..]);
+        if new.iter().any(|t| t.contains(expect)) {
+            return new.join("\n");
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!(
+        "{user}: no message containing {expect:?}; got {:?}",
+        texts(&fake.messages_for(user)[before..])
+    );
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert!(status.is_success(), "status {status}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn units_csv() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/units-example.csv"))
+        .unwrap()
+}
+
+/// Units of the example province, teams for Phú An and Vinh Xuân (both in Xã Phú
+/// Vinh); returns their ids.
+async fn setup(app: &TestApp) -> (u64, u64) {
+    let r = app
+        .http
+        .post(format!("{}/admin/api/units/import", app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(units_csv())
+        .send()
+        .await
+        .unwrap();
+    json_of(r).await;
+    let mut ids = Vec::new();
+    for (unit, name) in
+        [("20000-01", "Tổ CNSCĐ thôn Phú An"), ("20000-02", "Tổ CNSCĐ thôn Vinh Xuân")]
+    {
+        let team =
+            json_of(app.admin_post("/admin/api/teams", json!({"unit": unit, "name": name})).await)
+                .await;
+        ids.push(team["id"].as_u64().unwrap());
+    }
+    (ids[0], ids[1])
+}
+
+async fn join(app: &TestApp, user: &str, body: Value) {
+    let invite = json_of(app.admin_post("/admin/api/invites", body).await).await;
+    let code = invite["code"].as_str().unwrap();
+    chat(app, user, &format!("/dangky {code}"), "").await;
+}
+
+async fn spawn(start: Clock) -> TestApp {
+    spawn_app_at(start, |s| {
+        s.reports.definitions = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/reports.toml");
+        s.reports.reminders = false;
+        s.handoff.interval_secs = 1;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn citizen_reaches_the_village_team_and_the_help_counts() {
+    let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
+    let (phu_an, vinh_xuan) = setup(&app).await;
+    join(&app, "m-lan", json!({"team": phu_an, "role": "member"})).await;
+    join(&app, "m-other", json!({"team": vinh_xuan, "role": "member"})).await;
+    chat(&app, "m-lan", "/ten Nguyễn Thị Lan", "Đã lưu tên hiển thị: Nguyễn Thị Lan").await;
+
+    let said = chat(&app, "c-1", "gap to", "thôn, tổ dân phố nào").await;
+    assert!(said.contains("Tổ"), "{said}");
+    chat(&app, "c-1", "phu an", "Nơi ở của bạn: Thôn Phú An, Xã Phú Vinh").await;
+    let told = chat(&app, "c-1", "Tôi muốn cài VNeID cho mẹ", "Đã ghi nhận yêu cầu #1").await;
+    assert!(
+        told.contains("Một thành viên Tổ CNSCĐ Thôn Phú An sẽ trả lời bạn ngay tại đây"),
+        "{told}"
+    );
+    let news = wait_new(
+        &app.fake,
+        "m-lan",
+        0,
+        "🙋 Yêu cầu #1 — Thôn Phú An, Xã Phú Vinh: «Tôi muốn cài VNeID cho mẹ»",
+    )
+    .await;
+    assert!(!news.contains("c-1"), "members never see the citizen's id: {news}");
+    // The other village's team is not told while the village's team is reachable.
+    assert!(texts(&app.fake.messages_for("m-other")).iter().all(|t| !t.contains("#1")));
+    // A member of another team cannot take it.
+    chat(&app, "m-other", "/nhan 1", "Không có yêu cầu #1").await;
+
+    chat_to(
+        &app,
+        "m-lan",
+        "/nhan 1",
+        "c-1",
+        "Thành viên Nguyễn Thị Lan của Tổ CNSCĐ Thôn Phú An đã nhận yêu cầu #1",
+    )
+    .await;
+    chat_to(
+        &app,
+        "m-lan",
+        "/tl 1 Bác mang điện thoại và CCCD ra nhà văn hóa thôn nhé",
+        "c-1",
+        "Tổ CNSCĐ Thôn Phú An — Nguyễn Thị Lan: Bác mang điện thoại và CCCD",
+    )
+    .await;
+    chat_to(
+        &app,
+        "c-1",
+        "Chiều nay được không cháu?",
+        "m-lan",
+        "💬 #1 — người dân: «Chiều nay được không cháu?»",
+    )
+    .await;
+    chat_to(
+        &app,
+        "m-lan",
+        "/hen 1 15 giờ chiều nay tại nhà văn hóa thôn",
+        "c-1",
+        "📅 Đề nghị gặp: 15 giờ chiều nay",
+    )
+    .await;
+    // Plain messages need a first confirmation, then go straight through.
+    chat(&app, "m-lan", "Cháu chờ bác nhé", "Gửi tin này tới người dân của yêu cầu #1?").await;
+    chat_to(&app, "m-lan", "#h:gui", "c-1", "Cháu chờ bác nhé").await;
+    chat_to(&app, "m-lan", "Bác nhớ mang sạc", "c-1", "Bác nhớ mang sạc").await;
+
+    chat_to(&app, "m-lan", "/xong 1", "c-1", "Bạn thấy sự hỗ trợ thế nào?").await;
+    chat_to(&app, "c-1", "hài lòng", "m-lan", "Hài lòng").await;
+    chat(&app, "c-1", "Cháu Lan rất nhiệt tình", "Cảm ơn bạn đã đánh giá").await;
+
+    let requests = json_of(app.admin_get("/admin/api/requests?status=closed").await).await;
+    assert_eq!(requests["count"], 1, "{requests}");
+    let r = &requests["items"][0];
+    assert_eq!(r["rating"]["satisfied"], true);
+    assert_eq!(r["rating"]["comment"], "Cháu Lan rất nhiệt tình");
+    assert_eq!(r["claimed_by"]["name"], "Nguyễn Thị Lan");
+    let none = json_of(app.admin_get("/admin/api/requests?unit=19900").await).await;
+    assert_eq!(none["count"], 0);
+
+    let c = json_of(app.admin_get("/admin/api/contributions?period=2026-12").await).await;
+    assert_eq!(c["source"], "automatic");
+    let lan =
+        c["members"].as_array().unwrap().iter().find(|m| m["name"] == "Nguyễn Thị Lan").unwrap();
+    let f = &lan["figures"];
+    assert_eq!(
+        (f["requests_claimed"].as_u64(), f["requests_closed"].as_u64()),
+        (Some(1), Some(1)),
+        "{c}"
+    );
+    assert_eq!(f["rated_satisfied"], 1);
+    assert_eq!(f["visits_proposed"], 1);
+    assert!(f["median_first_reply_secs"].is_number());
+    let commune = c["units"].as_array().unwrap().iter().find(|u| u["unit"] == "20000").unwrap();
+    assert_eq!(commune["figures"]["requests_closed"], 1, "{c}");
+    assert!(c["units"].as_array().unwrap().iter().any(|u| u["unit"] == "46"));
+    let bad = app.admin_get("/admin/api/contributions?period=W45").await;
+    assert_eq!(bad.status(), 400);
+
+    chat(&app, "m-lan", "/toi", "Yêu cầu đã nhận: 1, đã xong: 1").await;
+}
+
+#[tokio::test]
+async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
+    let clock = Clock::starting_at_vn(2026, 12, 1, 9, 0);
+    let app = spawn(clock.clone()).await;
+    let (phu_an, vinh_xuan) = setup(&app).await;
+    join(&app, "l-an", json!({"team": phu_an, "role": "leader"})).await;
+    join(&app, "m-vx", json!({"team": vinh_xuan, "role": "member"})).await;
+    join(&app, "adm", json!({"unit": "20000", "role": "admin"})).await;
+
+    chat(&app, "c-2", "gặp tổ", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-2", "thon phu an xa phu vinh", "Bạn cần giúp việc gì?").await;
+    chat(&app, "c-2", "Làm sao đổi mật khẩu VssID?", "Đã ghi nhận yêu cầu #1").await;
+    wait_new(&app.fake, "l-an", 0, "🙋 Yêu cầu #1").await;
+
+    // Two office hours without a claim: the leader is reminded, the commune's teams told.
+    let (leader_before, other_before) =
+        (app.fake.messages_for("l-an").len(), app.fake.messages_for("m-vx").len());
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    wait_new(&app.fake, "l-an", leader_before, "⏰ Yêu cầu #1").await;
+    wait_new(&app.fake, "m-vx", other_before, "🙋 Yêu cầu #1").await;
+    wait_new(&app.fake, "c-2", 0, "chuyển tới các Tổ CNSCĐ khác").await;
+    // Two more: the commune admin.
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    wait_new(&app.fake, "adm", 0, "📋 Yêu cầu #1").await;
+    // Sent once, however many passes run.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let reminders =
+        texts(&app.fake.messages_for("l-an")).iter().filter(|t| t.contains("⏰")).count();
+    assert_eq!(reminders, 1);
+
+    // The member of the other village's team, now told, may claim it.
+    chat_to(&app, "m-vx", "nhan 1", "c-2", "đã nhận yêu cầu #1").await;
+    chat(&app, "l-an", "/nhan 1", "đã được").await;
+    let overview = chat(&app, "l-an", "/tinhhinh", "Tình hình Tổ").await;
+    assert!(overview.contains("Chưa gửi báo cáo"), "{overview}");
+}
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "CNSCD__REPORTS__DEFINITIONS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/reports.toml"),
+        ),
+        ("CNSCD__REPORTS__REMINDERS", "false"),
+    ]
+}
+
+async fn service_says(
+    fake: &FakeZalo,
+    s: &Service,
+    user: &str,
+    msg: &str,
+    text: &str,
+    waiter: &str,
+    expect: &str,
+) {
+    let before = fake.messages_for(waiter).len();
+    s.say(user, msg, text).await;
+    wait_new(fake, waiter, before, expect).await;
+}
+
+#[tokio::test]
+async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/api/units/import", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(units_csv())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let team =
+        s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
+    let code =
+        s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
+    let code = code["code"].as_str().unwrap().to_owned();
+    service_says(&fake, &s, "m-k", "k1", &format!("/dangky {code}"), "m-k", "").await;
+    service_says(&fake, &s, "c-k", "k2", "gap to", "c-k", "thôn, tổ dân phố nào").await;
+    service_says(&fake, &s, "c-k", "k3", "Phu An", "c-k", "Bạn cần giúp việc gì?").await;
+    service_says(&fake, &s, "c-k", "k4", "Nhờ cài ứng dụng ngân hàng", "m-k", "🙋 Yêu cầu #1")
+        .await;
+    s.kill9();
+
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    // Zalo re-delivers the question after the restart: still one request.
+    s.say("c-k", "k4", "Nhờ cài ứng dụng ngân hàng").await;
+    service_says(&fake, &s, "m-k", "k5", "/nhan 1", "c-k", "đã nhận yêu cầu #1").await;
+    let list = s.admin("/admin/api/requests", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["items"][0]["status"], "claimed");
+    s.kill9();
+
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    service_says(
+        &fake,
+        &s,
+        "m-k",
+        "k6",
+        "/tl 1 Bác ra nhà văn hóa nhé",
+        "c-k",
+        "Bác ra nhà văn hóa nhé",
+    )
+    .await;
+    s.kill9();
+}
