@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::date::Date;
+use super::intents::Intents;
+use super::lexicon::Lexicon;
 use super::triggers::Triggers;
 
 /// A jump target, resolved: the dialog and node both exist in the set.
@@ -26,6 +28,12 @@ pub struct DialogSet {
     pub(crate) stale_facts: Vec<StaleFact>,
     /// One keyword per dialog as written, for the help text.
     pub(crate) hints: Vec<String>,
+    /// Shorthand and misspellings (`dialogs/_lexicon.toml`).
+    pub(crate) lexicon: Lexicon,
+    /// The free-text index over examples, keywords and button labels.
+    pub(crate) intents: Intents,
+    /// A short human name per node, for ask-back buttons.
+    pub(crate) labels: HashMap<Target, String>,
 }
 
 impl DialogSet {
@@ -80,6 +88,16 @@ impl DialogSet {
         false
     }
 
+    /// True if `dialog` is an urgent (danger) dialog.
+    pub fn is_urgent(&self, dialog: &str) -> bool {
+        self.dialogs.get(dialog).is_some_and(|d| d.urgent)
+    }
+
+    /// The short name of a node shown on ask-back buttons.
+    pub(crate) fn label_of(&self, target: &Target) -> String {
+        self.labels.get(target).cloned().unwrap_or_else(|| target.node.replace('_', " "))
+    }
+
     pub(crate) fn node(&self, dialog: &str, node: &str) -> Option<&Node> {
         self.dialogs.get(dialog)?.nodes.get(node)
     }
@@ -101,6 +119,8 @@ pub(crate) struct Dialog {
     pub(crate) title: String,
     pub(crate) start: String,
     pub(crate) nodes: HashMap<String, Node>,
+    /// `urgent = true`: danger intents, answered before anything else.
+    pub(crate) urgent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +136,8 @@ pub(crate) struct Node {
     /// "Bước i/n" when the node is listed in a sequence.
     pub(crate) step: Option<(usize, usize)>,
     /// Example phrasings and keywords as written (NFC), for free-text matching.
-    #[allow(dead_code)] // read by the free-text matcher (issue 10), landing next
     pub(crate) examples: Vec<String>,
+    /// Indexed from the raw file (with spans for diagnostics); kept for tools and tests.
     #[allow(dead_code)]
     pub(crate) keywords: Vec<String>,
 }

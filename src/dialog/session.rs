@@ -81,4 +81,18 @@ pub struct Step {
     /// `None`: the conversation ended, nothing to keep.
     pub session: Option<Session>,
     pub replies: Vec<Reply>,
+    /// Whether the text was understood (misses and ask-backs are kept to improve examples).
+    pub understood: Understood,
+}
+
+/// How well one text was understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Understood {
+    /// Acted on (a button, a choice, an answer, a clear match), or not a text at all.
+    #[default]
+    Yes,
+    /// Several candidates were offered ("Có phải bạn muốn hỏi: …").
+    AskedBack,
+    /// Nothing matched ("Mình chưa hiểu ý bạn").
+    No,
 }

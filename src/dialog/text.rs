@@ -98,7 +98,7 @@ pub fn is_id(s: &str) -> bool {
 
 /// True if two single words are equal, or differ by at most one edit (insertion, deletion,
 /// substitution or swap of neighbours) and both are long enough to tolerate a typo.
-fn word_matches(expected: &str, typed: &str) -> bool {
+pub(crate) fn word_matches(expected: &str, typed: &str) -> bool {
     if expected == typed {
         return true;
     }

@@ -115,6 +115,7 @@ impl Registry {
             return Step {
                 session: session.cloned(),
                 replies: vec![Reply::text(NO_DIALOGS_REPLY)],
+                understood: dialog::Understood::Yes,
             };
         };
         let options = EngineOptions { idle_timeout_secs: self.inner.options.idle_timeout_secs };
