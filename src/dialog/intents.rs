@@ -25,8 +25,17 @@ use super::text;
 pub(crate) const ACCEPT: f32 = 0.6;
 /// Lowest confidence offered in an ask-back.
 pub(crate) const ASK: f32 = 0.3;
-/// Lowest confidence at which a danger node (urgent dialog) wins over everything else.
+/// Confidence at which a danger node (urgent dialog) wins over everything else.
 pub(crate) const DANGER: f32 = 0.42;
+/// Lower confidence at which a danger node still wins when it ranks about as high as the best
+/// ordinary node (BM25 at least [`DANGER_RELATIVE`] of it): long, chatty messages about a
+/// scam in progress rarely cover one example well.
+pub(crate) const DANGER_MIN: f32 = 0.25;
+const DANGER_RELATIVE: f32 = 0.75;
+/// A node at least this confident, and at most [`SPECIFIC_GAP`] below a topic keyword of its
+/// own dialog, is preferred to the topic's start.
+const SPECIFIC: f32 = 0.45;
+const SPECIFIC_GAP: f32 = 0.45;
 /// The runner-up counts as close when its BM25 score is at least this share of the best.
 const CLOSE: f32 = 0.8;
 /// At most this many candidates in an ask-back.
@@ -45,6 +54,8 @@ const BONUS_DIALOG: f32 = 0.05;
 pub(crate) enum Source {
     Example,
     Keyword,
+    /// A dialog-level keyword: it names the topic, not an answer inside it.
+    Topic,
     Label,
 }
 
@@ -52,6 +63,7 @@ impl Source {
     fn weight(self) -> f32 {
         match self {
             Source::Example | Source::Keyword => 1.0,
+            Source::Topic => 0.8,
             Source::Label => 0.85,
         }
     }
@@ -60,6 +72,7 @@ impl Source {
     fn confidence_weight(self) -> f32 {
         match self {
             Source::Example | Source::Keyword => 1.0,
+            Source::Topic => 0.85,
             Source::Label => 0.7,
         }
     }
@@ -102,6 +115,7 @@ struct Index {
 
 struct Doc {
     node: u32,
+    topic: bool,
     weight: f32,
     confidence_weight: f32,
     terms: Vec<String>,
@@ -129,6 +143,8 @@ pub(crate) struct Candidate {
     /// damped when much of the message is not explained (plus the context bonus).
     pub(crate) confidence: f32,
     pub(crate) urgent: bool,
+    /// Its best evidence is a dialog-level keyword (it names the topic, not an answer).
+    pub(crate) topic: bool,
 }
 
 /// What to do with a message.
@@ -199,6 +215,7 @@ impl Intents {
             exact.entry(words.join(" ")).or_default().push(id);
             docs.push(Doc {
                 node,
+                topic: phrase.source == Source::Topic,
                 weight: phrase.source.weight(),
                 confidence_weight: phrase.source.confidence_weight(),
                 terms: terms_of(&words),
@@ -301,7 +318,7 @@ impl Intents {
             let doc = &index.docs[id as usize];
             let target = &index.nodes[doc.node as usize];
             let confidence = if exact.contains(&id) {
-                1.0
+                doc.confidence_weight.max(ACCEPT)
             } else {
                 let unique: HashSet<&str> = doc.terms.iter().map(String::as_str).collect();
                 let found: f32 =
@@ -326,10 +343,14 @@ impl Intents {
                 score: score * boost,
                 confidence: (confidence + bonus).min(1.0),
                 urgent: index.urgent[doc.node as usize],
+                topic: doc.topic,
             };
             by_node
                 .entry(doc.node)
                 .and_modify(|best| {
+                    if candidate.confidence > best.confidence {
+                        best.topic = candidate.topic;
+                    }
                     best.score = best.score.max(candidate.score);
                     best.confidence = best.confidence.max(candidate.confidence);
                 })
@@ -341,13 +362,33 @@ impl Intents {
         candidates
     }
 
+    /// The best candidates (danger and ordinary), for `check --explain`.
+    pub(crate) fn explain(&self, query: &Query) -> Vec<Candidate> {
+        let mut all = self.rank(query, true, None);
+        all.truncate(2);
+        let mut ordinary = self.rank(query, false, None);
+        ordinary.truncate(4);
+        all.extend(ordinary);
+        all
+    }
+
     /// The danger node the message is about, if any is confident enough.
     pub(crate) fn danger(&self, query: &Query) -> Option<Target> {
         let candidates = self.rank(query, true, None);
-        let best = candidates.iter().max_by(|a, b| {
-            a.confidence.total_cmp(&b.confidence).then_with(|| b.score.total_cmp(&a.score))
-        })?;
-        (best.confidence >= DANGER).then(|| best.target.clone())
+        let best = candidates.first()?;
+        if best.confidence < DANGER_MIN {
+            return None;
+        }
+        let confident = candidates
+            .iter()
+            .filter(|c| c.confidence >= DANGER)
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+        if let Some(confident) = confident {
+            return Some(confident.target.clone());
+        }
+        let ordinary = self.rank(query, false, None);
+        let ordinary_best = ordinary.first().map_or(0.0, |c| c.score);
+        (best.score >= DANGER_RELATIVE * ordinary_best).then(|| best.target.clone())
     }
 
     /// Answer, ask back or miss, for ordinary (not danger) nodes.
@@ -358,6 +399,19 @@ impl Intents {
 
 /// The thresholds, applied to ranked candidates.
 pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
+    // A topic keyword ("khai sinh") gives way to a node of the same dialog that answers
+    // about as well: the citizen gets the answer, not the topic's menu.
+    let specific = |topic: &Candidate| {
+        candidates.iter().any(|c| {
+            !c.topic
+                && c.target.dialog == topic.target.dialog
+                && c.confidence >= SPECIFIC
+                && c.confidence >= topic.confidence - SPECIFIC_GAP
+        })
+    };
+    let kept: Vec<Candidate> =
+        candidates.iter().filter(|c| !(c.topic && specific(c))).cloned().collect();
+    let candidates = kept.as_slice();
     let Some(best) = candidates.first() else { return Decision::Miss };
     // The best by confidence may sit lower in BM25 order (a short keyword fully present).
     let confident = candidates

@@ -447,7 +447,7 @@ fn check_examples(
                 phrases.push(Phrase {
                     target,
                     text: keyword.get_ref().clone(),
-                    source: Source::Keyword,
+                    source: Source::Topic,
                 });
             }
         }

@@ -24,6 +24,7 @@ mod strict;
 pub mod text;
 pub mod transcript;
 mod triggers;
+pub mod understanding;
 
 pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};

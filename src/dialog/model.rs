@@ -93,6 +93,21 @@ impl DialogSet {
         self.dialogs.get(dialog).is_some_and(|d| d.urgent)
     }
 
+    /// How free text is understood, for `check --explain`: the normalized words, then the
+    /// best danger and ordinary candidates as `dialog:node score confidence`.
+    pub fn explain(&self, text: &str) -> String {
+        let query = self.intents.query(&self.lexicon, &super::text::fold(text));
+        let mut out = format!("[{}]", query.joined());
+        for c in self.intents.explain(&query) {
+            let mark = if c.urgent { "!" } else { "" };
+            out.push_str(&format!(
+                " {mark}{}:{} {:.2}/{:.2}",
+                c.target.dialog, c.target.node, c.score, c.confidence
+            ));
+        }
+        out
+    }
+
     /// The short name of a node shown on ask-back buttons.
     pub(crate) fn label_of(&self, target: &Target) -> String {
         self.labels.get(target).cloned().unwrap_or_else(|| target.node.replace('_', " "))

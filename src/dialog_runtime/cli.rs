@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::dialog::{self, Date, EngineOptions, LoadOptions, transcript};
+use crate::dialog::understanding::{self, Outcome};
+use crate::dialog::{self, Date, DialogSet, EngineOptions, LoadOptions, SourceFile, transcript};
 
 /// Default folder of the shipped dialogs.
 pub const DEFAULT_DIALOGS_DIR: &str = "dialogs";
@@ -22,6 +23,10 @@ pub struct CheckArgs {
     /// Review interval in days for facts that do not set review_days.
     #[arg(long, default_value_t = 180)]
     pub review_days: u32,
+    /// For each wrong line of tests/understanding.tsv, show how the message was read and
+    /// the best candidates (score/confidence).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Loads `args.dir`, prints every diagnostic, and exits non-zero on any error.
@@ -77,7 +82,66 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             println!("chưa thử: {}", list.join(", "));
         }
     }
+    let labelled = args.dir.join(UNDERSTANDING_FILE);
+    if labelled.exists() {
+        let contents = std::fs::read_to_string(&labelled)
+            .with_context(|| format!("reading {}", labelled.display()))?;
+        let file = SourceFile { path: labelled.display().to_string(), contents };
+        errors += print_understanding(set, &file, args.explain);
+    }
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The labelled set for free-text understanding, inside the dialogs folder.
+pub const UNDERSTANDING_FILE: &str = "tests/understanding.tsv";
+
+/// Prints the figures and the lines that went wrong; returns the number of failures.
+fn print_understanding(set: &DialogSet, file: &SourceFile, explain: bool) -> usize {
+    let evaluation = understanding::evaluate(set, file);
+    for diagnostic in &evaluation.diagnostics {
+        println!("{diagnostic}");
+    }
+    let label = |t: &dialog::Target| format!("{}:{}", t.dialog, t.node);
+    for result in evaluation.results.iter().filter(|r| !r.node_ok || (r.case.danger && !r.warned)) {
+        let got = match &result.outcome {
+            Outcome::Answered(shown) => {
+                shown.first().map(label).unwrap_or_else(|| "(hỏi lại câu trả lời)".to_owned())
+            }
+            Outcome::AskedBack(offered) => {
+                format!("hỏi lại [{}]", offered.iter().map(label).collect::<Vec<_>>().join(", "))
+            }
+            Outcome::Missed => "không hiểu".to_owned(),
+        };
+        let expected = match &result.case.node {
+            Some(node) => format!("{}:{node}", result.case.dialog),
+            None => result.case.dialog.clone(),
+        };
+        println!(
+            "{}:{}: \"{}\": mong {expected}, được {got}",
+            file.path, result.case.line, result.case.message
+        );
+        if explain {
+            println!("    {}", set.explain(&result.case.message));
+        }
+    }
+    let pct = |share: f64| format!("{:.1}%", share * 100.0);
+    println!(
+        "hiểu câu tự do ({} câu): đúng ngay {}, đúng kịch bản {}, đúng bước (ngay hoặc sau một lần hỏi lại) {}, hỏi lại {}, không hiểu {}; cảnh báo lừa đảo {} của {} câu nguy hiểm, báo nhầm {}",
+        evaluation.results.len(),
+        pct(evaluation.top1()),
+        pct(evaluation.dialog()),
+        pct(evaluation.node()),
+        pct(evaluation.asked_back()),
+        pct(evaluation.missed()),
+        pct(evaluation.danger_recall()),
+        evaluation.danger_lines(),
+        evaluation.false_alarms(),
+    );
+    let failures = evaluation.failures();
+    if !failures.is_empty() {
+        println!("chưa đạt ngưỡng: {}", failures.join("; "));
+    }
+    failures.len() + evaluation.diagnostics.len()
 }
 
 /// Today's date in Vietnam (UTC+7), for fact review dates.
@@ -110,7 +174,8 @@ mod tests {
     use super::*;
 
     fn check(dir: &Path) -> ExitCode {
-        run_check(CheckArgs { dir: dir.to_owned(), review_days: 180 }).expect("check runs")
+        run_check(CheckArgs { dir: dir.to_owned(), review_days: 180, explain: false })
+            .expect("check runs")
     }
 
     #[test]
@@ -133,7 +198,8 @@ mod tests {
             .expect("write");
         assert_eq!(check(dir.path()), ExitCode::FAILURE, "a load error fails");
 
-        let missing = run_check(CheckArgs { dir: dir.path().join("none"), review_days: 180 });
+        let missing =
+            run_check(CheckArgs { dir: dir.path().join("none"), review_days: 180, explain: false });
         assert!(missing.is_err());
     }
 }
