@@ -81,8 +81,9 @@ impl Reporting {
         let form = stored_form.filter(|_| !stale);
         let recognised = recognise(text);
         if let Some(state) = form {
-            let is_other_command =
-                recognised.as_ref().is_some_and(|r| r.explicit && r.command != Command::Withdraw);
+            let is_other_command = recognised
+                .as_ref()
+                .is_some_and(|r| r.explicit && !matches!(r.command, Command::Withdraw { .. }));
             if !is_other_command {
                 return self
                     .advance_form(user, member.as_ref(), state, text, now, event_key)
@@ -124,7 +125,11 @@ impl Reporting {
                 let replies = self.defs().reports.iter().map(render::template).collect();
                 Ok(Effect { replies, ..Effect::default() })
             }
-            Command::Leave => self.leave(user, member),
+            Command::Leave { confirmed: false } => {
+                let team_name = self.team_name(member)?;
+                Ok(Effect::reply(render::confirm_leave(&team_name)))
+            }
+            Command::Leave { confirmed: true } => self.leave(user, member),
             Command::Invite { role } => self.invite(user, member, role, now),
             _ => {
                 let Some((member, team)) = self.member_team(member)? else {
@@ -135,7 +140,10 @@ impl Reporting {
                 match command {
                     Command::Report { args } => self.report(&member, &team, &args, now, event_key),
                     Command::View => self.view(&team, now),
-                    Command::Withdraw => self.withdraw(&member, now),
+                    Command::Withdraw { confirmed: false } => {
+                        Ok(Effect::reply(render::confirm_withdraw()))
+                    }
+                    Command::Withdraw { confirmed: true } => self.withdraw(&member, now),
                     _ => Ok(Effect::reply(render::help(&self.defs()))),
                 }
             }
@@ -202,11 +210,15 @@ impl Reporting {
         })
     }
 
-    fn leave(&self, user: &str, member: Option<&Member>) -> anyhow::Result<Effect> {
-        let team_name = match member.and_then(|m| m.team) {
+    fn team_name(&self, member: Option<&Member>) -> anyhow::Result<String> {
+        Ok(match member.and_then(|m| m.team) {
             Some(id) => self.store.report_team(id)?.map_or_else(|| "tổ".to_owned(), |t| t.name),
             None => "vai trò quản lý".to_owned(),
-        };
+        })
+    }
+
+    fn leave(&self, user: &str, member: Option<&Member>) -> anyhow::Result<Effect> {
+        let team_name = self.team_name(member)?;
         Ok(Effect {
             replies: vec![render::left(&team_name)],
             writes: vec![
