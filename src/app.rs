@@ -155,6 +155,7 @@ pub async fn build(mut settings: Settings) -> anyhow::Result<App> {
         RegistryOptions {
             idle_timeout_secs: settings.dialogs.session_idle_days * 86_400,
             review_days: settings.dialogs.review_days,
+            unmatched_retention_days: settings.dialogs.unmatched_retention_days,
             ..RegistryOptions::default()
         },
     );

@@ -5,6 +5,7 @@ pub mod dialogs;
 mod outbox;
 pub mod reports;
 mod tokens;
+mod unmatched;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -23,6 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(outbox::router())
         .merge(tokens::router())
         .merge(reports::router())
+        .merge(unmatched::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
 }
 

@@ -30,8 +30,8 @@ pub(crate) const DANGER: f32 = 0.42;
 /// Lower confidence at which a danger node still wins when it ranks about as high as the best
 /// ordinary node (BM25 at least [`DANGER_RELATIVE`] of it): long, chatty messages about a
 /// scam in progress rarely cover one example well.
-pub(crate) const DANGER_MIN: f32 = 0.25;
-const DANGER_RELATIVE: f32 = 0.75;
+pub(crate) const DANGER_MIN: f32 = 0.22;
+const DANGER_RELATIVE: f32 = 0.7;
 /// A node at least this confident, and at most [`SPECIFIC_GAP`] below a topic keyword of its
 /// own dialog, is preferred to the topic's start.
 const SPECIFIC: f32 = 0.45;
@@ -40,6 +40,17 @@ const SPECIFIC_GAP: f32 = 0.45;
 const CLOSE: f32 = 0.8;
 /// At most this many candidates in an ask-back.
 const MAX_ASK: usize = 3;
+/// Confidence is the F-measure of the share of the document found in the message and the
+/// share of the message explained by the document, weighted towards the first (β < 1): a
+/// chatty message around a whole example is fine, but a one-word example ("vâng") inside a
+/// long message ("giá vàng hôm nay…") is no match.
+const BETA: f32 = 0.6;
+
+fn f_beta(doc_share: f32, query_share: f32) -> f32 {
+    let b2 = BETA * BETA;
+    let denominator = b2 * doc_share + query_share;
+    if denominator <= 0.0 { 0.0 } else { (1.0 + b2) * doc_share * query_share / denominator }
+}
 /// Only this many best documents get the (costlier) confidence computed.
 const TOP_DOCS: usize = 24;
 /// Score multipliers for the current node's own choices and for its dialog.
@@ -331,7 +342,7 @@ impl Intents {
                     .sum();
                 let doc_share = found / doc.mass.max(f32::MIN_POSITIVE);
                 let query_share = (found_words / query_mass).min(1.0);
-                doc_share * (0.6 + 0.4 * query_share) * doc.confidence_weight
+                f_beta(doc_share, query_share) * doc.confidence_weight
             };
             let (boost, bonus) = match context {
                 Some(c) if c.choices.contains(&target) => (BOOST_CHOICE, BONUS_CHOICE),

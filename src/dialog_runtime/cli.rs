@@ -27,7 +27,23 @@ pub struct CheckArgs {
     /// the best candidates (score/confidence).
     #[arg(long)]
     pub explain: bool,
+    /// Show how MESSAGE is read and the best candidates (repeatable).
+    #[arg(long, value_name = "MESSAGE")]
+    pub why: Vec<String>,
+    /// Also list the most frequent messages that were not understood, from the service's
+    /// store (stop the service first: the store is opened for writing).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Also list them from a running service's admin API (e.g. http://127.0.0.1:8080).
+    #[arg(long, value_name = "URL", conflicts_with = "store")]
+    pub admin_url: Option<String>,
+    /// Admin bearer token for --admin-url.
+    #[arg(long, env = "CNSCD__ADMIN__TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
+
+/// How many unmatched messages `check` lists.
+const UNMATCHED_SHOWN: usize = 20;
 
 /// Loads `args.dir`, prints every diagnostic, and exits non-zero on any error.
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -82,6 +98,19 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             println!("chưa thử: {}", list.join(", "));
         }
     }
+    for message in &args.why {
+        println!("\"{message}\": {}", set.explain(message));
+    }
+    if let Some(path) = &args.store {
+        let store = crate::store::Store::open(path)
+            .with_context(|| format!("opening the store {}", path.display()))?;
+        let items = store.unmatched_list(UNMATCHED_SHOWN, 0)?;
+        let rows = items.iter().map(|u| (u.text.clone(), u.count(), u.asked_back, u.last_seen_ms));
+        print_unmatched(rows.collect());
+    }
+    if let Some(url) = &args.admin_url {
+        print_unmatched(fetch_unmatched(url, args.admin_token.as_deref().unwrap_or_default())?);
+    }
     let labelled = args.dir.join(UNDERSTANDING_FILE);
     if labelled.exists() {
         let contents = std::fs::read_to_string(&labelled)
@@ -90,6 +119,52 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         errors += print_understanding(set, &file, args.explain);
     }
     Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// (text, count, of which ask-backs, last seen ms), most frequent first.
+type UnmatchedRow = (String, u64, u64, i64);
+
+fn print_unmatched(rows: Vec<UnmatchedRow>) {
+    if rows.is_empty() {
+        println!("chưa có câu nào bot không hiểu");
+        return;
+    }
+    println!("câu bot chưa hiểu nhiều nhất (thêm vào examples của bước phù hợp):");
+    for (text, count, asked_back, last_seen_ms) in rows {
+        let day = Date::from_unix_secs(last_seen_ms / 1000 + crate::calendar::UTC_OFFSET_SECS);
+        println!("  {count:>4} lần ({asked_back} lần hỏi lại), lần cuối {day}: \"{text}\"");
+    }
+}
+
+/// `GET <url>/admin/api/unmatched` on a running service (its own thread and runtime: `check`
+/// is called from inside the CLI's runtime).
+fn fetch_unmatched(url: &str, token: &str) -> anyhow::Result<Vec<UnmatchedRow>> {
+    let endpoint =
+        format!("{}/admin/api/unmatched?limit={UNMATCHED_SHOWN}", url.trim_end_matches('/'));
+    let token = token.to_owned();
+    let body: serde_json::Value = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let response = reqwest::Client::new().get(&endpoint).bearer_auth(token).send().await?;
+            let status = response.status();
+            anyhow::ensure!(status.is_success(), "{endpoint}: HTTP {status}");
+            Ok(response.json().await?)
+        })
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("admin API request panicked"))??;
+    let items = body["items"].as_array().cloned().unwrap_or_default();
+    Ok(items
+        .iter()
+        .map(|item| {
+            (
+                item["text"].as_str().unwrap_or_default().to_owned(),
+                item["count"].as_u64().unwrap_or_default(),
+                item["asked_back"].as_u64().unwrap_or_default(),
+                item["last_seen_ms"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// The labelled set for free-text understanding, inside the dialogs folder.
@@ -174,8 +249,16 @@ mod tests {
     use super::*;
 
     fn check(dir: &Path) -> ExitCode {
-        run_check(CheckArgs { dir: dir.to_owned(), review_days: 180, explain: false })
-            .expect("check runs")
+        run_check(CheckArgs {
+            dir: dir.to_owned(),
+            review_days: 180,
+            explain: false,
+            why: Vec::new(),
+            store: None,
+            admin_url: None,
+            admin_token: None,
+        })
+        .expect("check runs")
     }
 
     #[test]
@@ -198,8 +281,15 @@ mod tests {
             .expect("write");
         assert_eq!(check(dir.path()), ExitCode::FAILURE, "a load error fails");
 
-        let missing =
-            run_check(CheckArgs { dir: dir.path().join("none"), review_days: 180, explain: false });
+        let missing = run_check(CheckArgs {
+            dir: dir.path().join("none"),
+            review_days: 180,
+            explain: false,
+            why: Vec::new(),
+            store: None,
+            admin_url: None,
+            admin_token: None,
+        });
         assert!(missing.is_err());
     }
 }

@@ -19,6 +19,9 @@ use super::status::{RegistryStatus, ReloadOutcome};
 /// Sent when no valid dialog set has ever loaded: never leave the user without an answer.
 pub const NO_DIALOGS_REPLY: &str = "Xin lỗi, phần hướng dẫn đang được cập nhật. Bạn vui lòng thử lại sau ít phút; khi đó gõ \"menu\" để bắt đầu.";
 
+/// Default for `dialogs.unmatched_retention_days`.
+pub const DEFAULT_UNMATCHED_RETENTION_DAYS: u32 = 90;
+
 /// Settings for the registry (from the service configuration).
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
@@ -28,6 +31,8 @@ pub struct RegistryOptions {
     pub review_days: u32,
     /// How many replaced versions are kept for sessions still pinned to them.
     pub max_pinned_versions: usize,
+    /// How long a message that was not understood stays in the review list (0 = not kept).
+    pub unmatched_retention_days: u32,
 }
 
 impl Default for RegistryOptions {
@@ -36,6 +41,7 @@ impl Default for RegistryOptions {
             idle_timeout_secs: dialog::DEFAULT_IDLE_TIMEOUT_SECS,
             review_days: 180,
             max_pinned_versions: 8,
+            unmatched_retention_days: DEFAULT_UNMATCHED_RETENTION_DAYS,
         }
     }
 }
@@ -102,6 +108,11 @@ impl Registry {
         };
         registry.reload();
         registry
+    }
+
+    /// How long unmatched messages are kept, in milliseconds.
+    pub fn unmatched_retention_ms(&self) -> i64 {
+        i64::from(self.inner.options.unmatched_retention_days) * 86_400_000
     }
 
     pub fn dir(&self) -> &Path {

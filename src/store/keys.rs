@@ -11,6 +11,7 @@
 //! | `meta`           | `zalo_tokens`             | `TokenPair` (JSON)            |
 //! | `once`           | once key (UTF-8)          | done at, i64 ms BE            |
 //! | `dead`           | seq, u64 big-endian       | `InboxEntry` with `failure`   |
+//! | `unmatched`      | masked folded text        | `Unmatched` (JSON)            |
 //!
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
 //!
@@ -26,6 +27,7 @@ pub const SESSIONS: &str = "sessions";
 pub const META: &str = "meta";
 pub const ONCE: &str = "once";
 pub const DEAD: &str = "dead";
+pub const UNMATCHED: &str = "unmatched";
 
 pub const TOKENS: &[u8] = b"zalo_tokens";
 

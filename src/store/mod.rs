@@ -18,6 +18,7 @@ mod keys;
 mod outbox;
 pub mod reports;
 mod types;
+mod unmatched;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -34,6 +35,7 @@ pub use types::{
     InboxEntry, IngestOutcome, OutboxEntry, OutboxStatus, SendError, SessionUpdate, TokenPair,
     UserRecord,
 };
+pub use unmatched::Unmatched;
 
 use flusher::Flusher;
 
@@ -77,6 +79,8 @@ pub struct Store {
     dead: sled::Tree,
     /// Team reports: units, teams, members, invites, reports (see `reports/`).
     reports: sled::Tree,
+    /// Messages not understood, for editors (see `unmatched.rs`).
+    unmatched: sled::Tree,
     flusher: Flusher,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
@@ -142,6 +146,7 @@ impl Store {
             once: db.open_tree(keys::ONCE)?,
             dead: db.open_tree(keys::DEAD)?,
             reports: db.open_tree(reports::TREE)?,
+            unmatched: db.open_tree(keys::UNMATCHED)?,
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
             db,
