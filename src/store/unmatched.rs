@@ -75,7 +75,7 @@ impl Store {
         if let Some(error) = corrupt {
             return Err(error);
         }
-        if RECORDED.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0 {
+        if RECORDED.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
             self.unmatched_prune(now_ms - retention_ms)?;
         }
         Ok(())
