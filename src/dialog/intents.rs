@@ -418,6 +418,8 @@ pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
                 && c.target.dialog == topic.target.dialog
                 && c.confidence >= SPECIFIC
                 && c.confidence >= topic.confidence - SPECIFIC_GAP
+                // The whole message is the topic keyword: only a clear answer replaces it.
+                && (topic.confidence < Source::Topic.confidence_weight() || c.confidence >= ACCEPT)
         })
     };
     let kept: Vec<Candidate> =
