@@ -1,5 +1,7 @@
-//! Dialog engine figures: load + validate of ~1,000 nodes, and engine steps per second over a
-//! large generated dialog set. Plain `Instant` timing, one thread.
+//! Dialog engine figures: load + validate of ~1,000 nodes, engine steps per second over a
+//! large generated dialog set, and free-text understanding (issue 10): the cost of a first
+//! message with the shipped dialogs and with a synthetic set of 1,000 nodes with examples.
+//! Plain `Instant` timing, one thread.
 //!
 //! Run: `cargo bench --bench dialog_engine` (results go in BENCHMARKS.md, "Dialog engine").
 
@@ -177,7 +179,132 @@ fn bench_steps() {
     );
 }
 
+/// Syllables for synthetic examples (folded Vietnamese, as citizens type them).
+const SYLLABLES: &[&str] = &[
+    "tai", "khoan", "ngan", "hang", "mat", "khau", "quen", "dang", "ky", "vneid", "ho", "so",
+    "nop", "phi", "le", "chuyen", "tien", "nham", "lua", "dao", "cong", "an", "goi", "dien",
+    "thoai", "mua", "hang", "giao", "shop", "ma", "otp", "sinh", "trac", "hoc", "cap", "nhat",
+    "khai", "tam", "tru", "the", "can", "cuoc", "ung", "dung", "cai", "dat", "loi", "khong",
+    "duoc", "lam", "sao", "nhu", "nao", "o", "dau", "bao", "nhieu", "gio", "tre", "em",
+];
+
+/// A deterministic pseudo-random stream (no dependency, same set every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 =
+            self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) % below as u64) as usize
+    }
+
+    fn phrase(&mut self, words: usize) -> String {
+        (0..words).map(|_| SYLLABLES[self.next(SYLLABLES.len())]).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// `dialogs` dialogs of `nodes` nodes, each node with 5 examples of 3–8 syllables.
+fn example_set(dialogs: usize, nodes: usize) -> Vec<SourceFile> {
+    let mut rng = Lcg(42);
+    let mut files = Vec::new();
+    for d in 0..dialogs {
+        let mut toml = format!("title = \"Chủ đề {d}\"\nstart = \"n0\"\n");
+        if d == 0 {
+            toml.push_str("main = true\n");
+        }
+        for n in 0..nodes {
+            let examples: Vec<String> = (0..5)
+                .map(|_| {
+                    let words = 3 + rng.next(6);
+                    format!("\"{} {d} {n}\"", rng.phrase(words))
+                })
+                .collect();
+            let next = if n + 1 == nodes { "n0".to_owned() } else { format!("n{}", n + 1) };
+            let _ = writeln!(
+                toml,
+                "[nodes.n{n}]\nsay = \"Trả lời {d}.{n}\"\nexamples = [{}]\nchoices = [ {{ label = \"Tiếp\", goto = \"{next}\" }} ]",
+                examples.join(", ")
+            );
+        }
+        files.push(SourceFile { path: format!("dialogs/d{d}.toml"), contents: toml });
+    }
+    files
+}
+
+fn median_ms(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort();
+    (times[times.len() / 2].as_secs_f64() * 1e3, times[times.len() - 1].as_secs_f64() * 1e3)
+}
+
+/// Microseconds per first message (no session: danger check, ranking, decision, reply).
+fn per_message_us(set: &dialog::DialogSet, messages: &[String], rounds: usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for message in messages {
+            black_box(dialog::step(set, None, &Input::Text(message.clone()), 1));
+        }
+    }
+    start.elapsed().as_secs_f64() * 1e6 / (rounds * messages.len()) as f64
+}
+
+fn bench_understanding() {
+    // Shipped dialogs and their labelled messages.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs");
+    let files = cnscd_bot::dialog_runtime::read_dialog_dir(&dir).expect("read dialogs");
+    let times = (0..20)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(dialog::load(black_box(&files), &LoadOptions::default()));
+            start.elapsed()
+        })
+        .collect();
+    let (load_median, load_max) = median_ms(times);
+    let set = dialog::load(&files, &LoadOptions::default()).set.expect("shipped dialogs load");
+    let labelled = std::fs::read_to_string(dir.join("tests/understanding.tsv")).unwrap_or_default();
+    let messages: Vec<String> = labelled
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').next().map(str::to_owned))
+        .collect();
+    if !messages.is_empty() {
+        let us = per_message_us(&set, &messages, 20);
+        println!(
+            "understanding, shipped set: {} nodes, load {load_median:.2} ms (max {load_max:.2}); {} labelled messages: {us:.1} µs/message",
+            set.node_count(),
+            messages.len()
+        );
+    }
+
+    // Synthetic: 50 dialogs × 20 nodes = 1,000 nodes, 5,000 examples.
+    let files = example_set(50, 20);
+    let loaded = dialog::load(&files, &LoadOptions::default());
+    let errors: Vec<String> = loaded.errors().map(ToString::to_string).take(3).collect();
+    assert!(errors.is_empty(), "synthetic set must load: {errors:?}");
+    let set = loaded.set.expect("synthetic set");
+    let times = (0..20)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(dialog::load(black_box(&files), &LoadOptions::default()));
+            start.elapsed()
+        })
+        .collect();
+    let (load_median, load_max) = median_ms(times);
+    let mut rng = Lcg(7);
+    let messages: Vec<String> = (0..500)
+        .map(|_| {
+            let words = 2 + rng.next(12);
+            rng.phrase(words)
+        })
+        .collect();
+    let us = per_message_us(&set, &messages, 10);
+    println!(
+        "understanding, synthetic: {} nodes, 5,000 examples: load+index {load_median:.2} ms (max {load_max:.2}); {us:.1} µs/message (2–13 syllables)",
+        set.node_count()
+    );
+}
+
 fn main() {
     bench_load();
     bench_steps();
+    bench_understanding();
 }

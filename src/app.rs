@@ -206,6 +206,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             idle_timeout_secs: settings.dialogs.session_idle_days * 86_400,
             review_days: settings.dialogs.review_days,
             clock: clock.clone(),
+            unmatched_retention_days: settings.dialogs.unmatched_retention_days,
             ..RegistryOptions::default()
         },
     );

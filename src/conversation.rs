@@ -138,6 +138,17 @@ impl Conversation {
         };
         let session = self.load_session(user_id)?;
         let step = self.dialogs.step(session.as_ref(), &dialog_input, now_ms / 1000);
+        if let Input::Text(text) = input
+            && step.understood != dialog::Understood::Yes
+        {
+            // Kept for editors (masked, no user id); losing a count is not worth failing for.
+            let masked = dialog::text::mask_for_review(text);
+            let asked_back = step.understood == dialog::Understood::AskedBack;
+            let retention = self.dialogs.unmatched_retention_ms();
+            if let Err(e) = self.store.unmatched_record(&masked, asked_back, now_ms, retention) {
+                tracing::warn!(error = %e, "could not record an unmatched message");
+            }
+        }
         let update = match &step.session {
             Some(session) => SessionUpdate::Set(serde_json::to_value(session)?),
             None => SessionUpdate::Clear,

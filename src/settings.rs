@@ -87,6 +87,13 @@ pub struct DialogSettings {
     pub session_idle_days: i64,
     pub review_days: u32,
     pub watch: bool,
+    /// Days a message that was not understood stays in `GET /admin/api/unmatched`.
+    #[serde(default = "default_unmatched_retention_days")]
+    pub unmatched_retention_days: u32,
+}
+
+fn default_unmatched_retention_days() -> u32 {
+    crate::dialog::DEFAULT_UNMATCHED_RETENTION_DAYS
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -107,7 +107,7 @@ async fn join_report_amend_withdraw_export() {
 
     // Strangers are told how to join; the slash-less "xem" is not theirs to use.
     chat(&app, "u-lan", "/baocao", "chưa là thành viên").await;
-    chat(&app, "u-lan", "đăng ký WRONG1", "không đúng").await;
+    chat(&app, "u-lan", "đăng ký WRONG123", "không đúng").await;
     let joined =
         chat(&app, "u-lan", &format!("đăng ký {}", code.to_lowercase()), "đã tham gia").await;
     assert!(joined.contains("Phường Thanh Thủy"), "{joined}");
@@ -145,7 +145,9 @@ async fn join_report_amend_withdraw_export() {
     let view = chat(&app, "u-lan", "xem", "lần gửi thứ 2").await;
     assert!(view.contains("Số lượt người dân được hướng dẫn, hỗ trợ: 50"), "{view}");
 
-    let withdrawn = chat(&app, "u-lan", "/huy", "Đã rút lại").await;
+    // Withdrawing needs the slash and then the confirmation button.
+    chat(&app, "u-lan", "/huy", "Bấm \"Rút lại\"").await;
+    let withdrawn = chat(&app, "u-lan", "/huy xacnhan", "Đã rút lại").await;
     assert!(withdrawn.contains("lần thứ 1"), "{withdrawn}");
     let current = json_of(app.admin_get("/admin/api/reports").await).await;
     assert_eq!(current["items"][0]["version"], 1);
@@ -301,8 +303,67 @@ async fn guided_form_and_leader_invite() {
     chat(&app, "u-member", "/baocao", "Câu 1/19").await;
     let template = chat(&app, "u-member", "/mau", "/bc hd ho buoi").await;
     assert!(template.contains("đã được bỏ"), "{template}");
-    chat(&app, "u-member", "/roi", "Bạn đã rời").await;
+    chat(&app, "u-member", "/roi", "chắc chắn muốn rời").await;
+    chat(&app, "u-member", "/roi xacnhan", "Bạn đã rời").await;
     chat(&app, "u-member", "/bc 1 2 3", "chưa là thành viên").await;
+}
+
+/// Sends `text` and returns every new text once at least one reply arrived (and the bot has
+/// had a moment to send the rest).
+async fn replies_to(app: &TestApp, user: &str, text: &str) -> String {
+    let before = app.fake.messages_for(user).len();
+    assert_eq!(app.user_says(user, &next_msg_id(), text).await, 200);
+    for _ in 0..100 {
+        if app.fake.messages_for(user).len() > before {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            return texts(&app.fake.messages_for(user)[before..]).join("\n");
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    panic!("no reply to {text:?}");
+}
+
+/// Issue 10: team commands never take over everyday words.
+#[tokio::test]
+async fn commands_never_hijack_everyday_words() {
+    let app = spawn().await;
+    let (team, code) = setup_team(&app, "leader").await;
+
+    // A citizen asking about VNeID is answered by the dialogs, not told the code is wrong.
+    let vneid = replies_to(&app, "u-citizen", "đăng ký VNeID").await;
+    assert!(!vneid.contains("Mã mời"), "{vneid}");
+    assert!(vneid.contains("VNeID"), "{vneid}");
+
+    chat(&app, "u-leader", &format!("/dangky {code}"), "tổ trưởng").await;
+    // "/moi tổ viên" and "/moi thành viên" invite members; only "tổ trưởng" makes a leader.
+    let member_invite = chat(&app, "u-leader", "/moi tổ viên", "Mã mời").await;
+    assert!(member_invite.contains("Mã mời thành viên"), "{member_invite}");
+    let other = chat(&app, "u-leader", "/mời thành viên", "Mã mời").await;
+    assert!(other.contains("Mã mời thành viên"), "{other}");
+    let leader_invite = chat(&app, "u-leader", "/moi tổ trưởng", "Mã mời").await;
+    assert!(leader_invite.contains("Mã mời tổ trưởng"), "{leader_invite}");
+
+    let member_code = invite(&app, team, "member").await;
+    chat(&app, "u-member", &format!("/dangky {member_code}"), "thành viên").await;
+    chat(&app, "u-member", "/bc 45 20 2 10 8 6 3 5 2 1", "Đã lưu").await;
+
+    // "rồi" (ok, done) is conversation: the member is still in the team afterwards.
+    let ok = replies_to(&app, "u-member", "rồi").await;
+    assert!(!ok.contains("rời"), "{ok}");
+    // "hủy" and "thôi" outside a form withdraw nothing.
+    for word in ["hủy", "thôi"] {
+        let reply = replies_to(&app, "u-member", word).await;
+        assert!(!reply.contains("rút lại"), "{word}: {reply}");
+    }
+    let current = json_of(app.admin_get("/admin/api/reports").await).await;
+    assert_eq!(current["count"], 1, "{current}");
+    assert!(current["items"][0]["withdrawn_at"].is_null(), "{current}");
+    chat(&app, "u-member", "/xem", "lần gửi thứ 1").await;
+
+    // Members still get the citizen dialogs for everything that is not a command.
+    let question = replies_to(&app, "u-member", "quên mật khẩu vneid").await;
+    assert!(!question.contains("thành viên"), "{question}");
+    assert!(question.to_lowercase().contains("mật khẩu"), "{question}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod openapi;
 mod outbox;
 pub mod reports;
 mod tokens;
+mod unmatched;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(reports::router())
         .merge(openapi::router())
         .merge(handoff::router())
+        .merge(unmatched::router())
         .route_layer(axum::middleware::from_fn_with_state(state.admin_token.clone(), require_admin))
         .route_layer(axum::middleware::map_response(crate::error::json_rejections))
         .route_layer(axum::middleware::map_response(dates::iso_dates))

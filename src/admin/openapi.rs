@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         invites_create,
         members,
         handoff_requests,
+        unmatched,
         contributions,
         reports,
         completeness,
@@ -116,6 +117,8 @@ fn definitions_reload() {}
 fn handoff_requests() {}
 #[utoipa::path(get, path = "/admin/api/contributions", params(("period" = Option<String>, Query), ("unit" = Option<String>, Query)), responses((status = 200, description = "Contributions per member, team and unit, computed from the store")))]
 fn contributions() {}
+#[utoipa::path(get, path = "/admin/api/unmatched", params(("limit" = Option<usize>, Query, description = "1–1000, default 100")), responses((status = 200, description = "Messages the dialogs did not understand or asked back on, masked, without user ids, most frequent first: {items: [{text, count, not_understood, asked_back, first_seen_at, last_seen_at}]}")))]
+fn unmatched() {}
 #[utoipa::path(get, path = "/admin/api/openapi.json", responses((status = 200, description = "This document")))]
 fn openapi() {}
 
@@ -133,6 +136,7 @@ mod tests {
             include_str!("tokens.rs"),
             include_str!("reports.rs"),
             include_str!("handoff.rs"),
+            include_str!("unmatched.rs"),
         ];
         for source in sources {
             for route in source.split(".route(\"").skip(1) {

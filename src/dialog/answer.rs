@@ -15,8 +15,42 @@ pub(crate) struct Answer {
 pub(crate) const MAX_TEXT_ANSWER_CHARS: usize = 500;
 
 const YES: &[&str] = &[
-    "co", "c", "co a", "co roi", "da co", "yes", "y", "ok", "oke", "okay", "dung", "dung roi",
-    "vang", "vang a", "da", "da vang", "u", "uh", "um", "dong y", "roi", "co chu",
+    "co",
+    "c",
+    "co a",
+    "co roi",
+    "da co",
+    "da co a",
+    "yes",
+    "y",
+    "ok",
+    "oke",
+    "okay",
+    "oki",
+    "okie",
+    "dung",
+    "dung roi",
+    "dung a",
+    "dung vay",
+    "da dung",
+    "phai",
+    "dung the",
+    "vang",
+    "vang a",
+    "da",
+    "da vang",
+    "u",
+    "uh",
+    "uhm",
+    "um",
+    "o",
+    "ung",
+    "dong y",
+    "roi",
+    "co chu",
+    "co phai",
+    "chuan",
+    "chinh xac",
 ];
 const NO: &[&str] = &[
     "khong",
@@ -34,9 +68,32 @@ const NO: &[&str] = &[
     "no",
     "n",
     "sai",
+    "sai roi",
     "khong dong y",
     "khong phai",
+    "ko co",
+    "k co",
+    "ko phai",
+    "k phai",
+    "hong co",
+    "hem",
+    "hk",
+    "khum",
+    "da khong",
+    "da khong a",
+    "dau co",
+    "chua tung",
 ];
+
+/// True if the folded text is one of the ways to say yes.
+pub(crate) fn is_yes(folded: &str) -> bool {
+    YES.contains(&folded)
+}
+
+/// True if the folded text is one of the ways to say no.
+pub(crate) fn is_no(folded: &str) -> bool {
+    NO.contains(&folded)
+}
 
 /// Checks `input` against the ask kind; `None` means "ask again".
 pub(crate) fn validate(kind: AskKind, input: &str) -> Option<Answer> {

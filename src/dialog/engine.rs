@@ -3,20 +3,24 @@
 //! Order of interpretation of a text (first that applies wins):
 //! 1. a button payload (`#c:…`, `#g:…`, `#u:menu`);
 //! 2. a universal word (menu, quay lại, làm lại, thoát, trợ giúp);
-//! 3. no session yet: a keyword trigger, else the main menu greeting;
-//! 4. a number answering a pending ask-back;
-//! 5. the current node: an answer to its `ask`, or one of its `choices` (by number, label with
-//!    or without diacritics, one typo per long word, or a part of a label);
-//! 6. a keyword trigger (from anywhere);
-//! 7. a sentence containing a choice's whole label;
-//! 8. otherwise a short "not understood" reply repeating the current choices.
+//! 3. a number answering a pending ask-back;
+//! 4. the current node's `choices` (by number or "mục 2", label with or without diacritics,
+//!    one typo per long word, a part of a label, a yes/no word for "Có"/"Không" buttons);
+//! 5. a danger intent (a node of an `urgent` dialog) matched with the lower danger threshold;
+//! 6. an answer to the current node's `ask`;
+//! 7. free-text understanding (`intents.rs`): a clear winner is shown, two or three close ones
+//!    are offered back ("Có phải bạn muốn hỏi: …"); the current node's choices and dialog
+//!    are boosted so follow-ups inside a topic work;
+//! 8. a sentence containing a choice's whole label;
+//! 9. otherwise a short "not understood" reply (with the current choices, or the main menu).
 //!
 //! Pure and total: no I/O, never panics, never returns zero replies for a text.
 
 use super::answer;
+use super::intents::{Context, Decision, Query};
 use super::model::{AskKind, Choice, DialogSet, Node, Target};
 use super::render::{self, NOT_UNDERSTOOD};
-use super::session::{Input, Position, Session, Step};
+use super::session::{Input, Position, Session, Step, Understood};
 use super::text;
 use crate::reply::Reply;
 
@@ -79,6 +83,7 @@ pub(crate) fn step_traced(
         visited: Vec::new(),
         notice: None,
         action: None,
+        understood: Understood::Yes,
     };
     let live = session.filter(|s| now.saturating_sub(s.last_active) <= options.idle_timeout_secs);
     match live {
@@ -103,12 +108,12 @@ pub(crate) fn step_traced(
         // Defensive: every branch replies, but an empty answer must never reach the user.
         turn.greet();
     }
-    let Turn { session, replies, visited, action, .. } = turn;
+    let Turn { session, replies, visited, action, understood, .. } = turn;
     let session = session.map(|mut s| {
         s.last_active = now;
         s
     });
-    (Step { session, replies, action }, visited)
+    (Step { session, replies, action, understood }, visited)
 }
 
 /// The working state of one step.
@@ -121,6 +126,7 @@ struct Turn<'s> {
     notice: Option<String>,
     /// The first node action met in this step, with the index of its message.
     action: Option<(super::model::Action, usize)>,
+    understood: Understood,
 }
 
 /// The words that mean the same in every dialog.
@@ -191,15 +197,23 @@ impl<'s> Turn<'s> {
             return self.universal(word);
         }
         if self.session.is_none() {
-            if !self.trigger(&folded, false) {
-                self.greet();
+            let query = self.set.intents.query(&self.set.lexicon, &folded);
+            if self.danger(&query) || self.understand(&query, None) {
+                return;
             }
-            return;
+            return self.not_understood_fresh(&query);
         }
         if self.pending_choice(&folded) {
             return;
         }
         let Some(node) = self.current_node() else { return self.greet() };
+        if self.choose(node, match_choice(node, typed, &folded)) {
+            return;
+        }
+        let query = self.set.intents.query(&self.set.lexicon, &folded);
+        if self.danger(&query) {
+            return;
+        }
         if let Some(ask) = &node.ask {
             let keyword_first = ask.kind == AskKind::Text;
             if keyword_first && self.trigger(&folded, true) {
@@ -208,19 +222,97 @@ impl<'s> Turn<'s> {
             if let Some(answer) = answer::validate(ask.kind, typed) {
                 return self.accept_answer(node, answer);
             }
-            if !keyword_first && self.trigger(&folded, false) {
+            if !keyword_first && self.understand_strictly(&query, node) {
                 return;
             }
             return self.reject_answer(node);
         }
-        if self.choose(node, match_choice(node, typed, &folded)) || self.trigger(&folded, false) {
+        if self.understand(&query, Some(node)) {
             return;
         }
-        // Last resort, after keywords: a sentence that contains a choice's label.
+        // Last resort: a sentence that contains a choice's label.
         if self.choose(node, match_choice_in_sentence(node, &folded)) {
             return;
         }
         self.not_understood(node, &folded);
+    }
+
+    /// Opens the danger node the text is about, if any: it wins over everything else.
+    fn danger(&mut self, query: &Query) -> bool {
+        match self.set.intents.danger(query) {
+            Some(target) => {
+                self.go(target, true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Free-text understanding from `node` (or from nowhere): answer, ask back, or false.
+    fn understand(&mut self, query: &Query, node: Option<&Node>) -> bool {
+        let decision = match (node, self.current_target()) {
+            (Some(node), Some(here)) => {
+                let context = Context {
+                    dialog: &here.dialog,
+                    choices: node.choices.iter().map(|c| &c.target).collect(),
+                };
+                self.set.intents.decide(query, Some(&context))
+            }
+            _ => self.set.intents.decide(query, None),
+        };
+        self.act_on(decision)
+    }
+
+    /// While an answer is expected, only a clear winner interrupts the question.
+    fn understand_strictly(&mut self, query: &Query, node: &Node) -> bool {
+        let here = self.current_target();
+        let context = here.as_ref().map(|here| Context {
+            dialog: &here.dialog,
+            choices: node.choices.iter().map(|c| &c.target).collect(),
+        });
+        match self.set.intents.decide(query, context.as_ref()) {
+            Decision::Answer(target) => self.act_on(Decision::Answer(target)),
+            _ => false,
+        }
+    }
+
+    fn act_on(&mut self, decision: Decision) -> bool {
+        match decision {
+            Decision::Answer(target) => {
+                self.go(target, true);
+                true
+            }
+            Decision::AskBack(targets) => {
+                let candidates = targets
+                    .into_iter()
+                    .map(|t| {
+                        let label = self.set.label_of(&t);
+                        (render::fill(self.set, self.session.as_ref(), &label), t)
+                    })
+                    .collect::<Vec<_>>();
+                if self.session.is_none() {
+                    self.greet_silently();
+                }
+                let reply = render::did_you_mean(&candidates);
+                self.remember_pending(&candidates);
+                self.understood = Understood::AskedBack;
+                self.send(reply);
+                true
+            }
+            Decision::Miss => false,
+        }
+    }
+
+    /// A first message that matched nothing: say so briefly, then the main menu.
+    fn not_understood_fresh(&mut self, query: &Query) {
+        if query.is_empty() || self.notice.is_some() || choice_number(&query.joined()).is_some() {
+            // Only particles, emoji or a number, or the content changed under the user:
+            // the menu is the answer.
+            return self.greet();
+        }
+        self.understood = Understood::No;
+        self.notice = Some(render::NOT_UNDERSTOOD_FRESH.to_owned());
+        self.greet();
     }
 
     /// Acts on a choice match; false when nothing matched.
@@ -362,7 +454,7 @@ impl<'s> Turn<'s> {
     fn pending_choice(&mut self, folded: &str) -> bool {
         let Some(session) = self.session.as_mut() else { return false };
         let pending = std::mem::take(&mut session.pending);
-        let chosen = folded.parse::<usize>().ok().and_then(|n| pending.get(n.checked_sub(1)?));
+        let chosen = choice_number(folded).and_then(|n| pending.get(n.checked_sub(1)?));
         match chosen {
             Some(position) => {
                 let target = position.target();
@@ -379,10 +471,15 @@ impl<'s> Turn<'s> {
             self.greet_silently();
         }
         let reply = render::ask_back(&candidates);
+        self.remember_pending(&candidates);
+        self.understood = Understood::AskedBack;
+        self.send(reply);
+    }
+
+    fn remember_pending(&mut self, candidates: &[(String, Target)]) {
         if let Some(session) = self.session.as_mut() {
             session.pending = candidates.iter().map(|(_, target)| Position::from(target)).collect();
         }
-        self.send(reply);
     }
 
     fn accept_answer(&mut self, node: &Node, answer: answer::Answer) {
@@ -425,6 +522,7 @@ impl<'s> Turn<'s> {
     }
 
     fn not_understood(&mut self, node: &Node, folded: &str) {
+        self.understood = Understood::No;
         let current = self.current_target();
         let typed_number = folded.bytes().all(|b| b.is_ascii_digit()).then_some(folded);
         let reply = match current {
@@ -522,11 +620,19 @@ fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
     if node.choices.is_empty() || folded.is_empty() {
         return ChoiceMatch::None;
     }
-    if let Ok(n) = folded.parse::<usize>() {
+    if let Some(n) = choice_number(folded) {
         return match n.checked_sub(1).filter(|i| *i < node.choices.len()) {
             Some(index) => ChoiceMatch::One(index),
             None => ChoiceMatch::None,
         };
+    }
+    // "ko", "ừ", "dạ có" answer "Có" / "Không" buttons.
+    let yes_no = |c: &Choice| {
+        (answer::is_yes(folded) && answer::is_yes(&c.folded))
+            || (answer::is_no(folded) && answer::is_no(&c.folded))
+    };
+    if let ChoiceMatch::One(index) = first_tier_hits(node, &[&yes_no]) {
+        return ChoiceMatch::One(index);
     }
     let exact = text::fold_case(typed);
     let partial = folded.chars().count() >= MIN_PARTIAL_CHARS;
@@ -537,6 +643,20 @@ fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
         &|c| partial && text::contains_phrase(&c.folded, folded),
     ];
     first_tier_hits(node, &tiers)
+}
+
+/// Words that may stand before a choice number: "mục 2", "số 3", "chọn 1".
+const NUMBER_PREFIXES: &[&str] = &["muc", "so", "chon", "cai", "lua chon", "phan", "y", "chon muc"];
+
+/// The number in "2", "mục 2", "chọn số 2".
+fn choice_number(folded: &str) -> Option<usize> {
+    if let Ok(n) = folded.parse::<usize>() {
+        return Some(n);
+    }
+    let (before, number) = folded.rsplit_once(' ')?;
+    let n = number.parse::<usize>().ok()?;
+    let before = before.strip_suffix(" so").unwrap_or(before);
+    NUMBER_PREFIXES.contains(&before).then_some(n)
 }
 
 /// A sentence containing a whole label ("toi muon nop ho so truc tuyen").
@@ -691,8 +811,10 @@ mod tests {
         let set = fixture_set();
         let novel = format!("{}dich vu cong", "bla ".repeat(10_000));
         let step = step(&set, None, &Input::Text(novel), 1);
-        // The keyword sits after the cut, so this is the greeting, not the dvc dialog.
-        assert!(step.replies[0].text.starts_with("Xin chào!"), "{:?}", step.replies);
+        // The keyword sits after the cut, so this is the menu (after "not understood"), not
+        // the dvc dialog.
+        assert!(step.replies[0].text.contains("Xin chào!"), "{:?}", step.replies);
+        assert_eq!(step.understood, Understood::No);
         let short = step_with(
             &set,
             None,

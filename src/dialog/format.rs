@@ -20,6 +20,9 @@ pub struct RawDialog {
     pub keywords: Vec<Spanned<String>>,
     #[serde(default)]
     pub main: bool,
+    /// Danger intents (a scam in progress): its nodes win over every ordinary topic.
+    #[serde(default)]
+    pub urgent: bool,
     /// Entry node; optional only for list dialogs (default `danh_sach`).
     pub start: Option<Spanned<String>>,
     #[serde(default)]
@@ -144,4 +147,31 @@ pub struct RawFact {
     /// fails, `serve` warns).
     #[serde(default)]
     pub placeholder: bool,
+}
+
+/// `dialogs/_lexicon.toml`: Zalo shorthand and common misspellings, applied after folding.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLexicon {
+    /// One typed word → what it means (`ko = "không"`, `ck = "chuyển khoản"`).
+    #[serde(default)]
+    pub words: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Words that carry no meaning for matching (particles, pronouns): dropped.
+    #[serde(default)]
+    pub ignore: Vec<Spanned<String>>,
+    /// A word whose meaning depends on its neighbours (`mk` near "quên" → "mật khẩu").
+    #[serde(default)]
+    pub context: Vec<RawContextRule>,
+}
+
+/// `[[context]]` of the lexicon.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContextRule {
+    pub word: Spanned<String>,
+    /// Any of these within three words of `word` selects `means`.
+    pub near: Vec<Spanned<String>>,
+    pub means: Spanned<String>,
+    /// The meaning otherwise; absent = the word is dropped.
+    pub otherwise: Option<Spanned<String>>,
 }

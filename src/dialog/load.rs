@@ -15,7 +15,9 @@ use super::date::Date;
 use super::diagnostic::{Code, Diagnostic, LineIndex, Severity, did_you_mean};
 use super::engine::UNIVERSAL_WORDS;
 use super::facts::compile_facts;
-use super::format::{RawDialog, RawFacts};
+use super::format::{RawDialog, RawFacts, RawLexicon};
+use super::intents::{Intents, Phrase, Source};
+use super::lexicon::{self, Lexicon};
 use super::list::expand_list;
 use super::model::{DialogSet, Target};
 use super::nodes::NodeCompiler;
@@ -84,7 +86,7 @@ pub(crate) struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(files: &'a [SourceFile]) -> Sink<'a> {
+    pub(crate) fn new(files: &'a [SourceFile]) -> Sink<'a> {
         let files = files.iter().map(|f| (f.path.as_str(), LineIndex::new(&f.contents))).collect();
         Sink { files, diagnostics: Vec::new() }
     }
@@ -112,6 +114,11 @@ impl<'a> Sink<'a> {
         self.push(file, span, Severity::Warning, code, message);
     }
 
+    /// The 1-based line of a byte offset in file number `file`.
+    pub(crate) fn line_of(&self, file: usize, offset: usize) -> usize {
+        self.files.get(file).map_or(1, |(_, index)| index.position(offset).0)
+    }
+
     /// The printed path of file number `file`.
     pub(crate) fn path(&self, file: usize) -> String {
         self.files.get(file).map(|(path, _)| path.to_string()).unwrap_or_default()
@@ -129,6 +136,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     let mut sink = Sink::new(files);
     let mut raw_dialogs: Vec<(usize, String, RawDialog)> = Vec::new();
     let mut raw_facts: Vec<(usize, RawFacts)> = Vec::new();
+    let mut raw_lexicon: Option<(usize, RawLexicon)> = None;
     // Dialogs whose file did not parse: jumps into them are not reported again.
     let mut unparsed: HashSet<String> = HashSet::new();
     for (file, source) in files.iter().enumerate() {
@@ -138,6 +146,9 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
             if let Some(facts) = parse_strict::<RawFacts>(&mut sink, file, &source.contents) {
                 raw_facts.push((file, facts));
             }
+        } else if stem == "_lexicon" {
+            raw_lexicon = parse_strict::<RawLexicon>(&mut sink, file, &source.contents)
+                .map(|lexicon| (file, lexicon));
         } else if !stem.starts_with('_') {
             if !is_dialog_id(stem) {
                 sink.error(
@@ -191,6 +202,12 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
         dialogs.insert(id.clone(), compiler.dialog(*file, id, raw));
     }
     let triggers = check_keywords(&mut sink, &raw_dialogs);
+    let lexicon = match &raw_lexicon {
+        Some((file, raw)) => lexicon::compile(&mut sink, *file, raw),
+        None => Lexicon::default(),
+    };
+    let phrases = check_examples(&mut sink, &raw_dialogs, &dialogs, &index, &lexicon);
+    let labels = node_labels(&dialogs);
     check_goto_chains(&mut sink, &raw_dialogs, &dialogs);
     check_reachability(&mut sink, &raw_dialogs, &dialogs, main.as_deref());
     check_way_back(&mut sink, &raw_dialogs, &mut dialogs, main.as_deref());
@@ -198,6 +215,11 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
 
     let set = match main {
         Some(main) if !sink.has_errors() => Some(DialogSet {
+            intents: Intents::build(&phrases, &lexicon, &|dialog| {
+                dialogs.get(dialog).is_some_and(|d| d.urgent)
+            }),
+            lexicon,
+            labels,
             version: version_of(files),
             dialogs,
             main,
@@ -424,6 +446,148 @@ fn check_keywords(
     triggers
 }
 
+/// Examples and keywords of nodes (NFC, not empty, not repeated across nodes), dialog keywords
+/// and button labels, as the phrases the free-text index is built from.
+fn check_examples(
+    sink: &mut Sink<'_>,
+    raw: &[(usize, String, RawDialog)],
+    dialogs: &BTreeMap<String, super::model::Dialog>,
+    index: &NodeIndex,
+    lexicon: &Lexicon,
+) -> Vec<Phrase> {
+    let mut phrases = Vec::new();
+    // Normalized example → the node that has it, and where.
+    let mut seen: HashMap<String, (Target, String, usize)> = HashMap::new();
+    for (file, id, dialog) in raw {
+        for keyword in &dialog.keywords {
+            if let Ok(target) = index.resolve(id, id) {
+                phrases.push(Phrase {
+                    target,
+                    text: keyword.get_ref().clone(),
+                    source: Source::Topic,
+                });
+            }
+        }
+        for (node_id, node) in &dialog.nodes {
+            let target = Target { dialog: id.clone(), node: node_id.get_ref().clone() };
+            let written = node
+                .examples
+                .iter()
+                .map(|e| (e, Source::Example, "ví dụ"))
+                .chain(node.keywords.iter().map(|k| (k, Source::Keyword, "từ khóa")));
+            for (value, source, what) in written {
+                check_text(sink, *file, value, what);
+                let normalized = lexicon.normalize(value.get_ref()).join(" ");
+                if normalized.is_empty() {
+                    sink.error(
+                        *file,
+                        value.span(),
+                        Code::BadValue,
+                        format!("bước \"{}\": {what} trống (hoặc chỉ có từ bỏ qua)", target.node),
+                    );
+                    continue;
+                }
+                if let Some((other, path, line)) = seen.get(&normalized) {
+                    // The same phrase twice on one node (with and without diacritics): harmless.
+                    if *other == target {
+                        continue;
+                    }
+                    let place = format!(
+                        "trùng với bước \"{}:{}\" ({path}:{line})",
+                        other.dialog, other.node
+                    );
+                    sink.warning(
+                        *file,
+                        value.span(),
+                        Code::DuplicateExample,
+                        format!("bước \"{}\": {what} \"{}\" {place}", target.node, value.get_ref()),
+                    );
+                    continue;
+                }
+                let line = sink.line_of(*file, value.span().start);
+                seen.insert(normalized, (target.clone(), sink.path(*file), line));
+                phrases.push(Phrase {
+                    target: target.clone(),
+                    text: value.get_ref().clone(),
+                    source,
+                });
+            }
+        }
+    }
+    phrases.extend(label_phrases(dialogs));
+    phrases
+}
+
+/// Button labels as weak phrases for the node they lead to. A label that leads to different
+/// nodes from different places ("Tiếp theo", "Có") says nothing about either: skipped, as are
+/// labels with placeholders and those leading to a dialog's start (its keywords do that).
+fn label_phrases(dialogs: &BTreeMap<String, super::model::Dialog>) -> Vec<Phrase> {
+    let mut by_label: BTreeMap<String, (String, BTreeSet<Target>)> = BTreeMap::new();
+    for dialog in dialogs.values() {
+        for node in dialog.nodes.values() {
+            for choice in &node.choices {
+                let starts_dialog = dialogs
+                    .get(&choice.target.dialog)
+                    .is_some_and(|d| d.start == choice.target.node);
+                if choice.label.contains('{') || starts_dialog {
+                    continue;
+                }
+                let entry = by_label
+                    .entry(choice.folded.clone())
+                    .or_insert_with(|| (choice.label.clone(), BTreeSet::new()));
+                entry.1.insert(choice.target.clone());
+            }
+        }
+    }
+    by_label
+        .into_values()
+        .filter_map(|(label, targets)| {
+            let mut targets = targets.into_iter();
+            let target = targets.next()?;
+            targets.next().is_none().then_some(Phrase {
+                target,
+                text: label,
+                source: Source::Label,
+            })
+        })
+        .collect()
+}
+
+/// A short name per node for ask-back buttons: the dialog title for a start node, else the
+/// first button label leading to it, else its first example.
+fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> HashMap<Target, String> {
+    let mut labels: HashMap<Target, String> = HashMap::new();
+    for dialog in dialogs.values() {
+        labels.insert(
+            Target { dialog: dialog.id.clone(), node: dialog.start.clone() },
+            dialog.title.clone(),
+        );
+    }
+    let mut ids: Vec<(&String, &super::model::Dialog)> = dialogs.iter().collect();
+    ids.sort_by_key(|(id, _)| *id);
+    for (_, dialog) in &ids {
+        let mut nodes: Vec<(&String, &super::model::Node)> = dialog.nodes.iter().collect();
+        nodes.sort_by_key(|(id, _)| *id);
+        for (_, node) in nodes {
+            for choice in &node.choices {
+                if !choice.label.contains('{') {
+                    labels.entry(choice.target.clone()).or_insert_with(|| choice.label.clone());
+                }
+            }
+        }
+    }
+    for (_, dialog) in &ids {
+        for (node_id, node) in &dialog.nodes {
+            if let Some(example) = node.examples.first() {
+                labels
+                    .entry(Target { dialog: dialog.id.clone(), node: node_id.clone() })
+                    .or_insert_with(|| example.clone());
+            }
+        }
+    }
+    labels
+}
+
 /// `goto` chains send several messages in one step: at most 2, and never a cycle.
 fn check_goto_chains(
     sink: &mut Sink<'_>,
@@ -619,6 +783,12 @@ fn check_reachability(
         {
             roots.push(Target { dialog: id.clone(), node: compiled.start.clone() });
         }
+        // Nodes with examples or keywords are reached by typing.
+        for (node_id, node) in &dialog.nodes {
+            if !node.examples.is_empty() || !node.keywords.is_empty() {
+                roots.push(Target { dialog: id.clone(), node: node_id.get_ref().clone() });
+            }
+        }
     }
     let mut reached: HashSet<Target> = HashSet::new();
     while let Some(target) = roots.pop() {
@@ -652,7 +822,7 @@ fn check_reachability(
                 *file,
                 0..0,
                 Code::Unreachable,
-                format!("kịch bản \"{id}\" không có từ khóa và không bước nào dẫn tới, người dùng không vào được"),
+                format!("kịch bản \"{id}\" không có từ khóa, câu ví dụ hay bước nào dẫn tới, người dùng không vào được"),
             );
             continue;
         }

@@ -12,6 +12,8 @@ mod diagnostic;
 mod engine;
 mod facts;
 pub mod format;
+mod intents;
+mod lexicon;
 mod list;
 mod load;
 mod model;
@@ -22,10 +24,15 @@ mod strict;
 pub mod text;
 pub mod transcript;
 mod triggers;
+pub mod understanding;
+
+/// Days a message that was not understood stays in the editors' review list
+/// (`dialogs.unmatched_retention_days`).
+pub const DEFAULT_UNMATCHED_RETENTION_DAYS: u32 = 90;
 
 pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use engine::{DEFAULT_IDLE_TIMEOUT_SECS, EngineOptions, step, step_with};
 pub use load::{DEFAULT_REVIEW_DAYS, LoadOptions, Loaded, SourceFile, load};
 pub use model::{Action, DialogSet, StaleFact, Target};
-pub use session::{Input, Position, Session, Step};
+pub use session::{Input, Position, Session, Step, Understood};

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::date::Date;
+use super::intents::Intents;
+use super::lexicon::Lexicon;
 use super::triggers::Triggers;
 
 /// A jump target, resolved: the dialog and node both exist in the set.
@@ -28,6 +30,12 @@ pub struct DialogSet {
     pub(crate) placeholders: Vec<String>,
     /// One keyword per dialog as written, for the help text.
     pub(crate) hints: Vec<String>,
+    /// Shorthand and misspellings (`dialogs/_lexicon.toml`).
+    pub(crate) lexicon: Lexicon,
+    /// The free-text index over examples, keywords and button labels.
+    pub(crate) intents: Intents,
+    /// A short human name per node, for ask-back buttons.
+    pub(crate) labels: HashMap<Target, String>,
 }
 
 impl DialogSet {
@@ -88,6 +96,31 @@ impl DialogSet {
         false
     }
 
+    /// True if `dialog` is an urgent (danger) dialog.
+    pub fn is_urgent(&self, dialog: &str) -> bool {
+        self.dialogs.get(dialog).is_some_and(|d| d.urgent)
+    }
+
+    /// How free text is understood, for `check --explain`: the normalized words, then the
+    /// best danger and ordinary candidates as `dialog:node score confidence`.
+    pub fn explain(&self, text: &str) -> String {
+        let query = self.intents.query(&self.lexicon, &super::text::fold(text));
+        let mut out = format!("[{}]", query.joined());
+        for c in self.intents.explain(&query) {
+            let mark = if c.urgent { "!" } else { "" };
+            out.push_str(&format!(
+                " {mark}{}:{} {:.2}/{:.2}",
+                c.target.dialog, c.target.node, c.score, c.confidence
+            ));
+        }
+        out
+    }
+
+    /// The short name of a node shown on ask-back buttons.
+    pub(crate) fn label_of(&self, target: &Target) -> String {
+        self.labels.get(target).cloned().unwrap_or_else(|| target.node.replace('_', " "))
+    }
+
     pub(crate) fn node(&self, dialog: &str, node: &str) -> Option<&Node> {
         self.dialogs.get(dialog)?.nodes.get(node)
     }
@@ -109,6 +142,8 @@ pub(crate) struct Dialog {
     pub(crate) title: String,
     pub(crate) start: String,
     pub(crate) nodes: HashMap<String, Node>,
+    /// `urgent = true`: danger intents, answered before anything else.
+    pub(crate) urgent: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -129,8 +164,8 @@ pub(crate) struct Node {
     /// dialog, its start, or the main menu): a "Quay lại" button is added (set by `load`).
     pub(crate) auto_back: bool,
     /// Example phrasings and keywords as written (NFC), for free-text matching.
-    #[allow(dead_code)] // read by the free-text matcher (issue 10), landing next
     pub(crate) examples: Vec<String>,
+    /// Indexed from the raw file (with spans for diagnostics); kept for tools and tests.
     #[allow(dead_code)]
     pub(crate) keywords: Vec<String>,
     /// What the service does when this node is shown (carried out by the caller).

@@ -75,7 +75,13 @@ impl NodeCompiler<'_, '_> {
                 self.node(file, id, node_id, node, steps.get(node_id.get_ref()).copied());
             nodes.insert(node_id.get_ref().clone(), compiled);
         }
-        Dialog { id: id.to_owned(), title: raw.title.get_ref().clone(), start, nodes }
+        Dialog {
+            id: id.to_owned(),
+            title: raw.title.get_ref().clone(),
+            start,
+            nodes,
+            urgent: raw.urgent,
+        }
     }
 
     /// Node id → (i, n) for nodes listed in `[sequences]`.

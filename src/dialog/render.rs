@@ -22,6 +22,9 @@ pub(crate) const BACK_BUTTON: &str = "Quay lại";
 const BACK_PAYLOAD: &str = "quay lại";
 /// The start of every "that did not match" answer.
 pub(crate) const NOT_UNDERSTOOD: &str = "Mình chưa hiểu ý bạn.";
+/// Put before the main menu when a first message matched nothing.
+pub(crate) const NOT_UNDERSTOOD_FRESH: &str =
+    "Mình chưa hiểu ý bạn. Bạn chọn một việc trong menu dưới đây, hoặc gõ câu hỏi ngắn gọn hơn.";
 
 /// Fills `{name}` from the session's answers, then the facts.
 pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> String {
@@ -200,6 +203,13 @@ pub(crate) fn ask_back(candidates: &[(String, Target)]) -> Reply {
         }
     }
     reply.text = text;
+    reply
+}
+
+/// "Did you mean …?" after free text matched two or three nodes about equally.
+pub(crate) fn did_you_mean(candidates: &[(String, Target)]) -> Reply {
+    let mut reply = ask_back(candidates);
+    reply.text = reply.text.replacen("Bạn muốn chọn mục nào?", "Có phải bạn muốn hỏi:", 1);
     reply
 }
 

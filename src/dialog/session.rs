@@ -84,4 +84,18 @@ pub struct Step {
     /// A node shown in this step asked the service to do something: the action and the
     /// index in `replies` of that node's message (the service may replace what follows).
     pub action: Option<(super::model::Action, usize)>,
+    /// Whether the text was understood (misses and ask-backs are kept to improve examples).
+    pub understood: Understood,
+}
+
+/// How well one text was understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Understood {
+    /// Acted on (a button, a choice, an answer, a clear match), or not a text at all.
+    #[default]
+    Yes,
+    /// Several candidates were offered ("Có phải bạn muốn hỏi: …").
+    AskedBack,
+    /// Nothing matched ("Mình chưa hiểu ý bạn").
+    No,
 }

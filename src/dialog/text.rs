@@ -49,6 +49,44 @@ fn words(chars: impl Iterator<Item = char>) -> String {
     out
 }
 
+/// Longest text kept for review (in characters).
+const MAX_REVIEW_CHARS: usize = 200;
+
+/// A message as kept in the list of unmatched messages: folded and cut short, with every word
+/// that could identify someone masked — words with digits (phone numbers, codes, account
+/// numbers) become `#`, e-mail and web addresses `@`; runs of masks collapse into one.
+pub fn mask_for_review(s: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for raw in s.split_whitespace() {
+        let lower = raw.to_lowercase();
+        let mask = if lower.contains('@') || lower.contains("http") || lower.contains("www.") {
+            Some("@")
+        } else if lower.chars().any(|c| c.is_numeric()) {
+            Some("#")
+        } else {
+            None
+        };
+        match mask {
+            Some(mask) => {
+                if words.last().map(String::as_str) != Some(mask) {
+                    words.push(mask.to_owned());
+                }
+            }
+            None => {
+                let folded = fold(raw);
+                if !folded.is_empty() {
+                    words.push(folded);
+                }
+            }
+        }
+    }
+    let joined = words.join(" ");
+    match joined.char_indices().nth(MAX_REVIEW_CHARS) {
+        Some((cut, _)) => joined[..cut].trim_end().to_owned(),
+        None => joined,
+    }
+}
+
 /// The `{name}` placeholders in `s` (names are `[a-z0-9_]+`; other braces are literal text).
 pub fn placeholders(s: &str) -> impl Iterator<Item = &str> {
     s.split('{').skip(1).filter_map(|after| {
@@ -96,7 +134,7 @@ pub fn is_id(s: &str) -> bool {
 
 /// True if two single words are equal, or differ by at most one edit (insertion, deletion,
 /// substitution or swap of neighbours) and both are long enough to tolerate a typo.
-fn word_matches(expected: &str, typed: &str) -> bool {
+pub(crate) fn word_matches(expected: &str, typed: &str) -> bool {
     if expected == typed {
         return true;
     }
@@ -271,6 +309,21 @@ mod tests {
         assert!(contains_phrase("tra cuu vnied ngay", "vneid"));
         assert!(word_matches("khoản", "khoả"));
         assert!(!word_matches("khoản", "kh"));
+    }
+
+    #[test]
+    fn masking_for_review() {
+        let cases = [
+            ("Số tôi là 0912 345 678 nhé", "so toi la # nhe"),
+            ("mã OTP 123456 có đưa không?", "ma otp # co dua khong"),
+            ("stk 1903xx88 ở Techcombank", "stk # o techcombank"),
+            ("gửi a.b@gmail.com và https://x.vn/1", "gui @ va @"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(mask_for_review(input), expected, "{input:?}");
+        }
+        assert_eq!(mask_for_review(&"a ".repeat(500)).chars().count(), MAX_REVIEW_CHARS - 1);
     }
 
     #[test]

@@ -11,7 +11,9 @@ mod source;
 mod status;
 mod watch;
 
-pub use registry::{NO_DIALOGS_REPLY, Registry, RegistryOptions, RollbackError};
+pub use registry::{
+    DEFAULT_UNMATCHED_RETENTION_DAYS, NO_DIALOGS_REPLY, Registry, RegistryOptions, RollbackError,
+};
 pub use source::{read_dialog_dir, read_transcripts};
 pub use status::{
     AttemptView, DiagnosticView, DialogView, RegistryStatus, ReloadOutcome, StaleFactView,

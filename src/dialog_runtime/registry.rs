@@ -19,6 +19,8 @@ use super::today;
 /// Sent when no valid dialog set has ever loaded: never leave the user without an answer.
 pub const NO_DIALOGS_REPLY: &str = "Xin lỗi, phần hướng dẫn đang được cập nhật. Bạn vui lòng thử lại sau ít phút; khi đó gõ \"menu\" để bắt đầu.";
 
+pub use crate::dialog::DEFAULT_UNMATCHED_RETENTION_DAYS;
+
 /// Settings for the registry (from the service configuration).
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
@@ -30,6 +32,8 @@ pub struct RegistryOptions {
     pub max_pinned_versions: usize,
     /// "Today" for fact review dates and version retirement.
     pub clock: crate::clock::Clock,
+    /// How long a message that was not understood stays in the review list (0 = not kept).
+    pub unmatched_retention_days: u32,
 }
 
 impl Default for RegistryOptions {
@@ -39,6 +43,7 @@ impl Default for RegistryOptions {
             review_days: dialog::DEFAULT_REVIEW_DAYS,
             max_pinned_versions: 8,
             clock: crate::clock::Clock::system(),
+            unmatched_retention_days: DEFAULT_UNMATCHED_RETENTION_DAYS,
         }
     }
 }
@@ -107,6 +112,11 @@ impl Registry {
         registry
     }
 
+    /// How long unmatched messages are kept, in milliseconds.
+    pub fn unmatched_retention_ms(&self) -> i64 {
+        i64::from(self.inner.options.unmatched_retention_days) * 86_400_000
+    }
+
     pub fn dir(&self) -> &Path {
         &self.inner.dir
     }
@@ -119,6 +129,7 @@ impl Registry {
                 session: session.cloned(),
                 replies: vec![Reply::text(NO_DIALOGS_REPLY)],
                 action: None,
+                understood: dialog::Understood::Yes,
             };
         };
         let options = EngineOptions { idle_timeout_secs: self.inner.options.idle_timeout_secs };

@@ -6,7 +6,7 @@
 //! returns the recorded replies and writes nothing.
 
 use crate::reply::Reply;
-use crate::reports::command::{Command, recognise};
+use crate::reports::command::{ADMIN_INVITE_CODE_LEN, Command, INVITE_CODE_LEN, recognise};
 use crate::reports::definition::ReportType;
 use crate::reports::form::{self, Outcome};
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team};
@@ -81,8 +81,9 @@ impl Reporting {
         let form = stored_form.filter(|_| !stale);
         let recognised = recognise(text);
         if let Some(state) = form {
-            let is_other_command =
-                recognised.as_ref().is_some_and(|r| r.explicit && r.command != Command::Withdraw);
+            let is_other_command = recognised
+                .as_ref()
+                .is_some_and(|r| r.explicit && !matches!(r.command, Command::Withdraw { .. }));
             if !is_other_command {
                 return self
                     .advance_form(user, member.as_ref(), state, text, now, event_key)
@@ -124,7 +125,11 @@ impl Reporting {
                 let replies = self.defs().reports.iter().map(render::template).collect();
                 Ok(Effect { replies, ..Effect::default() })
             }
-            Command::Leave => self.leave(user, member),
+            Command::Leave { confirmed: false } => {
+                let team_name = self.team_name(member)?;
+                Ok(Effect::reply(render::confirm_leave(&team_name)))
+            }
+            Command::Leave { confirmed: true } => self.leave(user, member),
             Command::Invite { role } => self.invite(user, member, role, now),
             Command::ConsoleLink | Command::Summary { .. } | Command::ExportLink => {
                 Ok(Effect::reply(self.admin_command(member, &command, now)?))
@@ -138,7 +143,10 @@ impl Reporting {
                 match command {
                     Command::Report { args } => self.report(&member, &team, &args, now, event_key),
                     Command::View { args } => self.view(&team, &args, now),
-                    Command::Withdraw => self.withdraw(&member, now),
+                    Command::Withdraw { confirmed: false } => {
+                        Ok(Effect::reply(render::confirm_withdraw()))
+                    }
+                    Command::Withdraw { confirmed: true } => self.withdraw(&member, now),
                     _ => Ok(Effect::reply(render::help(&self.defs()))),
                 }
             }
@@ -212,11 +220,15 @@ impl Reporting {
         })
     }
 
-    fn leave(&self, user: &str, member: Option<&Member>) -> anyhow::Result<Effect> {
-        let team_name = match member.and_then(|m| m.team) {
+    fn team_name(&self, member: Option<&Member>) -> anyhow::Result<String> {
+        Ok(match member.and_then(|m| m.team) {
             Some(id) => self.store.report_team(id)?.map_or_else(|| "tổ".to_owned(), |t| t.name),
             None => "vai trò quản lý".to_owned(),
-        };
+        })
+    }
+
+    fn leave(&self, user: &str, member: Option<&Member>) -> anyhow::Result<Effect> {
+        let team_name = self.team_name(member)?;
         Ok(Effect {
             replies: vec![render::left(&team_name)],
             writes: vec![
@@ -505,7 +517,15 @@ impl Reporting {
 }
 
 /// From the OS CSPRNG: 8 characters (31^8 ≈ 8.5·10^11), 12 for admin-role invites
-/// (31^12 ≈ 7.9·10^17); wrong guesses are rate-limited (`guess.rs`).
+/// (31^12 ≈ 7.9·10^17); wrong guesses are rate-limited (`guess.rs`). Drawn again until it
+/// holds a digit (about 1 in 11 draws does not), so that a code typed without the slash
+/// ("dang ky ab3def7k") is told apart from words; that keeps 91% of the code space.
 fn new_invite_code(role: Role) -> String {
-    crate::csprng::code(CODE_ALPHABET, if role == Role::Admin { 12 } else { 8 })
+    let len = if role == Role::Admin { ADMIN_INVITE_CODE_LEN } else { INVITE_CODE_LEN };
+    loop {
+        let code = crate::csprng::code(CODE_ALPHABET, len);
+        if code.bytes().any(|b| b.is_ascii_digit()) {
+            return code;
+        }
+    }
 }

@@ -133,7 +133,10 @@ fn membership_paths() {
     assert!(say("boss", "/bc 1 2", "7").contains("Cán bộ quản lý"));
     assert!(reporting.create_invite(None, None, Role::Admin, NOW).is_err());
     assert!(reporting.create_invite(Some(99), None, Role::Member, NOW).is_err());
-    assert!(say("a", "/roi", "8").contains("Bạn đã rời «Tổ CNSCĐ Dạ Lê»"));
+    // Leaving needs the slash and a confirmation; the plain word "rồi" is conversation.
+    assert_eq!(reporting.handle_chat("a", "rồi", NOW, "8a").unwrap(), None);
+    assert!(say("a", "/roi", "8b").contains("chắc chắn muốn rời «Tổ CNSCĐ Dạ Lê»"));
+    assert!(say("a", "/roi xacnhan", "8").contains("Bạn đã rời «Tổ CNSCĐ Dạ Lê»"));
     assert!(say("a", "/xem", "9").contains("chưa là thành viên"));
     assert_eq!(reporting.handle_chat("a", "xem", NOW, "10").unwrap(), None);
 }

@@ -1,9 +1,12 @@
 //! Recognises the reports commands in a chat message.
 //!
-//! Commands are matched on folded words, so `/dangky`, `dang ky` and `Đăng ký` are one
-//! command. A message is *explicit* when it starts with `/` (or is `đăng ký CODE`): such
-//! messages are ours even from strangers. Slash-less words like `xem` or `hủy` are ours
-//! only for registered members; for everyone else they belong to the citizen dialogs.
+//! Commands are matched on folded words, so `/dangky`, `/dang ky` and `/Đăng ký` are one
+//! command. Commands never hijack conversation: a message is a command when it starts with
+//! `/`, or when it is exactly a command word followed by arguments that fit it
+//! (`đăng ký AB12CD` with an invite-code-shaped word; `bc 12 5 3`). Such slash-less forms are
+//! *explicit* only for `đăng ký CODE`; the bare `báo cáo`, `bc`, `xem`, `mẫu` are ours only for
+//! registered members. Destructive commands (`/roi`, `/huy`) need the slash and then a
+//! confirmation (`/roi xacnhan`, sent by a button); "rồi", "hủy", "mới" are everyday words.
 
 use super::model::Role;
 use super::text::fold;
@@ -17,15 +20,15 @@ pub enum Command {
     Report { args: String },
     /// `/mau`: the one-line template.
     Template,
-    /// `/xem`: the team's current report.
     /// `/xem`, `/xem T12`: `args` names a period (empty: the current one).
     View { args: String },
-    /// `/huy`: withdraw the last submission.
-    Withdraw,
-    /// `/moi` (member) or `/moi totruong` (leader): create an invite (leaders only).
+    /// `/huy`: withdraw the last submission (after `/huy xacnhan`).
+    Withdraw { confirmed: bool },
+    /// `/moi`, `/moi tổ viên` (member) or `/moi tổ trưởng` (leader): create an invite
+    /// (leaders only).
     Invite { role: Role },
-    /// `/roi`: leave the team.
-    Leave,
+    /// `/roi`: leave the team (after `/roi xacnhan`).
+    Leave { confirmed: bool },
     /// `/huongdan`: what the commands are.
     Help,
     /// `/quantri` (slash only): a one-time sign-in link to the web console (unit admins).
@@ -41,6 +44,14 @@ pub struct Recognised {
     pub command: Command,
     pub explicit: bool,
 }
+
+/// The argument a confirmation button sends after `/roi` or `/huy`.
+pub const CONFIRM_ARG: &str = "xacnhan";
+/// Length of invite codes (see `reporting::chat::new_code`).
+/// Length of a member or leader invite code.
+pub const INVITE_CODE_LEN: usize = 8;
+/// Length of a unit-admin invite code (a stronger role, a longer code).
+pub const ADMIN_INVITE_CODE_LEN: usize = 12;
 
 /// The command in `text`, if any.
 pub fn recognise(text: &str) -> Option<Recognised> {
@@ -59,10 +70,10 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         ("bao", Some("cao")) => (2, CommandName::Report),
         ("mau", _) => (1, CommandName::Template),
         ("xem", _) => (1, CommandName::View),
-        ("huy", _) => (1, CommandName::Withdraw),
-        ("moi", _) => (1, CommandName::Invite),
-        ("roi", Some("to")) => (2, CommandName::Leave),
-        ("roi", _) => (1, CommandName::Leave),
+        ("huy", _) if slash => (1, CommandName::Withdraw),
+        ("moi", _) if slash => (1, CommandName::Invite),
+        ("roi", Some("to")) if slash => (2, CommandName::Leave),
+        ("roi", _) if slash => (1, CommandName::Leave),
         ("huongdan" | "help" | "trogiup", _) if slash => (1, CommandName::Help),
         ("huong", Some("dan")) if slash => (2, CommandName::Help),
         ("quantri", _) if slash => (1, CommandName::ConsoleLink),
@@ -73,10 +84,16 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         _ => return None,
     };
     let rest_words = &raw_words[command_words.min(raw_words.len())..];
+    let rest_folded = words[command_words.min(words.len())..].join(" ");
     let args = rest_words.join(" ");
-    let explicit = slash || (command == CommandName::Join && !rest_words.is_empty());
     let command = match command {
-        CommandName::Join => Command::Join { code: rest_words.first().map(|c| c.to_uppercase()) },
+        CommandName::Join => {
+            // "đăng ký VNeID" is a citizen's question; only a code-shaped word is a code.
+            if !slash && !matches!(rest_words, [code] if is_invite_code(code)) {
+                return None;
+            }
+            Command::Join { code: rest_words.first().map(|c| c.to_uppercase()) }
+        }
         CommandName::Report => {
             // Slash-less "báo cáo …" is ours only when what follows looks like a report;
             // "báo cáo lừa đảo" is a citizen asking about scams.
@@ -87,14 +104,15 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         }
         CommandName::Template => Command::Template,
         CommandName::View => Command::View { args: args.clone() },
-        CommandName::Withdraw => Command::Withdraw,
+        CommandName::Withdraw => Command::Withdraw { confirmed: rest_folded == CONFIRM_ARG },
         CommandName::Invite => {
-            let leader = words[command_words.min(words.len())..]
-                .iter()
-                .any(|w| matches!(w.as_str(), "totruong" | "truong" | "leader" | "to"));
+            let leader = matches!(
+                rest_folded.as_str(),
+                "totruong" | "to truong" | "truong" | "leader" | "truong to"
+            );
             Command::Invite { role: if leader { Role::Leader } else { Role::Member } }
         }
-        CommandName::Leave => Command::Leave,
+        CommandName::Leave => Command::Leave { confirmed: rest_folded == CONFIRM_ARG },
         CommandName::Help => Command::Help,
         CommandName::ConsoleLink => Command::ConsoleLink,
         CommandName::Summary => {
@@ -102,17 +120,23 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         }
         CommandName::ExportLink => Command::ExportLink,
     };
-    // A bare slash-less word followed by chatter ("xem giúp tôi…") is not a command.
+    // A bare slash-less word followed by anything ("xem giúp tôi…", "mẫu đơn") is not ours.
     if !slash
-        && rest_words.len() > 1
-        && matches!(
-            command,
-            Command::Template | Command::View { .. } | Command::Withdraw | Command::Leave
-        )
+        && !rest_words.is_empty()
+        && matches!(command, Command::Template | Command::View { .. })
     {
         return None;
     }
+    let explicit = slash || matches!(command, Command::Join { .. });
     Some(Recognised { command, explicit })
+}
+
+/// Shaped like an invite code: 8 (or 12) letters or digits, at least one digit (codes are
+/// generated with one), so a word such as "KHAISINH" is not a code.
+fn is_invite_code(word: &str) -> bool {
+    matches!(word.chars().count(), INVITE_CODE_LEN | ADMIN_INVITE_CODE_LEN)
+        && word.chars().all(|c| c.is_ascii_alphanumeric())
+        && word.chars().any(|c| c.is_ascii_digit())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,10 +177,17 @@ mod tests {
         let join = |c: &str| Command::Join { code: Some(c.to_owned()) };
         let report = |a: &str| Command::Report { args: a.to_owned() };
         let cases: &[(&str, Option<(Command, bool)>)] = &[
-            ("/dangky AB12CD", Some((join("AB12CD"), true))),
-            ("dang ky ab12cd", Some((join("AB12CD"), true))),
-            ("Đăng ký  ab12cd ", Some((join("AB12CD"), true))),
-            ("đăng ký", Some((Command::Join { code: None }, false))),
+            ("/dangky AB12CDEF", Some((join("AB12CDEF"), true))),
+            ("dang ky ab12cdef", Some((join("AB12CDEF"), true))),
+            ("Đăng ký  ab12cdef ", Some((join("AB12CDEF"), true))),
+            ("dang ky ab12cdefgh34", Some((join("AB12CDEFGH34"), true))),
+            ("dang ky ab12cd", None),
+            ("đăng ký", None),
+            ("đăng ký VNeID", None),
+            ("dang ky tam tru", None),
+            ("đăng ký abcdefgh", None),
+            ("dang ky khaisinh", None),
+            ("/đăng ký VNeID", Some((join("VNEID"), true))),
             ("/dangky", Some((Command::Join { code: None }, true))),
             ("/baocao", Some((report(""), true))),
             ("bao cao", Some((report(""), false))),
@@ -172,13 +203,22 @@ mod tests {
             ("/xem", Some((Command::View { args: String::new() }, true))),
             ("/xem T12", Some((Command::View { args: "T12".into() }, true))),
             ("xem giúp tôi với", None),
-            ("/huy", Some((Command::Withdraw, true))),
-            ("Hủy", Some((Command::Withdraw, false))),
+            ("mẫu đơn", None),
+            ("/huy", Some((Command::Withdraw { confirmed: false }, true))),
+            ("/huy xacnhan", Some((Command::Withdraw { confirmed: true }, true))),
+            ("Hủy", None),
+            ("thôi", None),
             ("/moi", Some((Command::Invite { role: Role::Member }, true))),
             ("/moi totruong", Some((Command::Invite { role: Role::Leader }, true))),
             ("/mời tổ trưởng", Some((Command::Invite { role: Role::Leader }, true))),
-            ("/roi", Some((Command::Leave, true))),
-            ("rời tổ", Some((Command::Leave, false))),
+            ("/mời tổ viên", Some((Command::Invite { role: Role::Member }, true))),
+            ("/moi thành viên", Some((Command::Invite { role: Role::Member }, true))),
+            ("mới", None),
+            ("/roi", Some((Command::Leave { confirmed: false }, true))),
+            ("/rời tổ", Some((Command::Leave { confirmed: false }, true))),
+            ("/roi xacnhan", Some((Command::Leave { confirmed: true }, true))),
+            ("rồi", None),
+            ("rời tổ", None),
             ("/huongdan", Some((Command::Help, true))),
             ("/hướng dẫn", Some((Command::Help, true))),
             ("huong dan", None),

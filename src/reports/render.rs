@@ -4,7 +4,7 @@ use super::definition::{Definitions, Indicator, IndicatorKind, ReportType};
 use super::model::{ReportVersion, Role};
 use super::oneline::{FieldError, Values, positional};
 use super::period::{Period, PeriodError, format_local_date, format_local_datetime};
-use crate::reply::Reply;
+use crate::reply::{Button, Reply};
 
 pub fn help(defs: &Definitions) -> Reply {
     let mut text = String::from(
@@ -73,6 +73,39 @@ pub fn joined_admin(unit_path: &str) -> Reply {
 
 pub fn left(team_name: &str) -> Reply {
     Reply::text(format!("Bạn đã rời «{team_name}». Các báo cáo đã gửi vẫn được giữ lại."))
+}
+
+/// "Leave the team?" with a confirming button (the slash command alone does nothing yet).
+pub fn confirm_leave(team_name: &str) -> Reply {
+    with_confirm_button(
+        format!("Bạn chắc chắn muốn rời «{team_name}»? Bấm \"Rời tổ\" để xác nhận."),
+        "Rời tổ",
+        "/roi",
+    )
+}
+
+/// "Withdraw your last report?" with a confirming button.
+pub fn confirm_withdraw() -> Reply {
+    with_confirm_button(
+        "Bạn muốn rút lại báo cáo vừa gửi? Bấm \"Rút lại\" để xác nhận.".to_owned(),
+        "Rút lại",
+        "/huy",
+    )
+}
+
+/// A question with a button that sends `<command> xacnhan`, and one that goes back to the menu.
+fn with_confirm_button(text: String, yes: &str, command: &str) -> Reply {
+    let mut reply = Reply::text(text);
+    reply.buttons.push(Button::Query {
+        title: yes.to_owned(),
+        payload: format!("{command} {}", super::command::CONFIRM_ARG),
+    });
+    reply
+        .buttons
+        .push(Button::Query {
+            title: "Không, giữ nguyên".to_owned(), payload: "menu".to_owned()
+        });
+    reply
 }
 
 pub fn leaders_only() -> Reply {

@@ -13,6 +13,7 @@
 //! | `once`           | once key (UTF-8)          | done at, i64 ms BE            |
 //! | `dead`           | seq, u64 big-endian       | `InboxEntry` with `failure`   |
 //! | `console`        | `sess/…`, `link/…`, `dl/…`, `log/…` | web console sessions, one-time links, dialog change log (`console.rs`) |
+//! | `unmatched`      | masked folded text        | `Unmatched` (JSON)            |
 //!
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
 //!
@@ -29,6 +30,7 @@ pub const SESSIONS: &str = "sessions";
 pub const META: &str = "meta";
 pub const ONCE: &str = "once";
 pub const DEAD: &str = "dead";
+pub const UNMATCHED: &str = "unmatched";
 
 pub const TOKENS: &[u8] = b"zalo_tokens";
 

@@ -21,6 +21,7 @@ mod outbox;
 pub mod prune;
 pub mod reports;
 mod types;
+mod unmatched;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -37,6 +38,7 @@ pub use types::{
     InboxEntry, IngestOutcome, OutboxEntry, OutboxStatus, SendError, SessionUpdate, TokenPair,
     UserRecord,
 };
+pub use unmatched::Unmatched;
 
 use flusher::Flusher;
 
@@ -95,6 +97,8 @@ pub struct Store {
     reports: sled::Tree,
     /// Citizen → team hand-off: requests, citizens' stage (see `handoff.rs`).
     handoff: sled::Tree,
+    /// Messages not understood, for editors (see `unmatched.rs`).
+    unmatched: sled::Tree,
     flusher: Flusher,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
@@ -196,6 +200,7 @@ impl Store {
             dead: db.open_tree(keys::DEAD)?,
             reports: db.open_tree(reports::TREE)?,
             handoff: db.open_tree(handoff::TREE)?,
+            unmatched: db.open_tree(keys::UNMATCHED)?,
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
             db,

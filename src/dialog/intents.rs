@@ -1,0 +1,606 @@
+//! Free-text understanding: rank the nodes whose examples, keywords or button labels look
+//! most like what the citizen typed, then decide: answer, ask back, or admit a miss.
+//!
+//! Every example (and keyword, and the label of a button leading to a node) is one document
+//! of syllables and syllable pairs, after folding and the lexicon (`lexicon.rs`). Documents
+//! are ranked with BM25 (the `bm25` crate: its `Embedder` weighs terms by saturation and
+//! length, its `Scorer` keeps the inverted index); a node scores as its best document.
+//! BM25 ranks but has no scale, so the decision uses a second, bounded measure per document:
+//! the IDF-weighted share of the document found in the message ([`Candidate::confidence`]).
+//! Typos: an unknown word of five letters or more is replaced by a known word one edit away,
+//! and an unknown word that is two known syllables glued together ("matkhau") is split.
+//! Pure: built once per dialog set, then read-only.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::Arc;
+
+use bm25::{Embedder, EmbedderBuilder, Scorer, Tokenizer};
+
+use super::lexicon::Lexicon;
+use super::model::Target;
+use super::text;
+
+/// Confidence at which the best node is answered directly (if clearly ahead).
+pub(crate) const ACCEPT: f32 = 0.6;
+/// Lowest confidence offered in an ask-back.
+pub(crate) const ASK: f32 = 0.3;
+/// Confidence at which a danger node (urgent dialog) wins over everything else.
+pub(crate) const DANGER: f32 = 0.42;
+/// Lower confidence at which a danger node still wins when it ranks about as high as the best
+/// ordinary node (BM25 at least [`DANGER_RELATIVE`] of it): long, chatty messages about a
+/// scam in progress rarely cover one example well.
+pub(crate) const DANGER_MIN: f32 = 0.22;
+const DANGER_RELATIVE: f32 = 0.7;
+/// An ordinary node this confident (the message is one of its examples) and a danger node
+/// below `ACCEPT`: no warning.
+const EVERYDAY: f32 = 0.95;
+/// A node at least this confident, and at most [`SPECIFIC_GAP`] below a topic keyword of its
+/// own dialog, is preferred to the topic's start.
+const SPECIFIC: f32 = 0.45;
+const SPECIFIC_GAP: f32 = 0.45;
+/// The runner-up counts as close when its BM25 score is at least this share of the best.
+const CLOSE: f32 = 0.8;
+/// At most this many candidates in an ask-back.
+const MAX_ASK: usize = 3;
+/// Confidence is the F-measure of the share of the document found in the message and the
+/// share of the message explained by the document, weighted towards the first (β < 1): a
+/// chatty message around a whole example is fine, but a one-word example ("vâng") inside a
+/// long message ("giá vàng hôm nay…") is no match.
+const BETA: f32 = 0.6;
+
+fn f_beta(doc_share: f32, query_share: f32) -> f32 {
+    let b2 = BETA * BETA;
+    let denominator = b2 * doc_share + query_share;
+    if denominator <= 0.0 { 0.0 } else { (1.0 + b2) * doc_share * query_share / denominator }
+}
+/// A phrase of one word counts only when it is at least this share of the message.
+const ONE_WORD_MIN_SHARE: f32 = 0.5;
+/// Only this many best documents get the (costlier) confidence computed.
+const TOP_DOCS: usize = 24;
+/// Score multipliers for the current node's own choices and for its dialog.
+const BOOST_CHOICE: f32 = 1.5;
+const BOOST_DIALOG: f32 = 1.2;
+/// Confidence bonus for the same.
+const BONUS_CHOICE: f32 = 0.15;
+const BONUS_DIALOG: f32 = 0.05;
+
+/// Where a document comes from; labels are weaker evidence than what admins wrote for matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Example,
+    Keyword,
+    /// A dialog-level keyword: it names the topic, not an answer inside it.
+    Topic,
+    Label,
+}
+
+impl Source {
+    fn weight(self) -> f32 {
+        match self {
+            Source::Example | Source::Keyword => 1.0,
+            Source::Topic => 0.8,
+            Source::Label => 0.85,
+        }
+    }
+
+    /// Labels are written for buttons, not for matching: a partial hit says little.
+    fn confidence_weight(self) -> f32 {
+        match self {
+            Source::Example | Source::Keyword => 1.0,
+            Source::Topic => 0.85,
+            Source::Label => 0.7,
+        }
+    }
+}
+
+/// One phrase to index: the node it leads to, the text as written, where it comes from.
+#[derive(Debug, Clone)]
+pub(crate) struct Phrase {
+    pub(crate) target: Target,
+    pub(crate) text: String,
+    pub(crate) source: Source,
+}
+
+/// The index over all phrases of a dialog set (cheap to clone).
+#[derive(Clone, Default)]
+pub(crate) struct Intents {
+    index: Option<Arc<Index>>,
+}
+
+impl fmt::Debug for Intents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (nodes, docs) = self.index.as_ref().map_or((0, 0), |i| (i.nodes.len(), i.docs.len()));
+        write!(f, "Intents {{ nodes: {nodes}, docs: {docs} }}")
+    }
+}
+
+struct Index {
+    nodes: Vec<Target>,
+    urgent: Vec<bool>,
+    docs: Vec<Doc>,
+    embedder: Embedder<u32, Spaces>,
+    scorer: Scorer<u32, u32>,
+    /// Term → number of documents containing it (also the vocabulary).
+    df: HashMap<String, u32>,
+    /// Normalized whole phrase → documents, for exact matches of short messages.
+    exact: HashMap<String, Vec<u32>>,
+    /// Known single syllables, for typo repair.
+    words: Vec<String>,
+}
+
+struct Doc {
+    node: u32,
+    topic: bool,
+    weight: f32,
+    confidence_weight: f32,
+    terms: Vec<String>,
+    /// Sum of the IDFs of `terms` (the denominator of the confidence).
+    mass: f32,
+}
+
+/// Terms are already split by us: the tokenizer only cuts at spaces.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spaces;
+
+impl Tokenizer for Spaces {
+    fn tokenize(&self, input_text: &str) -> Vec<String> {
+        input_text.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// A node the message may be about.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    pub(crate) target: Target,
+    /// BM25 of its best document, times source weight and context boost (for ranking).
+    pub(crate) score: f32,
+    /// 0..=1: the IDF-weighted share of its best-covered document found in the message,
+    /// damped when much of the message is not explained (plus the context bonus).
+    pub(crate) confidence: f32,
+    pub(crate) urgent: bool,
+    /// Its best evidence is a dialog-level keyword (it names the topic, not an answer).
+    pub(crate) topic: bool,
+}
+
+/// What to do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    Answer(Target),
+    AskBack(Vec<Target>),
+    Miss,
+}
+
+/// Where the conversation is, for boosting nearby nodes.
+pub(crate) struct Context<'a> {
+    pub(crate) dialog: &'a str,
+    pub(crate) choices: Vec<&'a Target>,
+}
+
+/// A normalized message.
+pub(crate) struct Query {
+    words: Vec<String>,
+    terms: Vec<String>,
+}
+
+impl Query {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The normalized words, space-separated.
+    pub(crate) fn joined(&self) -> String {
+        self.words.join(" ")
+    }
+}
+
+/// Unigrams then bigrams (`a_b`) of the words, duplicates kept (BM25 counts them).
+fn terms_of(words: &[String]) -> Vec<String> {
+    let mut terms: Vec<String> = words.to_vec();
+    terms.extend(words.windows(2).map(|pair| format!("{}_{}", pair[0], pair[1])));
+    terms
+}
+
+fn idf(n_docs: usize, df: u32) -> f32 {
+    let n = n_docs as f32;
+    let df = df as f32;
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+impl Intents {
+    /// Builds the index. `urgent` tells which dialogs hold danger intents.
+    pub(crate) fn build(
+        phrases: &[Phrase],
+        lexicon: &Lexicon,
+        urgent: &dyn Fn(&str) -> bool,
+    ) -> Intents {
+        let mut nodes: Vec<Target> = Vec::new();
+        let mut node_ids: HashMap<Target, u32> = HashMap::new();
+        let mut docs: Vec<Doc> = Vec::new();
+        let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
+        for phrase in phrases {
+            let words = lexicon.normalize(&phrase.text);
+            if words.is_empty() {
+                continue;
+            }
+            let node = *node_ids.entry(phrase.target.clone()).or_insert_with(|| {
+                nodes.push(phrase.target.clone());
+                (nodes.len() - 1) as u32
+            });
+            let id = docs.len() as u32;
+            exact.entry(words.join(" ")).or_default().push(id);
+            docs.push(Doc {
+                node,
+                topic: phrase.source == Source::Topic,
+                weight: phrase.source.weight(),
+                confidence_weight: phrase.source.confidence_weight(),
+                terms: terms_of(&words),
+                mass: 0.0,
+            });
+        }
+        if docs.is_empty() {
+            return Intents::default();
+        }
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for doc in &docs {
+            let unique: HashSet<&String> = doc.terms.iter().collect();
+            for term in unique {
+                *df.entry(term.clone()).or_default() += 1;
+            }
+        }
+        let n_docs = docs.len();
+        for doc in &mut docs {
+            let unique: HashSet<&String> = doc.terms.iter().collect();
+            doc.mass = unique.iter().map(|t| idf(n_docs, df.get(*t).copied().unwrap_or(0))).sum();
+        }
+        let corpus: Vec<String> = docs.iter().map(|d| d.terms.join(" ")).collect();
+        let corpus_refs: Vec<&str> = corpus.iter().map(String::as_str).collect();
+        let embedder: Embedder<u32, Spaces> =
+            EmbedderBuilder::<u32, Spaces>::with_tokenizer_and_fit_to_corpus(Spaces, &corpus_refs)
+                .build();
+        let mut scorer = Scorer::<u32, u32>::new();
+        for (id, text) in corpus.iter().enumerate() {
+            scorer.upsert(&(id as u32), embedder.embed(text));
+        }
+        let mut words: Vec<String> = df.keys().filter(|t| !t.contains('_')).cloned().collect();
+        words.sort();
+        let urgent = nodes.iter().map(|t| urgent(&t.dialog)).collect();
+        Intents {
+            index: Some(Arc::new(Index {
+                nodes,
+                urgent,
+                docs,
+                embedder,
+                scorer,
+                df,
+                exact,
+                words,
+            })),
+        }
+    }
+
+    /// Folded, lexicon-expanded and typo-repaired words of a message.
+    pub(crate) fn query(&self, lexicon: &Lexicon, folded: &str) -> Query {
+        let mut words = lexicon.normalize_folded(folded);
+        if let Some(index) = &self.index {
+            words = index.repair(words);
+        }
+        let terms = terms_of(&words);
+        Query { words, terms }
+    }
+
+    /// Candidates, best first, each node once; `only_urgent` restricts to danger nodes,
+    /// otherwise danger nodes are left out.
+    pub(crate) fn rank(
+        &self,
+        query: &Query,
+        only_urgent: bool,
+        context: Option<&Context<'_>>,
+    ) -> Vec<Candidate> {
+        let Some(index) = &self.index else { return Vec::new() };
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let embedding = index.embedder.embed(&query.terms.join(" "));
+        let exact: &[u32] =
+            index.exact.get(&query.words.join(" ")).map(Vec::as_slice).unwrap_or_default();
+        let mut scored: Vec<(u32, f32)> = index
+            .scorer
+            .matches(&embedding)
+            .into_iter()
+            .filter(|s| {
+                let node = index.docs[s.id as usize].node as usize;
+                index.urgent[node] == only_urgent
+            })
+            .map(|s| {
+                let doc = &index.docs[s.id as usize];
+                let exact_bonus = if exact.contains(&s.id) { 2.0 } else { 1.0 };
+                (s.id, s.score * doc.weight * exact_bonus)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        scored.truncate(TOP_DOCS);
+        let query_terms: HashSet<&str> = query.terms.iter().map(String::as_str).collect();
+        let n_docs = index.docs.len();
+        let weight_of = |t: &str| match index.df.get(t) {
+            Some(df) => idf(n_docs, *df),
+            // Unknown words count half a rare word: chatter should not sink a clear match.
+            None => 0.5 * idf(n_docs, 1),
+        };
+        let query_mass: f32 =
+            query.words.iter().map(|w| weight_of(w)).sum::<f32>().max(f32::MIN_POSITIVE);
+        let mut by_node: HashMap<u32, Candidate> = HashMap::new();
+        for (id, score) in scored {
+            let doc = &index.docs[id as usize];
+            let target = &index.nodes[doc.node as usize];
+            let confidence = if exact.contains(&id) {
+                doc.confidence_weight.max(ACCEPT)
+            } else {
+                let unique: HashSet<&str> = doc.terms.iter().map(String::as_str).collect();
+                let found: f32 =
+                    unique.iter().filter(|t| query_terms.contains(*t)).map(|t| weight_of(t)).sum();
+                let found_words: f32 = query
+                    .words
+                    .iter()
+                    .filter(|w| unique.contains(w.as_str()))
+                    .map(|w| weight_of(w))
+                    .sum();
+                let doc_share = found / doc.mass.max(f32::MIN_POSITIVE);
+                let query_share = (found_words / query_mass).min(1.0);
+                if unique.len() == 1 && query_share < ONE_WORD_MIN_SHARE {
+                    // A one-word phrase ("thôi nhé" → "thoi") inside a longer message
+                    // ("thời tiết Huế…" folds to "thoi tiet hue") says nothing about it.
+                    continue;
+                }
+                f_beta(doc_share, query_share) * doc.confidence_weight
+            };
+            let (boost, bonus) = match context {
+                Some(c) if c.choices.contains(&target) => (BOOST_CHOICE, BONUS_CHOICE),
+                Some(c) if c.dialog == target.dialog => (BOOST_DIALOG, BONUS_DIALOG),
+                _ => (1.0, 0.0),
+            };
+            let candidate = Candidate {
+                target: target.clone(),
+                score: score * boost,
+                confidence: (confidence + bonus).min(1.0),
+                urgent: index.urgent[doc.node as usize],
+                topic: doc.topic,
+            };
+            by_node
+                .entry(doc.node)
+                .and_modify(|best| {
+                    if candidate.confidence > best.confidence {
+                        best.topic = candidate.topic;
+                    }
+                    best.score = best.score.max(candidate.score);
+                    best.confidence = best.confidence.max(candidate.confidence);
+                })
+                .or_insert(candidate);
+        }
+        let mut candidates: Vec<Candidate> = by_node.into_values().collect();
+        candidates
+            .sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+        candidates
+    }
+
+    /// The best candidates (danger and ordinary), for `check --explain`.
+    pub(crate) fn explain(&self, query: &Query) -> Vec<Candidate> {
+        let mut all = self.rank(query, true, None);
+        all.truncate(2);
+        let mut ordinary = self.rank(query, false, None);
+        ordinary.truncate(4);
+        all.extend(ordinary);
+        all
+    }
+
+    /// The danger node the message is about, if any is confident enough.
+    pub(crate) fn danger(&self, query: &Query) -> Option<Target> {
+        let candidates = self.rank(query, true, None);
+        let best = candidates.first()?;
+        if best.confidence < DANGER_MIN {
+            return None;
+        }
+        let ordinary = self.rank(query, false, None);
+        // A message an ordinary answer explains completely (it is one of that node's own
+        // examples) and a danger node only partly is everyday business: "trả tiền điện" is
+        // not "điện lực dọa cắt điện".
+        let ordinary_confidence = ordinary.iter().map(|c| c.confidence).fold(0.0, f32::max);
+        if ordinary_confidence >= EVERYDAY && best.confidence < ACCEPT {
+            return None;
+        }
+        let confident = candidates
+            .iter()
+            .filter(|c| c.confidence >= DANGER)
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+        if let Some(confident) = confident {
+            return Some(confident.target.clone());
+        }
+        let ordinary_best = ordinary.first().map_or(0.0, |c| c.score);
+        (best.score >= DANGER_RELATIVE * ordinary_best).then(|| best.target.clone())
+    }
+
+    /// Answer, ask back or miss, for ordinary (not danger) nodes.
+    pub(crate) fn decide(&self, query: &Query, context: Option<&Context<'_>>) -> Decision {
+        decide(&self.rank(query, false, context))
+    }
+}
+
+/// The thresholds, applied to ranked candidates.
+pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
+    // A topic keyword ("khai sinh") gives way to a node of the same dialog that answers
+    // about as well: the citizen gets the answer, not the topic's menu.
+    let specific = |topic: &Candidate| {
+        candidates.iter().any(|c| {
+            !c.topic
+                && c.target.dialog == topic.target.dialog
+                && c.confidence >= SPECIFIC
+                && c.confidence >= topic.confidence - SPECIFIC_GAP
+                // The whole message is the topic keyword: only a clear answer replaces it.
+                && (topic.confidence < Source::Topic.confidence_weight() || c.confidence >= ACCEPT)
+        })
+    };
+    let kept: Vec<Candidate> =
+        candidates.iter().filter(|c| !(c.topic && specific(c))).cloned().collect();
+    let candidates = kept.as_slice();
+    let Some(best) = candidates.first() else { return Decision::Miss };
+    // The best by confidence may sit lower in BM25 order (a short keyword fully present).
+    let confident = candidates
+        .iter()
+        .filter(|c| c.confidence >= ACCEPT)
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+    let close: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.confidence >= ASK && c.score >= CLOSE * best.score)
+        .take(MAX_ASK)
+        .collect();
+    if let Some(winner) = confident {
+        let rivals = candidates.iter().filter(|c| {
+            c.target != winner.target
+                && c.confidence >= winner.confidence - 0.1
+                && c.score >= CLOSE * winner.score
+        });
+        if rivals.count() == 0 {
+            return Decision::Answer(winner.target.clone());
+        }
+    }
+    match close.as_slice() {
+        [] => Decision::Miss,
+        [one] if one.confidence >= ACCEPT => Decision::Answer(one.target.clone()),
+        _ => Decision::AskBack(close.iter().map(|c| c.target.clone()).collect()),
+    }
+}
+
+impl Index {
+    /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
+    fn repair(&self, words: Vec<String>) -> Vec<String> {
+        let mut out = Vec::with_capacity(words.len());
+        for word in words {
+            if self.df.contains_key(&word) || word.bytes().all(|b| b.is_ascii_digit()) {
+                out.push(word);
+                continue;
+            }
+            if word.chars().count() >= text::TYPO_MIN_WORD_CHARS
+                && let Some(known) = self
+                    .words
+                    .iter()
+                    .filter(|w| text::word_matches(w, &word))
+                    .max_by_key(|w| self.df.get(*w).copied().unwrap_or(0))
+            {
+                out.push(known.clone());
+                continue;
+            }
+            let split = (2..word.len().saturating_sub(1))
+                .filter(|i| word.is_char_boundary(*i))
+                .map(|i| word.split_at(i))
+                .find(|(a, b)| self.df.contains_key(*a) && self.df.contains_key(*b));
+            match split {
+                Some((a, b)) => {
+                    out.push(a.to_owned());
+                    out.push(b.to_owned());
+                }
+                None => out.push(word),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(dialog: &str, node: &str) -> Target {
+        Target { dialog: dialog.to_owned(), node: node.to_owned() }
+    }
+
+    fn intents() -> Intents {
+        let phrases = [
+            ("dvc", "mat_khau", "quên mật khẩu VNeID", Source::Example),
+            ("dvc", "mat_khau", "lấy lại mật khẩu", Source::Example),
+            ("dvc", "tao_tk", "tạo tài khoản VNeID", Source::Example),
+            ("dvc", "tao_tk", "đăng ký VNeID", Source::Example),
+            ("dvc", "bat_dau", "dịch vụ công", Source::Keyword),
+            ("dvc", "bat_dau", "vneid", Source::Keyword),
+            ("tt", "loi_ck", "chuyển khoản bị lỗi", Source::Example),
+            ("tt", "nham", "chuyển khoản nhầm người", Source::Example),
+            ("tc", "cam_on", "cảm ơn", Source::Example),
+            ("tc", "ok", "ok", Source::Example),
+            ("tc", "alo", "alo có ai không", Source::Example),
+            ("tc", "tam_biet", "thôi", Source::Example),
+            ("tt", "tien_dien", "trả tiền điện", Source::Example),
+            ("kc", "dien", "điện lực gọi đòi trả tiền điện ngay kẻo cắt", Source::Example),
+            ("kc", "cong_an", "công an gọi bắt chuyển tiền điều tra", Source::Example),
+        ];
+        let phrases: Vec<Phrase> = phrases
+            .iter()
+            .map(|(d, n, t, s)| Phrase { target: target(d, n), text: (*t).to_owned(), source: *s })
+            .collect();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        Intents::build(&phrases, &lexicon, &|d| d == "kc")
+    }
+
+    #[test]
+    fn decision_table() {
+        let intents = intents();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        let answer = |d, n| Decision::Answer(target(d, n));
+        let cases = [
+            ("quen mk vneid", answer("dvc", "mat_khau")),
+            ("Quên mật khẩu", answer("dvc", "mat_khau")),
+            ("dang ky vneid the nao", answer("dvc", "tao_tk")),
+            ("vneid", answer("dvc", "bat_dau")),
+            ("ck bi loi", answer("tt", "loi_ck")),
+            ("cam on", answer("tc", "cam_on")),
+            ("ok", answer("tc", "ok")),
+            ("alo co ai ko", answer("tc", "alo")),
+            ("taikhoan vnied", answer("dvc", "tao_tk")),
+            ("thoi tiet hom nay", Decision::Miss),
+            ("thôi", answer("tc", "tam_biet")),
+            // A one-word phrase inside a longer message says nothing.
+            ("thoi tiet hue ngay mai", Decision::Miss),
+            ("", Decision::Miss),
+        ];
+        for (message, expected) in cases {
+            let query = intents.query(&lexicon, &text::fold(message));
+            assert_eq!(intents.decide(&query, None), expected, "{message:?}");
+        }
+        let query = intents.query(&lexicon, "chuyen khoan");
+        let ranked = intents.rank(&query, false, None);
+        assert!(
+            matches!(intents.decide(&query, None), Decision::AskBack(ref c) if c.len() == 2),
+            "{ranked:?}"
+        );
+    }
+
+    #[test]
+    fn danger_is_found_and_kept_apart() {
+        let intents = intents();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        let query = intents.query(&lexicon, "co nguoi xung cong an goi bat chuyen tien");
+        assert_eq!(intents.danger(&query), Some(target("kc", "cong_an")));
+        assert!(!matches!(intents.decide(&query, None), Decision::Answer(t) if t.dialog == "kc"));
+        let query = intents.query(&lexicon, "quen mat khau");
+        assert_eq!(intents.danger(&query), None);
+        // Everyday business that is one of an ordinary node's examples is no danger…
+        let query = intents.query(&lexicon, "tra tien dien");
+        assert_eq!(intents.danger(&query), None);
+        // …but the threat around it is.
+        let query = intents.query(&lexicon, "dien luc goi doi tra tien dien ngay keo cat");
+        assert_eq!(intents.danger(&query), Some(target("kc", "dien")));
+    }
+
+    #[test]
+    fn context_boosts_the_current_dialog() {
+        let intents = intents();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        let query = intents.query(&lexicon, "ck nham");
+        let nham = target("tt", "nham");
+        let context = Context { dialog: "tt", choices: vec![&nham] };
+        let ranked = intents.rank(&query, false, Some(&context));
+        assert_eq!(
+            intents.decide(&query, Some(&context)),
+            Decision::Answer(nham.clone()),
+            "{ranked:?}"
+        );
+    }
+}
