@@ -116,6 +116,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
 
 /// Builds the whole service reading `clock` for every date and time.
 pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<App> {
+    // Installs the process-wide metrics recorder before anything records.
+    crate::telemetry::metrics();
     let listener = TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;

@@ -66,6 +66,9 @@ impl Conversation {
         let event: Event = serde_json::from_value(entry.event.clone()).context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = self.clock.now_ms();
+        let waited_ms = (now_ms - entry.received_at_ms).max(0);
+        metrics::histogram!("cnscd_stage_seconds", "stage" => "queued")
+            .record(waited_ms as f64 / 1000.0);
         let mut user = self.store.user(user_id)?.unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {

@@ -59,8 +59,11 @@ enum TokensCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
     let cli = Cli::parse();
+    // Settings that do not load are reported by the command itself, in text logs.
+    let format =
+        Settings::load(cli.config.as_deref()).map(|s| s.telemetry.format).unwrap_or_default();
+    telemetry::init(format);
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

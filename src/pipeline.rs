@@ -47,6 +47,7 @@ impl Ingest {
 
     fn dispatch(&self, seq: u64, user_id: &str) {
         let shard = shard_of(user_id, self.shards.len());
+        metrics::gauge!("cnscd_inbox_depth", "shard" => shard.to_string()).increment(1.0);
         if self.shards[shard].send(seq).is_err() {
             // Only during shutdown; the entry stays in the inbox for the next start.
             tracing::warn!(seq, "worker gone; event left in the inbox");
@@ -100,6 +101,8 @@ pub fn start(
 
 fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation, stop: Shutdown) {
     lower_thread_priority();
+    let depth = metrics::gauge!("cnscd_inbox_depth", "shard" => shard.to_string());
+    let processed = metrics::histogram!("cnscd_stage_seconds", "stage" => "processed");
     loop {
         if stop.is_stopping() {
             return;
@@ -109,6 +112,8 @@ fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation, sto
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
+        depth.decrement(1.0);
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -134,6 +139,7 @@ fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation, sto
                 }
             }
         }
+        processed.record(started.elapsed().as_secs_f64());
     }
 }
 

@@ -24,6 +24,15 @@ pub struct Settings {
     pub reports: crate::reporting::ReportSettings,
     #[serde(default)]
     pub handoff: HandoffSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+}
+
+/// `[telemetry]`: how logs are written.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TelemetrySettings {
+    #[serde(default)]
+    pub format: crate::telemetry::LogFormat,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -67,6 +67,14 @@ async fn sigterm_under_load_exits_cleanly_and_every_reply_goes_out_exactly_once(
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // On a busy machine the workers may lag: stop only once replies are flowing, so that
+    // sends are in flight at SIGTERM.
+    for _ in 0..150 {
+        if fake.messages().len() >= 2 * per_turn + 16 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let sent_before = fake.messages().len();
     let started = std::time::Instant::now();
     service.sigterm();

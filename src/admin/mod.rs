@@ -6,6 +6,7 @@
 mod dates;
 pub mod dialogs;
 pub mod handoff;
+mod metrics;
 mod openapi;
 mod outbox;
 pub mod reports;
@@ -27,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(dialogs::router())
         .merge(outbox::router())
+        .merge(metrics::router())
         .merge(tokens::router())
         .merge(reports::router())
         .merge(openapi::router())

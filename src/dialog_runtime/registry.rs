@@ -189,6 +189,8 @@ impl Registry {
             errors: errors.clone(),
             warnings: warnings.clone(),
         });
+        let result = if loaded.set.is_some() { "accepted" } else { "rejected" };
+        metrics::counter!("cnscd_dialog_reloads_total", "result" => result).increment(1);
         let Some(set) = loaded.set else {
             tracing::warn!(dir = %self.inner.dir.display(), errors = errors.len(), "dialogs rejected, keeping the running version");
             for error in &errors {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 
 use super::registry::Registry;
@@ -37,6 +37,12 @@ pub enum WatchError {
     },
 }
 
+/// Creation, modification, renaming and removal change what a reload would read; opening,
+/// reading and closing a file do not.
+fn changes_content(kind: &EventKind) -> bool {
+    !matches!(kind, EventKind::Access(_))
+}
+
 impl Registry {
     /// Starts the file watcher and, inside a tokio runtime on unix, the SIGHUP listener.
     pub fn spawn_watcher(&self) -> Result<WatcherGuard, WatchError> {
@@ -45,7 +51,9 @@ impl Registry {
         let registry = self.clone();
         let mut debouncer =
             new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| match result {
-                Ok(events) if !events.is_empty() => {
+                // Reading the files (as every reload does) raises open/access events;
+                // reacting to those would reload in a loop, twice a second, for ever.
+                Ok(events) if events.iter().any(|e| changes_content(&e.event.kind)) => {
                     let outcome = registry.reload();
                     tracing::debug!(?outcome, "dialogs folder changed");
                 }
@@ -87,5 +95,26 @@ impl Registry {
     #[cfg(not(unix))]
     fn spawn_sighup(&self) -> Option<tokio::task::JoinHandle<()>> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_debouncer_full::notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
+
+    #[test]
+    fn only_changes_trigger_a_reload() {
+        let cases = [
+            (EventKind::Access(AccessKind::Open(AccessMode::Read)), false),
+            (EventKind::Access(AccessKind::Close(AccessMode::Read)), false),
+            (EventKind::Access(AccessKind::Close(AccessMode::Write)), false),
+            (EventKind::Create(CreateKind::File), true),
+            (EventKind::Modify(ModifyKind::Any), true),
+            (EventKind::Remove(notify_debouncer_full::notify::event::RemoveKind::File), true),
+        ];
+        for (kind, expected) in cases {
+            assert_eq!(changes_content(&kind), expected, "{kind:?}");
+        }
     }
 }

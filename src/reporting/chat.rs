@@ -353,6 +353,7 @@ impl Reporting {
         };
         let reply =
             render::submitted(report, period, &version, replaced, self.settings.withdraw_minutes);
+        metrics::counter!("cnscd_reports_submitted_total").increment(1);
         Ok(Effect { replies: vec![reply], writes: vec![ReportWrite::AddReport(version)] })
     }
 

@@ -83,6 +83,7 @@ impl Reporting {
             let messages = message::to_messages(&p.reply);
             if self.store.enqueue_once(&p.once_key, &p.user_id, &messages, now * 1000)? {
                 queued += 1;
+                metrics::counter!("cnscd_reminders_sent_total").increment(1);
             }
         }
         // No flush: `enqueue_once` is atomic, and the sender flushes before sending.

@@ -107,6 +107,7 @@ fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
         dirty = true;
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
+        metrics::histogram!("cnscd_journal_batch_events").record(jobs.len() as f64);
         let result = write_batch(&mut file, &target, &jobs);
         if let Err(e) = &result {
             tracing::error!(error = %e, "inbox journal write failed");

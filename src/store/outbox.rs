@@ -159,6 +159,17 @@ impl Store {
         Ok(n)
     }
 
+    /// Messages waiting to be sent (due or backing off), for `/metrics`. Counts the
+    /// pending index only (sled counts by iterating), never the retained history.
+    pub fn outbox_pending_count(&self) -> usize {
+        self.outbox_pending.len()
+    }
+
+    /// Events accepted but not yet processed, and events moved aside after failing.
+    pub fn inbox_counts(&self) -> (usize, usize) {
+        (self.inbox.len(), self.dead.len())
+    }
+
     pub fn outbox_get(&self, id: u64) -> Result<Option<OutboxEntry>, StoreError> {
         get_json(&self.outbox, keys::OUTBOX, &u64_key(id))
     }

@@ -152,6 +152,7 @@ impl Sender {
         if !matches!(outcome, SendOutcome::Night { .. }) {
             entry.attempts += 1;
         }
+        record_send(&outcome, now - entry.created_at_ms);
         match outcome {
             SendOutcome::Sent { message_id } => {
                 entry.status = OutboxStatus::Sent;
@@ -234,6 +235,24 @@ impl Sender {
                 }
             }
         }
+    }
+}
+
+/// `cnscd_sends_total{result, code}` and, for delivered messages, the time from queued to
+/// sent (`cnscd_stage_seconds{stage="sent"}`).
+fn record_send(outcome: &SendOutcome, queued_ms: i64) {
+    let (result, code) = match outcome {
+        SendOutcome::Sent { .. } => ("sent", 0),
+        SendOutcome::Night { .. } => ("night", NIGHT_CODE),
+        SendOutcome::Permanent { code, .. } => ("failed", *code),
+        SendOutcome::Transient { code, .. } => ("retry", *code),
+        SendOutcome::TokenRejected { code, .. } => ("token_rejected", *code),
+    };
+    metrics::counter!("cnscd_sends_total", "result" => result, "code" => code.to_string())
+        .increment(1);
+    if result == "sent" {
+        metrics::histogram!("cnscd_stage_seconds", "stage" => "sent")
+            .record(queued_ms.max(0) as f64 / 1000.0);
     }
 }
 

@@ -115,7 +115,14 @@ impl Tokens {
         if pair.refresh_token.is_empty() {
             return Err(TokenError::Missing);
         }
-        let grant = self.client.refresh(&pair.refresh_token).await.map_err(TokenError::Refused)?;
+        let grant = match self.client.refresh(&pair.refresh_token).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                metrics::counter!("cnscd_token_refreshes_total", "result" => "refused")
+                    .increment(1);
+                return Err(TokenError::Refused(e));
+            }
+        };
         let new_pair = TokenPair {
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
@@ -125,6 +132,7 @@ impl Tokens {
         // Durable before use: the old refresh token is already dead at Zalo.
         self.store.put_tokens(&new_pair).await?;
         tracing::info!(expires_in = grant.expires_in_secs, "zalo token pair refreshed and stored");
+        metrics::counter!("cnscd_token_refreshes_total", "result" => "ok").increment(1);
         Ok(new_pair.access_token)
     }
 }

@@ -37,11 +37,29 @@ pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60_000;
 
 pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
 
+/// `POST /webhook`: counts each outcome and times the whole ingest (fsync included).
 pub async fn receive(
     State(state): State<WebhookState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
+    let result = handle(state, headers, body).await;
+    let outcome: &'static str = match &result {
+        Ok((outcome, _)) => outcome,
+        Err(e) => e.code(),
+    };
+    metrics::counter!("cnscd_webhooks_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("cnscd_webhook_seconds").record(started.elapsed().as_secs_f64());
+    result.map(|(_, response)| response)
+}
+
+/// Verifies, parses and durably accepts one event; the outcome names what happened.
+async fn handle(
+    state: WebhookState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(&'static str, Response), ApiError> {
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     if header.is_none() {
@@ -129,6 +147,6 @@ fn dedupe_key(event: &Event, body: &[u8]) -> String {
     }
 }
 
-fn ok(status: &str) -> Response {
-    (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response()
+fn ok(status: &'static str) -> (&'static str, Response) {
+    (status, (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response())
 }

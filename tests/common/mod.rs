@@ -223,6 +223,6 @@ pub fn now_ms_string() -> String {
 
 fn init_tracing() {
     if std::env::var_os("TEST_LOG").is_some() {
-        cnscd_bot::telemetry::init();
+        cnscd_bot::telemetry::init(cnscd_bot::telemetry::LogFormat::Text);
     }
 }
