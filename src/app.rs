@@ -3,6 +3,7 @@
 //! address; `App::run` serves until the shutdown future completes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -277,7 +278,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         webhook: WebhookState {
             app_id: settings.zalo.app_id.clone(),
             oa_secret: settings.zalo.oa_secret_key.clone(),
-            ingest,
+            ingest: Arc::new(ingest),
             clock: clock.clone(),
             replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
         },

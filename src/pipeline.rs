@@ -8,6 +8,7 @@
 //! inbox is replayed in order before the server accepts requests, so work a crash left
 //! unfinished resumes first.
 
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,15 @@ impl Ingest {
             // Only during shutdown; the entry stays in the inbox for the next start.
             tracing::warn!(seq, "worker gone; event left in the inbox");
         }
+    }
+}
+
+impl crate::zalo::webhook::EventSink for Ingest {
+    fn accept(
+        &self,
+        entry: InboxEntry,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<IngestOutcome, ApiError>> + Send + '_>> {
+        Box::pin(Ingest::accept(self, entry))
     }
 }
 

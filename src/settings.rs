@@ -21,7 +21,7 @@ pub struct Settings {
     pub dialogs: DialogSettings,
     pub workers: WorkerSettings,
     #[serde(default)]
-    pub reports: crate::reporting::ReportSettings,
+    pub reports: ReportSettings,
     #[serde(default)]
     pub handoff: HandoffSettings,
     #[serde(default)]
@@ -322,6 +322,58 @@ impl Default for HandoffSettings {
             show_member_name: c.show_member_name,
             interval_secs: 120,
             reply_window_days: c.window_days,
+        }
+    }
+}
+
+/// `[reports]` settings. Every key has a default, so the section is optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReportSettings {
+    /// The report definition file.
+    pub definitions: std::path::PathBuf,
+    /// How long after submitting a member may withdraw with `/huy`.
+    pub withdraw_minutes: i64,
+    /// Lifetime of invite codes.
+    pub invite_days: i64,
+    /// Run the reminder scheduler.
+    pub reminders: bool,
+    /// Days before the deadline to remind teams that have not reported.
+    pub reminder_before_days: Vec<u32>,
+    /// Days after the deadline to remind them again (and send digests).
+    pub reminder_after_days: Vec<u32>,
+    /// Local (Vietnam) hours [start, end) for reminders; never outside 06–22 (Zalo -234).
+    pub reminder_hour_start: u32,
+    pub reminder_hour_end: u32,
+    /// How often the scheduler looks, in seconds.
+    pub reminder_interval_secs: u64,
+    /// Zalo's customer-service window in days: users silent longer are not messaged.
+    /// Not a `[reports]` key: `app::build` copies `zalo.reply_window_days` here, so the
+    /// sender and the reminders agree on one window.
+    #[serde(skip)]
+    pub reply_window_days: i64,
+    /// Base of links sent in chat (`/quantri`, `/xuat`); copied from `server.public_url`
+    /// (or `http://{server.bind}`) by `app::build`, like `reply_window_days`.
+    #[serde(skip)]
+    pub public_url: String,
+}
+
+impl Default for ReportSettings {
+    fn default() -> ReportSettings {
+        // The reminder defaults live in one place: the pure core's `ReminderConfig`.
+        let reminders = crate::reports::reminders::ReminderConfig::default();
+        ReportSettings {
+            definitions: std::path::PathBuf::from("config/reports.toml"),
+            withdraw_minutes: 60,
+            invite_days: 14,
+            reminders: true,
+            reminder_before_days: reminders.before_days,
+            reminder_after_days: reminders.after_days,
+            reminder_hour_start: reminders.hour_start,
+            reminder_hour_end: reminders.hour_end,
+            reminder_interval_secs: 300,
+            reply_window_days: reminders.window_days,
+            public_url: String::new(),
         }
     }
 }

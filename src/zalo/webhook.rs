@@ -5,6 +5,10 @@
 //! acknowledged event survives `kill -9`; Zalo's re-deliveries are deduplicated by
 //! `message.msg_id` (or a hash of the body).
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,15 +21,23 @@ use sha2::{Digest, Sha256};
 use super::event::{Event, signing_fields};
 use super::signature;
 use crate::error::ApiError;
-use crate::pipeline::Ingest;
 use crate::store::{InboxEntry, IngestOutcome};
+
+/// Where a verified event goes: recorded durably, then queued for processing. Implemented
+/// by `pipeline::Ingest`; defined here so this adapter does not depend on the pipeline.
+pub trait EventSink: Send + Sync + 'static {
+    fn accept(
+        &self,
+        entry: InboxEntry,
+    ) -> Pin<Box<dyn Future<Output = Result<IngestOutcome, ApiError>> + Send + '_>>;
+}
 
 /// What the webhook needs; extracted from the app state with `FromRef`.
 #[derive(Clone)]
 pub struct WebhookState {
     pub app_id: String,
     pub oa_secret: SecretString,
-    pub ingest: Ingest,
+    pub ingest: Arc<dyn EventSink>,
     pub clock: crate::clock::Clock,
     /// Signed events older than this (the dedupe window) are refused: once their dedupe
     /// mark has been pruned, a captured event could otherwise be replayed.
