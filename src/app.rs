@@ -291,22 +291,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         clock,
         tokens,
     };
-    let mut router = Router::new()
-        .route(
-            "/webhook/zalo",
-            post(webhook::receive).layer(DefaultBodyLimit::max(settings.server.webhook_body_limit)),
-        )
-        .route("/healthz", get(healthz))
-        .route("/readyz", {
-            let policy = ReadyPolicy {
-                sandbox: sandbox.is_some(),
-                allow_sandbox_ready: settings.server.allow_sandbox_ready,
-            };
-            get(move |state| readyz(state, policy))
-        })
-        .merge(crate::admin::router(&state))
-        .merge(crate::console::router(&settings))
-        .with_state(state.clone());
+    let mut router = router(state.clone(), &settings, sandbox.is_some());
     if let Some(fake) = &sandbox {
         router = router.merge(fake.inspect_router());
     }
@@ -397,6 +382,23 @@ pub fn wipe_sandbox_store(settings: &Settings) {
 
 async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
+}
+
+/// Every route of the service over `state`: the webhook, health, the admin API, the
+/// console. No listener, timeouts or tracing (`build` adds those), so tests can drive it
+/// with `tower::ServiceExt::oneshot` without starting a server.
+pub fn router(state: AppState, settings: &Settings, sandbox: bool) -> Router {
+    let policy = ReadyPolicy { sandbox, allow_sandbox_ready: settings.server.allow_sandbox_ready };
+    Router::new()
+        .route(
+            "/webhook/zalo",
+            post(webhook::receive).layer(DefaultBodyLimit::max(settings.server.webhook_body_limit)),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(move |state| readyz(state, policy)))
+        .merge(crate::admin::router(&state))
+        .merge(crate::console::router(settings))
+        .with_state(state)
 }
 
 #[derive(Clone, Copy)]
