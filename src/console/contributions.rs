@@ -92,7 +92,7 @@ fn build(
     let _ = write!(
         out,
         "<form method=\"get\" action=\"/admin/dong-gop\" class=\"filters\">\
-         <label>Tháng <input name=\"ky\" value=\"{}\" placeholder=\"T11 hoặc 2026-11\" size=\"10\"></label>\
+         <label>Tháng <input name=\"ky\" value=\"{}\" placeholder=\"T11 hoặc 2026-11\" size=\"16\"></label>\
          <label>Đơn vị <select name=\"don-vi\">{}</select></label>\
          <button type=\"submit\">Xem</button></form>",
         html::esc(f.ky.as_deref().unwrap_or("")),
@@ -196,7 +196,10 @@ pub fn summary(
         Err(message) => return Ok(html::notice("error", &message)),
     };
     let month = report.periods.first().map(|p| month_label(p)).unwrap_or_default();
-    let mut out = format!("<section><h2>Đóng góp của các tổ tháng {}</h2>", html::esc(&month));
+    let mut out = format!(
+        "<section id=\"dong-gop\"><h2>Đóng góp của các tổ tháng {}</h2>",
+        html::esc(&month)
+    );
     let mut teams: Vec<_> = report.teams.iter().collect();
     teams.sort_by(|a, b| {
         let busy = |f: &Figures| (f.requests_claimed, f.reports_submitted, f.invites_used);

@@ -83,7 +83,7 @@ fn build(
         "<form method=\"get\" action=\"/admin/yeu-cau\" class=\"filters\">\
          <label>Trạng thái <select name=\"trang-thai\">{}</select></label>\
          <label>Đơn vị <select name=\"don-vi\">{}</select></label>\
-         <label>Tháng <input name=\"ky\" value=\"{}\" placeholder=\"T11 hoặc 2026-11\" size=\"10\"></label>\
+         <label>Tháng <input name=\"ky\" value=\"{}\" placeholder=\"T11 hoặc 2026-11\" size=\"16\"></label>\
          <button type=\"submit\">Lọc</button></form>",
         html::options(
             std::iter::once(("", "Tất cả")).chain(STATUSES.iter().map(|(v, _, l)| (*v, *l))),
@@ -178,7 +178,7 @@ pub fn summary(
     let overdue_after = handoff.config().escalate_after_secs;
     let count = |status: Status| rows.iter().filter(|r| r.request.status == status).count();
     let late = rows.iter().filter(|r| is_overdue(r, now, overdue_after)).count();
-    let mut out = String::from("<section><h2>Yêu cầu hỗ trợ của người dân</h2>");
+    let mut out = String::from("<section id=\"yeu-cau\"><h2>Yêu cầu hỗ trợ của người dân</h2>");
     if rows.is_empty() {
         out.push_str("<p>Chưa có yêu cầu nào.</p>");
     } else {
@@ -199,7 +199,12 @@ pub fn summary(
 
 fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: i64) {
     let r = &row.request;
-    let topic = r.topic.as_deref().map(html::esc).unwrap_or_else(|| "—".to_owned());
+    let topic = r
+        .topic
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("<span class=\"topic\">{}</span><br>", html::esc(t)))
+        .unwrap_or_default();
     let question = if r.purged || r.question.is_empty() {
         "<span class=\"hint\">(nội dung đã xóa theo thời hạn lưu trữ)</span>".to_owned()
     } else if r.question.chars().count() <= 90 {
@@ -222,6 +227,7 @@ fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: i64) {
         Level::Admin => status.push_str("<br><span class=\"hint\">đã báo cán bộ quản lý</span>"),
     }
     let timing = match (r.status, r.first_reply_at) {
+        (_, Some(first)) if first - r.created_at < 60 => "trả lời ngay (dưới 1 phút)".to_owned(),
         (_, Some(first)) => format!("trả lời sau {}", duration(first - r.created_at)),
         (Status::Open, None) => format!("đã chờ {}", duration(now - r.waiting_since)),
         (Status::Claimed, None) => {
@@ -243,7 +249,7 @@ fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: i64) {
     let _ = write!(
         out,
         "<tr{}><th scope=\"row\">#{}<br><span class=\"hint\">{}</span></th><td>{}</td>\
-         <td><span class=\"topic\">{topic}</span><br>{question}</td><td>{status}</td><td>{}</td>\
+         <td>{topic}{question}</td><td>{status}</td><td>{}</td>\
          <td class=\"nowrap\">{timing}{}</td><td>{rating}</td><td><code>{}</code></td></tr>",
         if overdue { " class=\"overdue\"" } else { "" },
         r.id,
