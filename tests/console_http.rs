@@ -565,6 +565,9 @@ async fn hand_off_requests_contributions_and_unmatched_messages_show_in_scope() 
     let reports = get(&app, &cookie, "/admin/bao-cao/tai.xlsx?ky=T11").await.bytes().await.unwrap();
     let mut book = xlsx_sheets(reports.to_vec());
     assert_eq!(book.sheet_names().last().map(String::as_str), Some("Đóng góp"));
+    let api = app.admin_get("/admin/api/exports/reports.xlsx?period=T11").await;
+    let api = xlsx_sheets(api.bytes().await.unwrap().to_vec());
+    assert_eq!(api.sheet_names().last().map(String::as_str), Some("Đóng góp"), "admin API too");
     let sheet = book.worksheet_range("Đóng góp").unwrap();
     let cells: Vec<String> = sheet.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect();
     assert!(cells.iter().any(|c| c == "Nguyễn Thị Lan"), "{cells:?}");
