@@ -64,7 +64,12 @@ pub fn figures_for(
         Ok(month) => month,
         Err(message) => return Ok(Err(message)),
     };
-    Ok(Ok(handoff.contribution_figures(month.as_deref(), unit.as_deref())?))
+    match handoff.contribution_figures(month.as_deref(), unit.as_deref()) {
+        Ok(report) => Ok(Ok(report)),
+        // E.g. the admin's unit was removed from the units file since they signed in.
+        Err(HandoffQueryError::BadRequest(m)) => Ok(Err(m)),
+        Err(e) => Err(e),
+    }
 }
 
 async fn page(

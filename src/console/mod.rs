@@ -319,6 +319,58 @@ mod tests {
         assert!(cookie(None, false).contains("Max-Age=0"));
     }
 
+    fn session(unit: Option<&str>) -> ConsoleSession {
+        ConsoleSession {
+            id: "x".into(),
+            csrf: "c".into(),
+            unit: unit.map(str::to_owned),
+            who: "w".into(),
+            created_at: 0,
+            last_seen: 0,
+        }
+    }
+
+    #[test]
+    fn filters_stay_within_the_sessions_unit() {
+        // P → C1 → V1, V2; P → C2 → V3.
+        let units = crate::reports::aggregate::tests::sample_units();
+        let hierarchy = Hierarchy::new(&units);
+        let (province, admin) = (session(None), session(Some("C1")));
+        let cases: &[(&ConsoleSession, Option<&str>, Result<Option<&str>, &str>)] = &[
+            (&province, None, Ok(None)),
+            (&province, Some(" "), Ok(None)),
+            (&province, Some("V3"), Ok(Some("V3"))),
+            (&province, Some("X9"), Err("Không có đơn vị mã \"X9\".")),
+            (&admin, None, Ok(Some("C1"))),
+            (&admin, Some("V2"), Ok(Some("V2"))),
+            (&admin, Some("V3"), Err("Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc.")),
+            (&admin, Some("P"), Err("Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc.")),
+        ];
+        for (who, wanted, want) in cases {
+            let got = scoped_unit(&hierarchy, who, *wanted);
+            let want = want.map(|u| u.map(str::to_owned)).map_err(str::to_owned);
+            assert_eq!(got, want, "{:?} asks for {wanted:?}", who.unit);
+        }
+        let options = unit_options(&units, &hierarchy, &admin, "V2");
+        assert!(!options.contains("value=\"P\"") && !options.contains("value=\"V3\""));
+        assert!(options.contains("value=\"V2\" selected"), "{options}");
+        assert!(options.contains("\u{a0}\u{a0}"), "children are indented: {options}");
+    }
+
+    #[test]
+    fn months_are_read_like_the_chat_reads_them() {
+        let now = crate::clock::vn_to_unix_ms(2026, 11, 25, 10, 0) / 1000;
+        for text in ["T11", "11/2026", "2026-11", " t11/2026 "] {
+            assert_eq!(chosen_month(Some(text), now), Ok(Some("2026-11".to_owned())), "{text}");
+        }
+        assert_eq!(chosen_month(Some("T12"), now), Ok(Some("2025-12".to_owned())), "latest past");
+        assert_eq!(chosen_month(None, now), Ok(None));
+        assert_eq!(chosen_month(Some(""), now), Ok(None));
+        for bad in ["T13", "W45", "abc"] {
+            assert!(chosen_month(Some(bad), now).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn tokens_are_random_hex() {
         let (a, b) = (random_token(), random_token());

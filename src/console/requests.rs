@@ -113,7 +113,14 @@ fn build(
         }
     };
     let api_status = STATUSES.iter().find(|(v, _, _)| *v == status).map(|(_, s, _)| *s);
-    let mut rows = handoff.find_requests(api_status, unit.as_deref(), month.as_deref())?;
+    let mut rows = match handoff.find_requests(api_status, unit.as_deref(), month.as_deref()) {
+        Ok(rows) => rows,
+        Err(HandoffQueryError::BadRequest(m)) => {
+            out.push_str(&html::notice("error", &m));
+            return Ok(out);
+        }
+        Err(e) => return Err(e),
+    };
     let overdue_after = handoff.config().escalate_after_secs;
     let overdue = |r: &RequestRow| is_overdue(r, now, overdue_after);
     // Waiting ones first (longest wait first), then the newest.
@@ -174,7 +181,12 @@ pub fn summary(
     session: &ConsoleSession,
     now: i64,
 ) -> Result<String, HandoffQueryError> {
-    let rows = handoff.find_requests(None, session.unit.as_deref(), None)?;
+    let rows = match handoff.find_requests(None, session.unit.as_deref(), None) {
+        Ok(rows) => rows,
+        // The admin's unit was removed from the units file since they signed in.
+        Err(HandoffQueryError::BadRequest(m)) => return Ok(html::notice("error", &m)),
+        Err(e) => return Err(e),
+    };
     let overdue_after = handoff.config().escalate_after_secs;
     let count = |status: Status| rows.iter().filter(|r| r.request.status == status).count();
     let late = rows.iter().filter(|r| is_overdue(r, now, overdue_after)).count();

@@ -441,6 +441,19 @@ mod tests {
     }
 
     #[test]
+    fn plain_sheets_render_as_csv_and_xlsx() {
+        let sheet = Sheet {
+            name: "Đóng góp".into(),
+            headers: vec!["Tên".into(), "Số".into(), "Trống".into()],
+            widths: vec![20.0],
+            rows: vec![vec![Cell::Text("=Lan, Thị".into()), Cell::Number(3.0), Cell::Empty]],
+        };
+        let csv = String::from_utf8(sheet.to_csv()).unwrap();
+        assert_eq!(csv, "\u{feff}Tên,Số,Trống\r\n\"'=Lan, Thị\",3,\r\n");
+        assert!(sheet.to_xlsx().unwrap().starts_with(b"PK"));
+    }
+
+    #[test]
     fn csv_has_bom_path_and_escaped_text() {
         let units = sample_units();
         let h = Hierarchy::new(&units);
