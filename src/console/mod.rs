@@ -336,7 +336,8 @@ mod tests {
         let units = crate::reports::aggregate::tests::sample_units();
         let hierarchy = Hierarchy::new(&units);
         let (province, admin) = (session(None), session(Some("C1")));
-        let cases: &[(&ConsoleSession, Option<&str>, Result<Option<&str>, &str>)] = &[
+        type Case<'a> = (&'a ConsoleSession, Option<&'a str>, Result<Option<&'a str>, &'a str>);
+        let cases: &[Case<'_>] = &[
             (&province, None, Ok(None)),
             (&province, Some(" "), Ok(None)),
             (&province, Some("V3"), Ok(Some("V3"))),
