@@ -282,7 +282,11 @@ async fn an_official_does_everything_in_the_browser() {
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a real XLSX");
     use calamine::Reader as _;
-    assert_eq!(book.sheet_names(), vec!["Báo cáo".to_owned(), "Tổng hợp".to_owned()]);
+    // The hand-off's automatic figures ride along for a monthly period (issue 12).
+    assert_eq!(
+        book.sheet_names(),
+        vec!["Báo cáo".to_owned(), "Tổng hợp".to_owned(), "Đóng góp".to_owned()]
+    );
     let range = book.worksheet_range("Báo cáo").unwrap();
     let cells: Vec<String> = range.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect();
     assert!(cells.iter().any(|c| c == "Tổ CNSCĐ Dạ Lê"), "{cells:?}");
@@ -295,6 +299,31 @@ async fn an_official_does_everything_in_the_browser() {
     let totals = book.worksheet_range("Tổng hợp").unwrap();
     let row: Vec<String> = totals.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
     assert_eq!(&row[..4], ["2026-11", "1", "6", "45"], "{row:?}");
+
+    // A citizen of Dạ Lê asks for a person; Lan claims and answers; someone else writes
+    // what the dialogs do not understand. The three hand-off pages show it.
+    for (user, id, text, expect) in [
+        ("c-dan", "h-1", "gặp tổ", "thôn, tổ dân phố nào"),
+        ("c-dan", "h-2", "da le", "Dạ Lê"),
+        ("c-dan", "h-3", "Nhờ tổ hướng dẫn cài VNeID mức 2 cho bố tôi", "yêu cầu #1"),
+        ("u-lan", "h-4", "/nhan 1", "#1"),
+        ("u-lan", "h-5", "/tl 1 Chiều nay 3 giờ em qua nhà bác nhé", "#1"),
+        ("c-la", "h-6", "xyzzy plugh quux", ""),
+    ] {
+        says(&app, user, id, text, expect).await;
+    }
+    client.goto(&format!("{base}/admin/yeu-cau")).await.unwrap();
+    let requests = body_text(&client).await;
+    assert!(requests.contains("Nhờ tổ hướng dẫn cài VNeID") && requests.contains("Nguyễn Thị Lan"));
+    shoot(&client, "09-yeu-cau").await;
+    client.goto(&format!("{base}/admin/dong-gop?ky=T11")).await.unwrap();
+    assert!(body_text(&client).await.contains("Nguyễn Thị Lan"));
+    shoot(&client, "10-dong-gop").await;
+    client.goto(&format!("{base}/admin/cau-chua-hieu")).await.unwrap();
+    shoot(&client, "11-cau-chua-hieu").await;
+    client.goto(&format!("{base}/admin/tong-quan#yeu-cau")).await.unwrap();
+    assert!(body_text(&client).await.contains("Yêu cầu hỗ trợ của người dân"));
+    shoot(&client, "12-tong-quan-yeu-cau").await;
 
     // Edit main.toml in the browser: a broken jump is marked at its line and not saved.
     client.goto(&format!("{base}/admin/kich-ban")).await.unwrap();
@@ -380,6 +409,20 @@ async fn an_official_does_everything_in_the_browser() {
 
 /// Replaces a textarea's text by typing, as a person would (no script: the console's
 /// CSP allows none): focus it, Ctrl+A, Delete, then the new text.
+/// `user` says `text` over the webhook; waits for a new message to them containing `expect`.
+async fn says(app: &common::TestApp, user: &str, id: &str, text: &str, expect: &str) {
+    let before = app.fake.messages_for(user).len();
+    assert_eq!(app.user_says(user, id, text).await, 200);
+    for _ in 0..200 {
+        let all = app.fake.messages_for(user);
+        if all.len() > before && texts(&all[before..]).concat().contains(expect) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{user}: no reply containing {expect:?} to {text:?}");
+}
+
 async fn set_value(element: &fantoccini::elements::Element, value: &str) {
     use fantoccini::key::Key;
     element.click().await.unwrap();

@@ -1,6 +1,7 @@
 //! The operators' console over plain HTTP (no browser): sign-in, cookies, sessions with
 //! idle expiry, CSRF, CSP, rate limiting, unit admins' `/quantri` links and their scope,
-//! and the chat commands `/tonghop` and `/xuat`.
+//! the chat commands `/tonghop` and `/xuat`, and the hand-off pages (requests,
+//! contributions, unmatched messages) with their scope.
 
 mod common;
 
@@ -92,9 +93,16 @@ async fn seed(app: &TestApp) {
 #[tokio::test]
 async fn pages_need_a_session_and_sign_in_sets_a_strict_cookie() {
     let app = spawn().await;
-    for path in
-        ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"]
-    {
+    for path in [
+        "/admin/tong-quan",
+        "/admin/bao-cao",
+        "/admin/yeu-cau",
+        "/admin/dong-gop",
+        "/admin/to",
+        "/admin/kich-ban",
+        "/admin/cau-chua-hieu",
+        "/admin/tin-loi",
+    ] {
         let response = get(&app, "", path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(response.headers()[LOCATION], "/admin/dang-nhap");
@@ -115,9 +123,16 @@ async fn pages_need_a_session_and_sign_in_sets_a_strict_cookie() {
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
     assert!(!set.contains("Secure"), "plain http public URL: {set}");
     let cookie = cookie_of(&response);
-    for path in
-        ["/admin/tong-quan", "/admin/bao-cao", "/admin/to", "/admin/kich-ban", "/admin/tin-loi"]
-    {
+    for path in [
+        "/admin/tong-quan",
+        "/admin/bao-cao",
+        "/admin/yeu-cau",
+        "/admin/dong-gop",
+        "/admin/to",
+        "/admin/kich-ban",
+        "/admin/cau-chua-hieu",
+        "/admin/tin-loi",
+    ] {
         let page = get(&app, &cookie, path).await;
         assert_eq!(page.status(), 200, "{path}");
         assert!(page.headers().contains_key(CONTENT_SECURITY_POLICY));
@@ -444,4 +459,148 @@ async fn failed_sends_are_listed_with_zalos_reason_and_can_be_retried() {
     assert!(retried.contains("vào hàng đợi gửi lại"), "{retried}");
     let delivered = app.wait_for_messages("u-x", 1).await;
     assert!(!delivered.is_empty(), "the retried message went out");
+}
+
+/// Signs a unit admin of `unit` in through `/quantri`; returns the session cookie.
+async fn unit_admin(app: &TestApp, user: &str, unit: &str) -> String {
+    let invite = app.admin_post("/admin/api/invites", json!({"unit": unit, "role": "admin"})).await;
+    let code = invite.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
+    chat(app, user, &format!("/dangky {code}"), "").await;
+    let link_text = chat(app, user, "/quantri", "/admin/vao/").await;
+    let url = link_text.split_whitespace().find(|w| w.contains("/admin/vao/")).unwrap();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    let response = no_redirects()
+        .post(format!("{}/admin/vao", app.base))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    cookie_of(&response)
+}
+
+async fn page_text(app: &TestApp, cookie: &str, path: &str) -> String {
+    let response = get(app, cookie, path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+fn xlsx_sheets(bytes: Vec<u8>) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+    calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a real XLSX")
+}
+
+#[tokio::test]
+async fn hand_off_requests_contributions_and_unmatched_messages_show_in_scope() {
+    use calamine::Reader as _;
+    let app = spawn().await;
+    seed(&app).await;
+    // Team 4 is "Tổ CNSCĐ thôn Phú An" (Xã Phú Vinh, 20000); team 2 "Dạ Lê" (19900).
+    let member = app.admin_post("/admin/api/invites", json!({"team": 4, "role": "member"})).await;
+    let code = member.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
+    chat(&app, "m-lan", &format!("/dangky {code}"), "Phú An").await;
+    chat(&app, "m-lan", "/ten Nguyễn Thị Lan", "Nguyễn Thị Lan").await;
+
+    // A citizen of Phú An asks for a person; the member claims and answers.
+    chat(&app, "c-phuan", "gặp tổ", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-phuan", "phu an", "Thôn Phú An").await;
+    chat(&app, "c-phuan", "Tôi muốn cài VNeID cho mẹ", "yêu cầu #1").await;
+    chat(&app, "m-lan", "/nhan 1", "#1").await;
+    app.clock.advance(Duration::from_secs(25 * 60));
+    let before = app.fake.messages_for("c-phuan").len();
+    chat(&app, "m-lan", "/tl 1 Chị mang CCCD ra nhà văn hóa thôn nhé", "#1").await;
+    for _ in 0..100 {
+        if app.fake.messages_for("c-phuan").len() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    // A citizen of Dạ Lê (another commune) asks too; nobody claims it.
+    chat(&app, "c-dale", "gặp tổ", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-dale", "da le", "Dạ Lê").await;
+    chat(&app, "c-dale", "Hỏi thủ tục đăng ký khai sinh online", "yêu cầu #2").await;
+    // Something the dialogs do not understand.
+    app.user_says("c-lost", "c-lost-1", "xyzzy plugh quux").await;
+
+    let cookie = sign_in(&app).await;
+    let list = page_text(&app, &cookie, "/admin/yeu-cau").await;
+    for want in [
+        "#1",
+        "Thôn Phú An",
+        "Tôi muốn cài VNeID cho mẹ",
+        "Nguyễn Thị Lan",
+        "trả lời sau 25 phút",
+        "#2",
+        "Hỏi thủ tục đăng ký khai sinh online",
+        "Chờ người nhận",
+    ] {
+        assert!(list.contains(want), "{want:?} in {list}");
+    }
+    assert!(!list.contains("c-phuan") && !list.contains("c-dale"), "citizens' ids are masked");
+    assert!(list.contains("<code>u:"), "{list}");
+    assert!(!list.contains("Quá hạn nhận</strong>"), "nothing waits too long yet: {list}");
+    let open = page_text(&app, &cookie, "/admin/yeu-cau?trang-thai=cho").await;
+    assert!(open.contains("#2") && !open.contains("VNeID"), "{open}");
+    // Three office hours later the unclaimed one is marked.
+    app.clock.advance(Duration::from_secs(3 * 3600));
+    let late = page_text(&app, &cookie, "/admin/yeu-cau").await;
+    assert!(late.contains("class=\"overdue\"") && late.contains("Quá hạn nhận"), "{late}");
+
+    let overview = page_text(&app, &cookie, "/admin/tong-quan").await;
+    assert!(overview.contains("Yêu cầu hỗ trợ của người dân"), "{overview}");
+    assert!(overview.contains("Đóng góp của các tổ tháng 11/2026"), "{overview}");
+    assert!(!overview.contains("class=\"placeholder\""), "{overview}");
+
+    let contributions = page_text(&app, &cookie, "/admin/dong-gop?ky=T11").await;
+    assert!(contributions.contains("Nguyễn Thị Lan"), "{contributions}");
+    assert!(contributions.contains("Tổ CNSCĐ thôn Phú An"), "{contributions}");
+    assert!(contributions.contains("25 phút"), "median first answer: {contributions}");
+    let csv = get(&app, &cookie, "/admin/dong-gop/tai.csv?ky=T11").await;
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = String::from_utf8(csv.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(csv.starts_with('\u{feff}') && csv.contains("Yêu cầu đã nhận"), "{csv}");
+    assert!(csv.contains("Nguyễn Thị Lan") && !csv.contains("m-lan"), "{csv}");
+    let xlsx = get(&app, &cookie, "/admin/dong-gop/tai.xlsx?ky=T11").await.bytes().await.unwrap();
+    assert_eq!(xlsx_sheets(xlsx.to_vec()).sheet_names(), vec!["Đóng góp".to_owned()]);
+    // The reports export carries the same figures as a third sheet.
+    let reports = get(&app, &cookie, "/admin/bao-cao/tai.xlsx?ky=T11").await.bytes().await.unwrap();
+    let mut book = xlsx_sheets(reports.to_vec());
+    assert_eq!(book.sheet_names().last().map(String::as_str), Some("Đóng góp"));
+    let api = app.admin_get("/admin/api/exports/reports.xlsx?period=T11").await;
+    let api = xlsx_sheets(api.bytes().await.unwrap().to_vec());
+    assert_eq!(api.sheet_names().last().map(String::as_str), Some("Đóng góp"), "admin API too");
+    let sheet = book.worksheet_range("Đóng góp").unwrap();
+    let cells: Vec<String> = sheet.rows().flat_map(|r| r.iter().map(|c| c.to_string())).collect();
+    assert!(cells.iter().any(|c| c == "Nguyễn Thị Lan"), "{cells:?}");
+
+    let mut unmatched = String::new();
+    for _ in 0..100 {
+        unmatched = page_text(&app, &cookie, "/admin/cau-chua-hieu").await;
+        if unmatched.contains("xyzzy plugh quux") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(unmatched.contains("xyzzy plugh quux"), "{unmatched}");
+    assert!(unmatched.contains("25/11/2026"), "last seen, Vietnam date: {unmatched}");
+    let dialogs = page_text(&app, &cookie, "/admin/kich-ban").await;
+    assert!(dialogs.contains("xyzzy plugh quux"), "{dialogs}");
+    assert!(!dialogs.contains("class=\"placeholder\""), "{dialogs}");
+
+    // An admin of Thanh Thủy (19900) sees Dạ Lê's request, not Phú Vinh's.
+    let other = unit_admin(&app, "u-thanhthuy", "19900").await;
+    let theirs = page_text(&app, &other, "/admin/yeu-cau").await;
+    assert!(theirs.contains("Hỏi thủ tục đăng ký khai sinh online"), "{theirs}");
+    assert!(!theirs.contains("VNeID") && !theirs.contains("Nguyễn Thị Lan"), "{theirs}");
+    let refused = page_text(&app, &other, "/admin/yeu-cau?don-vi=20000").await;
+    assert!(refused.contains("chỉ xem được đơn vị của mình") && !refused.contains("VNeID"));
+    let figures = page_text(&app, &other, "/admin/dong-gop?ky=T11").await;
+    assert!(!figures.contains("Nguyễn Thị Lan"), "{figures}");
+    let csv = get(&app, &other, "/admin/dong-gop/tai.csv?ky=T11").await.text().await.unwrap();
+    assert!(!csv.contains("Nguyễn Thị Lan"), "{csv}");
+    let overview = page_text(&app, &other, "/admin/tong-quan").await;
+    assert!(!overview.contains("Tổ CNSCĐ thôn Phú An"), "{overview}");
+    assert_eq!(get(&app, &other, "/admin/cau-chua-hieu").await.status(), StatusCode::FORBIDDEN);
+    // The Phú Vinh admin sees the Phú An request.
+    let own = unit_admin(&app, "u-phuvinh", "20000").await;
+    assert!(page_text(&app, &own, "/admin/yeu-cau").await.contains("VNeID"));
 }

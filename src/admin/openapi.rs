@@ -107,7 +107,7 @@ fn completeness() {}
 fn totals() {}
 #[utoipa::path(get, path = "/admin/api/exports/reports.csv", params(("unit" = Option<String>, Query), ("period" = Option<String>, Query), ("type" = Option<String>, Query), ("history" = Option<bool>, Query)), responses((status = 200, description = "CSV, UTF-8 with BOM; with periods, a 'Chưa báo cáo' row per expected team without a report", content_type = "text/csv")))]
 fn export_csv() {}
-#[utoipa::path(get, path = "/admin/api/exports/reports.xlsx", params(("unit" = Option<String>, Query), ("period" = Option<String>, Query), ("type" = Option<String>, Query), ("history" = Option<bool>, Query)), responses((status = 200, description = "Sheets 'Báo cáo' and 'Tổng hợp'", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+#[utoipa::path(get, path = "/admin/api/exports/reports.xlsx", params(("unit" = Option<String>, Query), ("period" = Option<String>, Query), ("type" = Option<String>, Query), ("history" = Option<bool>, Query)), responses((status = 200, description = "Sheets 'Báo cáo', 'Tổng hợp' and, when the periods are months, 'Đóng góp' (automatic contribution figures)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 fn export_xlsx() {}
 #[utoipa::path(get, path = "/admin/api/reports/definitions", responses((status = 200, description = "Report types and indicators")))]
 fn definitions() {}

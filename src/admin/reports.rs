@@ -14,14 +14,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::handoff_runtime::Handoff;
+use crate::handoff_runtime::query::HandoffQueryError;
 use crate::reporting::Reporting;
 use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
+use crate::reports::export::Sheet;
 use crate::reports::model::Role;
+use crate::reports::period::PeriodKind;
 use crate::reports::reminders::within_window;
 
 pub fn router<S>() -> Router<S>
 where
     Reporting: FromRef<S>,
+    Handoff: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
@@ -270,28 +275,63 @@ async fn aggregate<T: serde::Serialize + Send + 'static>(
     Ok(Json(json!({"items": rows})))
 }
 
+/// The hand-off's "Đóng góp" sheet for the filter's months and unit (issue 12); none
+/// when no period is named or a period is not a month.
+fn contribution_sheet(
+    reporting: &Reporting,
+    handoff: &Handoff,
+    filter: &ReportFilter,
+) -> Result<Vec<Sheet>, QueryError> {
+    let Some(list) = filter.period.as_deref().filter(|p| !p.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let defs = reporting.defs();
+    let report = reporting.report_type(&defs, filter.report.as_deref())?;
+    let periods = reporting.periods(report, Some(list), reporting.clock().now_secs(), 1)?;
+    if periods.iter().any(|p| p.kind != PeriodKind::Month) {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = periods.iter().map(|p| p.key()).collect();
+    match handoff.contribution_figures(Some(&keys.join(",")), filter.unit.as_deref()) {
+        Ok(figures) => Ok(vec![figures.sheet()]),
+        Err(HandoffQueryError::BadRequest(m)) => Err(QueryError::BadRequest(m)),
+        // Answered as a 500 like a failed workbook.
+        Err(HandoffQueryError::Other(e)) => Err(QueryError::Xlsx(format!("contributions: {e}"))),
+    }
+}
+
 async fn export_csv(
     State(reporting): State<Reporting>,
+    State(handoff): State<Handoff>,
     Query(filter): Query<ReportFilter>,
 ) -> Result<Response, ApiError> {
-    export(reporting, filter, ExportFormat::Csv).await
+    export(reporting, handoff, filter, ExportFormat::Csv).await
 }
 
 async fn export_xlsx(
     State(reporting): State<Reporting>,
+    State(handoff): State<Handoff>,
     Query(filter): Query<ReportFilter>,
 ) -> Result<Response, ApiError> {
-    export(reporting, filter, ExportFormat::Xlsx).await
+    export(reporting, handoff, filter, ExportFormat::Xlsx).await
 }
 
 async fn export(
     reporting: Reporting,
+    handoff: Handoff,
     filter: ReportFilter,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
     let name =
         format!("bao-cao-{}", filter.period.as_deref().unwrap_or("tat-ca").replace(',', "_"));
-    let bytes = blocking(move || reporting.export(&filter, format)).await?;
+    let bytes = blocking(move || {
+        let extra = match format {
+            ExportFormat::Xlsx => contribution_sheet(&reporting, &handoff, &filter)?,
+            ExportFormat::Csv => Vec::new(),
+        };
+        reporting.export_with(&filter, format, &extra)
+    })
+    .await?;
     let (content_type, file) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", format!("{name}.csv")),
         ExportFormat::Xlsx => (

@@ -44,6 +44,9 @@ struct CsrfOnly {
     csrf: Option<String>,
 }
 
+/// The most frequent messages the bot did not understand, shown on this page.
+const UNMATCHED_ON_PAGE: usize = 10;
+
 async fn page(State(state): State<AppState>, Province(session): Province) -> Response {
     overview_page(&state, &session, None, None).await
 }
@@ -56,14 +59,17 @@ async fn overview_page(
 ) -> Response {
     let registry = state.dialogs.clone();
     let store = state.store.clone();
+    let for_unmatched = state.clone();
     let listed = blocking(move || {
         let files = list_files(registry.dir())?;
         let log = store.change_log(10).map_err(std::io::Error::other)?;
         let tests = transcript_results(registry.dir())?;
-        Ok::<_, std::io::Error>((files, log, tests))
+        let unmatched = super::unmatched::recent(&for_unmatched, UNMATCHED_ON_PAGE)
+            .map_err(std::io::Error::other)?;
+        Ok::<_, std::io::Error>((files, log, tests, unmatched))
     })
     .await;
-    let (files, log, tests) = match listed {
+    let (files, log, tests, unmatched) = match listed {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -202,10 +208,18 @@ async fn overview_page(
         }
         out.push_str("</ul></section>");
     }
-    out.push_str(
-        "<section class=\"placeholder\"><h2>Tin nhắn bot chưa hiểu</h2>\
-         <p class=\"hint\">Danh sách này hiện khi tính năng ghi nhận câu hỏi chưa hiểu được bật.</p></section>",
-    );
+    out.push_str("<section><h2>Tin nhắn bot chưa hiểu</h2>");
+    if unmatched.is_empty() {
+        out.push_str("<p>Chưa có tin nhắn nào bot chưa hiểu.</p>");
+    } else {
+        let _ = write!(
+            out,
+            "<p class=\"hint\">{} câu gặp nhiều nhất; thêm chúng vào <code>examples</code> của mục phù hợp.</p>",
+            unmatched.len()
+        );
+        out.push_str(&super::unmatched::table(&unmatched));
+    }
+    out.push_str("<p><a href=\"/admin/cau-chua-hieu\">Xem tất cả câu chưa hiểu</a></p></section>");
     render(html::page("Kịch bản", "/admin/kich-ban", session, &out))
 }
 

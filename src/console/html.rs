@@ -40,6 +40,8 @@ pub fn url(text: &str) -> String {
 const NAV: &[(&str, &str)] = &[
     ("/admin/tong-quan", "Tổng quan"),
     ("/admin/bao-cao", "Báo cáo"),
+    ("/admin/yeu-cau", "Yêu cầu hỗ trợ"),
+    ("/admin/dong-gop", "Đóng góp"),
     ("/admin/to", "Tổ và thành viên"),
     ("/admin/kich-ban", "Kịch bản"),
     ("/admin/tin-loi", "Tin gửi lỗi"),

@@ -14,17 +14,24 @@
 //! | `teams.rs`    | `/admin/to`: units/teams CSV upload with preview, teams, members, invites with QR |
 //! | `dialogs.rs`  | `/admin/kich-ban`: status, reload/rollback, file editor, test chat |
 //! | `outbox.rs`   | `/admin/tin-loi`: failed sends, retry, Zalo token status        |
+//! | `requests.rs` | `/admin/yeu-cau`: citizens' hand-off requests, by status/unit/month |
+//! | `contributions.rs` | `/admin/dong-gop`: contribution per member, team, unit; CSV/XLSX |
+//! | `unmatched.rs` | `/admin/cau-chua-hieu`: messages the bot did not understand (province) |
 //!
 //! Data comes from the same places as the JSON API in `src/admin/`: `Reporting`
-//! queries, the dialog `Registry`, the store.
+//! queries, the hand-off queries (`handoff_runtime::query`), the dialog `Registry`, the
+//! store.
 
+mod contributions;
 mod dialogs;
 pub mod html;
 mod outbox;
 mod overview;
 mod reports;
+mod requests;
 pub mod signin;
 mod teams;
+mod unmatched;
 
 use std::sync::Arc;
 
@@ -37,6 +44,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use subtle::ConstantTimeEq;
 
+use crate::reports::aggregate::Hierarchy;
+use crate::reports::model::Unit;
+use crate::reports::period::{PeriodKind, parse_period_token};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
@@ -80,6 +90,9 @@ pub fn router(settings: &Settings) -> Router<AppState> {
         .merge(teams::router())
         .merge(dialogs::router())
         .merge(outbox::router())
+        .merge(requests::router())
+        .merge(contributions::router())
+        .merge(unmatched::router())
         .layer(Extension(config))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -212,6 +225,66 @@ pub async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
     }
 }
 
+/// The unit a filter asks for, kept within the session's unit: a unit admin who asks for
+/// nothing gets their own unit, one who asks for a unit outside it gets the message.
+pub fn scoped_unit(
+    hierarchy: &Hierarchy<'_>,
+    session: &ConsoleSession,
+    wanted: Option<&str>,
+) -> Result<Option<String>, String> {
+    let wanted = wanted.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(w) = wanted
+        && hierarchy.get(w).is_none()
+    {
+        return Err(format!("Không có đơn vị mã \"{w}\"."));
+    }
+    match (&session.unit, wanted) {
+        (None, wanted) => Ok(wanted.map(str::to_owned)),
+        (Some(own), None) => Ok(Some(own.clone())),
+        (Some(own), Some(w)) if hierarchy.is_within(w, own) => Ok(Some(w.to_owned())),
+        (Some(_), Some(_)) => {
+            Err("Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc.".to_owned())
+        }
+    }
+}
+
+/// `<option>`s of the units a session may filter by ("Tất cả" first).
+pub fn unit_options(
+    units: &[Unit],
+    hierarchy: &Hierarchy<'_>,
+    session: &ConsoleSession,
+    selected: &str,
+) -> String {
+    let mut visible: Vec<(Vec<&str>, &Unit)> = units
+        .iter()
+        .filter(|u| session.unit.as_deref().is_none_or(|s| hierarchy.is_within(&u.code, s)))
+        .map(|u| (hierarchy.path(&u.code).iter().map(|p| p.code.as_str()).collect(), u))
+        .collect();
+    visible.sort_by(|a, b| a.0.cmp(&b.0));
+    // Indented under their parents (no-break spaces survive in <option>).
+    let labels: Vec<(&str, String)> = visible
+        .iter()
+        .map(|(path, u)| {
+            let indent = "\u{a0}\u{a0}".repeat(path.len().saturating_sub(1));
+            (u.code.as_str(), format!("{indent}{}", u.display_name()))
+        })
+        .collect();
+    html::options(
+        std::iter::once(("", "Tất cả")).chain(labels.iter().map(|(c, l)| (*c, l.as_str()))),
+        selected,
+    )
+}
+
+/// A month typed in a filter (`T11`, `11/2026`, `2026-11`) as its key `2026-11`; `None`
+/// when empty.
+pub fn chosen_month(text: Option<&str>, now: i64) -> Result<Option<String>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    match parse_period_token(text, PeriodKind::Month, now) {
+        Some(Ok(period)) => Ok(Some(period.key())),
+        _ => Err(format!("Tháng \"{text}\" không đúng. Nhập như T11, 11/2026 hoặc 2026-11.")),
+    }
+}
+
 /// A rendered page as a response.
 pub fn render(html: String) -> Response {
     Html(html).into_response()
@@ -244,6 +317,59 @@ mod tests {
         );
         assert!(cookie(Some("ab"), true).ends_with("; Secure"));
         assert!(cookie(None, false).contains("Max-Age=0"));
+    }
+
+    fn session(unit: Option<&str>) -> ConsoleSession {
+        ConsoleSession {
+            id: "x".into(),
+            csrf: "c".into(),
+            unit: unit.map(str::to_owned),
+            who: "w".into(),
+            created_at: 0,
+            last_seen: 0,
+        }
+    }
+
+    #[test]
+    fn filters_stay_within_the_sessions_unit() {
+        // P → C1 → V1, V2; P → C2 → V3.
+        let units = crate::reports::aggregate::tests::sample_units();
+        let hierarchy = Hierarchy::new(&units);
+        let (province, admin) = (session(None), session(Some("C1")));
+        type Case<'a> = (&'a ConsoleSession, Option<&'a str>, Result<Option<&'a str>, &'a str>);
+        let cases: &[Case<'_>] = &[
+            (&province, None, Ok(None)),
+            (&province, Some(" "), Ok(None)),
+            (&province, Some("V3"), Ok(Some("V3"))),
+            (&province, Some("X9"), Err("Không có đơn vị mã \"X9\".")),
+            (&admin, None, Ok(Some("C1"))),
+            (&admin, Some("V2"), Ok(Some("V2"))),
+            (&admin, Some("V3"), Err("Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc.")),
+            (&admin, Some("P"), Err("Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc.")),
+        ];
+        for (who, wanted, want) in cases {
+            let got = scoped_unit(&hierarchy, who, *wanted);
+            let want = want.map(|u| u.map(str::to_owned)).map_err(str::to_owned);
+            assert_eq!(got, want, "{:?} asks for {wanted:?}", who.unit);
+        }
+        let options = unit_options(&units, &hierarchy, &admin, "V2");
+        assert!(!options.contains("value=\"P\"") && !options.contains("value=\"V3\""));
+        assert!(options.contains("value=\"V2\" selected"), "{options}");
+        assert!(options.contains("\u{a0}\u{a0}"), "children are indented: {options}");
+    }
+
+    #[test]
+    fn months_are_read_like_the_chat_reads_them() {
+        let now = crate::clock::vn_to_unix_ms(2026, 11, 25, 10, 0) / 1000;
+        for text in ["T11", "11/2026", "2026-11", " t11/2026 "] {
+            assert_eq!(chosen_month(Some(text), now), Ok(Some("2026-11".to_owned())), "{text}");
+        }
+        assert_eq!(chosen_month(Some("T12"), now), Ok(Some("2025-12".to_owned())), "latest past");
+        assert_eq!(chosen_month(None, now), Ok(None));
+        assert_eq!(chosen_month(Some(""), now), Ok(None));
+        for bad in ["T13", "W45", "abc"] {
+            assert!(chosen_month(Some(bad), now).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Tổng quan: completeness per commune and village for one period (on time, late,
-//! missing), the teams that have not reported with who to call, and the indicator
-//! totals of the last 6 periods as small server-side SVG bar charts.
+//! missing), the teams that have not reported with who to call, the indicator
+//! totals of the last 6 periods as small server-side SVG bar charts, and the citizens'
+//! requests waiting and each team's contribution (summaries of `requests.rs` and
+//! `contributions.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -44,12 +46,20 @@ pub fn chosen_period(report: &ReportType, text: Option<&str>, now: i64) -> Resul
 }
 
 async fn page(
-    State(reporting): State<Reporting>,
+    State(state): State<AppState>,
     Signed(session): Signed,
     Query(q): Query<PeriodQuery>,
 ) -> Response {
-    let body =
-        blocking(move || build(&reporting, &session, q.ky.as_deref()).map(|b| (b, session))).await;
+    let (reporting, handoff) = (state.reporting.clone(), state.handoff.clone());
+    let now = state.clock.now_secs();
+    let body = blocking(move || {
+        let (mut body, key) =
+            build(&reporting, &session, q.ky.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        body.push_str(&super::requests::summary(&handoff, &session, now)?);
+        body.push_str(&super::contributions::summary(&handoff, &session, &key, now)?);
+        Ok::<_, anyhow::Error>((body, session))
+    })
+    .await;
     match body {
         Ok((body, session)) => render(html::page("Tổng quan", "/admin/tong-quan", &session, &body)),
         Err(response) => response,
@@ -60,7 +70,7 @@ fn build(
     reporting: &Reporting,
     session: &ConsoleSession,
     ky: Option<&str>,
-) -> Result<String, crate::reporting::query::QueryError> {
+) -> Result<(String, String), crate::reporting::query::QueryError> {
     let now = reporting.clock().now_secs();
     let defs = reporting.defs();
     let report = reporting.report_type(&defs, None)?;
@@ -227,11 +237,7 @@ fn build(
         );
     }
     out.push_str("</div></section>");
-    out.push_str(
-        "<section class=\"placeholder\"><h2>Yêu cầu của người dân và đóng góp của tổ</h2>\
-         <p class=\"hint\">Phần này hiện khi tính năng tiếp nhận yêu cầu của người dân được bật.</p></section>",
-    );
-    Ok(out)
+    Ok((out, key))
 }
 
 fn capitalise(text: &str) -> String {

@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use super::overview::chosen_period;
 use super::{Signed, blocking, fail, html, render};
+use crate::handoff::contrib::parse_month;
+use crate::handoff_runtime::Handoff;
 use crate::reporting::Reporting;
 use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
 use crate::reports::aggregate::Hierarchy;
@@ -61,6 +63,7 @@ struct LinkForm {
 /// The download itself: the link is used up here.
 async fn download_by_link(
     State(reporting): State<Reporting>,
+    State(handoff): State<Handoff>,
     axum::extract::Form(form): axum::extract::Form<LinkForm>,
 ) -> Response {
     let token = form.token.trim().to_owned();
@@ -85,7 +88,7 @@ async fn download_by_link(
         report: None,
         history: false,
     };
-    send_file(reporting, filter, ExportFormat::Xlsx).await
+    send_file(reporting, handoff, filter, ExportFormat::Xlsx).await
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -292,22 +295,25 @@ fn display_value(value: &Value) -> String {
 
 async fn download_csv(
     State(reporting): State<Reporting>,
+    State(handoff): State<Handoff>,
     Signed(session): Signed,
     Query(f): Query<Filters>,
 ) -> Response {
-    download(reporting, session, f, ExportFormat::Csv).await
+    download(reporting, handoff, session, f, ExportFormat::Csv).await
 }
 
 async fn download_xlsx(
     State(reporting): State<Reporting>,
+    State(handoff): State<Handoff>,
     Signed(session): Signed,
     Query(f): Query<Filters>,
 ) -> Response {
-    download(reporting, session, f, ExportFormat::Xlsx).await
+    download(reporting, handoff, session, f, ExportFormat::Xlsx).await
 }
 
 async fn download(
     reporting: Reporting,
+    handoff: Handoff,
     session: ConsoleSession,
     f: Filters,
     format: ExportFormat,
@@ -316,12 +322,33 @@ async fn download(
         Ok(filter) => filter,
         Err(message) => return fail(StatusCode::BAD_REQUEST, &message),
     };
-    send_file(reporting, filter, format).await
+    send_file(reporting, handoff, filter, format).await
 }
 
-async fn send_file(reporting: Reporting, filter: ReportFilter, format: ExportFormat) -> Response {
+/// The export of `filter`; an XLSX of a monthly period also gets the sheet "Đóng góp"
+/// (the hand-off's automatic figures for the same month and unit).
+async fn send_file(
+    reporting: Reporting,
+    handoff: Handoff,
+    filter: ReportFilter,
+    format: ExportFormat,
+) -> Response {
     let name = format!("bao-cao-{}", filter.period.clone().unwrap_or_default());
-    let bytes = match blocking(move || reporting.export(&filter, format)).await {
+    let bytes = match blocking(move || {
+        let month = filter.period.as_deref().filter(|p| parse_month(p).is_some());
+        let extra = match (format, month) {
+            (ExportFormat::Xlsx, Some(month)) => {
+                let report = handoff
+                    .contribution_figures(Some(month), filter.unit.as_deref())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                vec![report.sheet()]
+            }
+            _ => Vec::new(),
+        };
+        reporting.export_with(&filter, format, &extra).map_err(anyhow::Error::from)
+    })
+    .await
+    {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };

@@ -5,13 +5,15 @@
 //! - `chat`: `Handoff::handle_chat` (asked first by the conversation worker for each
 //!   text) and `Handoff::start` (a dialog node with `action = "handoff"`);
 //! - `scheduler`: escalations, the Zalo-window warning and retention, sent once;
-//! - `query`: requests and contributions for the admin API and the export.
+//! - `query`: requests and contributions for the admin API, the console and the export;
+//! - `export`: the "Đóng góp" sheet (CSV/XLSX) of the contributions.
 //!
 //! Invariant: an event's hand-off writes, its replay record and the messages it sends
 //! to other users commit in one transaction (`Store::commit_handoff`); a replayed
 //! event returns the recorded replies and writes nothing.
 
 mod chat;
+pub mod export;
 pub mod query;
 pub mod scheduler;
 

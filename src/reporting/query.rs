@@ -282,6 +282,16 @@ impl Reporting {
         filter: &ReportFilter,
         format: ExportFormat,
     ) -> Result<Vec<u8>, QueryError> {
+        self.export_with(filter, format, &[])
+    }
+
+    /// `export` with `extra` sheets after "Tổng hợp" in an XLSX (CSV ignores them).
+    pub fn export_with(
+        &self,
+        filter: &ReportFilter,
+        format: ExportFormat,
+        extra: &[export::Sheet],
+    ) -> Result<Vec<u8>, QueryError> {
         let defs = self.defs();
         let report = self.report_type(&defs, filter.report.as_deref())?;
         let versions = self.reports(filter)?;
@@ -336,9 +346,8 @@ impl Reporting {
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
-            ExportFormat::Xlsx => {
-                export::to_xlsx(report, &rows).map_err(|e| QueryError::Xlsx(e.to_string()))
-            }
+            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra)
+                .map_err(|e| QueryError::Xlsx(e.to_string())),
         }
     }
 

@@ -237,6 +237,15 @@ fn push_csv_cell(out: &mut String, cell: &str) {
 /// numbers, submission times as date cells) and sheet "Tổng hợp" (per period: teams
 /// reported, not reported, and the sum of each number indicator over current reports).
 pub fn to_xlsx(report: &ReportType, rows: &[ExportRow<'_>]) -> Result<Vec<u8>, XlsxError> {
+    to_xlsx_with(report, rows, &[])
+}
+
+/// `to_xlsx` with more sheets after "Tổng hợp" (the hand-off's "Đóng góp").
+pub fn to_xlsx_with(
+    report: &ReportType,
+    rows: &[ExportRow<'_>],
+    extra: &[Sheet],
+) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name("Báo cáo")?;
@@ -282,7 +291,83 @@ pub fn to_xlsx(report: &ReportType, rows: &[ExportRow<'_>]) -> Result<Vec<u8>, X
     }
     sheet.autofilter(0, 0, rows.len() as u32, fixed_len + report.indicators.len() as u16 - 1)?;
     totals_sheet(&mut workbook, report, rows, &bold)?;
+    for sheet in extra {
+        sheet.add_to(&mut workbook)?;
+    }
     workbook.save_to_buffer()
+}
+
+/// A plain table sheet built elsewhere (other cores' figures): a bold frozen header with
+/// an autofilter, column widths, text and number cells.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub name: String,
+    pub headers: Vec<String>,
+    /// Width of each column (characters); missing ones get 14.
+    pub widths: Vec<f64>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+    Empty,
+}
+
+impl Cell {
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
+impl Sheet {
+    /// The sheet alone as an XLSX workbook.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, XlsxError> {
+        let mut workbook = Workbook::new();
+        self.add_to(&mut workbook)?;
+        workbook.save_to_buffer()
+    }
+
+    /// The sheet as CSV, UTF-8 with BOM (like `to_csv`).
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut out = String::from('\u{FEFF}');
+        push_csv_line(&mut out, self.headers.iter().map(String::as_str));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(Cell::csv).collect();
+            push_csv_line(&mut out, cells.iter().map(String::as_str));
+        }
+        out.into_bytes()
+    }
+
+    fn add_to(&self, workbook: &mut Workbook) -> Result<(), XlsxError> {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(&self.name)?;
+        let bold = Format::new().set_bold().set_text_wrap();
+        for (c, header) in self.headers.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, header, &bold)?;
+            sheet.set_column_width(c as u16, self.widths.get(c).copied().unwrap_or(14.0))?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        for (r, row) in self.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r as u32 + 1, c as u16);
+                match cell {
+                    Cell::Text(t) => sheet.write_string(r, c, t)?,
+                    Cell::Number(n) => sheet.write_number(r, c, *n)?,
+                    Cell::Empty => continue,
+                };
+            }
+        }
+        if !self.headers.is_empty() {
+            sheet.autofilter(0, 0, self.rows.len() as u32, self.headers.len() as u16 - 1)?;
+        }
+        Ok(())
+    }
 }
 
 /// "Tổng hợp": one row per period with counts and the sums of number indicators over
@@ -353,6 +438,19 @@ mod tests {
             source_event: "e".into(),
             withdrawn_at: None,
         }
+    }
+
+    #[test]
+    fn plain_sheets_render_as_csv_and_xlsx() {
+        let sheet = Sheet {
+            name: "Đóng góp".into(),
+            headers: vec!["Tên".into(), "Số".into(), "Trống".into()],
+            widths: vec![20.0],
+            rows: vec![vec![Cell::Text("=Lan, Thị".into()), Cell::Number(3.0), Cell::Empty]],
+        };
+        let csv = String::from_utf8(sheet.to_csv()).unwrap();
+        assert_eq!(csv, "\u{feff}Tên,Số,Trống\r\n\"'=Lan, Thị\",3,\r\n");
+        assert!(sheet.to_xlsx().unwrap().starts_with(b"PK"));
     }
 
     #[test]
