@@ -20,12 +20,40 @@ pub enum SendOutcome {
     Night { message: String },
 }
 
-/// Token-related codes on OpenAPI (`-216`, `-220`) and business OpenAPI (`-124`).
-const TOKEN_CODES: &[i64] = &[-216, -220, -124];
+/// Zalo OA API error codes the service acts on (docs/zalo.md §7).
+pub mod code {
+    /// "Your application reached limit call api": back off and retry.
+    pub const RATE_LIMITED: i64 = -32;
+    /// "Send message failed": generic, retried.
+    pub const SEND_FAILED: i64 = -200;
+    /// The user id is not valid for this OA.
+    pub const INVALID_USER: i64 = -201;
+    /// "User has not followed OA".
+    pub const NOT_FOLLOWER: i64 = -213;
+    /// "Access token is invalid".
+    pub const TOKEN_INVALID: i64 = -216;
+    /// "User has blocked invitation from OA".
+    pub const USER_BLOCKED: i64 = -217;
+    /// "access_token is expired or removed".
+    pub const TOKEN_EXPIRED: i64 = -220;
+    /// "User is banned or has been inactive for more than 45 days".
+    pub const USER_UNAVAILABLE: i64 = -227;
+    /// "User has not interacted with the OA in the past 7 days" (the CS window).
+    pub const OUTSIDE_WINDOW: i64 = -230;
+    /// "This message cannot be sent at night (10:00PM - 6:00AM)".
+    pub const NIGHT: i64 = -234;
+    /// "User has restricted this message type from your OA".
+    pub const USER_GONE: i64 = -244;
+    /// Business OpenAPI: token rejected.
+    pub const BUSINESS_TOKEN: i64 = -124;
+}
+
+/// Token-related codes on OpenAPI and business OpenAPI.
+const TOKEN_CODES: &[i64] = &[code::TOKEN_INVALID, code::TOKEN_EXPIRED, code::BUSINESS_TOKEN];
 /// "This message cannot be sent at night (10:00PM - 6:00AM)".
-pub const NIGHT_CODE: i64 = -234;
+pub const NIGHT_CODE: i64 = code::NIGHT;
 /// Rate limit and generic send failure.
-const TRANSIENT_CODES: &[i64] = &[-32, -200];
+const TRANSIENT_CODES: &[i64] = &[code::RATE_LIMITED, code::SEND_FAILED];
 
 /// Classifies an HTTP status and body from `POST /v3.0/oa/message/cs`.
 pub fn classify_send(status: u16, body: &str) -> SendOutcome {
@@ -66,7 +94,10 @@ pub fn classify_send(status: u16, body: &str) -> SendOutcome {
 
 /// Whether a permanent code means the user cannot be reached at all any more.
 pub fn is_unreachable_user(code: i64) -> bool {
-    matches!(code, -213 | -217 | -227 | -244)
+    matches!(
+        code,
+        code::NOT_FOLLOWER | code::USER_BLOCKED | code::USER_UNAVAILABLE | code::USER_GONE
+    )
 }
 
 /// A token pair from `POST /v4/oa/access_token`.

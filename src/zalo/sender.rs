@@ -211,7 +211,7 @@ impl Sender {
             && now_ms - user.last_interaction_ms > window_ms
         {
             return SendOutcome::Permanent {
-                code: -230,
+                code: super::response::code::OUTSIDE_WINDOW,
                 message: format!(
                     "not sent: user has not interacted in the last {} days",
                     self.config.reply_window_days
