@@ -307,7 +307,7 @@ mod tests {
     use crate::reports::period::days_from_civil;
 
     fn vn(y: i32, m: u32, d: u32, h: i64) -> i64 {
-        days_from_civil(y, m, d) * DAY + h * 3600 - 7 * 3600
+        days_from_civil(y, m, d) * DAY + h * 3600 - crate::calendar::UTC_OFFSET_SECS
     }
 
     fn member(user: &str, team: Option<u64>, role: Role, unit: Option<&str>) -> Member {

@@ -49,7 +49,7 @@ pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
 /// 06:05 Vietnam time (UTC+7, no daylight saving) after `now_ms`.
 pub fn next_morning_ms(now_ms: i64) -> i64 {
     const DAY: i64 = 86_400_000;
-    const OFFSET: i64 = 7 * 3_600_000;
+    const OFFSET: i64 = crate::calendar::UTC_OFFSET_SECS * 1000;
     const MORNING: i64 = 6 * 3_600_000 + 5 * 60_000;
     let local = now_ms + OFFSET;
     let today_morning = local - local.rem_euclid(DAY) + MORNING;
