@@ -69,15 +69,11 @@ impl Handoff {
         Ok(self.store.forget_handoff_user(user)?)
     }
 
-    /// Whether the OA may message `user` at `now` (followed, within Zalo's window).
+    /// Whether the OA may message `user` at `now` (followed, within Zalo's window): the
+    /// same test as the report reminders, so `/tinhhinh` and the reminders agree.
     pub(crate) fn reachable(&self, user: &str, now: i64) -> bool {
-        match self.store.user(user) {
-            Ok(Some(u)) => {
-                u.reachable
-                    && now - u.last_interaction_ms / 1000 <= self.config.window_days * 86_400
-            }
-            _ => false,
-        }
+        let last = self.store.last_reachable_interaction(user).ok().flatten();
+        crate::reports::reminders::within_window(last, self.config.window_days, now)
     }
 
     /// Units, teams and members as the router needs them.
