@@ -396,3 +396,96 @@ async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
     .await;
     s.kill9();
 }
+
+/// Texts `user` received, one per message.
+fn all_texts(fake: &FakeZalo, user: &str) -> Vec<String> {
+    texts(&fake.messages_for(user))
+}
+
+#[tokio::test]
+async fn kill_9_mid_hand_off_loses_no_relayed_message_and_keeps_the_claim() {
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/api/units/import", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(units_csv())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let team =
+        s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
+    let code =
+        s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
+    let code = code["code"].as_str().unwrap().to_owned();
+    service_says(&fake, &s, "m-q", "q1", &format!("/dangky {code}"), "m-q", "/ten").await;
+    service_says(&fake, &s, "m-q", "q2", "/ten Vũ Thị Quyên", "m-q", "Vũ Thị Quyên").await;
+    service_says(&fake, &s, "c-q", "q3", "gap to", "c-q", "thôn, tổ dân phố nào").await;
+    service_says(&fake, &s, "c-q", "q4", "phu an", "c-q", "Bạn cần giúp việc gì?").await;
+    service_says(&fake, &s, "c-q", "q5", "Nhờ xem giúp tin nhắn lạ", "m-q", "🙋 Yêu cầu #1").await;
+    service_says(&fake, &s, "m-q", "q6", "/nhan 1", "c-q", "đã nhận yêu cầu #1").await;
+    // Plain messages confirmed once: that choice must survive the crash too.
+    service_says(&fake, &s, "m-q", "q7", "Bác gửi ảnh chụp nhé", "m-q", "Gửi tin này").await;
+    service_says(&fake, &s, "m-q", "q8", "#h:gui", "c-q", "Bác gửi ảnh chụp nhé").await;
+
+    // Both sides write; each event is acknowledged (200) and the service dies at once,
+    // before most of it was processed or sent.
+    let citizen_lines = ["Tin 1: họ bảo bấm link", "Tin 2: tôi chưa bấm", "Tin 3: giờ làm sao"];
+    for (i, text) in citizen_lines.iter().enumerate() {
+        s.say("c-q", &format!("q9-{i}"), text).await;
+    }
+    s.say("m-q", "q10", "/tl 1 Bác đừng bấm link đó").await;
+    s.kill9();
+
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    // Everything acknowledged reaches its reader, in order.
+    for text in citizen_lines {
+        wait_new(&fake, "m-q", 0, text).await;
+    }
+    wait_new(&fake, "c-q", 0, "Bác đừng bấm link đó").await;
+    let relayed: Vec<String> = all_texts(&fake, "m-q")
+        .into_iter()
+        .filter(|t| citizen_lines.iter().any(|l| t.contains(l)))
+        .collect();
+    let order: Vec<usize> =
+        relayed.iter().map(|t| citizen_lines.iter().position(|l| t.contains(l)).unwrap()).collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(order, sorted, "relayed in the order written: {relayed:?}");
+
+    // The claim and the relay state are as before the crash, each line kept once.
+    let list = s.admin("/admin/api/requests", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    let r = &list["items"][0];
+    assert_eq!(r["status"], "claimed", "{r}");
+    assert_eq!(r["claimed_by"]["name"], "Vũ Thị Quyên");
+    // Each user's lines in their order (two users are processed independently).
+    let lines_from = |citizen: bool| -> Vec<String> {
+        r["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| (l["from"] == "citizen") == citizen)
+            .map(|l| l["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(lines_from(true), citizen_lines, "{r}");
+    assert_eq!(lines_from(false), ["Bác gửi ảnh chụp nhé", "Bác đừng bấm link đó"], "{r}");
+
+    // And the hand-off goes on: a plain message goes straight through (confirmed before
+    // the crash), the citizen still reaches the member, then close and rate.
+    service_says(&fake, &s, "m-q", "q11", "Bác xóa tin nhắn đó đi", "c-q", "Bác xóa tin nhắn")
+        .await;
+    service_says(&fake, &s, "c-q", "q12", "Xóa rồi cháu", "m-q", "«Xóa rồi cháu»").await;
+    service_says(&fake, &s, "m-q", "q13", "/xong 1", "c-q", "Bạn thấy sự hỗ trợ thế nào?").await;
+    service_says(&fake, &s, "c-q", "q14", "hài lòng", "m-q", "Hài lòng").await;
+    let list = s.admin("/admin/api/requests?status=closed", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["items"][0]["rating"]["satisfied"], true);
+    assert_eq!(list["items"][0]["lines"].as_array().unwrap().len(), 7);
+    s.kill9();
+}
