@@ -32,13 +32,13 @@ pub fn help(defs: &Definitions) -> Reply {
 pub fn not_a_member() -> Reply {
     Reply::text(
         "Bạn chưa là thành viên của Tổ Công nghệ số cộng đồng nào nên chưa gửi báo cáo được.\n\
-         Để tham gia, xin tổ trưởng hoặc cán bộ xã một mã mời rồi gửi: /dangky MÃ (ví dụ: /dangky K7M2Q9).",
+         Để tham gia, xin tổ trưởng hoặc cán bộ xã một mã mời rồi gửi: /dangky MÃ (ví dụ: /dangky K7M2Q9XA).",
     )
 }
 
 pub fn join_needs_code() -> Reply {
     Reply::text(
-        "Vui lòng gửi kèm mã mời, ví dụ: /dangky K7M2Q9. Mã mời do tổ trưởng hoặc cán bộ xã cấp.",
+        "Vui lòng gửi kèm mã mời, ví dụ: /dangky K7M2Q9XA. Mã mời do tổ trưởng hoặc cán bộ xã cấp.",
     )
 }
 
