@@ -2,6 +2,10 @@
 //! - routing one request over 5,000 teams (100 communes × 50 villages, 5 members each,
 //!   every 3rd team unreachable so routing often walks up to the commune): target < 1 ms;
 //! - building the routing directory from the records (done once per request today);
+//! - the whole routing step of a new request as `Handoff` runs it: units, teams and
+//!   members read from a (temporary) store, the directory built, the request routed
+//!   (what every request paid before the directory was cached), and the same through
+//!   `Handoff::directory`, which rebuilds only after units, teams or members changed;
 //! - contributions for 5,000 teams × 24 months (2 requests and 1 report per team-month,
 //!   ≈ 360,000 records): target < 1 s.
 //!
@@ -13,6 +17,8 @@ use cnscd_bot::handoff::contrib::{self, month_of};
 use cnscd_bot::handoff::model::{Level, Line, Party, Rating, Request, Status};
 use cnscd_bot::handoff::route::Directory;
 use cnscd_bot::reports::model::{Member, ReportVersion, Role, Team, Unit, UnitKind};
+use cnscd_bot::store::Store;
+use cnscd_bot::store::reports::{LastEvent, ReportWrite};
 
 const COMMUNES: u64 = 100;
 const VILLAGES_PER_COMMUNE: u64 = 50;
@@ -105,6 +111,41 @@ fn main() {
         told += dir.route("C0-V0", Level::Commune, &reachable).recipients.len();
     });
     println!("route to a whole commune (50 teams): {worst:?}");
+
+    // The same, from a store, as a new request is routed in `Handoff` today.
+    let store = Store::temporary().unwrap();
+    store.put_report_units(&units).unwrap();
+    for t in &teams {
+        store.insert_team(&t.unit, &t.name, None, 0).unwrap();
+    }
+    for (i, chunk) in members.chunks(500).enumerate() {
+        let writes: Vec<ReportWrite> = chunk.iter().cloned().map(ReportWrite::PutMember).collect();
+        let last = LastEvent { event_key: format!("bench-{i}"), replies: vec![] };
+        store.commit_report_writes("bench", &last, &writes).unwrap();
+    }
+    let from_store = best_of_3(|| {
+        let units = store.report_units().unwrap();
+        let teams = store.report_teams().unwrap();
+        let members = store.report_members().unwrap();
+        let dir = Directory::new(&units, &teams, &members);
+        told += dir.route("C7-V7", Level::Team, &reachable).recipients.len();
+    });
+    println!("route one request from the store (read + directory + route): {from_store:?}");
+    let handoff = cnscd_bot::handoff_runtime::Handoff::new(
+        store.clone(),
+        cnscd_bot::handoff_runtime::HandoffSettings::default(),
+        cnscd_bot::clock::Clock::system(),
+    );
+    let cold = best_of_3(|| {
+        store.set_member_display_name("u1-1", "Tên mới").unwrap(); // a member change
+        let dir = handoff.directory().unwrap();
+        told += dir.route("C7-V7", Level::Team, &reachable).recipients.len();
+    });
+    let warm = best_of_3(|| {
+        let dir = handoff.directory().unwrap();
+        told += dir.route("C7-V7", Level::Team, &reachable).recipients.len();
+    });
+    println!("route one request through Handoff: {warm:?} (after a member change: {cold:?})");
 
     // Contributions: 2 requests and 1 report per team-month.
     let start = 1_735_664_400; // 2025-01-01 00:00 Vietnam time

@@ -98,7 +98,10 @@ impl Conversation {
         user.reachable = true;
         let handoff_replies = match (&input, &self.handoff) {
             (Input::Text(text), Some(handoff)) => {
-                handoff.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+                // The dialogs' scam warning still comes first while a person helps.
+                let warn =
+                    |text: &str| self.dialogs.warning(text, now_ms / 1000).map(|step| step.replies);
+                handoff.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key, &warn)?
             }
             _ => None,
         };

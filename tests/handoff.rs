@@ -236,6 +236,93 @@ async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
     assert!(overview.contains("Chưa gửi báo cáo"), "{overview}");
 }
 
+/// Asserts `other` got nothing since `before` (call it once a later message of the same
+/// user was answered: the worker handles one user's events in order).
+async fn nothing_new_for(app: &TestApp, other: &str, before: usize) {
+    let now: Vec<String> = texts(&app.fake.messages_for(other)[before..]);
+    assert!(now.is_empty(), "{other} got {now:?}");
+}
+
+#[tokio::test]
+async fn menu_cancel_and_scam_warnings_still_come_first_while_a_member_helps() {
+    let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
+    let (phu_an, _) = setup(&app).await;
+    join(&app, "m-hoa", json!({"team": phu_an, "role": "member"})).await;
+    chat(&app, "m-hoa", "/ten Trần Thị Hoa", "Đã lưu tên hiển thị").await;
+    chat(&app, "c-3", "gap to", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-3", "phu an", "Bạn cần giúp việc gì?").await;
+    chat(&app, "c-3", "Nhờ cài VNeID", "Đã ghi nhận yêu cầu #1").await;
+    chat_to(&app, "m-hoa", "/nhan 1", "c-3", "đã nhận yêu cầu #1").await;
+
+    // A scam in progress: the citizen is warned first, and the member is told too.
+    let scam = "có người xưng công an bảo tôi liên quan vụ ma túy";
+    let member_before = app.fake.messages_for("m-hoa").len();
+    let warned = chat(&app, "c-3", scam, "⚠️ Đây là dấu hiệu lừa đảo").await;
+    assert!(warned.contains("Công an, viện kiểm sát, tòa án"), "{warned}");
+    let relayed = wait_new(&app.fake, "m-hoa", member_before, "💬 #1").await;
+    assert!(relayed.contains(scam), "{relayed}");
+    assert!(relayed.contains("trợ lý đã gửi cảnh báo cho người dân"), "{relayed}");
+
+    // The warning's buttons work, and do not reach the member.
+    let member_before = app.fake.messages_for("m-hoa").len();
+    chat(&app, "c-3", "#c:khan_cap:gia_cong_an:1", "Đừng chuyển thêm đồng nào").await;
+    // Then plain text goes to the member again, with no warning for the citizen.
+    chat_to(&app, "c-3", "Cháu gọi lại cho bác nhé", "m-hoa", "Cháu gọi lại cho bác nhé").await;
+    let member_got = texts(&app.fake.messages_for("m-hoa")[member_before..]);
+    assert_eq!(member_got.len(), 1, "the button was not relayed: {member_got:?}");
+    assert!(!member_got[0].contains("cảnh báo"), "{member_got:?}");
+
+    // "menu" goes to the assistant, not to the member.
+    let member_before = app.fake.messages_for("m-hoa").len();
+    chat(&app, "c-3", "menu", "Bạn muốn làm việc nào?").await;
+    // Back to the request, then cancel it: the member is told.
+    chat(&app, "c-3", "gặp tổ", "Bạn đang có yêu cầu #1").await;
+    nothing_new_for(&app, "m-hoa", member_before).await;
+    chat_to(&app, "c-3", "hủy yêu cầu", "m-hoa", "Người dân đã hủy yêu cầu #1").await;
+    let requests = json_of(app.admin_get("/admin/api/requests?status=cancelled").await).await;
+    assert_eq!(requests["count"], 1, "{requests}");
+}
+
+#[tokio::test]
+async fn members_are_asked_their_name_once_and_leaders_see_the_unreachable_by_it() {
+    let clock = Clock::starting_at_vn(2026, 12, 1, 9, 0);
+    let app = spawn(clock.clone()).await;
+    let (phu_an, vinh_xuan) = setup(&app).await;
+    let joined = |user: &'static str, team: u64, role: &'static str| {
+        let app = &app;
+        async move {
+            let invite = json_of(
+                app.admin_post("/admin/api/invites", json!({"team": team, "role": role})).await,
+            )
+            .await;
+            let code = invite["code"].as_str().unwrap().to_owned();
+            chat(app, user, &format!("/dangky {code}"), "Bạn đã tham gia").await
+        }
+    };
+    // The join confirmation asks for the name, once.
+    let said = joined("m-far", phu_an, "member").await;
+    assert!(said.contains("/ten Nguyễn Văn A"), "{said}");
+    chat(&app, "m-far", "/ten Đỗ Văn Xa", "Đã lưu tên hiển thị: Đỗ Văn Xa").await;
+    let moved = joined("m-far", vinh_xuan, "member").await;
+    assert!(!moved.contains("/ten"), "a member with a name is not asked again: {moved}");
+    let back = joined("m-far", phu_an, "member").await;
+    assert!(!back.contains("/ten"), "{back}");
+    joined("m-anon", phu_an, "member").await;
+    joined("l-an", phu_an, "leader").await;
+
+    // Eight days on, only the leader has written since: the others are out of Zalo's
+    // window, and the leader sees them by name (or, unnamed, by when they joined).
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    let overview = chat(&app, "l-an", "/tinhhinh", "Tình hình Tổ").await;
+    assert!(
+        overview.contains(
+            "Chưa liên lạc được qua Zalo: thành viên chưa đặt tên (tham gia 01/12/2026 09:00), Đỗ Văn Xa\n"
+        ),
+        "{overview}"
+    );
+    assert!(!overview.contains("m-far") && !overview.contains("m-anon"), "{overview}");
+}
+
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
         (
@@ -307,5 +394,98 @@ async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
         "Bác ra nhà văn hóa nhé",
     )
     .await;
+    s.kill9();
+}
+
+/// Texts `user` received, one per message.
+fn all_texts(fake: &FakeZalo, user: &str) -> Vec<String> {
+    texts(&fake.messages_for(user))
+}
+
+#[tokio::test]
+async fn kill_9_mid_hand_off_loses_no_relayed_message_and_keeps_the_claim() {
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/api/units/import", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(units_csv())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let team =
+        s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
+    let code =
+        s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
+    let code = code["code"].as_str().unwrap().to_owned();
+    service_says(&fake, &s, "m-q", "q1", &format!("/dangky {code}"), "m-q", "/ten").await;
+    service_says(&fake, &s, "m-q", "q2", "/ten Vũ Thị Quyên", "m-q", "Vũ Thị Quyên").await;
+    service_says(&fake, &s, "c-q", "q3", "gap to", "c-q", "thôn, tổ dân phố nào").await;
+    service_says(&fake, &s, "c-q", "q4", "phu an", "c-q", "Bạn cần giúp việc gì?").await;
+    service_says(&fake, &s, "c-q", "q5", "Nhờ xem giúp tin nhắn lạ", "m-q", "🙋 Yêu cầu #1").await;
+    service_says(&fake, &s, "m-q", "q6", "/nhan 1", "c-q", "đã nhận yêu cầu #1").await;
+    // Plain messages confirmed once: that choice must survive the crash too.
+    service_says(&fake, &s, "m-q", "q7", "Bác gửi ảnh chụp nhé", "m-q", "Gửi tin này").await;
+    service_says(&fake, &s, "m-q", "q8", "#h:gui", "c-q", "Bác gửi ảnh chụp nhé").await;
+
+    // Both sides write; each event is acknowledged (200) and the service dies at once,
+    // before most of it was processed or sent.
+    let citizen_lines = ["Tin 1: họ bảo bấm link", "Tin 2: tôi chưa bấm", "Tin 3: giờ làm sao"];
+    for (i, text) in citizen_lines.iter().enumerate() {
+        s.say("c-q", &format!("q9-{i}"), text).await;
+    }
+    s.say("m-q", "q10", "/tl 1 Bác đừng bấm link đó").await;
+    s.kill9();
+
+    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+    // Everything acknowledged reaches its reader, in order.
+    for text in citizen_lines {
+        wait_new(&fake, "m-q", 0, text).await;
+    }
+    wait_new(&fake, "c-q", 0, "Bác đừng bấm link đó").await;
+    let relayed: Vec<String> = all_texts(&fake, "m-q")
+        .into_iter()
+        .filter(|t| citizen_lines.iter().any(|l| t.contains(l)))
+        .collect();
+    let order: Vec<usize> =
+        relayed.iter().map(|t| citizen_lines.iter().position(|l| t.contains(l)).unwrap()).collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(order, sorted, "relayed in the order written: {relayed:?}");
+
+    // The claim and the relay state are as before the crash, each line kept once.
+    let list = s.admin("/admin/api/requests", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    let r = &list["items"][0];
+    assert_eq!(r["status"], "claimed", "{r}");
+    assert_eq!(r["claimed_by"]["name"], "Vũ Thị Quyên");
+    // Each user's lines in their order (two users are processed independently).
+    let lines_from = |citizen: bool| -> Vec<String> {
+        r["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| (l["from"] == "citizen") == citizen)
+            .map(|l| l["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(lines_from(true), citizen_lines, "{r}");
+    assert_eq!(lines_from(false), ["Bác gửi ảnh chụp nhé", "Bác đừng bấm link đó"], "{r}");
+
+    // And the hand-off goes on: a plain message goes straight through (confirmed before
+    // the crash), the citizen still reaches the member, then close and rate.
+    service_says(&fake, &s, "m-q", "q11", "Bác xóa tin nhắn đó đi", "c-q", "Bác xóa tin nhắn")
+        .await;
+    service_says(&fake, &s, "c-q", "q12", "Xóa rồi cháu", "m-q", "«Xóa rồi cháu»").await;
+    service_says(&fake, &s, "m-q", "q13", "/xong 1", "c-q", "Bạn thấy sự hỗ trợ thế nào?").await;
+    service_says(&fake, &s, "c-q", "q14", "hài lòng", "m-q", "Hài lòng").await;
+    let list = s.admin("/admin/api/requests?status=closed", None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["items"][0]["rating"]["satisfied"], true);
+    assert_eq!(list["items"][0]["lines"].as_array().unwrap().len(), 7);
     s.kill9();
 }

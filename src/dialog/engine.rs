@@ -116,6 +116,44 @@ pub(crate) fn step_traced(
     (Step { session, replies, action, understood }, visited)
 }
 
+/// The scam warning `typed` gets, as a step from no session: the urgent node the danger
+/// detection (step 5 above, same matcher and thresholds) opens for it, or `None` when the
+/// text is not about a scam in progress. For callers that take the text away from the
+/// dialogs (a citizen talking to a team member) but must still warn first.
+pub fn warning(set: &DialogSet, typed: &str, now: i64) -> Option<Step> {
+    let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {
+        Some((cut, _)) => &typed[..cut],
+        None => typed,
+    };
+    let typed = typed.trim();
+    if typed.starts_with('#') && is_payload(&typed[1..]) {
+        return None;
+    }
+    let folded = text::fold(typed);
+    if universal(&folded, typed).is_some() {
+        return None;
+    }
+    let query = set.intents.query(&set.lexicon, &folded);
+    let mut turn = Turn {
+        set,
+        session: None,
+        replies: Vec::new(),
+        visited: Vec::new(),
+        notice: None,
+        action: None,
+        understood: Understood::Yes,
+    };
+    if !turn.danger(&query) || turn.replies.is_empty() {
+        return None;
+    }
+    let Turn { session, replies, action, understood, .. } = turn;
+    let session = session.map(|mut s| {
+        s.last_active = now;
+        s
+    });
+    Some(Step { session, replies, action, understood })
+}
+
 /// The working state of one step.
 struct Turn<'s> {
     set: &'s DialogSet,

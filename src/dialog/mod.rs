@@ -32,7 +32,7 @@ pub const DEFAULT_UNMATCHED_RETENTION_DAYS: u32 = 90;
 
 pub use date::Date;
 pub use diagnostic::{Code, Diagnostic, Severity};
-pub use engine::{DEFAULT_IDLE_TIMEOUT_SECS, EngineOptions, step, step_with};
+pub use engine::{DEFAULT_IDLE_TIMEOUT_SECS, EngineOptions, step, step_with, warning};
 pub use load::{DEFAULT_REVIEW_DAYS, LoadOptions, Loaded, SourceFile, load};
 pub use model::{Action, DialogSet, StaleFact, Target};
 pub use session::{Input, Position, Session, Step, Understood};

@@ -136,6 +136,14 @@ impl Registry {
         dialog::step_with(&version.set, session, input, now_unix_secs, &options)
     }
 
+    /// The scam warning `text` gets from the current dialogs (`dialog::warning`), or `None`.
+    /// Asked by the hand-off, which takes a citizen's messages away from the dialogs while
+    /// a team member is helping them, so that a scam in progress is still warned first.
+    pub fn warning(&self, text: &str, now_unix_secs: i64) -> Option<Step> {
+        let current = self.read().current.clone()?;
+        dialog::warning(&current.set, text, now_unix_secs)
+    }
+
     /// The version the session is pinned to, if still kept and the conversation is in the
     /// middle of something; at the main menu (or on a follow) it moves to the current one.
     fn version_for(&self, session: Option<&Session>, input: &Input) -> Option<Arc<Version>> {

@@ -72,7 +72,7 @@ fn escalate_one(
     let mut level = r.level;
     if waited >= after && level == Level::Team {
         let route = dir.route(&r.unit, Level::Team, reachable);
-        let names: Vec<String> = route.unreachable.iter().map(|u| dir.display_name(u)).collect();
+        let names: Vec<String> = route.unreachable.iter().map(|u| dir.leader_label(u)).collect();
         for leader in r.team.map(|t| dir.leaders(t)).unwrap_or_default() {
             if reachable(&leader) {
                 out.push(Planned::Send {

@@ -219,9 +219,16 @@ pub fn window_closed(id: u64) -> Reply {
     ))
 }
 
-pub fn from_citizen(id: u64, text: &str) -> Reply {
+/// A citizen's message relayed to the claimer; `warned`: the bot also sent the citizen
+/// a scam warning for it.
+pub fn from_citizen(id: u64, text: &str, warned: bool) -> Reply {
+    let note = if warned {
+        "\n⚠️ Tin này có dấu hiệu lừa đảo đang xảy ra; trợ lý đã gửi cảnh báo cho người dân. Bạn nên liên lạc ngay."
+    } else {
+        ""
+    };
     Reply::text(format!(
-        "💬 #{id} — người dân: «{}»\nTrả lời: /tl {id} <nội dung>",
+        "💬 #{id} — người dân: «{}»{note}\nTrả lời: /tl {id} <nội dung>",
         clip(text, 1500)
     ))
 }
@@ -291,9 +298,7 @@ pub fn name_set(name: &str) -> Reply {
 }
 
 pub fn ask_name() -> Reply {
-    Reply::text(
-        "Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ /ten rồi tên, ví dụ: /ten Nguyễn Văn A",
-    )
+    Reply::text(crate::reports::render::ASK_NAME)
 }
 
 pub fn members_only() -> Reply {

@@ -15,6 +15,8 @@ pub struct Person {
     pub team: Option<u64>,
     /// The name set with `/ten`, if any.
     pub name: Option<String>,
+    /// When they joined (unix seconds): how leaders tell apart members without a name.
+    pub joined_at: i64,
 }
 
 /// Units, teams and members indexed for routing.
@@ -68,6 +70,7 @@ impl Directory {
                 role: m.role,
                 team: m.team,
                 name: m.display_name.clone(),
+                joined_at: m.joined_at,
             };
             match (m.role, m.team, &m.unit) {
                 (Role::Admin, _, Some(unit)) => {
@@ -209,6 +212,15 @@ impl Directory {
             .filter(|p| p.role == Role::Leader)
             .map(|p| p.user_id.clone())
             .collect()
+    }
+
+    /// How leaders and admins see a member (`reports::reminders::label`): the `/ten`
+    /// name, else when they joined.
+    pub fn leader_label(&self, user: &str) -> String {
+        match self.people.get(user) {
+            Some(p) => crate::reports::reminders::label(p.name.as_deref(), p.joined_at),
+            None => "một thành viên".to_owned(),
+        }
     }
 
     /// Name shown for a member: the `/ten` name, else a neutral "thành viên".

@@ -13,11 +13,17 @@ use crate::handoff::render::{self, PAYLOAD};
 use crate::handoff::route::Directory;
 use crate::reply::Reply;
 use crate::reports::model::{Member, Role};
+use crate::reports::reminders::member_label;
 use crate::store::handoff::{HandoffWrite, Outgoing};
 use crate::store::reports::{CommitError, LastEvent};
 use crate::zalo::message;
 
 use super::Handoff;
+
+/// Asks the dialog engine whether a text is about a scam in progress; the warning's
+/// replies if so. The hand-off cannot see the dialogs (layering), so the conversation
+/// worker passes this in.
+pub type Warn<'a> = &'a dyn Fn(&str) -> Option<Vec<Reply>>;
 
 /// What one event decided.
 #[derive(Default)]
@@ -49,15 +55,22 @@ const MAX_NAME_CHARS: usize = 60;
 const MAX_TEXT_CHARS: usize = 2000;
 
 impl Handoff {
-    /// Handles a text message. `event_key` is the webhook dedupe key of the message.
+    /// Handles a text message. `event_key` is the webhook dedupe key of the message;
+    /// `warn` is the dialogs' danger detection (see `citizen_text`).
     pub fn handle_chat(
         &self,
         user: &str,
         text: &str,
         now: i64,
         event_key: &str,
+        warn: Warn<'_>,
     ) -> anyhow::Result<Option<Vec<Reply>>> {
-        if !self.enabled() {
+        // `/ten` is a member's name, shown to leaders and in exports even with the
+        // hand-off off; everything else here is the hand-off's.
+        let is_name = || {
+            command::recognise(text.trim()).is_some_and(|r| matches!(r.command, Command::Name(_)))
+        };
+        if !self.enabled() && !is_name() {
             return Ok(None);
         }
         if let Some(last) = self.store.handoff_last_event(user)?
@@ -65,7 +78,7 @@ impl Handoff {
         {
             return Ok(Some(last.replies));
         }
-        self.commit_with_retry(user, event_key, now, |this| this.decide(user, text, now))
+        self.commit_with_retry(user, event_key, now, |this| this.decide(user, text, now, warn))
     }
 
     /// A dialog node with `action = "handoff"` was shown: begins the hand-off. `shown`
@@ -173,7 +186,13 @@ impl Handoff {
         Ok(self.store.handoff_live_requests()?.into_iter().find(|r| r.citizen == user))
     }
 
-    fn decide(&self, user: &str, text: &str, now: i64) -> anyhow::Result<Option<Effect>> {
+    fn decide(
+        &self,
+        user: &str,
+        text: &str,
+        now: i64,
+        warn: Warn<'_>,
+    ) -> anyhow::Result<Option<Effect>> {
         let text = text.trim();
         if let Some(payload) = text.strip_prefix(PAYLOAD) {
             return self.payload(user, payload, now);
@@ -189,7 +208,7 @@ impl Handoff {
         }
         let c = self.citizen(user, now)?;
         if c.stage != Stage::Idle {
-            return self.citizen_text(user, c, text, now);
+            return self.citizen_text(user, c, text, now, warn);
         }
         if let Some(member) = member {
             return self.member_plain(&member, text, now);
@@ -199,16 +218,66 @@ impl Handoff {
 
     // ----- citizen ---------------------------------------------------------------
 
+    /// A citizen's text during the hand-off. What comes before the person helping them:
+    /// - "menu" (and the other ways out) leaves the hand-off; the dialogs answer it;
+    /// - "hủy yêu cầu" cancels the request;
+    /// - a tap on a dialog button (`#c:`, `#g:`, `#u:`) goes to the dialogs, the hand-off
+    ///   stays where it was (so the buttons of a scam warning work);
+    /// - a text the dialogs' danger detection would answer with a ⚠️ warning gets that
+    ///   warning first, and is still handled as usual: relayed to the claimer (marked, so
+    ///   they know the citizen was warned and can follow up), added to the request, taken
+    ///   as the question. Relaying it is deliberate: the member is the person helping
+    ///   that citizen right now, and a scam in progress is exactly what they must know.
     fn citizen_text(
         &self,
         user: &str,
         c: Citizen,
         text: &str,
         now: i64,
+        warn: Warn<'_>,
     ) -> anyhow::Result<Option<Effect>> {
         let folded = crate::vntext::unmark(text);
         let folded = folded.trim_matches(|ch: char| !ch.is_alphanumeric());
-        let leave = matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu");
+        let leave =
+            matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu") || text == "#u:menu";
+        let dialog_button = ["#c:", "#g:", "#u:"].iter().any(|p| text.starts_with(p));
+        if dialog_button && !leave && c.stage != Stage::Idle {
+            return Ok(None);
+        }
+        let cancel = matches!(folded, "huy yeu cau" | "huy" | "huy bo" | "huy yc");
+        let warning = match c.stage {
+            Stage::Idle | Stage::Rate { .. } => None,
+            _ if leave || cancel => None,
+            _ => warn(text),
+        };
+        let Some(warning) = warning else {
+            return self.citizen_text_as_usual(user, c, text, folded, leave, cancel, now, false);
+        };
+        let mut effect = match c.stage {
+            // Not a place: warn, then ask again where they live.
+            Stage::AskPlace | Stage::ChoosePlace { .. } => Some(Effect::reply(render::ask_place())),
+            _ => self.citizen_text_as_usual(user, c, text, folded, leave, cancel, now, true)?,
+        };
+        if let Some(effect) = &mut effect {
+            let mut replies = warning;
+            replies.append(&mut effect.replies);
+            effect.replies = replies;
+        }
+        Ok(effect)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn citizen_text_as_usual(
+        &self,
+        user: &str,
+        c: Citizen,
+        text: &str,
+        folded: &str,
+        leave: bool,
+        cancel: bool,
+        now: i64,
+        warned: bool,
+    ) -> anyhow::Result<Option<Effect>> {
         match c.stage.clone() {
             Stage::Idle => Ok(None),
             Stage::AskPlace | Stage::ChoosePlace { .. } if leave => self.to_idle(user, c, now),
@@ -229,7 +298,7 @@ impl Handoff {
                 if leave {
                     return self.to_idle(user, c, now);
                 }
-                if matches!(folded, "huy yeu cau" | "huy" | "huy bo" | "huy yc") {
+                if cancel {
                     return self.cancel(user, c, r, now).map(Some);
                 }
                 let mut effect = Effect::default();
@@ -242,7 +311,7 @@ impl Handoff {
                 r.last_citizen_at = now;
                 match (&r.status, &r.claimed_by) {
                     (Status::Claimed, Some(claimer)) => {
-                        effect.send(&claimer.clone(), &render::from_citizen(id, text));
+                        effect.send(&claimer.clone(), &render::from_citizen(id, text, warned));
                     }
                     _ => effect.replies.push(render::added(id)),
                 }
@@ -774,16 +843,20 @@ impl Handoff {
         let mut reported = Vec::new();
         let mut not_reported = Vec::new();
         let mut unreachable = Vec::new();
-        for p in dir.team_members(team_id) {
-            let name = dir.display_name(&p.user_id);
+        // Members by the name they set (`/ten`), as the reminders name them; reachable
+        // means the same as for the reminders (followed, inside Zalo's window).
+        let members = self.store.report_members()?;
+        for m in members.iter().filter(|m| m.team == Some(team_id)) {
+            let name = member_label(m);
             let f =
-                c.members.get(&(month, p.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
+                c.members.get(&(month, m.user_id.clone())).map(|a| a.finish()).unwrap_or_default();
             if f.reports_submitted > 0 {
                 reported.push(name.clone());
             } else {
                 not_reported.push(name.clone());
             }
-            if !self.reachable(&p.user_id, now) {
+            // The leader asking has just written: reachable, whatever the store says yet.
+            if m.user_id != member.user_id && !self.reachable(&m.user_id, now) {
                 unreachable.push(name);
             }
         }
@@ -799,7 +872,7 @@ impl Handoff {
             .into_iter()
             .filter(|r| r.team == Some(team_id) || r.claimer_team == Some(team_id))
             .map(|r| match &r.claimed_by {
-                Some(u) => format!("#{} — {} giữ", r.id, dir.display_name(u)),
+                Some(u) => format!("#{} — {} giữ", r.id, dir.leader_label(u)),
                 None => format!("#{} — chờ người nhận", r.id),
             })
             .collect();

@@ -205,6 +205,7 @@ impl Reporting {
             Some(old) if old != team.id => self.store.report_team(old)?.map(|t| t.name),
             _ => None,
         };
+        let ask_name = current.and_then(|m| m.display_name.as_ref()).is_none();
         let member = Member {
             user_id: user.to_owned(),
             team: Some(team.id),
@@ -215,7 +216,13 @@ impl Reporting {
         };
         let path = self.unit_path(&team.unit)?;
         Ok(Effect {
-            replies: vec![render::joined(invite.role, &team.name, &path, moved_from.as_deref())],
+            replies: vec![render::joined(
+                invite.role,
+                &team.name,
+                &path,
+                moved_from.as_deref(),
+                ask_name,
+            )],
             writes: vec![consume, ReportWrite::PutMember(member)],
         })
     }

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::aggregate::Hierarchy;
 use super::definition::{Definitions, ReportType};
 use super::model::{Member, Role, Team, UnitLevel};
-use super::period::{Period, deadline, format_local_date, local_hour, lock_time};
+use super::period::{
+    Period, deadline, format_local_date, format_local_datetime, local_hour, lock_time,
+};
 use super::render::title_lower;
 use crate::reply::Reply;
 
@@ -196,9 +198,10 @@ fn plan_period(
                     text.push_str("; bot đã nhắc tất cả.");
                 } else {
                     text.push_str(&format!(
-                        "; {} người quá {} ngày không nhắn OA nên bot không nhắc được, nhờ tổ trưởng báo trực tiếp.",
+                        "; {} người quá {} ngày không nhắn OA nên bot không nhắc được, nhờ tổ trưởng báo trực tiếp: {}.",
                         unreachable.len(),
-                        config.window_days
+                        config.window_days,
+                        name_list(&unreachable, 10)
                     ));
                 }
             }
@@ -258,12 +261,18 @@ fn plan_digests(
                 entry.1 += 1;
             }
             let members = members_by_team.get(&team.id).map(Vec::as_slice).unwrap_or(&[]);
-            let unreachable =
-                members.iter().filter(|m| !reachable(world, config, &m.user_id, now)).count();
+            let unreachable: Vec<&&Member> =
+                members.iter().filter(|m| !reachable(world, config, &m.user_id, now)).collect();
             if members.is_empty() {
                 entry.3.push(format!("{} (chưa có thành viên đăng ký)", team.name));
-            } else if unreachable > 0 {
-                entry.3.push(format!("{} ({unreachable}/{} người)", team.name, members.len()));
+            } else if !unreachable.is_empty() {
+                entry.3.push(format!(
+                    "{} ({}/{} người: {})",
+                    team.name,
+                    unreachable.len(),
+                    members.len(),
+                    name_list(&unreachable, 3)
+                ));
             }
         }
         if communes.is_empty() {
@@ -289,6 +298,31 @@ fn plan_digests(
             reply: Reply::text(text),
         });
     }
+}
+
+/// How leaders and admins see a member: the name set with `/ten`, else when they
+/// joined; never the Zalo id or a pseudonym. Shared with `/tinhhinh`.
+pub fn member_label(m: &Member) -> String {
+    label(m.display_name.as_deref(), m.joined_at)
+}
+
+/// [`member_label`] from its parts.
+pub fn label(display_name: Option<&str>, joined_at: i64) -> String {
+    match display_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => name.to_owned(),
+        None => {
+            format!("thành viên chưa đặt tên (tham gia {})", format_local_datetime(joined_at))
+        }
+    }
+}
+
+/// At most `max` member labels, then "và N người khác".
+fn name_list(members: &[&&Member], max: usize) -> String {
+    let mut text = members.iter().take(max).map(|m| member_label(m)).collect::<Vec<_>>().join(", ");
+    if members.len() > max {
+        text.push_str(&format!(" và {} người khác", members.len() - max));
+    }
+    text
 }
 
 fn shorten(items: &[String], max: usize) -> String {
@@ -358,7 +392,10 @@ mod tests {
             members: vec![
                 member("m1", Some(1), Role::Member, None),
                 member("l1", Some(1), Role::Leader, None),
-                member("old", Some(1), Role::Member, None),
+                Member {
+                    display_name: Some("Lê Văn Cũ".into()),
+                    ..member("old", Some(1), Role::Member, None)
+                },
                 member("m2", Some(2), Role::Member, None),
                 member("adm", None, Role::Admin, Some("C1")),
             ],
@@ -412,11 +449,30 @@ mod tests {
         let planned = run(vn(2026, 11, 7, 9));
         let leader = planned.iter().find(|p| p.user_id == "l1").unwrap();
         assert!(leader.reply.text.contains("1 người quá 7 ngày"), "{}", leader.reply.text);
+        // By the name they set with /ten, never by id.
+        assert!(leader.reply.text.contains("báo trực tiếp: Lê Văn Cũ."), "{}", leader.reply.text);
+        assert!(!leader.reply.text.contains("old"), "{}", leader.reply.text);
         let digest = planned.iter().find(|p| p.user_id == "adm").unwrap();
         assert!(digest.reply.text.contains("Xã NC1: 1/2 tổ đã báo cáo."), "{}", digest.reply.text);
         assert!(digest.reply.text.contains("Chưa báo cáo: Tổ Đông."));
-        assert!(digest.reply.text.contains("Tổ Đông (1/3 người)"));
+        assert!(
+            digest.reply.text.contains("Tổ Đông (1/3 người: Lê Văn Cũ)"),
+            "{}",
+            digest.reply.text
+        );
         assert!(planned.iter().all(|p| p.user_id != "old"));
+    }
+
+    #[test]
+    fn members_without_a_name_are_labelled_by_when_they_joined() {
+        let named = Member {
+            display_name: Some(" Nguyễn Văn A ".into()),
+            ..member("u", None, Role::Member, None)
+        };
+        assert_eq!(member_label(&named), "Nguyễn Văn A");
+        let unnamed =
+            Member { joined_at: vn(2026, 11, 3, 10), ..member("u9", None, Role::Member, None) };
+        assert_eq!(member_label(&unnamed), "thành viên chưa đặt tên (tham gia 03/11/2026 10:00)");
     }
 
     #[test]

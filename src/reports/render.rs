@@ -32,13 +32,13 @@ pub fn help(defs: &Definitions) -> Reply {
 pub fn not_a_member() -> Reply {
     Reply::text(
         "Bạn chưa là thành viên của Tổ Công nghệ số cộng đồng nào nên chưa gửi báo cáo được.\n\
-         Để tham gia, xin tổ trưởng hoặc cán bộ xã một mã mời rồi gửi: /dangky MÃ (ví dụ: /dangky K7M2Q9).",
+         Để tham gia, xin tổ trưởng hoặc cán bộ xã một mã mời rồi gửi: /dangky MÃ (ví dụ: /dangky K7M2Q9XA).",
     )
 }
 
 pub fn join_needs_code() -> Reply {
     Reply::text(
-        "Vui lòng gửi kèm mã mời, ví dụ: /dangky K7M2Q9. Mã mời do tổ trưởng hoặc cán bộ xã cấp.",
+        "Vui lòng gửi kèm mã mời, ví dụ: /dangky K7M2Q9XA. Mã mời do tổ trưởng hoặc cán bộ xã cấp.",
     )
 }
 
@@ -55,13 +55,29 @@ pub fn invite_invalid(code: &str) -> Reply {
     ))
 }
 
-pub fn joined(role: Role, team_name: &str, unit_path: &str, moved_from: Option<&str>) -> Reply {
+/// Asks a member for the name leaders (and citizens they help) see them by. Also used by
+/// the hand-off.
+pub const ASK_NAME: &str = "Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ /ten rồi tên, ví dụ: /ten Nguyễn Văn A";
+
+/// The join confirmation; `ask_name` when the member has no display name yet (asked
+/// once, here, right after joining).
+pub fn joined(
+    role: Role,
+    team_name: &str,
+    unit_path: &str,
+    moved_from: Option<&str>,
+    ask_name: bool,
+) -> Reply {
     let mut text =
         format!("✅ Bạn đã tham gia «{team_name}» ({unit_path}) với vai trò {}.", role.label());
     if let Some(old) = moved_from {
         text.push_str(&format!("\nBạn đã chuyển khỏi «{old}»."));
     }
     text.push_str("\nGõ /baocao để báo cáo, /huongdan để xem các lệnh.");
+    if ask_name {
+        text.push_str("\n\n");
+        text.push_str(ASK_NAME);
+    }
     Reply::text(text)
 }
 

@@ -212,6 +212,7 @@ impl Store {
         let mut member: crate::reports::model::Member = from_json(super::reports::TREE, &bytes)?;
         member.display_name = Some(name.to_owned());
         self.reports.insert(key.as_bytes(), to_json(&member))?;
+        self.directory_changed();
         Ok(true)
     }
 }

@@ -25,6 +25,7 @@ mod unmatched;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -105,6 +106,10 @@ pub struct Store {
     journal: Option<journal::Journal>,
     /// Dedupe keys being journaled right now (std mutex, never held across `.await`).
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Bumped after every write to units, teams or members (in this process, which is
+    /// the only one with the store open): lets the hand-off keep its routing directory
+    /// until one of them changes (`directory_generation`).
+    directory_generation: Arc<AtomicU64>,
 }
 
 /// A claim on a dedupe key while its event is being journaled; released on drop.
@@ -184,6 +189,16 @@ impl Store {
         Store::from_db(sled::Config::new().temporary(true).open()?)
     }
 
+    /// Changes whenever units, teams or members were written since (see the field).
+    pub fn directory_generation(&self) -> u64 {
+        self.directory_generation.load(Ordering::Acquire)
+    }
+
+    /// Called after each write to units, teams or members.
+    pub(crate) fn directory_changed(&self) {
+        self.directory_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn from_db(db: sled::Db) -> Result<Store, StoreError> {
         let store = Store {
             journal: None,
@@ -203,6 +218,7 @@ impl Store {
             unmatched: db.open_tree(keys::UNMATCHED)?,
             flusher: Flusher::new(db.clone()),
             in_flight: Default::default(),
+            directory_generation: Default::default(),
             db,
         };
         let indexed = store.rebuild_queue_index()?;

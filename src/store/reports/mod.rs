@@ -124,6 +124,7 @@ impl Store {
             batch.insert(format!("unit/{}", unit.code).as_bytes(), to_json(unit));
         }
         self.reports_tree().apply_batch(batch)?;
+        self.directory_changed();
         self.flush_blocking()
     }
 
@@ -162,6 +163,7 @@ impl Store {
             expected_from,
         };
         tree.insert(team_key(id).as_bytes(), to_json(&team))?;
+        self.directory_changed();
         Ok(team)
     }
 
@@ -199,6 +201,7 @@ impl Store {
             let swapped =
                 tree.compare_and_swap(key.as_bytes(), Some(&old), Some(to_json(&member)))?;
             if swapped.is_ok() {
+                self.directory_changed();
                 self.flush_blocking()?;
                 return Ok(true);
             }
@@ -374,6 +377,7 @@ impl Store {
             batch.remove(format!("{prefix}/{user_id}").as_bytes());
         }
         self.reports_tree().apply_batch(batch)?;
+        self.directory_changed();
         Ok(())
     }
 
@@ -406,6 +410,12 @@ impl Store {
             Ok(()) => {}
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e).into()),
+        }
+        if writes
+            .iter()
+            .any(|w| matches!(w, ReportWrite::PutMember(_) | ReportWrite::RemoveMember(_)))
+        {
+            self.directory_changed();
         }
         Ok(())
     }
