@@ -121,7 +121,7 @@ impl Handoff {
         status: Option<&str>,
         unit: Option<&str>,
         period: Option<&str>,
-    ) -> Result<(Vec<RequestRow>, Directory), HandoffQueryError> {
+    ) -> Result<(Vec<RequestRow>, std::sync::Arc<Directory>), HandoffQueryError> {
         let status = status
             .filter(|s| !s.is_empty())
             .map(|s| {
