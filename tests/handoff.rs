@@ -200,6 +200,27 @@ async fn citizen_reaches_the_village_team_and_the_help_counts() {
 }
 
 #[tokio::test]
+async fn a_citizen_asking_something_else_is_not_held_by_the_hand_off() {
+    let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
+    // No team has a member yet: "gặp tổ" answers with how to reach the team, and asks
+    // for no village (nobody could take the request).
+    let said = chat(&app, "c-early", "gap to", "Gặp Tổ CNSCĐ").await;
+    assert!(!said.contains("thôn, tổ dân phố nào"), "{said}");
+
+    let (phu_an, _) = setup(&app).await;
+    join(&app, "m-lan", json!({"team": phu_an, "role": "member"})).await;
+    chat(&app, "c-2", "gap to", "thôn, tổ dân phố nào").await;
+    // Not a place: asked once more…
+    chat(&app, "c-2", "tra tien dien o dau", "chưa tìm thấy nơi nào").await;
+    // …and a second answer that is no place either goes to the dialogs.
+    let answered = chat(&app, "c-2", "tra tien dien o dau", "Trả tiền điện").await;
+    assert!(!answered.contains("chưa tìm thấy nơi nào"), "{answered}");
+    // A later "gặp tổ" starts over.
+    chat(&app, "c-2", "gap to", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-2", "phu an", "Bạn cần giúp việc gì").await;
+}
+
+#[tokio::test]
 async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
     let clock = Clock::starting_at_vn(2026, 12, 1, 9, 0);
     let app = spawn(clock.clone()).await;

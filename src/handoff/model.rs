@@ -151,6 +151,9 @@ pub enum Stage {
     Idle,
     /// Asked where they live.
     AskPlace,
+    /// Asked again after an answer that named no known place. Another miss means the
+    /// citizen is asking something else: the text goes to the dialogs, the hand-off ends.
+    AskPlaceAgain,
     /// Several places matched: the codes offered, in button order.
     ChoosePlace { options: Vec<String> },
     /// Asked "Bạn cần giúp việc gì?".

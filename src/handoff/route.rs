@@ -89,6 +89,11 @@ impl Directory {
         dir
     }
 
+    /// Whether any team has a member: with none, nobody could take a request.
+    pub fn has_members(&self) -> bool {
+        self.members_by_team.values().any(|m| !m.is_empty())
+    }
+
     pub fn person(&self, user: &str) -> Option<&Person> {
         self.people.get(user)
     }

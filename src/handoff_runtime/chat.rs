@@ -91,6 +91,12 @@ impl Handoff {
         now: i64,
         event_key: &str,
     ) -> anyhow::Result<Vec<Reply>> {
+        // No team has members yet (units not imported, nobody joined): the node's own
+        // message (how to reach the team) is the answer; asking for a village would
+        // lead nowhere.
+        if !self.directory()?.has_members() {
+            return Ok(shown);
+        }
         let result = self.commit_with_retry(user, event_key, now, |this| {
             let mut effect = this.begin(user, topic.clone(), now)?;
             let mut replies = shown.clone();
@@ -134,6 +140,7 @@ impl Handoff {
         let asking = matches!(
             c.stage,
             Stage::AskPlace
+                | Stage::AskPlaceAgain
                 | Stage::ChoosePlace { .. }
                 | Stage::AskQuestion
                 | Stage::Rate { .. }
@@ -255,7 +262,9 @@ impl Handoff {
         };
         let mut effect = match c.stage {
             // Not a place: warn, then ask again where they live.
-            Stage::AskPlace | Stage::ChoosePlace { .. } => Some(Effect::reply(render::ask_place())),
+            Stage::AskPlace | Stage::AskPlaceAgain | Stage::ChoosePlace { .. } => {
+                Some(Effect::reply(render::ask_place()))
+            }
             _ => self.citizen_text_as_usual(user, c, text, folded, leave, cancel, now, true)?,
         };
         if let Some(effect) = &mut effect {
@@ -280,15 +289,17 @@ impl Handoff {
     ) -> anyhow::Result<Option<Effect>> {
         match c.stage.clone() {
             Stage::Idle => Ok(None),
-            Stage::AskPlace | Stage::ChoosePlace { .. } if leave => self.to_idle(user, c, now),
+            Stage::AskPlace | Stage::AskPlaceAgain | Stage::ChoosePlace { .. } if leave => {
+                self.to_idle(user, c, now)
+            }
             Stage::AskQuestion if leave => self.to_idle(user, c, now),
             Stage::ChoosePlace { options } => {
                 match folded.parse::<usize>().ok().and_then(|n| options.get(n.wrapping_sub(1))) {
                     Some(code) => self.set_place(user, c, code, now).map(Some),
-                    None => self.typed_place(user, c, text, now).map(Some),
+                    None => self.typed_place(user, c, text, now),
                 }
             }
-            Stage::AskPlace => self.typed_place(user, c, text, now).map(Some),
+            Stage::AskPlace | Stage::AskPlaceAgain => self.typed_place(user, c, text, now),
             Stage::AskQuestion => self.create_request(user, c, text, now).map(Some),
             Stage::Active { id } => {
                 let Some(mut r) = self.store.handoff_request(id)?.filter(|r| r.status.is_live())
@@ -352,16 +363,24 @@ impl Handoff {
         Ok(None)
     }
 
-    fn typed_place(&self, user: &str, c: Citizen, text: &str, now: i64) -> anyhow::Result<Effect> {
+    /// The citizen's answer to "where do you live". `None` (the hand-off steps aside and
+    /// the dialogs answer) after a second answer that names no known place.
+    fn typed_place(
+        &self,
+        user: &str,
+        c: Citizen,
+        text: &str,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
         let units = self.store.report_units()?;
         let index = PlaceIndex::new(&units);
         match index.find(text, crate::reply::MAX_BUTTONS) {
-            PlaceMatch::One(code) => self.set_place(user, c, &code, now),
+            PlaceMatch::One(code) => self.set_place(user, c, &code, now).map(Some),
             PlaceMatch::Many(codes) => {
                 let dir = self.directory()?;
                 let options: Vec<(String, String)> =
                     codes.iter().map(|code| (code.clone(), dir.place_label(code))).collect();
-                Ok(Effect {
+                Ok(Some(Effect {
                     replies: vec![render::choose_place(&options)],
                     writes: vec![Self::put_citizen(
                         user,
@@ -370,13 +389,14 @@ impl Handoff {
                         now,
                     )],
                     ..Effect::default()
-                })
+                }))
             }
-            PlaceMatch::None => Ok(Effect {
+            PlaceMatch::None if c.stage == Stage::AskPlaceAgain => self.to_idle(user, c, now),
+            PlaceMatch::None => Ok(Some(Effect {
                 replies: vec![render::place_not_found(text)],
-                writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
+                writes: vec![Self::put_citizen(user, c, Stage::AskPlaceAgain, now)],
                 ..Effect::default()
-            }),
+            })),
         }
     }
 
