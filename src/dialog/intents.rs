@@ -27,11 +27,9 @@ pub(crate) const ACCEPT: f32 = 0.6;
 pub(crate) const ASK: f32 = 0.3;
 /// Confidence at which a danger node (urgent dialog) wins over everything else.
 pub(crate) const DANGER: f32 = 0.42;
-/// Lower confidence at which a danger node still wins when it ranks about as high as the best
-/// ordinary node (BM25 at least [`DANGER_RELATIVE`] of it): long, chatty messages about a
-/// scam in progress rarely cover one example well.
-pub(crate) const DANGER_MIN: f32 = 0.22;
-const DANGER_RELATIVE: f32 = 0.7;
+/// Lowest confidence at which a danger node answers a scam in progress ([`Signals`]); below
+/// it, the urgent dialog's start does.
+const DANGER_LOW: f32 = 0.15;
 /// An ordinary node this confident (the message is one of its examples) and a danger node
 /// below `ACCEPT`: no warning.
 const EVERYDAY: f32 = 0.95;
@@ -163,6 +161,181 @@ pub(crate) struct Candidate {
     pub(crate) topic: bool,
 }
 
+/// A scam in progress: the danger node to open, or (none fits well) the urgent dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Danger {
+    Node(Target),
+    Dialog(String),
+}
+
+/// What a message says about a scam, from its normalized words (folded, lexicon applied).
+/// Word lists, not a model: each flag is a handful of syllables or syllable pairs that mean
+/// the same whatever the topic.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Signals {
+    /// Money asked for or gone, a code, a link or app, a face scan, a lock or cut-off.
+    pub(crate) threat: bool,
+    /// Someone is calling, texting, sending or claiming to be someone.
+    pub(crate) contact: bool,
+    /// It is happening now, or just happened ("vừa", "đang", "có người", "lỡ", "bị lừa").
+    pub(crate) now: bool,
+    /// A question about scams in general ("có bao giờ", "nhận biết", "có thật không").
+    pub(crate) general: bool,
+    /// A should-I / is-it question ("có nên", "có phải").
+    pub(crate) asking: bool,
+    /// An everyday mistake ("chuyển nhầm", "chuyển sai") with nobody pressing for money.
+    pub(crate) mistake: bool,
+    /// Two words or fewer: a topic named ("bị lừa", "mất tiền"), not a story told.
+    pub(crate) topic: bool,
+}
+
+impl Signals {
+    pub(crate) fn of(words: &[String]) -> Signals {
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let has = |x: &str| w.contains(&x);
+        let pair = |a: &str, b: &str| w.windows(2).any(|p| p[0] == a && p[1] == b);
+        let any = |xs: &[&str]| xs.iter().any(|x| has(x));
+        let any_pair = |xs: &[(&str, &str)]| xs.iter().any(|(a, b)| pair(a, b));
+        let amount = w.iter().enumerate().any(|(i, x)| {
+            let digits = x.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &x[digits.len()..];
+            let next = w.get(i + 1).copied().unwrap_or_default();
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (matches!(unit, "k" | "tr" | "trieu") || matches!(next, "trieu" | "k" | "nghin"))
+        });
+        // "bị lừa" as something that happened, not "sợ bị lừa", "không bị lừa", "tiền bị lừa".
+        let scammed = w.windows(2).enumerate().any(|(i, p)| {
+            p == ["bi", "lua"]
+                && !matches!(
+                    i.checked_sub(1).map(|j| w[j]),
+                    Some("so" | "khong" | "tien" | "de" | "tranh" | "neu")
+                )
+        });
+        let lost = scammed
+            || any_pair(&[
+                ("mat", "tien"),
+                ("mat", "het"),
+                ("bi", "tru"),
+                ("tru", "tien"),
+                ("ke", "gian"),
+            ]);
+        // "có người chuyển tiền vào tài khoản mình": money coming in is no demand.
+        let incoming = any_pair(&[("nguoi", "chuyen"), ("ai", "chuyen"), ("la", "chuyen")]);
+        let money = (has("chuyen") && !incoming && (any(&["tien", "khoan", "het"]) || amount))
+            || any(&["nap", "coc"])
+            || any_pair(&[
+                ("doi", "tien"),
+                ("doi", "tra"),
+                ("rut", "tien"),
+                ("rut", "het"),
+                ("vay", "tien"),
+                ("hoi", "vay"),
+                ("muon", "tien"),
+                ("dong", "tien"),
+                ("nop", "tien"),
+                ("dong", "phi"),
+                ("nop", "phi"),
+                ("chuyen", "phi"),
+                ("tra", "phi"),
+                ("phi", "ship"),
+                ("phi", "van"),
+            ]);
+        let info = pair("cung", "cap") && any(&["khoan", "khau", "otp", "cuoc", "anh", "tin"]);
+        let code = has("otp") || (has("ma") && any(&["doc", "xin", "dua"]));
+        let link = any(&["link", "click", "apk"]);
+        let face =
+            any_pair(&[("quet", "mat"), ("quay", "mat"), ("khuon", "mat"), ("goi", "video")])
+                || has("camera");
+        let lock = any_pair(&[
+            ("bi", "khoa"),
+            ("se", "khoa"),
+            ("tam", "khoa"),
+            ("khoa", "tai"),
+            ("cat", "dien"),
+            ("cat", "nuoc"),
+        ]);
+        let contact = any(&["goi", "xung", "gui", "alo"])
+            || any_pair(&[
+                ("nhan", "tin"),
+                ("tin", "nhan"),
+                ("nhan", "zalo"),
+                ("nhan", "facebook"),
+                ("mao", "danh"),
+                ("gia", "danh"),
+                ("ho", "bao"),
+                ("ho", "bat"),
+                ("ho", "doi"),
+                ("no", "bao"),
+                ("nguoi", "ta"),
+                ("nguoi", "la"),
+                ("ai", "do"),
+                ("co", "nguoi"),
+                ("so", "la"),
+            ]);
+        let install = any(&["cai", "tai"]) && pair("ung", "dung");
+        let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
+        let threat = money
+            || info
+            || code
+            || link
+            || face
+            || lost
+            || (install && (contact || pressed))
+            || (lock && contact)
+            || (amount && contact);
+        // "đang nhập" and "đăng ký" fold to "dang" too.
+        let doing = w.windows(2).any(|p| p[0] == "dang" && !matches!(p[1], "nhap" | "ky"))
+            || w.last() == Some(&"dang");
+        let now = doing
+            || lost
+            || any(&["vua", "xung"])
+            || (has("lo") && !pair("neu", "lo"))
+            || (has("cuu") && !pair("cap", "cuu"))
+            || any_pair(&[
+                ("co", "nguoi"),
+                ("ai", "do"),
+                ("nguoi", "la"),
+                ("nguoi", "ta"),
+                ("so", "la"),
+                ("da", "chuyen"),
+                ("da", "doc"),
+                ("da", "bam"),
+                ("da", "cai"),
+                ("da", "nap"),
+            ]);
+        let general = w.windows(3).any(|t| t == ["co", "bao", "gio"])
+            || any_pair(&[
+                ("nhan", "biet"),
+                ("phan", "biet"),
+                ("dau", "hieu"),
+                ("that", "co"),
+                ("co", "that"),
+                ("de", "phong"),
+                ("neu", "lo"),
+            ]);
+        let asking = any_pair(&[("co", "nen"), ("co", "phai")]);
+        let mistake =
+            any(&["nham", "sai"]) && !any(&["doi", "bat", "ep", "doa", "xung", "lua", "gian"]);
+        let topic = w.len() <= 2;
+        Signals { threat, contact, now, general, asking, mistake, topic }
+    }
+
+    /// Worth a warning at all (before looking at how well a danger example fits).
+    fn alarming(self) -> bool {
+        // A general question counts only when it is happening now; a should-I question
+        // when someone is contacting them too.
+        let general_ok = self.now || !self.general;
+        let asking_ok = self.now || self.contact || !self.asking;
+        self.threat && general_ok && asking_ok && !self.mistake
+    }
+
+    /// A scam in progress: a threat with someone contacting, or happening now.
+    fn in_progress(self) -> bool {
+        self.alarming() && (self.contact || self.now) && !self.topic
+    }
+}
+
 /// What to do with a message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Decision {
@@ -279,9 +452,9 @@ impl Intents {
         }
     }
 
-    /// Folded, lexicon-expanded and typo-repaired words of a message.
-    pub(crate) fn query(&self, lexicon: &Lexicon, folded: &str) -> Query {
-        let mut words = lexicon.normalize_folded(folded);
+    /// Folded, lexicon-expanded and typo-repaired words of a message (as typed).
+    pub(crate) fn query(&self, lexicon: &Lexicon, typed: &str) -> Query {
+        let mut words = lexicon.normalize(typed);
         if let Some(index) = &self.index {
             words = index.repair(words);
         }
@@ -393,30 +566,49 @@ impl Intents {
         all
     }
 
-    /// The danger node the message is about, if any is confident enough.
-    pub(crate) fn danger(&self, query: &Query) -> Option<Target> {
-        let candidates = self.rank(query, true, None);
-        let best = candidates.first()?;
-        if best.confidence < DANGER_MIN {
+    /// The danger node the message is about, if any. A warning needs a threat in the message
+    /// (money or a code asked for, a link or app, a face scan, a lock, money already gone,
+    /// see [`Signals`]): a topic word alone ("sinh trắc học", "OTP") is everyday business.
+    /// A threat with someone contacting the citizen, or happening now, is a scam in progress
+    /// even when no danger example covers it well (then the urgent dialog's start answers);
+    /// a question about scams in general is not.
+    pub(crate) fn danger(&self, query: &Query) -> Option<Danger> {
+        let index = self.index.as_ref()?;
+        // The message is one of a danger node's own phrases ("khẩn cấp").
+        let exact = index.exact.get(&query.words.join(" ")).into_iter().flatten();
+        if let Some(doc) =
+            exact.map(|id| &index.docs[*id as usize]).find(|d| index.urgent[d.node as usize])
+        {
+            return Some(Danger::Node(index.nodes[doc.node as usize].clone()));
+        }
+        let signals = Signals::of(&query.words);
+        if !signals.alarming() {
             return None;
         }
+        let candidates = self.rank(query, true, None);
+        if signals.in_progress() {
+            return Some(match candidates.iter().find(|c| c.confidence >= DANGER_LOW) {
+                Some(best) => Danger::Node(best.target.clone()),
+                None => {
+                    let dialog = candidates.first().map(|c| &c.target).or_else(|| {
+                        index.nodes.iter().zip(&index.urgent).find(|(_, u)| **u).map(|(t, _)| t)
+                    })?;
+                    Danger::Dialog(dialog.dialog.clone())
+                }
+            });
+        }
+        // A threat nobody is pressing now ("tài khoản có bị khóa không"): only a danger
+        // example that fits well warns, and not when an ordinary answer fits completely.
+        let best = candidates
+            .iter()
+            .filter(|c| c.confidence >= DANGER)
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))?;
         let ordinary = self.rank(query, false, None);
-        // A message an ordinary answer explains completely (it is one of that node's own
-        // examples) and a danger node only partly is everyday business: "trả tiền điện" is
-        // not "điện lực dọa cắt điện".
         let ordinary_confidence = ordinary.iter().map(|c| c.confidence).fold(0.0, f32::max);
         if ordinary_confidence >= EVERYDAY && best.confidence < ACCEPT {
             return None;
         }
-        let confident = candidates
-            .iter()
-            .filter(|c| c.confidence >= DANGER)
-            .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-        if let Some(confident) = confident {
-            return Some(confident.target.clone());
-        }
-        let ordinary_best = ordinary.first().map_or(0.0, |c| c.score);
-        (best.score >= DANGER_RELATIVE * ordinary_best).then(|| best.target.clone())
+        Some(Danger::Node(best.target.clone()))
     }
 
     /// Answer, ask back or miss, for ordinary (not danger) nodes.
@@ -577,7 +769,7 @@ mod tests {
         let intents = intents();
         let lexicon = crate::dialog::lexicon::tests_support::sample();
         let query = intents.query(&lexicon, "co nguoi xung cong an goi bat chuyen tien");
-        assert_eq!(intents.danger(&query), Some(target("kc", "cong_an")));
+        assert_eq!(intents.danger(&query), Some(Danger::Node(target("kc", "cong_an"))));
         assert!(!matches!(intents.decide(&query, None), Decision::Answer(t) if t.dialog == "kc"));
         let query = intents.query(&lexicon, "quen mat khau");
         assert_eq!(intents.danger(&query), None);
@@ -586,7 +778,67 @@ mod tests {
         assert_eq!(intents.danger(&query), None);
         // …but the threat around it is.
         let query = intents.query(&lexicon, "dien luc goi doi tra tien dien ngay keo cat");
-        assert_eq!(intents.danger(&query), Some(target("kc", "dien")));
+        assert_eq!(intents.danger(&query), Some(Danger::Node(target("kc", "dien"))));
+    }
+
+    #[test]
+    fn danger_needs_a_threat_not_a_topic_word() {
+        let intents = intents();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        let node = |n| Some(Danger::Node(target("kc", n)));
+        let start = Some(Danger::Dialog("kc".to_owned()));
+        let cases = [
+            // A threat and someone pressing now: the closest danger node, or the start.
+            ("cong an goi bat chuyen tien de dieu tra gap", node("cong_an")),
+            ("vua co so la nhan tin xin ma otp", start.clone()),
+            ("ho gui link bao bam vao de nhan qua", start.clone()),
+            ("tk bi tru het tien sau khi lam theo nguoi ta", start.clone()),
+            // One of a danger node's own phrases.
+            ("công an gọi bắt chuyển tiền điều tra", node("cong_an")),
+            // Topic words, general questions, everyday mistakes: no warning.
+            ("cong an co bao gio goi dien bat chuyen tien khong", None),
+            ("lam sao nhan biet tin nhan gia ngan hang", None),
+            ("co nen dua otp cho nhan vien ngan hang khong", None),
+            ("lo chuyen tien sai tai khoan", None),
+            ("tu nhien co nguoi chuyen tien vao tai khoan", None),
+            ("cap nhat sinh trac hoc ngan hang o dau", None),
+            ("lua dao", None),
+            ("neu lo bam vao link la thi lam gi", None),
+        ];
+        for (message, expected) in cases {
+            let query = intents.query(&lexicon, message);
+            assert_eq!(intents.danger(&query), expected, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn signals_table() {
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        // (message, threat, contact, now, general, asking, mistake)
+        let cases = [
+            ("co nguoi goi xung cong an bat chuyen tien", true, true, true, false, false, false),
+            ("ngan hang nhan tin tk se khoa kem link", true, true, false, false, false, false),
+            ("toi bi lua mat 30 trieu", true, false, true, false, false, false),
+            ("so bi lua khi mua hang", false, false, false, false, false, false),
+            ("dang nhap vneid khong duoc", false, false, false, false, false, false),
+            ("dang bi ep nap 5tr de rut tien", true, false, true, false, false, false),
+            ("dien luc that co nhan tin doi tien khong", true, true, false, true, false, false),
+            ("co phai lua dao khong", false, false, false, false, true, false),
+            ("ck nham cho nguoi ta 500k", true, true, true, false, false, true),
+            ("giay trieu tap qua zalo", false, false, false, false, false, false),
+            ("ho bao cai ung dung de hoan tien", true, true, false, false, false, false),
+            ("nen cai ung dung nao cua tinh", false, false, false, false, false, false),
+            ("doi cung cap so tai khoan", true, false, false, false, false, false),
+        ];
+        for (message, threat, contact, now, general, asking, mistake) in cases {
+            let words = lexicon.normalize(message);
+            let s = Signals::of(&words);
+            assert_eq!(
+                (s.threat, s.contact, s.now, s.general, s.asking, s.mistake),
+                (threat, contact, now, general, asking, mistake),
+                "{message:?}: {s:?}"
+            );
+        }
     }
 
     #[test]
