@@ -256,6 +256,7 @@ impl Signals {
             ("cat", "nuoc"),
         ]);
         let contact = any(&["goi", "xung", "gui", "alo"])
+            || (has("nhan") && any(&["zalo", "facebook"]))
             || any_pair(&[
                 ("nhan", "tin"),
                 ("tin", "nhan"),
@@ -304,7 +305,14 @@ impl Signals {
                 ("da", "cai"),
                 ("da", "nap"),
             ]);
-        let general = w.windows(3).any(|t| t == ["co", "bao", "gio"])
+        // "ngân hàng có gọi đòi OTP không": asking whether they do it, not telling it happened.
+        let do_they = w.last() == Some(&"khong")
+            && w.windows(2).any(|p| {
+                p[0] == "co"
+                    && matches!(p[1], "goi" | "nhan" | "gui" | "xin" | "doi" | "bat" | "yeu")
+            });
+        let general = do_they
+            || w.windows(3).any(|t| t == ["co", "bao", "gio"])
             || any_pair(&[
                 ("nhan", "biet"),
                 ("phan", "biet"),
@@ -829,6 +837,8 @@ mod tests {
             ("ho bao cai ung dung de hoan tien", true, true, false, false, false, false),
             ("nen cai ung dung nao cua tinh", false, false, false, false, false, false),
             ("doi cung cap so tai khoan", true, false, false, false, false, false),
+            ("ngan hang co goi dien doi otp khong", true, true, false, true, false, false),
+            ("zalo anh trai nhan muon 10 trieu", true, true, false, false, false, false),
         ];
         for (message, threat, contact, now, general, asking, mistake) in cases {
             let words = lexicon.normalize(message);
