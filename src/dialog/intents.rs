@@ -3,19 +3,19 @@
 //!
 //! Every example (and keyword, and the label of a button leading to a node) is one document
 //! of syllables and syllable pairs, after folding and the lexicon (`lexicon.rs`). Documents
-//! are ranked with BM25 (the `bm25` crate: its `Embedder` weighs terms by saturation and
-//! length, its `Scorer` keeps the inverted index); a node scores as its best document.
+//! are ranked with BM25 (k1 = 1.2, b = 0.75, the usual IDF) over an inverted index of term
+//! ids built here: posting lists of (document, term weight), walked once per message. (The
+//! `bm25` crate did this before; it cost more than it gave, see BENCHMARKS.md.) A node scores
+//! as its best document.
 //! BM25 ranks but has no scale, so the decision uses a second, bounded measure per document:
 //! the IDF-weighted share of the document found in the message ([`Candidate::confidence`]).
 //! Typos: an unknown word of five letters or more is replaced by a known word one edit away,
 //! and an unknown word that is two known syllables glued together ("matkhau") is split.
 //! Pure: built once per dialog set, then read-only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-
-use bm25::{Embedder, EmbedderBuilder, Scorer, Tokenizer};
 
 use super::lexicon::Lexicon;
 use super::model::Target;
@@ -54,6 +54,9 @@ fn f_beta(doc_share: f32, query_share: f32) -> f32 {
 }
 /// A phrase of one word counts only when it is at least this share of the message.
 const ONE_WORD_MIN_SHARE: f32 = 0.5;
+/// BM25 term saturation and length normalization (the usual values).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
 /// Only this many best documents get the (costlier) confidence computed.
 const TOP_DOCS: usize = 24;
 /// Score multipliers for the current node's own choices and for its dialog.
@@ -117,14 +120,17 @@ struct Index {
     nodes: Vec<Target>,
     urgent: Vec<bool>,
     docs: Vec<Doc>,
-    embedder: Embedder<u32, Spaces>,
-    scorer: Scorer<u32, u32>,
-    /// Term → number of documents containing it (also the vocabulary).
-    df: HashMap<String, u32>,
+    /// Term (syllable, or `a_b` for a pair) → id.
+    vocabulary: HashMap<String, u32>,
+    /// Term id → IDF.
+    idf: Vec<f32>,
+    /// Term id → (document, BM25 weight of the term in it, before IDF): the inverted index.
+    postings: Vec<Vec<(u32, f32)>>,
     /// Normalized whole phrase → documents, for exact matches of short messages.
     exact: HashMap<String, Vec<u32>>,
-    /// Known single syllables, for typo repair.
-    words: Vec<String>,
+    /// Known single syllables by length in chars, with their document frequency, for typo
+    /// repair (a typo changes the length by at most one).
+    words_by_len: Vec<Vec<(String, u32)>>,
 }
 
 struct Doc {
@@ -132,19 +138,10 @@ struct Doc {
     topic: bool,
     weight: f32,
     confidence_weight: f32,
-    terms: Vec<String>,
+    /// Term ids, sorted, each once.
+    terms: Vec<u32>,
     /// Sum of the IDFs of `terms` (the denominator of the confidence).
     mass: f32,
-}
-
-/// Terms are already split by us: the tokenizer only cuts at spaces.
-#[derive(Debug, Default, Clone, Copy)]
-struct Spaces;
-
-impl Tokenizer for Spaces {
-    fn tokenize(&self, input_text: &str) -> Vec<String> {
-        input_text.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect()
-    }
 }
 
 /// A node the message may be about.
@@ -358,10 +355,15 @@ pub(crate) struct Context<'a> {
     pub(crate) choices: Vec<&'a Target>,
 }
 
-/// A normalized message.
+/// A normalized message, already scored against every document (one index walk).
 pub(crate) struct Query {
     words: Vec<String>,
-    terms: Vec<String>,
+    /// Term id of each word (`None`: unknown).
+    word_ids: Vec<Option<u32>>,
+    /// Term ids of the words and pairs, sorted, each once.
+    term_ids: Vec<u32>,
+    /// (document, BM25 score) for every document sharing a term.
+    hits: Vec<(u32, f32)>,
 }
 
 impl Query {
@@ -399,6 +401,9 @@ impl Intents {
         let mut node_ids: HashMap<Target, u32> = HashMap::new();
         let mut docs: Vec<Doc> = Vec::new();
         let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        // Each document's term ids in order, duplicates kept (BM25 counts them).
+        let mut texts: Vec<Vec<u32>> = Vec::new();
         for phrase in phrases {
             let words = lexicon.normalize(&phrase.text);
             if words.is_empty() {
@@ -410,64 +415,107 @@ impl Intents {
             });
             let id = docs.len() as u32;
             exact.entry(words.join(" ")).or_default().push(id);
+            let text: Vec<u32> = terms_of(&words)
+                .into_iter()
+                .map(|term| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(term).or_insert(next)
+                })
+                .collect();
+            let mut terms = text.clone();
+            terms.sort_unstable();
+            terms.dedup();
+            texts.push(text);
             docs.push(Doc {
                 node,
                 topic: phrase.source == Source::Topic,
                 weight: phrase.source.weight(),
                 confidence_weight: phrase.source.confidence_weight(),
-                terms: terms_of(&words),
+                terms,
                 mass: 0.0,
             });
         }
         if docs.is_empty() {
             return Intents::default();
         }
-        let mut df: HashMap<String, u32> = HashMap::new();
+        let n_docs = docs.len();
+        let mut df = vec![0u32; vocabulary.len()];
         for doc in &docs {
-            let unique: HashSet<&String> = doc.terms.iter().collect();
-            for term in unique {
-                *df.entry(term.clone()).or_default() += 1;
+            for term in &doc.terms {
+                df[*term as usize] += 1;
             }
         }
-        let n_docs = docs.len();
-        for doc in &mut docs {
-            let unique: HashSet<&String> = doc.terms.iter().collect();
-            doc.mass = unique.iter().map(|t| idf(n_docs, df.get(*t).copied().unwrap_or(0))).sum();
+        let idf: Vec<f32> = df.iter().map(|df| idf(n_docs, *df)).collect();
+        let avgdl = texts.iter().map(Vec::len).sum::<usize>() as f32 / n_docs as f32;
+        let mut postings: Vec<Vec<(u32, f32)>> =
+            df.iter().map(|df| Vec::with_capacity(*df as usize)).collect();
+        for (id, (doc, text)) in docs.iter_mut().zip(&texts).enumerate() {
+            doc.mass = doc.terms.iter().map(|t| idf[*t as usize]).sum();
+            let norm = K1 * (1.0 - B + B * text.len() as f32 / avgdl);
+            for term in &doc.terms {
+                let tf = text.iter().filter(|t| *t == term).count() as f32;
+                postings[*term as usize].push((id as u32, tf * (K1 + 1.0) / (tf + norm)));
+            }
         }
-        let corpus: Vec<String> = docs.iter().map(|d| d.terms.join(" ")).collect();
-        let corpus_refs: Vec<&str> = corpus.iter().map(String::as_str).collect();
-        let embedder: Embedder<u32, Spaces> =
-            EmbedderBuilder::<u32, Spaces>::with_tokenizer_and_fit_to_corpus(Spaces, &corpus_refs)
-                .build();
-        let mut scorer = Scorer::<u32, u32>::new();
-        for (id, text) in corpus.iter().enumerate() {
-            scorer.upsert(&(id as u32), embedder.embed(text));
+        let mut words_by_len: Vec<Vec<(String, u32)>> = Vec::new();
+        for (term, id) in &vocabulary {
+            if term.contains('_') {
+                continue;
+            }
+            let len = term.chars().count();
+            if words_by_len.len() <= len {
+                words_by_len.resize_with(len + 1, Vec::new);
+            }
+            words_by_len[len].push((term.clone(), df[*id as usize]));
         }
-        let mut words: Vec<String> = df.keys().filter(|t| !t.contains('_')).cloned().collect();
-        words.sort();
+        for bucket in &mut words_by_len {
+            bucket.sort();
+        }
         let urgent = nodes.iter().map(|t| urgent(&t.dialog)).collect();
         Intents {
             index: Some(Arc::new(Index {
                 nodes,
                 urgent,
                 docs,
-                embedder,
-                scorer,
-                df,
+                vocabulary,
+                idf,
+                postings,
                 exact,
-                words,
+                words_by_len,
             })),
         }
     }
 
-    /// Folded, lexicon-expanded and typo-repaired words of a message (as typed).
+    /// Folded, lexicon-expanded and typo-repaired words of a message (as typed), scored.
     pub(crate) fn query(&self, lexicon: &Lexicon, typed: &str) -> Query {
-        let mut words = lexicon.normalize(typed);
-        if let Some(index) = &self.index {
-            words = index.repair(words);
+        let words = lexicon.normalize(typed);
+        let Some(index) = &self.index else {
+            return Query { words, word_ids: Vec::new(), term_ids: Vec::new(), hits: Vec::new() };
+        };
+        let words = index.repair(words);
+        let word_ids: Vec<Option<u32>> =
+            words.iter().map(|w| index.vocabulary.get(w).copied()).collect();
+        // Query terms count with their repeats, as BM25 sums over the query's terms.
+        let pairs = words.windows(2).map(|p| index.vocabulary.get(&format!("{}_{}", p[0], p[1])));
+        let all: Vec<u32> =
+            word_ids.iter().copied().chain(pairs.map(|id| id.copied())).flatten().collect();
+        let mut scores: Vec<f32> = vec![0.0; index.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for term in &all {
+            let idf = index.idf[*term as usize];
+            for (doc, weight) in &index.postings[*term as usize] {
+                let score = &mut scores[*doc as usize];
+                if *score == 0.0 {
+                    touched.push(*doc);
+                }
+                *score += idf * weight;
+            }
         }
-        let terms = terms_of(&words);
-        Query { words, terms }
+        let hits = touched.into_iter().map(|doc| (doc, scores[doc as usize])).collect();
+        let mut term_ids = all;
+        term_ids.sort_unstable();
+        term_ids.dedup();
+        Query { words, word_ids, term_ids, hits }
     }
 
     /// Candidates, best first, each node once; `only_urgent` restricts to danger nodes,
@@ -482,34 +530,33 @@ impl Intents {
         if query.is_empty() {
             return Vec::new();
         }
-        let embedding = index.embedder.embed(&query.terms.join(" "));
         let exact: &[u32] =
             index.exact.get(&query.words.join(" ")).map(Vec::as_slice).unwrap_or_default();
-        let mut scored: Vec<(u32, f32)> = index
-            .scorer
-            .matches(&embedding)
-            .into_iter()
-            .filter(|s| {
-                let node = index.docs[s.id as usize].node as usize;
+        let mut scored: Vec<(u32, f32)> = query
+            .hits
+            .iter()
+            .filter(|(id, _)| {
+                let node = index.docs[*id as usize].node as usize;
                 index.urgent[node] == only_urgent
             })
-            .map(|s| {
-                let doc = &index.docs[s.id as usize];
-                let exact_bonus = if exact.contains(&s.id) { 2.0 } else { 1.0 };
-                (s.id, s.score * doc.weight * exact_bonus)
+            .map(|(id, score)| {
+                let doc = &index.docs[*id as usize];
+                let exact_bonus = if exact.contains(id) { 2.0 } else { 1.0 };
+                (*id, score * doc.weight * exact_bonus)
             })
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.truncate(TOP_DOCS);
-        let query_terms: HashSet<&str> = query.terms.iter().map(String::as_str).collect();
+        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if scored.len() > TOP_DOCS {
+            scored.select_nth_unstable_by(TOP_DOCS - 1, by_score);
+            scored.truncate(TOP_DOCS);
+        }
+        scored.sort_unstable_by(by_score);
         let n_docs = index.docs.len();
-        let weight_of = |t: &str| match index.df.get(t) {
-            Some(df) => idf(n_docs, *df),
-            // Unknown words count half a rare word: chatter should not sink a clear match.
-            None => 0.5 * idf(n_docs, 1),
-        };
+        // Unknown words count half a rare word: chatter should not sink a clear match.
+        let unknown = 0.5 * idf(n_docs, 1);
+        let weight_of = |id: Option<u32>| id.map_or(unknown, |id| index.idf[id as usize]);
         let query_mass: f32 =
-            query.words.iter().map(|w| weight_of(w)).sum::<f32>().max(f32::MIN_POSITIVE);
+            query.word_ids.iter().map(|id| weight_of(*id)).sum::<f32>().max(f32::MIN_POSITIVE);
         let mut by_node: HashMap<u32, Candidate> = HashMap::new();
         for (id, score) in scored {
             let doc = &index.docs[id as usize];
@@ -517,18 +564,19 @@ impl Intents {
             let confidence = if exact.contains(&id) {
                 doc.confidence_weight.max(ACCEPT)
             } else {
-                let unique: HashSet<&str> = doc.terms.iter().map(String::as_str).collect();
-                let found: f32 =
-                    unique.iter().filter(|t| query_terms.contains(*t)).map(|t| weight_of(t)).sum();
+                let found = sorted_common(&doc.terms, &query.term_ids)
+                    .map(|t| index.idf[t as usize])
+                    .sum::<f32>();
                 let found_words: f32 = query
-                    .words
+                    .word_ids
                     .iter()
-                    .filter(|w| unique.contains(w.as_str()))
-                    .map(|w| weight_of(w))
+                    .flatten()
+                    .filter(|id| doc.terms.binary_search(id).is_ok())
+                    .map(|id| index.idf[*id as usize])
                     .sum();
                 let doc_share = found / doc.mass.max(f32::MIN_POSITIVE);
                 let query_share = (found_words / query_mass).min(1.0);
-                if unique.len() == 1 && query_share < ONE_WORD_MIN_SHARE {
+                if doc.terms.len() == 1 && query_share < ONE_WORD_MIN_SHARE {
                     // A one-word phrase ("thôi nhé" → "thoi") inside a longer message
                     // ("thời tiết Huế…" folds to "thoi tiet hue") says nothing about it.
                     continue;
@@ -670,21 +718,41 @@ pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
     }
 }
 
+/// The values in both sorted lists.
+fn sorted_common<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    return Some(a[i - 1]);
+                }
+            }
+        }
+        None
+    })
+}
+
 impl Index {
     /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
     fn repair(&self, words: Vec<String>) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len());
         for word in words {
-            if self.df.contains_key(&word) || word.bytes().all(|b| b.is_ascii_digit()) {
+            if self.vocabulary.contains_key(&word) || word.bytes().all(|b| b.is_ascii_digit()) {
                 out.push(word);
                 continue;
             }
-            if word.chars().count() >= text::TYPO_MIN_WORD_CHARS
-                && let Some(known) = self
-                    .words
-                    .iter()
-                    .filter(|w| text::word_matches(w, &word))
-                    .max_by_key(|w| self.df.get(*w).copied().unwrap_or(0))
+            let len = word.chars().count();
+            if len >= text::TYPO_MIN_WORD_CHARS
+                && let Some((known, _)) = (len - 1..=len + 1)
+                    .filter_map(|l| self.words_by_len.get(l))
+                    .flatten()
+                    .filter(|(w, _)| text::word_matches(w, &word))
+                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
             {
                 out.push(known.clone());
                 continue;
@@ -692,7 +760,9 @@ impl Index {
             let split = (2..word.len().saturating_sub(1))
                 .filter(|i| word.is_char_boundary(*i))
                 .map(|i| word.split_at(i))
-                .find(|(a, b)| self.df.contains_key(*a) && self.df.contains_key(*b));
+                .find(|(a, b)| {
+                    self.vocabulary.contains_key(*a) && self.vocabulary.contains_key(*b)
+                });
             match split {
                 Some((a, b)) => {
                     out.push(a.to_owned());
