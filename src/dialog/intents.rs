@@ -101,6 +101,8 @@ pub(crate) struct Phrase {
     pub(crate) target: Target,
     pub(crate) text: String,
     pub(crate) source: Source,
+    /// The normalized words of `text`, when the loader has them already (empty: not yet).
+    pub(crate) words: Vec<String>,
 }
 
 /// The index over all phrases of a dialog set (cheap to clone).
@@ -405,7 +407,13 @@ impl Intents {
         // Each document's term ids in order, duplicates kept (BM25 counts them).
         let mut texts: Vec<Vec<u32>> = Vec::new();
         for phrase in phrases {
-            let words = lexicon.normalize(&phrase.text);
+            let normalized;
+            let words = if phrase.words.is_empty() {
+                normalized = lexicon.normalize(&phrase.text);
+                &normalized
+            } else {
+                &phrase.words
+            };
             if words.is_empty() {
                 continue;
             }
@@ -415,7 +423,7 @@ impl Intents {
             });
             let id = docs.len() as u32;
             exact.entry(words.join(" ")).or_default().push(id);
-            let text: Vec<u32> = terms_of(&words)
+            let text: Vec<u32> = terms_of(words)
                 .into_iter()
                 .map(|term| {
                     let next = vocabulary.len() as u32;
@@ -803,7 +811,12 @@ mod tests {
         ];
         let phrases: Vec<Phrase> = phrases
             .iter()
-            .map(|(d, n, t, s)| Phrase { target: target(d, n), text: (*t).to_owned(), source: *s })
+            .map(|(d, n, t, s)| Phrase {
+                target: target(d, n),
+                text: (*t).to_owned(),
+                source: *s,
+                words: Vec::new(),
+            })
             .collect();
         let lexicon = crate::dialog::lexicon::tests_support::sample();
         Intents::build(&phrases, &lexicon, &|d| d == "kc")
