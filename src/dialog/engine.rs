@@ -17,7 +17,7 @@
 //! Pure and total: no I/O, never panics, never returns zero replies for a text.
 
 use super::answer;
-use super::intents::{Context, Decision, Query};
+use super::intents::{Context, Danger, Decision, Query};
 use super::model::{AskKind, Choice, DialogSet, Node, Target};
 use super::render::{self, NOT_UNDERSTOOD};
 use super::session::{Input, Position, Session, Step, Understood};
@@ -235,7 +235,7 @@ impl<'s> Turn<'s> {
             return self.universal(word);
         }
         if self.session.is_none() {
-            let query = self.set.intents.query(&self.set.lexicon, &folded);
+            let query = self.set.intents.query(&self.set.lexicon, typed);
             if self.danger(&query) || self.understand(&query, None) {
                 return;
             }
@@ -248,7 +248,7 @@ impl<'s> Turn<'s> {
         if self.choose(node, match_choice(node, typed, &folded)) {
             return;
         }
-        let query = self.set.intents.query(&self.set.lexicon, &folded);
+        let query = self.set.intents.query(&self.set.lexicon, typed);
         if self.danger(&query) {
             return;
         }
@@ -277,13 +277,16 @@ impl<'s> Turn<'s> {
 
     /// Opens the danger node the text is about, if any: it wins over everything else.
     fn danger(&mut self, query: &Query) -> bool {
-        match self.set.intents.danger(query) {
-            Some(target) => {
-                self.go(target, true);
-                true
-            }
-            None => false,
-        }
+        let target = match self.set.intents.danger(query) {
+            Some(Danger::Node(target)) => target,
+            Some(Danger::Dialog(dialog)) => match self.set.start_of(&dialog) {
+                Some(target) => target,
+                None => return false,
+            },
+            None => return false,
+        };
+        self.go(target, true);
+        true
     }
 
     /// Free-text understanding from `node` (or from nowhere): answer, ask back, or false.

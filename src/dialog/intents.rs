@@ -3,19 +3,19 @@
 //!
 //! Every example (and keyword, and the label of a button leading to a node) is one document
 //! of syllables and syllable pairs, after folding and the lexicon (`lexicon.rs`). Documents
-//! are ranked with BM25 (the `bm25` crate: its `Embedder` weighs terms by saturation and
-//! length, its `Scorer` keeps the inverted index); a node scores as its best document.
+//! are ranked with BM25 (k1 = 1.2, b = 0.75, the usual IDF) over an inverted index of term
+//! ids built here: posting lists of (document, term weight), walked once per message. (The
+//! `bm25` crate did this before; it cost more than it gave, see BENCHMARKS.md.) A node scores
+//! as its best document.
 //! BM25 ranks but has no scale, so the decision uses a second, bounded measure per document:
 //! the IDF-weighted share of the document found in the message ([`Candidate::confidence`]).
 //! Typos: an unknown word of five letters or more is replaced by a known word one edit away,
 //! and an unknown word that is two known syllables glued together ("matkhau") is split.
 //! Pure: built once per dialog set, then read-only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-
-use bm25::{Embedder, EmbedderBuilder, Scorer, Tokenizer};
 
 use super::lexicon::Lexicon;
 use super::model::Target;
@@ -27,11 +27,9 @@ pub(crate) const ACCEPT: f32 = 0.6;
 pub(crate) const ASK: f32 = 0.3;
 /// Confidence at which a danger node (urgent dialog) wins over everything else.
 pub(crate) const DANGER: f32 = 0.42;
-/// Lower confidence at which a danger node still wins when it ranks about as high as the best
-/// ordinary node (BM25 at least [`DANGER_RELATIVE`] of it): long, chatty messages about a
-/// scam in progress rarely cover one example well.
-pub(crate) const DANGER_MIN: f32 = 0.22;
-const DANGER_RELATIVE: f32 = 0.7;
+/// Lowest confidence at which a danger node answers a scam in progress ([`Signals`]); below
+/// it, the urgent dialog's start does.
+const DANGER_LOW: f32 = 0.15;
 /// An ordinary node this confident (the message is one of its examples) and a danger node
 /// below `ACCEPT`: no warning.
 const EVERYDAY: f32 = 0.95;
@@ -56,6 +54,9 @@ fn f_beta(doc_share: f32, query_share: f32) -> f32 {
 }
 /// A phrase of one word counts only when it is at least this share of the message.
 const ONE_WORD_MIN_SHARE: f32 = 0.5;
+/// BM25 term saturation and length normalization (the usual values).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
 /// Only this many best documents get the (costlier) confidence computed.
 const TOP_DOCS: usize = 24;
 /// Score multipliers for the current node's own choices and for its dialog.
@@ -100,6 +101,8 @@ pub(crate) struct Phrase {
     pub(crate) target: Target,
     pub(crate) text: String,
     pub(crate) source: Source,
+    /// The normalized words of `text`, when the loader has them already (empty: not yet).
+    pub(crate) words: Vec<String>,
 }
 
 /// The index over all phrases of a dialog set (cheap to clone).
@@ -119,14 +122,17 @@ struct Index {
     nodes: Vec<Target>,
     urgent: Vec<bool>,
     docs: Vec<Doc>,
-    embedder: Embedder<u32, Spaces>,
-    scorer: Scorer<u32, u32>,
-    /// Term → number of documents containing it (also the vocabulary).
-    df: HashMap<String, u32>,
+    /// Term (syllable, or `a_b` for a pair) → id.
+    vocabulary: HashMap<String, u32>,
+    /// Term id → IDF.
+    idf: Vec<f32>,
+    /// Term id → (document, BM25 weight of the term in it, before IDF): the inverted index.
+    postings: Vec<Vec<(u32, f32)>>,
     /// Normalized whole phrase → documents, for exact matches of short messages.
     exact: HashMap<String, Vec<u32>>,
-    /// Known single syllables, for typo repair.
-    words: Vec<String>,
+    /// Known single syllables by length in chars, with their document frequency, for typo
+    /// repair (a typo changes the length by at most one).
+    words_by_len: Vec<Vec<(String, u32)>>,
 }
 
 struct Doc {
@@ -134,19 +140,10 @@ struct Doc {
     topic: bool,
     weight: f32,
     confidence_weight: f32,
-    terms: Vec<String>,
+    /// Term ids, sorted, each once.
+    terms: Vec<u32>,
     /// Sum of the IDFs of `terms` (the denominator of the confidence).
     mass: f32,
-}
-
-/// Terms are already split by us: the tokenizer only cuts at spaces.
-#[derive(Debug, Default, Clone, Copy)]
-struct Spaces;
-
-impl Tokenizer for Spaces {
-    fn tokenize(&self, input_text: &str) -> Vec<String> {
-        input_text.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect()
-    }
 }
 
 /// A node the message may be about.
@@ -163,6 +160,189 @@ pub(crate) struct Candidate {
     pub(crate) topic: bool,
 }
 
+/// A scam in progress: the danger node to open, or (none fits well) the urgent dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Danger {
+    Node(Target),
+    Dialog(String),
+}
+
+/// What a message says about a scam, from its normalized words (folded, lexicon applied).
+/// Word lists, not a model: each flag is a handful of syllables or syllable pairs that mean
+/// the same whatever the topic.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Signals {
+    /// Money asked for or gone, a code, a link or app, a face scan, a lock or cut-off.
+    pub(crate) threat: bool,
+    /// Someone is calling, texting, sending or claiming to be someone.
+    pub(crate) contact: bool,
+    /// It is happening now, or just happened ("vừa", "đang", "có người", "lỡ", "bị lừa").
+    pub(crate) now: bool,
+    /// A question about scams in general ("có bao giờ", "nhận biết", "có thật không").
+    pub(crate) general: bool,
+    /// A should-I / is-it question ("có nên", "có phải").
+    pub(crate) asking: bool,
+    /// An everyday mistake ("chuyển nhầm", "chuyển sai") with nobody pressing for money.
+    pub(crate) mistake: bool,
+    /// Two words or fewer: a topic named ("bị lừa", "mất tiền"), not a story told.
+    pub(crate) topic: bool,
+}
+
+impl Signals {
+    pub(crate) fn of(words: &[String]) -> Signals {
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let has = |x: &str| w.contains(&x);
+        let pair = |a: &str, b: &str| w.windows(2).any(|p| p[0] == a && p[1] == b);
+        let any = |xs: &[&str]| xs.iter().any(|x| has(x));
+        let any_pair = |xs: &[(&str, &str)]| xs.iter().any(|(a, b)| pair(a, b));
+        let amount = w.iter().enumerate().any(|(i, x)| {
+            let digits = x.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &x[digits.len()..];
+            let next = w.get(i + 1).copied().unwrap_or_default();
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (matches!(unit, "k" | "tr" | "trieu") || matches!(next, "trieu" | "k" | "nghin"))
+        });
+        // "bị lừa" as something that happened, not "sợ bị lừa", "không bị lừa", "tiền bị lừa".
+        let scammed = w.windows(2).enumerate().any(|(i, p)| {
+            p == ["bi", "lua"]
+                && !matches!(
+                    i.checked_sub(1).map(|j| w[j]),
+                    Some("so" | "khong" | "tien" | "de" | "tranh" | "neu")
+                )
+        });
+        let lost = scammed
+            || any_pair(&[
+                ("mat", "tien"),
+                ("mat", "het"),
+                ("bi", "tru"),
+                ("tru", "tien"),
+                ("ke", "gian"),
+            ]);
+        // "có người chuyển tiền vào tài khoản mình": money coming in is no demand.
+        let incoming = any_pair(&[("nguoi", "chuyen"), ("ai", "chuyen"), ("la", "chuyen")]);
+        let money = (has("chuyen") && !incoming && (any(&["tien", "khoan", "het"]) || amount))
+            || any(&["nap", "coc"])
+            || any_pair(&[
+                ("doi", "tien"),
+                ("doi", "tra"),
+                ("rut", "tien"),
+                ("rut", "het"),
+                ("vay", "tien"),
+                ("hoi", "vay"),
+                ("muon", "tien"),
+                ("dong", "tien"),
+                ("nop", "tien"),
+                ("dong", "phi"),
+                ("nop", "phi"),
+                ("chuyen", "phi"),
+                ("tra", "phi"),
+                ("phi", "ship"),
+                ("phi", "van"),
+            ]);
+        let info = pair("cung", "cap") && any(&["khoan", "khau", "otp", "cuoc", "anh", "tin"]);
+        let code = has("otp") || (has("ma") && any(&["doc", "xin", "dua"]));
+        let link = any(&["link", "click", "apk"]);
+        let face =
+            any_pair(&[("quet", "mat"), ("quay", "mat"), ("khuon", "mat"), ("goi", "video")])
+                || has("camera");
+        let lock = any_pair(&[
+            ("bi", "khoa"),
+            ("se", "khoa"),
+            ("tam", "khoa"),
+            ("khoa", "tai"),
+            ("cat", "dien"),
+            ("cat", "nuoc"),
+        ]);
+        let contact = any(&["goi", "xung", "gui", "alo"])
+            || (has("nhan") && any(&["zalo", "facebook"]))
+            || any_pair(&[
+                ("nhan", "tin"),
+                ("tin", "nhan"),
+                ("nhan", "zalo"),
+                ("nhan", "facebook"),
+                ("mao", "danh"),
+                ("gia", "danh"),
+                ("ho", "bao"),
+                ("ho", "bat"),
+                ("ho", "doi"),
+                ("no", "bao"),
+                ("nguoi", "ta"),
+                ("nguoi", "la"),
+                ("ai", "do"),
+                ("co", "nguoi"),
+                ("so", "la"),
+            ]);
+        let install = any(&["cai", "tai"]) && pair("ung", "dung");
+        let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
+        let threat = money
+            || info
+            || code
+            || link
+            || face
+            || lost
+            || (install && (contact || pressed))
+            || (lock && contact)
+            || (amount && contact);
+        // "đang nhập" and "đăng ký" fold to "dang" too.
+        let doing = w.windows(2).any(|p| p[0] == "dang" && !matches!(p[1], "nhap" | "ky"))
+            || w.last() == Some(&"dang");
+        let now = doing
+            || lost
+            || any(&["vua", "xung"])
+            || (has("lo") && !pair("neu", "lo"))
+            || (has("cuu") && !pair("cap", "cuu"))
+            || any_pair(&[
+                ("co", "nguoi"),
+                ("ai", "do"),
+                ("nguoi", "la"),
+                ("nguoi", "ta"),
+                ("so", "la"),
+                ("da", "chuyen"),
+                ("da", "doc"),
+                ("da", "bam"),
+                ("da", "cai"),
+                ("da", "nap"),
+            ]);
+        // "ngân hàng có gọi đòi OTP không": asking whether they do it, not telling it happened.
+        let do_they = w.last() == Some(&"khong")
+            && w.windows(2).any(|p| {
+                p[0] == "co"
+                    && matches!(p[1], "goi" | "nhan" | "gui" | "xin" | "doi" | "bat" | "yeu")
+            });
+        let general = do_they
+            || w.windows(3).any(|t| t == ["co", "bao", "gio"])
+            || any_pair(&[
+                ("nhan", "biet"),
+                ("phan", "biet"),
+                ("dau", "hieu"),
+                ("that", "co"),
+                ("co", "that"),
+                ("de", "phong"),
+                ("neu", "lo"),
+            ]);
+        let asking = any_pair(&[("co", "nen"), ("co", "phai")]);
+        let mistake =
+            any(&["nham", "sai"]) && !any(&["doi", "bat", "ep", "doa", "xung", "lua", "gian"]);
+        let topic = w.len() <= 2;
+        Signals { threat, contact, now, general, asking, mistake, topic }
+    }
+
+    /// Worth a warning at all (before looking at how well a danger example fits).
+    fn alarming(self) -> bool {
+        // A general question counts only when it is happening now; a should-I question
+        // when someone is contacting them too.
+        let general_ok = self.now || !self.general;
+        let asking_ok = self.now || self.contact || !self.asking;
+        self.threat && general_ok && asking_ok && !self.mistake
+    }
+
+    /// A scam in progress: a threat with someone contacting, or happening now.
+    fn in_progress(self) -> bool {
+        self.alarming() && (self.contact || self.now) && !self.topic
+    }
+}
+
 /// What to do with a message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Decision {
@@ -177,10 +357,15 @@ pub(crate) struct Context<'a> {
     pub(crate) choices: Vec<&'a Target>,
 }
 
-/// A normalized message.
+/// A normalized message, already scored against every document (one index walk).
 pub(crate) struct Query {
     words: Vec<String>,
-    terms: Vec<String>,
+    /// Term id of each word (`None`: unknown).
+    word_ids: Vec<Option<u32>>,
+    /// Term ids of the words and pairs, sorted, each once.
+    term_ids: Vec<u32>,
+    /// (document, BM25 score) for every document sharing a term.
+    hits: Vec<(u32, f32)>,
 }
 
 impl Query {
@@ -218,8 +403,17 @@ impl Intents {
         let mut node_ids: HashMap<Target, u32> = HashMap::new();
         let mut docs: Vec<Doc> = Vec::new();
         let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        // Each document's term ids in order, duplicates kept (BM25 counts them).
+        let mut texts: Vec<Vec<u32>> = Vec::new();
         for phrase in phrases {
-            let words = lexicon.normalize(&phrase.text);
+            let normalized;
+            let words = if phrase.words.is_empty() {
+                normalized = lexicon.normalize(&phrase.text);
+                &normalized
+            } else {
+                &phrase.words
+            };
             if words.is_empty() {
                 continue;
             }
@@ -229,64 +423,107 @@ impl Intents {
             });
             let id = docs.len() as u32;
             exact.entry(words.join(" ")).or_default().push(id);
+            let text: Vec<u32> = terms_of(words)
+                .into_iter()
+                .map(|term| {
+                    let next = vocabulary.len() as u32;
+                    *vocabulary.entry(term).or_insert(next)
+                })
+                .collect();
+            let mut terms = text.clone();
+            terms.sort_unstable();
+            terms.dedup();
+            texts.push(text);
             docs.push(Doc {
                 node,
                 topic: phrase.source == Source::Topic,
                 weight: phrase.source.weight(),
                 confidence_weight: phrase.source.confidence_weight(),
-                terms: terms_of(&words),
+                terms,
                 mass: 0.0,
             });
         }
         if docs.is_empty() {
             return Intents::default();
         }
-        let mut df: HashMap<String, u32> = HashMap::new();
+        let n_docs = docs.len();
+        let mut df = vec![0u32; vocabulary.len()];
         for doc in &docs {
-            let unique: HashSet<&String> = doc.terms.iter().collect();
-            for term in unique {
-                *df.entry(term.clone()).or_default() += 1;
+            for term in &doc.terms {
+                df[*term as usize] += 1;
             }
         }
-        let n_docs = docs.len();
-        for doc in &mut docs {
-            let unique: HashSet<&String> = doc.terms.iter().collect();
-            doc.mass = unique.iter().map(|t| idf(n_docs, df.get(*t).copied().unwrap_or(0))).sum();
+        let idf: Vec<f32> = df.iter().map(|df| idf(n_docs, *df)).collect();
+        let avgdl = texts.iter().map(Vec::len).sum::<usize>() as f32 / n_docs as f32;
+        let mut postings: Vec<Vec<(u32, f32)>> =
+            df.iter().map(|df| Vec::with_capacity(*df as usize)).collect();
+        for (id, (doc, text)) in docs.iter_mut().zip(&texts).enumerate() {
+            doc.mass = doc.terms.iter().map(|t| idf[*t as usize]).sum();
+            let norm = K1 * (1.0 - B + B * text.len() as f32 / avgdl);
+            for term in &doc.terms {
+                let tf = text.iter().filter(|t| *t == term).count() as f32;
+                postings[*term as usize].push((id as u32, tf * (K1 + 1.0) / (tf + norm)));
+            }
         }
-        let corpus: Vec<String> = docs.iter().map(|d| d.terms.join(" ")).collect();
-        let corpus_refs: Vec<&str> = corpus.iter().map(String::as_str).collect();
-        let embedder: Embedder<u32, Spaces> =
-            EmbedderBuilder::<u32, Spaces>::with_tokenizer_and_fit_to_corpus(Spaces, &corpus_refs)
-                .build();
-        let mut scorer = Scorer::<u32, u32>::new();
-        for (id, text) in corpus.iter().enumerate() {
-            scorer.upsert(&(id as u32), embedder.embed(text));
+        let mut words_by_len: Vec<Vec<(String, u32)>> = Vec::new();
+        for (term, id) in &vocabulary {
+            if term.contains('_') {
+                continue;
+            }
+            let len = term.chars().count();
+            if words_by_len.len() <= len {
+                words_by_len.resize_with(len + 1, Vec::new);
+            }
+            words_by_len[len].push((term.clone(), df[*id as usize]));
         }
-        let mut words: Vec<String> = df.keys().filter(|t| !t.contains('_')).cloned().collect();
-        words.sort();
+        for bucket in &mut words_by_len {
+            bucket.sort();
+        }
         let urgent = nodes.iter().map(|t| urgent(&t.dialog)).collect();
         Intents {
             index: Some(Arc::new(Index {
                 nodes,
                 urgent,
                 docs,
-                embedder,
-                scorer,
-                df,
+                vocabulary,
+                idf,
+                postings,
                 exact,
-                words,
+                words_by_len,
             })),
         }
     }
 
-    /// Folded, lexicon-expanded and typo-repaired words of a message.
-    pub(crate) fn query(&self, lexicon: &Lexicon, folded: &str) -> Query {
-        let mut words = lexicon.normalize_folded(folded);
-        if let Some(index) = &self.index {
-            words = index.repair(words);
+    /// Folded, lexicon-expanded and typo-repaired words of a message (as typed), scored.
+    pub(crate) fn query(&self, lexicon: &Lexicon, typed: &str) -> Query {
+        let words = lexicon.normalize(typed);
+        let Some(index) = &self.index else {
+            return Query { words, word_ids: Vec::new(), term_ids: Vec::new(), hits: Vec::new() };
+        };
+        let words = index.repair(words);
+        let word_ids: Vec<Option<u32>> =
+            words.iter().map(|w| index.vocabulary.get(w).copied()).collect();
+        // Query terms count with their repeats, as BM25 sums over the query's terms.
+        let pairs = words.windows(2).map(|p| index.vocabulary.get(&format!("{}_{}", p[0], p[1])));
+        let all: Vec<u32> =
+            word_ids.iter().copied().chain(pairs.map(|id| id.copied())).flatten().collect();
+        let mut scores: Vec<f32> = vec![0.0; index.docs.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for term in &all {
+            let idf = index.idf[*term as usize];
+            for (doc, weight) in &index.postings[*term as usize] {
+                let score = &mut scores[*doc as usize];
+                if *score == 0.0 {
+                    touched.push(*doc);
+                }
+                *score += idf * weight;
+            }
         }
-        let terms = terms_of(&words);
-        Query { words, terms }
+        let hits = touched.into_iter().map(|doc| (doc, scores[doc as usize])).collect();
+        let mut term_ids = all;
+        term_ids.sort_unstable();
+        term_ids.dedup();
+        Query { words, word_ids, term_ids, hits }
     }
 
     /// Candidates, best first, each node once; `only_urgent` restricts to danger nodes,
@@ -301,34 +538,33 @@ impl Intents {
         if query.is_empty() {
             return Vec::new();
         }
-        let embedding = index.embedder.embed(&query.terms.join(" "));
         let exact: &[u32] =
             index.exact.get(&query.words.join(" ")).map(Vec::as_slice).unwrap_or_default();
-        let mut scored: Vec<(u32, f32)> = index
-            .scorer
-            .matches(&embedding)
-            .into_iter()
-            .filter(|s| {
-                let node = index.docs[s.id as usize].node as usize;
+        let mut scored: Vec<(u32, f32)> = query
+            .hits
+            .iter()
+            .filter(|(id, _)| {
+                let node = index.docs[*id as usize].node as usize;
                 index.urgent[node] == only_urgent
             })
-            .map(|s| {
-                let doc = &index.docs[s.id as usize];
-                let exact_bonus = if exact.contains(&s.id) { 2.0 } else { 1.0 };
-                (s.id, s.score * doc.weight * exact_bonus)
+            .map(|(id, score)| {
+                let doc = &index.docs[*id as usize];
+                let exact_bonus = if exact.contains(id) { 2.0 } else { 1.0 };
+                (*id, score * doc.weight * exact_bonus)
             })
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.truncate(TOP_DOCS);
-        let query_terms: HashSet<&str> = query.terms.iter().map(String::as_str).collect();
+        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if scored.len() > TOP_DOCS {
+            scored.select_nth_unstable_by(TOP_DOCS - 1, by_score);
+            scored.truncate(TOP_DOCS);
+        }
+        scored.sort_unstable_by(by_score);
         let n_docs = index.docs.len();
-        let weight_of = |t: &str| match index.df.get(t) {
-            Some(df) => idf(n_docs, *df),
-            // Unknown words count half a rare word: chatter should not sink a clear match.
-            None => 0.5 * idf(n_docs, 1),
-        };
+        // Unknown words count half a rare word: chatter should not sink a clear match.
+        let unknown = 0.5 * idf(n_docs, 1);
+        let weight_of = |id: Option<u32>| id.map_or(unknown, |id| index.idf[id as usize]);
         let query_mass: f32 =
-            query.words.iter().map(|w| weight_of(w)).sum::<f32>().max(f32::MIN_POSITIVE);
+            query.word_ids.iter().map(|id| weight_of(*id)).sum::<f32>().max(f32::MIN_POSITIVE);
         let mut by_node: HashMap<u32, Candidate> = HashMap::new();
         for (id, score) in scored {
             let doc = &index.docs[id as usize];
@@ -336,18 +572,19 @@ impl Intents {
             let confidence = if exact.contains(&id) {
                 doc.confidence_weight.max(ACCEPT)
             } else {
-                let unique: HashSet<&str> = doc.terms.iter().map(String::as_str).collect();
-                let found: f32 =
-                    unique.iter().filter(|t| query_terms.contains(*t)).map(|t| weight_of(t)).sum();
+                let found = sorted_common(&doc.terms, &query.term_ids)
+                    .map(|t| index.idf[t as usize])
+                    .sum::<f32>();
                 let found_words: f32 = query
-                    .words
+                    .word_ids
                     .iter()
-                    .filter(|w| unique.contains(w.as_str()))
-                    .map(|w| weight_of(w))
+                    .flatten()
+                    .filter(|id| doc.terms.binary_search(id).is_ok())
+                    .map(|id| index.idf[*id as usize])
                     .sum();
                 let doc_share = found / doc.mass.max(f32::MIN_POSITIVE);
                 let query_share = (found_words / query_mass).min(1.0);
-                if unique.len() == 1 && query_share < ONE_WORD_MIN_SHARE {
+                if doc.terms.len() == 1 && query_share < ONE_WORD_MIN_SHARE {
                     // A one-word phrase ("thôi nhé" → "thoi") inside a longer message
                     // ("thời tiết Huế…" folds to "thoi tiet hue") says nothing about it.
                     continue;
@@ -393,30 +630,49 @@ impl Intents {
         all
     }
 
-    /// The danger node the message is about, if any is confident enough.
-    pub(crate) fn danger(&self, query: &Query) -> Option<Target> {
-        let candidates = self.rank(query, true, None);
-        let best = candidates.first()?;
-        if best.confidence < DANGER_MIN {
+    /// The danger node the message is about, if any. A warning needs a threat in the message
+    /// (money or a code asked for, a link or app, a face scan, a lock, money already gone,
+    /// see [`Signals`]): a topic word alone ("sinh trắc học", "OTP") is everyday business.
+    /// A threat with someone contacting the citizen, or happening now, is a scam in progress
+    /// even when no danger example covers it well (then the urgent dialog's start answers);
+    /// a question about scams in general is not.
+    pub(crate) fn danger(&self, query: &Query) -> Option<Danger> {
+        let index = self.index.as_ref()?;
+        // The message is one of a danger node's own phrases ("khẩn cấp").
+        let exact = index.exact.get(&query.words.join(" ")).into_iter().flatten();
+        if let Some(doc) =
+            exact.map(|id| &index.docs[*id as usize]).find(|d| index.urgent[d.node as usize])
+        {
+            return Some(Danger::Node(index.nodes[doc.node as usize].clone()));
+        }
+        let signals = Signals::of(&query.words);
+        if !signals.alarming() {
             return None;
         }
+        let candidates = self.rank(query, true, None);
+        if signals.in_progress() {
+            return Some(match candidates.iter().find(|c| c.confidence >= DANGER_LOW) {
+                Some(best) => Danger::Node(best.target.clone()),
+                None => {
+                    let dialog = candidates.first().map(|c| &c.target).or_else(|| {
+                        index.nodes.iter().zip(&index.urgent).find(|(_, u)| **u).map(|(t, _)| t)
+                    })?;
+                    Danger::Dialog(dialog.dialog.clone())
+                }
+            });
+        }
+        // A threat nobody is pressing now ("tài khoản có bị khóa không"): only a danger
+        // example that fits well warns, and not when an ordinary answer fits completely.
+        let best = candidates
+            .iter()
+            .filter(|c| c.confidence >= DANGER)
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))?;
         let ordinary = self.rank(query, false, None);
-        // A message an ordinary answer explains completely (it is one of that node's own
-        // examples) and a danger node only partly is everyday business: "trả tiền điện" is
-        // not "điện lực dọa cắt điện".
         let ordinary_confidence = ordinary.iter().map(|c| c.confidence).fold(0.0, f32::max);
         if ordinary_confidence >= EVERYDAY && best.confidence < ACCEPT {
             return None;
         }
-        let confident = candidates
-            .iter()
-            .filter(|c| c.confidence >= DANGER)
-            .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-        if let Some(confident) = confident {
-            return Some(confident.target.clone());
-        }
-        let ordinary_best = ordinary.first().map_or(0.0, |c| c.score);
-        (best.score >= DANGER_RELATIVE * ordinary_best).then(|| best.target.clone())
+        Some(Danger::Node(best.target.clone()))
     }
 
     /// Answer, ask back or miss, for ordinary (not danger) nodes.
@@ -470,21 +726,41 @@ pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
     }
 }
 
+/// The values in both sorted lists.
+fn sorted_common<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    return Some(a[i - 1]);
+                }
+            }
+        }
+        None
+    })
+}
+
 impl Index {
     /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
     fn repair(&self, words: Vec<String>) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len());
         for word in words {
-            if self.df.contains_key(&word) || word.bytes().all(|b| b.is_ascii_digit()) {
+            if self.vocabulary.contains_key(&word) || word.bytes().all(|b| b.is_ascii_digit()) {
                 out.push(word);
                 continue;
             }
-            if word.chars().count() >= text::TYPO_MIN_WORD_CHARS
-                && let Some(known) = self
-                    .words
-                    .iter()
-                    .filter(|w| text::word_matches(w, &word))
-                    .max_by_key(|w| self.df.get(*w).copied().unwrap_or(0))
+            let len = word.chars().count();
+            if len >= text::TYPO_MIN_WORD_CHARS
+                && let Some((known, _)) = (len - 1..=len + 1)
+                    .filter_map(|l| self.words_by_len.get(l))
+                    .flatten()
+                    .filter(|(w, _)| text::word_matches(w, &word))
+                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
             {
                 out.push(known.clone());
                 continue;
@@ -492,7 +768,9 @@ impl Index {
             let split = (2..word.len().saturating_sub(1))
                 .filter(|i| word.is_char_boundary(*i))
                 .map(|i| word.split_at(i))
-                .find(|(a, b)| self.df.contains_key(*a) && self.df.contains_key(*b));
+                .find(|(a, b)| {
+                    self.vocabulary.contains_key(*a) && self.vocabulary.contains_key(*b)
+                });
             match split {
                 Some((a, b)) => {
                     out.push(a.to_owned());
@@ -533,7 +811,12 @@ mod tests {
         ];
         let phrases: Vec<Phrase> = phrases
             .iter()
-            .map(|(d, n, t, s)| Phrase { target: target(d, n), text: (*t).to_owned(), source: *s })
+            .map(|(d, n, t, s)| Phrase {
+                target: target(d, n),
+                text: (*t).to_owned(),
+                source: *s,
+                words: Vec::new(),
+            })
             .collect();
         let lexicon = crate::dialog::lexicon::tests_support::sample();
         Intents::build(&phrases, &lexicon, &|d| d == "kc")
@@ -577,7 +860,7 @@ mod tests {
         let intents = intents();
         let lexicon = crate::dialog::lexicon::tests_support::sample();
         let query = intents.query(&lexicon, "co nguoi xung cong an goi bat chuyen tien");
-        assert_eq!(intents.danger(&query), Some(target("kc", "cong_an")));
+        assert_eq!(intents.danger(&query), Some(Danger::Node(target("kc", "cong_an"))));
         assert!(!matches!(intents.decide(&query, None), Decision::Answer(t) if t.dialog == "kc"));
         let query = intents.query(&lexicon, "quen mat khau");
         assert_eq!(intents.danger(&query), None);
@@ -586,7 +869,69 @@ mod tests {
         assert_eq!(intents.danger(&query), None);
         // …but the threat around it is.
         let query = intents.query(&lexicon, "dien luc goi doi tra tien dien ngay keo cat");
-        assert_eq!(intents.danger(&query), Some(target("kc", "dien")));
+        assert_eq!(intents.danger(&query), Some(Danger::Node(target("kc", "dien"))));
+    }
+
+    #[test]
+    fn danger_needs_a_threat_not_a_topic_word() {
+        let intents = intents();
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        let node = |n| Some(Danger::Node(target("kc", n)));
+        let start = Some(Danger::Dialog("kc".to_owned()));
+        let cases = [
+            // A threat and someone pressing now: the closest danger node, or the start.
+            ("cong an goi bat chuyen tien de dieu tra gap", node("cong_an")),
+            ("vua co so la nhan tin xin ma otp", start.clone()),
+            ("ho gui link bao bam vao de nhan qua", start.clone()),
+            ("tk bi tru het tien sau khi lam theo nguoi ta", start.clone()),
+            // One of a danger node's own phrases.
+            ("công an gọi bắt chuyển tiền điều tra", node("cong_an")),
+            // Topic words, general questions, everyday mistakes: no warning.
+            ("cong an co bao gio goi dien bat chuyen tien khong", None),
+            ("lam sao nhan biet tin nhan gia ngan hang", None),
+            ("co nen dua otp cho nhan vien ngan hang khong", None),
+            ("lo chuyen tien sai tai khoan", None),
+            ("tu nhien co nguoi chuyen tien vao tai khoan", None),
+            ("cap nhat sinh trac hoc ngan hang o dau", None),
+            ("lua dao", None),
+            ("neu lo bam vao link la thi lam gi", None),
+        ];
+        for (message, expected) in cases {
+            let query = intents.query(&lexicon, message);
+            assert_eq!(intents.danger(&query), expected, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn signals_table() {
+        let lexicon = crate::dialog::lexicon::tests_support::sample();
+        // (message, threat, contact, now, general, asking, mistake)
+        let cases = [
+            ("co nguoi goi xung cong an bat chuyen tien", true, true, true, false, false, false),
+            ("ngan hang nhan tin tk se khoa kem link", true, true, false, false, false, false),
+            ("toi bi lua mat 30 trieu", true, false, true, false, false, false),
+            ("so bi lua khi mua hang", false, false, false, false, false, false),
+            ("dang nhap vneid khong duoc", false, false, false, false, false, false),
+            ("dang bi ep nap 5tr de rut tien", true, false, true, false, false, false),
+            ("dien luc that co nhan tin doi tien khong", true, true, false, true, false, false),
+            ("co phai lua dao khong", false, false, false, false, true, false),
+            ("ck nham cho nguoi ta 500k", true, true, true, false, false, true),
+            ("giay trieu tap qua zalo", false, false, false, false, false, false),
+            ("ho bao cai ung dung de hoan tien", true, true, false, false, false, false),
+            ("nen cai ung dung nao cua tinh", false, false, false, false, false, false),
+            ("doi cung cap so tai khoan", true, false, false, false, false, false),
+            ("ngan hang co goi dien doi otp khong", true, true, false, true, false, false),
+            ("zalo anh trai nhan muon 10 trieu", true, true, false, false, false, false),
+        ];
+        for (message, threat, contact, now, general, asking, mistake) in cases {
+            let words = lexicon.normalize(message);
+            let s = Signals::of(&words);
+            assert_eq!(
+                (s.threat, s.contact, s.now, s.general, s.asking, s.mistake),
+                (threat, contact, now, general, asking, mistake),
+                "{message:?}: {s:?}"
+            );
+        }
     }
 
     #[test]

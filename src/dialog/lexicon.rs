@@ -23,6 +23,15 @@ pub(crate) struct Lexicon {
     words: HashMap<String, Vec<String>>,
     /// Folded word → its context rule.
     context: HashMap<String, ContextRule>,
+    /// Key as written (lower case, NFC) → folded key, for words typed with tone marks: "cá"
+    /// is not the shorthand "ca", "nhà" is not the particle "nha", but "ạ", "nhé", "đc" are
+    /// what the file says.
+    written: HashMap<String, String>,
+}
+
+/// True if `word` carries no mark other than `đ`: typed that way it may be shorthand.
+fn unmarked(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii() || c == 'đ')
 }
 
 #[derive(Debug, Clone)]
@@ -33,17 +42,30 @@ struct ContextRule {
 }
 
 impl Lexicon {
-    /// The folded, expanded words of `text` that matter for matching.
+    /// The folded, expanded words of `text` that matter for matching. A word typed with tone
+    /// marks matches only an entry written with the same marks ("cá nhân" keeps "ca").
     pub(crate) fn normalize(&self, text: &str) -> Vec<String> {
-        self.normalize_folded(&text::fold(text))
+        let mut folded: Vec<String> = Vec::new();
+        let mut keys: Vec<Option<String>> = Vec::new();
+        for written in text::fold_case(text).split(' ').filter(|w| !w.is_empty()) {
+            let key = if unmarked(written) { None } else { Some(written) };
+            for word in text::fold(written).split(' ').filter(|w| !w.is_empty()) {
+                keys.push(key.map(|k| self.written.get(k).cloned().unwrap_or_default()));
+                folded.push(word.to_owned());
+            }
+        }
+        let words: Vec<&str> = folded.iter().map(String::as_str).collect();
+        self.expand(&words, &keys)
     }
 
-    /// As [`Lexicon::normalize`], for text already folded.
-    pub(crate) fn normalize_folded(&self, folded: &str) -> Vec<String> {
-        let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+    /// `keys[i]`: `None` when word `i` may be any entry, else the only entry it may be
+    /// (empty: none).
+    fn expand(&self, words: &[&str], keys: &[Option<String>]) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len() + 2);
         for (i, word) in words.iter().enumerate() {
-            if let Some(rule) = self.context.get(*word) {
+            if keys[i].as_deref().is_some_and(|k| k != *word) {
+                out.push((*word).to_owned());
+            } else if let Some(rule) = self.context.get(*word) {
                 let from = i.saturating_sub(CONTEXT_WINDOW);
                 let to = (i + CONTEXT_WINDOW + 1).min(words.len());
                 let near = (from..to).filter(|j| *j != i).any(|j| {
@@ -70,6 +92,7 @@ impl Lexicon {
 pub(crate) fn compile(sink: &mut Sink<'_>, file: usize, raw: &RawLexicon) -> Lexicon {
     let mut lexicon = Lexicon::default();
     let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut written: HashMap<String, String> = HashMap::new();
     let mut key = |sink: &mut Sink<'_>, word: &Spanned<String>| -> Option<String> {
         let folded = checked(sink, file, word, "từ")?;
         if folded.contains(' ') {
@@ -90,6 +113,7 @@ pub(crate) fn compile(sink: &mut Sink<'_>, file: usize, raw: &RawLexicon) -> Lex
             );
             return None;
         }
+        written.insert(text::fold_case(word.get_ref()), folded.clone());
         Some(folded)
     };
     for (word, meaning) in &raw.words {
@@ -126,6 +150,7 @@ pub(crate) fn compile(sink: &mut Sink<'_>, file: usize, raw: &RawLexicon) -> Lex
         let means = means.split(' ').map(str::to_owned).collect();
         lexicon.context.insert(word, ContextRule { near, means, otherwise });
     }
+    lexicon.written = written;
     lexicon
 }
 
@@ -190,6 +215,7 @@ ignore = ["ạ", "nhé", "ơi"]
 ko = "không"
 "đc" = "được"
 ck = "chuyển khoản"
+ca = "công an"
 [[context]]
 word = "mk"
 near = ["quên", "đổi", "nhập"]
@@ -205,6 +231,11 @@ otherwise = "mình"
             ("mk muốn hỏi", "minh muon hoi"),
             ("đổi  MK", "doi mat khau"),
             ("bot ơi", "bot"),
+            // Typed with tone marks, a word is shorthand only if the file writes it so.
+            ("ck cá nhân", "chuyen khoan ca nhan"),
+            ("CK nhé", "chuyen khoan"),
+            ("đc", "duoc"),
+            ("ca goi", "cong an goi"),
             ("", ""),
         ];
         for (input, expected) in cases {

@@ -457,7 +457,7 @@ fn check_examples(
 ) -> Vec<Phrase> {
     let mut phrases = Vec::new();
     // Normalized example → the node that has it, and where.
-    let mut seen: HashMap<String, (Target, String, usize)> = HashMap::new();
+    let mut seen: HashMap<String, (Target, usize, usize)> = HashMap::new();
     for (file, id, dialog) in raw {
         for keyword in &dialog.keywords {
             if let Ok(target) = index.resolve(id, id) {
@@ -465,6 +465,7 @@ fn check_examples(
                     target,
                     text: keyword.get_ref().clone(),
                     source: Source::Topic,
+                    words: Vec::new(),
                 });
             }
         }
@@ -477,7 +478,8 @@ fn check_examples(
                 .chain(node.keywords.iter().map(|k| (k, Source::Keyword, "từ khóa")));
             for (value, source, what) in written {
                 check_text(sink, *file, value, what);
-                let normalized = lexicon.normalize(value.get_ref()).join(" ");
+                let words = lexicon.normalize(value.get_ref());
+                let normalized = words.join(" ");
                 if normalized.is_empty() {
                     sink.error(
                         *file,
@@ -487,11 +489,12 @@ fn check_examples(
                     );
                     continue;
                 }
-                if let Some((other, path, line)) = seen.get(&normalized) {
+                if let Some((other, other_file, offset)) = seen.get(&normalized) {
                     // The same phrase twice on one node (with and without diacritics): harmless.
                     if *other == target {
                         continue;
                     }
+                    let (path, line) = (sink.path(*other_file), sink.line_of(*other_file, *offset));
                     let place = format!(
                         "trùng với bước \"{}:{}\" ({path}:{line})",
                         other.dialog, other.node
@@ -504,12 +507,13 @@ fn check_examples(
                     );
                     continue;
                 }
-                let line = sink.line_of(*file, value.span().start);
-                seen.insert(normalized, (target.clone(), sink.path(*file), line));
+                // Where it was seen; the line is worked out only for a duplicate.
+                seen.insert(normalized, (target.clone(), *file, value.span().start));
                 phrases.push(Phrase {
                     target: target.clone(),
                     text: value.get_ref().clone(),
                     source,
+                    words,
                 });
             }
         }
@@ -548,6 +552,7 @@ fn label_phrases(dialogs: &BTreeMap<String, super::model::Dialog>) -> Vec<Phrase
                 target,
                 text: label,
                 source: Source::Label,
+                words: Vec::new(),
             })
         })
         .collect()

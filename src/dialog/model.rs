@@ -104,7 +104,7 @@ impl DialogSet {
     /// How free text is understood, for `check --explain`: the normalized words, then the
     /// best danger and ordinary candidates as `dialog:node score confidence`.
     pub fn explain(&self, text: &str) -> String {
-        let query = self.intents.query(&self.lexicon, &super::text::fold(text));
+        let query = self.intents.query(&self.lexicon, text);
         let mut out = format!("[{}]", query.joined());
         for c in self.intents.explain(&query) {
             let mark = if c.urgent { "!" } else { "" };

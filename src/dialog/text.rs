@@ -22,12 +22,19 @@ pub fn is_nfc(s: &str) -> bool {
 /// Lower case, NFC, words separated by single spaces, punctuation dropped, diacritics kept.
 /// Used for the "exact" matching tier, where "bán" and "bàn" differ.
 pub fn fold_case(s: &str) -> String {
+    if s.is_ascii() {
+        // Most citizens type without diacritics: nothing to compose.
+        return words(s.chars().map(|c| c.to_ascii_lowercase()));
+    }
     words(s.nfc().flat_map(char::to_lowercase))
 }
 
 /// Lower case with every tone mark and diacritic removed (stacked marks included) and
 /// `đ` → `d`; words separated by single spaces, punctuation dropped.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return words(s.chars().map(|c| c.to_ascii_lowercase()));
+    }
     words(crate::vntext::unmark(s).chars())
 }
 
