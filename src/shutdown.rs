@@ -96,6 +96,36 @@ impl Shutdown {
     }
 }
 
+/// Runs `pass` off the async runtime every `every` (a missed tick waits, never bursts);
+/// when a pass queued messages, wakes the sender. `what` names the pass in the logs. The
+/// reminders and the hand-off scheduler both run this way; the caller stops the task.
+pub fn spawn_periodic<F>(
+    what: &'static str,
+    every: Duration,
+    sender_wake: Arc<Notify>,
+    pass: F,
+) -> TaskHandle<()>
+where
+    F: Fn() -> anyhow::Result<usize> + Clone + Send + Sync + 'static,
+{
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match tokio::task::spawn_blocking(pass.clone()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(queued)) => {
+                    tracing::info!(queued, "{what}: messages queued");
+                    sender_wake.notify_one();
+                }
+                Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "{what} failed"),
+                Err(e) => tracing::warn!(error = %e, "{what} panicked"),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,24 +27,8 @@ impl Handoff {
         }
         let this = self.clone();
         let every = Duration::from_secs(self.settings.interval_secs.max(1));
-        Some(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                let pass = this.clone();
-                match tokio::task::spawn_blocking(move || pass.run_once(pass.clock.now_secs()))
-                    .await
-                {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(n)) => {
-                        tracing::info!(changes = n, "hand-off scheduler pass");
-                        sender_wake.notify_one();
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "hand-off pass failed"),
-                    Err(e) => tracing::warn!(error = %e, "hand-off pass panicked"),
-                }
-            }
+        Some(crate::shutdown::spawn_periodic("hand-off scheduler", every, sender_wake, move || {
+            this.run_once(this.clock.now_secs())
         }))
     }
 

@@ -25,24 +25,8 @@ impl Reporting {
         }
         let this = self.clone();
         let every = Duration::from_secs(self.settings.reminder_interval_secs.max(10));
-        Some(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                let pass = this.clone();
-                match tokio::task::spawn_blocking(move || pass.remind_once(pass.clock().now_secs()))
-                    .await
-                {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(queued)) => {
-                        tracing::info!(queued, "report reminders queued");
-                        sender_wake.notify_one();
-                    }
-                    Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "reminder pass failed"),
-                    Err(e) => tracing::warn!(error = %e, "reminder pass panicked"),
-                }
-            }
+        Some(crate::shutdown::spawn_periodic("report reminders", every, sender_wake, move || {
+            this.remind_once(this.clock().now_secs())
         }))
     }
 
