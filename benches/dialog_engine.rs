@@ -231,6 +231,18 @@ fn example_set(dialogs: usize, nodes: usize) -> Vec<SourceFile> {
     files
 }
 
+/// Loads `files` `runs` times: (median, max) in milliseconds.
+fn time_loads(files: &[dialog::SourceFile], runs: usize) -> (f64, f64) {
+    let times = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(dialog::load(black_box(files), &LoadOptions::default()));
+            start.elapsed()
+        })
+        .collect();
+    median_ms(times)
+}
+
 fn median_ms(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
     (times[times.len() / 2].as_secs_f64() * 1e3, times[times.len() - 1].as_secs_f64() * 1e3)
@@ -251,14 +263,7 @@ fn bench_understanding() {
     // Shipped dialogs and their labelled messages.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs");
     let files = cnscd_bot::dialog_runtime::read_dialog_dir(&dir).expect("read dialogs");
-    let times = (0..20)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(dialog::load(black_box(&files), &LoadOptions::default()));
-            start.elapsed()
-        })
-        .collect();
-    let (load_median, load_max) = median_ms(times);
+    let (load_median, load_max) = time_loads(&files, 20);
     let set = dialog::load(&files, &LoadOptions::default()).set.expect("shipped dialogs load");
     let labelled = std::fs::read_to_string(dir.join("tests/understanding.tsv")).unwrap_or_default();
     let messages: Vec<String> = labelled
@@ -281,14 +286,7 @@ fn bench_understanding() {
     let errors: Vec<String> = loaded.errors().map(ToString::to_string).take(3).collect();
     assert!(errors.is_empty(), "synthetic set must load: {errors:?}");
     let set = loaded.set.expect("synthetic set");
-    let times = (0..20)
-        .map(|_| {
-            let start = Instant::now();
-            black_box(dialog::load(black_box(&files), &LoadOptions::default()));
-            start.elapsed()
-        })
-        .collect();
-    let (load_median, load_max) = median_ms(times);
+    let (load_median, load_max) = time_loads(&files, 20);
     let mut rng = Lcg(7);
     let messages: Vec<String> = (0..500)
         .map(|_| {

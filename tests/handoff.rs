@@ -368,13 +368,10 @@ async fn service_says(
     wait_new(fake, waiter, before, expect).await;
 }
 
-#[tokio::test]
-async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
-    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
-    let fake_base = fake.serve_loopback().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
+/// The real binary on `store`, with the example units, a team for thôn Phú An and a
+/// member invite for it; returns the service and the invite code.
+async fn start_with_phu_an_team(fake_base: &str, store: &Path) -> (Service, String) {
+    let s = Service::start(fake_base, fake_base, store, &env()).await;
     let r = reqwest::Client::new()
         .post(format!("{}/admin/api/units/import", s.base))
         .bearer_auth(ADMIN_TOKEN)
@@ -387,7 +384,16 @@ async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
         s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
     let code =
         s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
-    let code = code["code"].as_str().unwrap().to_owned();
+    (s, code["code"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_request_survives_kill_9_and_a_redelivered_question_is_not_doubled() {
+    let fake = FakeZalo::new(APP_SECRET, "access-0", "refresh-0");
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (s, code) = start_with_phu_an_team(&fake_base, &store).await;
     service_says(&fake, &s, "m-k", "k1", &format!("/dangky {code}"), "m-k", "").await;
     service_says(&fake, &s, "c-k", "k2", "gap to", "c-k", "thôn, tổ dân phố nào").await;
     service_says(&fake, &s, "c-k", "k3", "Phu An", "c-k", "Bạn cần giúp việc gì?").await;
@@ -429,20 +435,7 @@ async fn kill_9_mid_hand_off_loses_no_relayed_message_and_keeps_the_claim() {
     let fake_base = fake.serve_loopback().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let s = Service::start(&fake_base, &fake_base, &store, &env()).await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/admin/api/units/import", s.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .body(units_csv())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
-    let team =
-        s.admin("/admin/api/teams", Some(json!({"unit": "20000-01", "name": "Tổ Phú An"}))).await;
-    let code =
-        s.admin("/admin/api/invites", Some(json!({"team": team["id"], "role": "member"}))).await;
-    let code = code["code"].as_str().unwrap().to_owned();
+    let (s, code) = start_with_phu_an_team(&fake_base, &store).await;
     service_says(&fake, &s, "m-q", "q1", &format!("/dangky {code}"), "m-q", "/ten").await;
     service_says(&fake, &s, "m-q", "q2", "/ten Vũ Thị Quyên", "m-q", "Vũ Thị Quyên").await;
     service_says(&fake, &s, "c-q", "q3", "gap to", "c-q", "thôn, tổ dân phố nào").await;

@@ -76,15 +76,7 @@ pub(crate) fn step_traced(
     now: i64,
     options: &EngineOptions,
 ) -> (Step, Vec<Target>) {
-    let mut turn = Turn {
-        set,
-        session: None,
-        replies: Vec::new(),
-        visited: Vec::new(),
-        notice: None,
-        action: None,
-        understood: Understood::Yes,
-    };
+    let mut turn = Turn::new(set);
     let live = session.filter(|s| now.saturating_sub(s.last_active) <= options.idle_timeout_secs);
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
@@ -134,15 +126,7 @@ pub fn warning(set: &DialogSet, typed: &str, now: i64) -> Option<Step> {
         return None;
     }
     let query = set.intents.query(&set.lexicon, &folded);
-    let mut turn = Turn {
-        set,
-        session: None,
-        replies: Vec::new(),
-        visited: Vec::new(),
-        notice: None,
-        action: None,
-        understood: Understood::Yes,
-    };
+    let mut turn = Turn::new(set);
     if !turn.danger(&query) || turn.replies.is_empty() {
         return None;
     }
@@ -220,6 +204,19 @@ enum ChoiceMatch {
 }
 
 impl<'s> Turn<'s> {
+    /// A turn that has said nothing yet, outside any session.
+    fn new(set: &'s DialogSet) -> Turn<'s> {
+        Turn {
+            set,
+            session: None,
+            replies: Vec::new(),
+            visited: Vec::new(),
+            notice: None,
+            action: None,
+            understood: Understood::Yes,
+        }
+    }
+
     fn text(&mut self, typed: &str) {
         // Matching work grows with the text; nobody answers a menu with a novel.
         let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {

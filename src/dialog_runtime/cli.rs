@@ -279,8 +279,9 @@ mod tests {
 
     use super::*;
 
-    fn check(dir: &Path) -> ExitCode {
-        run_check(CheckArgs {
+    /// `cnscd-bot check DIR` with every option at its default.
+    fn args(dir: &Path) -> CheckArgs {
+        CheckArgs {
             dir: dir.to_owned(),
             review_days: dialog::DEFAULT_REVIEW_DAYS,
             strict: false,
@@ -290,8 +291,11 @@ mod tests {
             store: None,
             admin_url: None,
             admin_token: None,
-        })
-        .expect("check runs")
+        }
+    }
+
+    fn check(dir: &Path) -> ExitCode {
+        run_check(args(dir)).expect("check runs")
     }
 
     #[test]
@@ -314,17 +318,7 @@ mod tests {
             .expect("write");
         assert_eq!(check(dir.path()), ExitCode::FAILURE, "a load error fails");
 
-        let missing = run_check(CheckArgs {
-            dir: dir.path().join("none"),
-            review_days: dialog::DEFAULT_REVIEW_DAYS,
-            strict: false,
-            stale: false,
-            explain: false,
-            why: Vec::new(),
-            store: None,
-            admin_url: None,
-            admin_token: None,
-        });
+        let missing = run_check(args(&dir.path().join("none")));
         assert!(missing.is_err());
     }
 }

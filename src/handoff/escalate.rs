@@ -138,31 +138,12 @@ mod tests {
 
     fn request(status: Status, level: Level, at: i64) -> Request {
         Request {
-            id: 7,
-            citizen: "cit".into(),
-            unit: "20000-01".into(),
             commune: Some("20000".into()),
             team: Some(1),
-            topic: None,
-            question: "Cài VNeID".into(),
             status,
-            created_at: at,
             level,
-            waiting_since: at,
             notified: vec!["a1".into(), "a2".into()],
-            claimed_by: None,
-            claimer_team: None,
-            claimed_at: None,
-            first_reply_at: None,
-            closed_at: None,
-            closed_by: None,
-            last_citizen_at: at,
-            visits: 0,
-            rating: None,
-            lines: vec![],
-            plain_ok: false,
-            purged: false,
-            rev: 0,
+            ..Request::open(7, "cit", "20000-01", "Cài VNeID".into(), at)
         }
     }
 

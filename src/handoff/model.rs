@@ -136,6 +136,38 @@ pub struct Request {
 }
 
 impl Request {
+    /// A new open request #`id` for `unit`, waiting for the village team since `now`;
+    /// place, topic and who was told are filled in by the caller.
+    pub fn open(id: u64, citizen: &str, unit: &str, question: String, now: i64) -> Request {
+        Request {
+            id,
+            citizen: citizen.to_owned(),
+            unit: unit.to_owned(),
+            commune: None,
+            team: None,
+            topic: None,
+            question,
+            status: Status::Open,
+            created_at: now,
+            level: Level::Team,
+            waiting_since: now,
+            notified: Vec::new(),
+            claimed_by: None,
+            claimer_team: None,
+            claimed_at: None,
+            first_reply_at: None,
+            closed_at: None,
+            closed_by: None,
+            last_citizen_at: now,
+            visits: 0,
+            rating: None,
+            lines: Vec::new(),
+            plain_ok: false,
+            purged: false,
+            rev: 0,
+        }
+    }
+
     /// Who may see the request's texts in the chat: the notified members, the claimer.
     pub fn visible_to(&self, user: &str) -> bool {
         self.claimed_by.as_deref() == Some(user) || self.notified.iter().any(|u| u == user)

@@ -437,31 +437,12 @@ impl Handoff {
         let question: String = text.chars().take(MAX_TEXT_CHARS).collect();
         let place = dir.place_label(&unit);
         let r = Request {
-            id,
-            citizen: user.to_owned(),
-            unit: unit.clone(),
             commune: dir.commune_of(&unit),
             team: dir.team_of_unit(&unit),
             topic: c.topic.clone(),
-            question: question.clone(),
-            status: Status::Open,
-            created_at: now,
             level: route.level,
-            waiting_since: now,
             notified: route.recipients.clone(),
-            claimed_by: None,
-            claimer_team: None,
-            claimed_at: None,
-            first_reply_at: None,
-            closed_at: None,
-            closed_by: None,
-            last_citizen_at: now,
-            visits: 0,
-            rating: None,
-            lines: Vec::new(),
-            plain_ok: false,
-            purged: false,
-            rev: 0,
+            ..Request::open(id, user, &unit, question.clone(), now)
         };
         let mut effect = Effect::default();
         let passed_on = route.level != Level::Team;

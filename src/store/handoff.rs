@@ -17,7 +17,6 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::keys::u64_key;
 use super::reports::{CommitError, LastEvent};
 use super::{Store, StoreError, from_json, outbox, to_json};
 use crate::handoff::model::{Citizen, PendingRelay, Request};
@@ -161,10 +160,7 @@ impl Store {
                 if let (Some(user), Some(last)) = (user, last) {
                     tree.insert(format!("last/{user}").as_bytes(), to_json(last))?;
                 }
-                for entry in &entries {
-                    out.insert(&u64_key(entry.id), to_json(entry))?;
-                    outbox::index_insert(pending, queue, entry)?;
-                }
+                outbox::insert_new(out, pending, queue, &entries)?;
                 Ok(())
             });
         match result {
@@ -233,36 +229,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handoff::model::{Level, Status};
+    use crate::handoff::model::Status;
 
     fn request(id: u64, rev: u64) -> Request {
-        Request {
-            id,
-            citizen: "c".into(),
-            unit: "v".into(),
-            commune: None,
-            team: None,
-            topic: None,
-            question: "q".into(),
-            status: Status::Open,
-            created_at: 0,
-            level: Level::Team,
-            waiting_since: 0,
-            notified: vec![],
-            claimed_by: None,
-            claimer_team: None,
-            claimed_at: None,
-            first_reply_at: None,
-            closed_at: None,
-            closed_by: None,
-            last_citizen_at: 0,
-            visits: 0,
-            rating: None,
-            lines: vec![],
-            plain_ok: false,
-            purged: false,
-            rev,
-        }
+        Request { rev, ..Request::open(id, "c", "v", "q".into(), 0) }
     }
 
     #[test]

@@ -344,10 +344,7 @@ impl Store {
                 if let Some(value) = &user_value {
                     users.insert(user_id.as_bytes(), value.as_slice())?;
                 }
-                for entry in &entries {
-                    outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    outbox::index_insert(pending, queue, entry)?;
-                }
+                outbox::insert_new(outbox, pending, queue, &entries)?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })?;
         Ok(entries.iter().map(|e| e.id).collect())
@@ -469,10 +466,7 @@ impl Store {
                     return Ok(false);
                 }
                 once.insert(once_key.as_bytes(), &now_ms.to_be_bytes())?;
-                for entry in &entries {
-                    outbox.insert(&u64_key(entry.id), to_json(entry))?;
-                    outbox::index_insert(pending, queue, entry)?;
-                }
+                outbox::insert_new(outbox, pending, queue, &entries)?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(true)
             })?;
         Ok(queued)

@@ -312,6 +312,22 @@ fn be_i64(value: &[u8]) -> i64 {
     value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).unwrap_or(0)
 }
 
+/// Stores new outbox entries and adds them to both due indexes, inside a transaction:
+/// every write that queues messages (a processed event, a reminder, a hand-off) goes
+/// through here.
+pub(super) fn insert_new(
+    outbox: &TransactionalTree,
+    pending: &TransactionalTree,
+    queue: &TransactionalTree,
+    entries: &[OutboxEntry],
+) -> Result<(), UnabortableTransactionError> {
+    for entry in entries {
+        outbox.insert(&super::keys::u64_key(entry.id), super::to_json(entry))?;
+        index_insert(pending, queue, entry)?;
+    }
+    Ok(())
+}
+
 /// Adds (or moves) an entry in both due indexes, inside a transaction.
 pub(super) fn index_insert(
     pending: &TransactionalTree,
