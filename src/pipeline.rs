@@ -25,6 +25,8 @@ use crate::store::{InboxEntry, IngestOutcome, Store};
 pub struct Ingest {
     store: Store,
     shards: Arc<Vec<mpsc::Sender<u64>>>,
+    /// `cnscd_inbox_depth{shard}`, one handle per shard, registered once (not per event).
+    depth: Arc<Vec<metrics::Gauge>>,
     /// `workers.paused`: record events but leave them in the inbox.
     paused: bool,
 }
@@ -48,7 +50,7 @@ impl Ingest {
 
     fn dispatch(&self, seq: u64, user_id: &str) {
         let shard = shard_of(user_id, self.shards.len());
-        metrics::gauge!("cnscd_inbox_depth", "shard" => shard.to_string()).increment(1.0);
+        self.depth[shard].increment(1.0);
         if self.shards[shard].send(seq).is_err() {
             // Only during shutdown; the entry stays in the inbox for the next start.
             tracing::warn!(seq, "worker gone; event left in the inbox");
@@ -82,17 +84,21 @@ pub fn start(
     stop: &Shutdown,
 ) -> anyhow::Result<Ingest> {
     let mut senders = Vec::with_capacity(shards);
+    let mut depth = Vec::with_capacity(shards);
     for shard in 0..shards {
         let (tx, rx) = mpsc::channel();
         senders.push(tx);
+        let gauge = metrics::gauge!("cnscd_inbox_depth", "shard" => shard.to_string());
+        depth.push(gauge.clone());
         let conversation = conversation.clone();
         let worker_stop = stop.clone();
         let handle = std::thread::Builder::new()
             .name(format!("conversation-{shard}"))
-            .spawn(move || worker(shard, rx, conversation, worker_stop))?;
+            .spawn(move || worker(shard, rx, conversation, worker_stop, gauge))?;
         stop.track_thread(handle);
     }
-    let ingest = Ingest { store: store.clone(), shards: Arc::new(senders), paused };
+    let ingest =
+        Ingest { store: store.clone(), shards: Arc::new(senders), depth: Arc::new(depth), paused };
     if paused {
         tracing::warn!(
             "workers.paused: events are recorded but not answered until restarted unpaused"
@@ -109,9 +115,14 @@ pub fn start(
     Ok(ingest)
 }
 
-fn worker(shard: usize, rx: mpsc::Receiver<u64>, conversation: Conversation, stop: Shutdown) {
+fn worker(
+    shard: usize,
+    rx: mpsc::Receiver<u64>,
+    conversation: Conversation,
+    stop: Shutdown,
+    depth: metrics::Gauge,
+) {
     lower_thread_priority();
-    let depth = metrics::gauge!("cnscd_inbox_depth", "shard" => shard.to_string());
     let processed = metrics::histogram!("cnscd_stage_seconds", "stage" => "processed");
     loop {
         if stop.is_stopping() {
