@@ -215,8 +215,9 @@ thread_local! {
     static APP_CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
 }
 
-/// "Now" as Zalo stamps it: the service's clock (the system clock when no app runs on
-/// this thread, e.g. child-process tests).
+/// "Now" as Zalo stamps it: the service's clock. When no app runs on this thread (the
+/// child-process tests of `process.rs`) that is the system clock, which the child uses
+/// too; those tests assert nothing that depends on the date (reminders are off there).
 pub fn now_ms_string() -> String {
     APP_CLOCK.with(|c| c.borrow().clone()).unwrap_or_else(Clock::system).now_ms().to_string()
 }

@@ -40,6 +40,9 @@ impl Service {
             .env("CNSCD__ADMIN__TOKEN", ADMIN_TOKEN)
             .env("CNSCD__DIALOGS__DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs"))
             .env("CNSCD__DIALOGS__WATCH", "false")
+            // The child runs on the system clock (it has no injected one): nothing that
+            // depends on the date (reminders near a deadline) may run in these tests.
+            .env("CNSCD__REPORTS__REMINDERS", "false")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(if std::env::var_os("TEST_LOG").is_some() {
