@@ -8,18 +8,15 @@
 //! Both servers run as separate processes (this binary re-executes itself for the
 //! trivial one) so the load generator never shares their runtime.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cnscd_bot::zalo::fake::FakeZalo;
-use cnscd_bot::zalo::signature;
-use serde_json::json;
-
-const APP_ID: &str = "360846524940903967";
-const OA_SECRET: &str = "bench-oa-secret";
+use support::{ChildGuard, free_port, quantile, signed_text, start_bot, trivial_server, wait_up};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -96,12 +93,7 @@ async fn load(url: &str, concurrency: usize, secs: u64, tag: &str) -> Figures {
     let elapsed = started.elapsed().as_secs_f64();
     let mut latencies: Vec<f64> = results.iter().filter_map(|r| r.ok()).collect();
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| quantile(&latencies, p);
     Figures {
         per_sec: latencies.len() as f64 / elapsed,
         p50_ms: pct(0.50),
@@ -127,23 +119,12 @@ async fn run_for(
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let ts = format!("{}", 1_764_000_000_000u64 + n);
                 let user = format!("77{worker:04}{:012}", n % 50);
-                let body = json!({
-                    "app_id": APP_ID, "event_name": "user_send_text",
-                    "sender": {"id": user}, "recipient": {"id": "388613280878808645"},
-                    "message": {"text": "menu", "msg_id": format!("{tag}-{worker}-{n}")},
-                    "timestamp": ts
-                })
-                .to_string();
-                let mac = signature::sign(APP_ID, body.as_bytes(), &ts, OA_SECRET);
+                let msg_id = format!("{tag}-{worker}-{n}");
+                let (body, mac) = signed_text(&user, "menu", &msg_id, support::now_ms());
                 let t = Instant::now();
-                let resp = client
-                    .post(&url)
-                    .header("X-ZEvent-Signature", format!("mac={mac}"))
-                    .body(body)
-                    .send()
-                    .await;
+                let resp =
+                    client.post(&url).header("X-ZEvent-Signature", mac).body(body).send().await;
                 let ok = resp.is_ok_and(|r| r.status() == 200);
                 out.push(if ok { Ok(t.elapsed().as_secs_f64() * 1000.0) } else { Err(()) });
             }
@@ -157,63 +138,4 @@ async fn run_for(
         all.extend(t.await.unwrap());
     }
     all
-}
-
-fn trivial_server(port: u16) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(async move {
-        let app = axum::Router::new()
-            .route("/webhook/zalo", axum::routing::post(|_body: axum::body::Bytes| async { "ok" }))
-            .route("/healthz", axum::routing::get(|| async { "ok" }));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        axum::serve(listener, app).await.unwrap();
-    });
-}
-
-/// Starts the release binary against the fake Zalo; returns the process and its base URL.
-fn start_bot(fake_base: &str, store: &std::path::Path, paused: bool) -> (ChildGuard, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
-        .arg("serve")
-        .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("CNSCD__STORE__PATH", store)
-        .env("CNSCD__ZALO__APP_ID", APP_ID)
-        .env("CNSCD__ZALO__OA_SECRET_KEY", OA_SECRET)
-        .env("CNSCD__ZALO__APP_SECRET", "bench-app-secret")
-        .env("CNSCD__ZALO__ACCESS_TOKEN", "access-0")
-        .env("CNSCD__ZALO__REFRESH_TOKEN", "refresh-0")
-        .env("CNSCD__ZALO__API_BASE", fake_base)
-        .env("CNSCD__ZALO__OAUTH_BASE", fake_base)
-        .env("CNSCD__ZALO__SEND_RATE_PER_SEC", "100000")
-        .env("CNSCD__WORKERS__PAUSED", paused.to_string())
-        .env("CNSCD__DIALOGS__DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/dialogs"))
-        .env("CNSCD__DIALOGS__WATCH", "false")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    (ChildGuard(child), format!("http://127.0.0.1:{port}"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn wait_up(url: &str) {
-    for _ in 0..400 {
-        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not come up");
-}
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

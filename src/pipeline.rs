@@ -166,13 +166,19 @@ fn worker(
 
 /// Background work (processing, sending) runs at a lower CPU priority than the threads
 /// that answer webhooks: under a burst, acknowledging fast matters more than replying
-/// a few milliseconds sooner, and the backlog is durable. Linux only; a no-op elsewhere.
+/// a few milliseconds sooner, and the backlog is durable. Relative to the process's own
+/// priority (+5), so a service started with `nice` keeps the same ordering inside.
+/// Linux only; a no-op elsewhere.
 pub fn lower_thread_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: plain syscalls on the calling thread's own id; no memory is shared.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+        // getpriority can legitimately return -1; errno tells, but a failure here only
+        // means starting from 0, which is the common case anyway.
+        let current = libc::getpriority(libc::PRIO_PROCESS, tid);
+        let lower = (current + 5).clamp(-20, 19);
+        if libc::setpriority(libc::PRIO_PROCESS, tid, lower) != 0 {
             tracing::debug!("could not lower background thread priority");
         }
     }

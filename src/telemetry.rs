@@ -12,8 +12,10 @@
 //! | `cnscd_webhooks_total` | counter | `outcome` | `zalo/webhook.rs` |
 //! | `cnscd_webhook_seconds` | histogram | — | `zalo/webhook.rs` (ingest, fsync included) |
 //! | `cnscd_journal_batch_events` | histogram | — | `store/journal.rs` (group-commit size) |
+//! | `cnscd_store_flush_seconds` | histogram | — | `store/flusher.rs` (one sled flush, shared by every waiter) |
 //! | `cnscd_inbox_depth` | gauge | `shard` | `pipeline.rs` |
-//! | `cnscd_stage_seconds` | histogram | `stage` = `queued`, `processed`, `sent` | `conversation.rs`, `pipeline.rs`, `zalo/sender.rs` |
+//! | `cnscd_stage_seconds` | histogram | `stage` = `queued`, `processed`, `dispatched`, `sent` | `conversation.rs`, `pipeline.rs`, `zalo/sender.rs` |
+//! | `cnscd_send_call_seconds` | histogram | — | `zalo/sender.rs` (one call to the send API) |
 //! | `cnscd_outbox_messages` | gauge | `status` = `pending` | at scrape time, from the store |
 //! | `cnscd_inbox_events` | gauge | `status` = `waiting`, `failed` | at scrape time, from the store |
 //! | `cnscd_sends_total` | counter | `result`, `code` | `zalo/sender.rs` |

@@ -27,7 +27,10 @@ impl Flusher {
             while let Ok(first) = rx.recv() {
                 let mut waiters = vec![first];
                 waiters.extend(rx.try_iter());
+                let started = std::time::Instant::now();
                 let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                metrics::histogram!("cnscd_store_flush_seconds")
+                    .record(started.elapsed().as_secs_f64());
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "store flush failed");
                 }

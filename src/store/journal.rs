@@ -1,4 +1,4 @@
-//! The inbox journal: how a webhook becomes durable cheaply.
+//! The inbox journal: how a webhook (and a send result) becomes durable cheaply.
 //!
 //! Acknowledging an event requires it on disk. A sled flush under a steady write load
 //! costs far more than an fsync of an append-only file, so the webhook path appends the
@@ -9,6 +9,12 @@
 //! replayed. A torn last line (crash mid-write) was never acknowledged and is cut off;
 //! an unreadable line before it stops start-up (see `replay`). When no event arrives
 //! the writer checkpoints on its own, so an idle service leaves an empty journal.
+//!
+//! Send results ride in the same file and the same fdatasync: the sender must know a
+//! result is on disk before it takes on another message (a crash then repeats at most
+//! the sends in flight), and a sled flush per result cost far more CPU (every flush
+//! seals a log buffer and hands it to sled's I/O threads) than a line in a file that is
+//! synced anyway for the webhooks.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -20,16 +26,22 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::keys::u64_key;
-use super::{InboxEntry, StoreError};
+use super::{InboxEntry, OutboxEntry, StoreError};
 
 /// Checkpoint when the journal grows past this size or age.
 const CHECKPOINT_BYTES: u64 = 4 << 20;
 const CHECKPOINT_AGE: Duration = Duration::from_secs(5);
 
+/// One line of the journal: an acknowledged event (`seq` + `entry`) or a send result.
 #[derive(Serialize, Deserialize)]
 struct Record {
+    #[serde(default)]
     seq: u64,
-    entry: InboxEntry,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    entry: Option<InboxEntry>,
+    /// The outbox entry as it stands after a send attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    result: Option<OutboxEntry>,
 }
 
 struct Job {
@@ -47,6 +59,7 @@ pub struct Target {
     pub db: sled::Db,
     pub seen: sled::Tree,
     pub inbox: sled::Tree,
+    pub outbox: super::outbox::OutboxTrees,
 }
 
 impl Journal {
@@ -69,12 +82,20 @@ impl Journal {
         Ok(Journal { tx })
     }
 
-    /// Appends and syncs the record, then applies it to sled. Returns once durable.
+    /// Appends and syncs the event, then applies it to sled. Returns once durable.
     pub async fn append(&self, seq: u64, entry: InboxEntry) -> Result<(), StoreError> {
+        self.write(Record { seq, entry: Some(entry), result: None }).await
+    }
+
+    /// Appends and syncs a send result, then writes it to the outbox. Returns once
+    /// durable.
+    pub async fn append_result(&self, entry: OutboxEntry) -> Result<(), StoreError> {
+        self.write(Record { seq: 0, entry: None, result: Some(entry) }).await
+    }
+
+    async fn write(&self, record: Record) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Job { record: Record { seq, entry }, done })
-            .map_err(|_| StoreError::FlushAborted)?;
+        self.tx.send(Job { record, done }).map_err(|_| StoreError::FlushAborted)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => {
@@ -135,7 +156,7 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
     file.write_all(&buf).map_err(|e| e.to_string())?;
     file.sync_data().map_err(|e| e.to_string())?;
     for job in jobs {
-        apply(target, &job.record).map_err(|e| e.to_string())?;
+        apply(target, &job.record, false).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -145,10 +166,17 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
 /// The inbox entry goes first: sled recovers a prefix of its log, so if the `seen` mark
 /// survived a crash the inbox entry (or its later removal by processing) did too, and
 /// replay may safely skip every record whose mark is present.
-fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
-    target.inbox.insert(u64_key(record.seq), super::to_json(&record.entry))?;
-    let key = record.entry.dedupe_key.as_bytes();
-    target.seen.insert(key, &record.entry.received_at_ms.to_be_bytes())?;
+///
+/// A send result is written like `Store::outbox_save`; on replay only over an entry
+/// that is still pending (a later change, such as an admin's retry, is not undone).
+fn apply(target: &Target, record: &Record, replaying: bool) -> Result<(), StoreError> {
+    if let Some(entry) = &record.entry {
+        target.inbox.insert(u64_key(record.seq), super::to_json(entry))?;
+        target.seen.insert(entry.dedupe_key.as_bytes(), &entry.received_at_ms.to_be_bytes())?;
+    }
+    if let Some(result) = &record.result {
+        target.outbox.save(result, replaying)?;
+    }
     Ok(())
 }
 
@@ -188,8 +216,12 @@ fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreE
                     line: line_no,
                     reason: e.to_string(),
                 })?;
-            if target.seen.get(record.entry.dedupe_key.as_bytes())?.is_none() {
-                apply(target, &record)?;
+            let missing = match &record.entry {
+                Some(entry) => target.seen.get(entry.dedupe_key.as_bytes())?.is_none(),
+                None => record.result.is_some(),
+            };
+            if missing {
+                apply(target, &record, true)?;
                 replayed += 1;
             }
         }
@@ -224,11 +256,64 @@ mod tests {
 
     fn target() -> Target {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        Target { seen: db.open_tree("seen").unwrap(), inbox: db.open_tree("inbox").unwrap(), db }
+        Target {
+            seen: db.open_tree("seen").unwrap(),
+            inbox: db.open_tree("inbox").unwrap(),
+            outbox: super::super::outbox::OutboxTrees::open(&db).unwrap(),
+            db,
+        }
     }
 
     fn line(seq: u64, key: &str) -> String {
-        serde_json::to_string(&Record { seq, entry: entry(key) }).unwrap() + "\n"
+        serde_json::to_string(&Record { seq, entry: Some(entry(key)), result: None }).unwrap()
+            + "\n"
+    }
+
+    #[test]
+    fn a_replayed_send_result_marks_a_pending_entry_but_never_undoes_a_later_change() {
+        use super::super::{OutboxEntry, OutboxStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let entry = |id, status| OutboxEntry {
+            id,
+            user_id: "u".into(),
+            message: serde_json::json!({"text": "x"}),
+            status,
+            attempts: 0,
+            created_at_ms: 1,
+            next_attempt_ms: 1,
+            last_error: None,
+            sent_at_ms: None,
+            zalo_message_id: None,
+        };
+        // Entry 1 is pending in sled; entry 2 was failed and then retried by an admin
+        // (pending again, written to sled directly); entry 3 is gone (user withdrew).
+        target.outbox.save_new(&entry(1, OutboxStatus::Pending));
+        target.outbox.save_new(&entry(2, OutboxStatus::Failed));
+        let result = |e: OutboxEntry| {
+            serde_json::to_string(&Record { seq: 0, entry: None, result: Some(e) }).unwrap() + "\n"
+        };
+        let path = dir.path().join("j");
+        let text = result(entry(1, OutboxStatus::Sent))
+            + &result(entry(2, OutboxStatus::Sent))
+            + &result(entry(3, OutboxStatus::Sent));
+        std::fs::write(&path, text).unwrap();
+        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        replay(&mut file, &path, &target).unwrap();
+        let status = |id| target.outbox.get(id).map(|e| e.status);
+        assert_eq!(status(1), Some(OutboxStatus::Sent));
+        assert_eq!(status(2), Some(OutboxStatus::Failed), "not undone");
+        assert_eq!(status(3), None, "not brought back");
+    }
+
+    #[test]
+    fn event_lines_written_before_send_results_existed_still_read() {
+        let old =
+            r#"{"seq":7,"entry":{"dedupe_key":"k","user_id":"u","event":{},"received_at_ms":1}}"#;
+        let record: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(record.seq, 7);
+        assert_eq!(record.entry.unwrap().dedupe_key, "k");
+        assert!(record.result.is_none());
     }
 
     #[test]

@@ -172,6 +172,7 @@ impl Store {
             db: store.db.clone(),
             seen: store.seen.clone(),
             inbox: store.inbox.clone(),
+            outbox: store.outbox_trees(),
         };
         store.journal = Some(journal::Journal::open(&Store::journal_path(path), target)?);
         Ok(store)

@@ -29,6 +29,68 @@ fn parse_pending(value: &[u8]) -> Option<(i64, String)> {
     Some((i64::from_be_bytes(at.try_into().ok()?), std::str::from_utf8(user).ok()?.to_owned()))
 }
 
+/// The three trees an outbox entry lives in, for writers outside `Store` (the journal).
+pub struct OutboxTrees {
+    outbox: sled::Tree,
+    pending: sled::Tree,
+    queue: sled::Tree,
+}
+
+impl OutboxTrees {
+    #[cfg(test)]
+    pub fn open(db: &sled::Db) -> Result<OutboxTrees, StoreError> {
+        Ok(OutboxTrees {
+            outbox: db.open_tree(keys::OUTBOX)?,
+            pending: db.open_tree(keys::OUTBOX_PENDING)?,
+            queue: db.open_tree(keys::OUTBOX_QUEUE)?,
+        })
+    }
+
+    /// Inserts an entry as a producer would (tests of writers outside `Store`).
+    #[cfg(test)]
+    pub fn save_new(&self, entry: &OutboxEntry) {
+        (&self.outbox, &self.pending, &self.queue)
+            .transaction(|(outbox, pending, queue)| {
+                insert_new(outbox, pending, queue, std::slice::from_ref(entry))?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .unwrap();
+    }
+
+    #[cfg(test)]
+    pub fn get(&self, id: u64) -> Option<OutboxEntry> {
+        let bytes = self.outbox.get(u64_key(id)).ok()??;
+        from_json(keys::OUTBOX, &bytes).ok()
+    }
+
+    /// Writes the entry and its index entries in one transaction. Never brings back an
+    /// entry that is gone; with `only_if_pending`, leaves alone an entry that is no
+    /// longer pending (a replayed result must not undo a later change).
+    pub fn save(&self, entry: &OutboxEntry, only_if_pending: bool) -> Result<(), StoreError> {
+        let value = to_json(entry);
+        (&self.outbox, &self.pending, &self.queue)
+            .transaction(|(outbox, pending, queue)| {
+                let Some(stored) = outbox.get(u64_key(entry.id))? else {
+                    return Ok(());
+                };
+                if only_if_pending
+                    && from_json::<OutboxEntry>(keys::OUTBOX, &stored)
+                        .is_ok_and(|s| s.status != OutboxStatus::Pending)
+                {
+                    return Ok(());
+                }
+                outbox.insert(&u64_key(entry.id), value.as_slice())?;
+                if entry.status == OutboxStatus::Pending {
+                    index_insert(pending, queue, entry)?;
+                } else {
+                    index_remove(pending, queue, entry)?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
+    }
+}
+
 impl Store {
     pub(super) fn new_outbox_entries(
         &self,
@@ -65,6 +127,18 @@ impl Store {
     /// users sorted before them. Every candidate is re-checked against its entry: an
     /// index left behind by a crash is repaired instead of re-sending a sent message.
     pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.outbox_due_except(now_ms, limit, &Default::default())
+    }
+
+    /// `outbox_due`, passing over users whose head message is in `in_flight` (being
+    /// sent right now): their next message must wait for that send's result, and the
+    /// slot goes to somebody else.
+    pub fn outbox_due_except(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        in_flight: &std::collections::HashSet<u64>,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let start = self.due_cursor.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut due = Vec::new();
         let mut cursor = start.clone();
@@ -82,6 +156,10 @@ impl Store {
             let (user, id) = split_queue_key(&key);
             if wrapped && user >= start.as_slice() {
                 break;
+            }
+            if in_flight.contains(&id) {
+                cursor = next_user(user);
+                continue;
             }
             if at <= now_ms {
                 match self.outbox_get(id)? {
@@ -178,21 +256,27 @@ impl Store {
     /// The entry, the pending index and the per-user queue change in one transaction,
     /// and an entry that is gone (the user withdrew meanwhile) is not brought back.
     pub fn outbox_save(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        let value = to_json(entry);
-        (&self.outbox, &self.outbox_pending, &self.outbox_queue)
-            .transaction(|(outbox, pending, queue)| {
-                if outbox.get(u64_key(entry.id))?.is_none() {
-                    return Ok(());
-                }
-                outbox.insert(&u64_key(entry.id), value.as_slice())?;
-                if entry.status == OutboxStatus::Pending {
-                    index_insert(pending, queue, entry)?;
-                } else {
-                    index_remove(pending, queue, entry)?;
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(StoreError::from)
+        self.outbox_trees().save(entry, false)
+    }
+
+    /// `outbox_save`, durable when it returns: through the journal's shared fdatasync
+    /// for a store on disk, or a sled flush for a temporary one.
+    pub async fn outbox_record(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(journal) => journal.append_result(entry.clone()).await,
+            None => {
+                self.outbox_save(entry)?;
+                self.flush().await
+            }
+        }
+    }
+
+    pub(super) fn outbox_trees(&self) -> OutboxTrees {
+        OutboxTrees {
+            outbox: self.outbox.clone(),
+            pending: self.outbox_pending.clone(),
+            queue: self.outbox_queue.clone(),
+        }
     }
 
     /// Entries matching the filter, newest first, at most `limit`.

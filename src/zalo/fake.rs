@@ -58,6 +58,8 @@ struct FakeState {
     failures: VecDeque<FakeFailure>,
     /// How long each send takes before Zalo answers (real Zalo: up to about a second).
     latency: std::time::Duration,
+    /// Told the recipient of every accepted message (benchmarks wait on it).
+    tap: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl FakeZalo {
@@ -73,6 +75,7 @@ impl FakeZalo {
                 refresh_calls: 0,
                 failures: VecDeque::new(),
                 latency: std::time::Duration::ZERO,
+                tap: None,
             })),
         }
     }
@@ -147,6 +150,14 @@ impl FakeZalo {
         state.access_token = format!("expired-{}", state.generation);
     }
 
+    /// A stream of the recipient id of every message accepted from now on, so a load
+    /// driver can wait for replies without polling.
+    pub fn tap(&self) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.lock().tap = Some(tx);
+        rx
+    }
+
     /// The currently valid refresh token (tests check that the service stored it).
     pub fn refresh_token(&self) -> String {
         self.lock().refresh_token.clone()
@@ -198,6 +209,9 @@ async fn send_cs(State(fake): State<FakeZalo>, headers: HeaderMap, body: String)
     let seq = state.messages.len() + 1;
     let user_id = user_id.to_owned();
     state.messages.push(FakeMessage { seq, user_id: user_id.clone(), message });
+    if let Some(tap) = &state.tap {
+        let _ = tap.send(user_id.clone());
+    }
     Json(json!({
         "error": 0, "message": "Success",
         "data": {"message_id": format!("fake{seq:016x}"), "user_id": user_id}

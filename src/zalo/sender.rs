@@ -6,7 +6,8 @@
 //! ones are marked failed with Zalo's code and never retried on their own; a rejected
 //! token is refreshed once and the send retried once.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore};
@@ -75,14 +76,24 @@ impl Sender {
 
     /// Sends until `stop`: then no new send starts, the sends in flight come back and
     /// their results are recorded and flushed before this returns.
+    ///
+    /// A pipeline, not batches: each due message is sent as soon as a permit is free and
+    /// its step is on disk, and the next scan starts at once, skipping the users whose
+    /// head message is still in flight (their next message waits for that result, which
+    /// keeps one user's messages in order). Waiting for a whole batch to come back before
+    /// looking again made every message queued meanwhile wait a full round.
     pub async fn run(self, stop: Shutdown) {
         let period = Duration::from_secs_f64(1.0 / self.config.rate_per_sec);
         let mut throttle = tokio::time::interval(period);
         throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        let in_flight: Arc<Mutex<HashSet<u64>>> = Default::default();
+        let mut sends = JoinSet::new();
         while !stop.is_stopping() {
+            while sends.try_join_next().is_some() {}
             let now = self.clock.now_ms();
-            let due = match self.store.outbox_due(now, self.config.concurrency * 4) {
+            let skip = lock(&in_flight).clone();
+            let due = match self.store.outbox_due_except(now, self.config.concurrency * 4, &skip) {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "reading outbox failed");
@@ -97,36 +108,47 @@ impl Sender {
                 tokio::select! {
                     _ = self.idle() => {}
                     _ = stop.wait() => {}
+                    Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 }
                 continue;
             }
+            lock(&in_flight).extend(due.iter().map(|e| e.id));
             // The steps that queued these messages must be durable before any of them
             // leaves (otherwise a crash would replay the step and send twice).
             if let Err(e) = self.store.flush().await {
                 tracing::error!(error = %e, "store flush failed; not sending");
+                lock(&in_flight).retain(|id| !due.iter().any(|e| e.id == *id));
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
-            let mut batch = JoinSet::new();
-            for entry in due {
+            let mut due = due.into_iter();
+            for entry in due.by_ref() {
+                let permit = tokio::select! {
+                    permit = permits.clone().acquire_owned() => permit,
+                    _ = stop.wait() => break,
+                };
+                let Ok(permit) = permit else { break };
                 tokio::select! {
                     _ = throttle.tick() => {}
                     _ = stop.wait() => break,
                 }
-                let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                if stop.is_stopping() {
-                    break;
-                }
-                let sender = self.clone();
-                batch.spawn(async move {
+                let (sender, in_flight) = (self.clone(), in_flight.clone());
+                sends.spawn(async move {
+                    let id = entry.id;
                     // The permit is held until the result is on disk: a kill -9 can
                     // repeat at most `concurrency` sends, the ones actually in flight.
                     sender.attempt(entry).await;
+                    lock(&in_flight).remove(&id);
                     drop(permit);
+                    // The user's next message (if any) is now at the head of their queue.
+                    sender.wake.notify_one();
                 });
             }
-            while batch.join_next().await.is_some() {}
+            // Stopping: what was not handed out is sent after the restart.
+            let left: Vec<u64> = due.map(|e| e.id).collect();
+            lock(&in_flight).retain(|id| !left.contains(id));
         }
+        while sends.join_next().await.is_some() {}
         if let Err(e) = self.store.flush().await {
             tracing::error!(error = %e, "final flush of send results failed");
         }
@@ -147,7 +169,11 @@ impl Sender {
     #[tracing::instrument(skip_all, fields(outbox_id = entry.id, user = %crate::privacy::mask_id(&entry.user_id)))]
     async fn attempt(&self, mut entry: OutboxEntry) {
         let now = self.clock.now_ms();
+        metrics::histogram!("cnscd_stage_seconds", "stage" => "dispatched")
+            .record((now - entry.next_attempt_ms.max(entry.created_at_ms)).max(0) as f64 / 1000.0);
+        let call = std::time::Instant::now();
         let outcome = self.send_with_refresh(&entry, now).await;
+        metrics::histogram!("cnscd_send_call_seconds").record(call.elapsed().as_secs_f64());
         // A night refusal does not count as an attempt.
         if !matches!(outcome, SendOutcome::Night { .. }) {
             entry.attempts += 1;
@@ -190,11 +216,9 @@ impl Sender {
                 }
             }
         }
-        // Recorded as it comes back; concurrent sends share one fsync (group commit).
-        if let Err(e) = self.store.outbox_save(&entry) {
-            tracing::error!(error = %e, "saving send result failed");
-        } else if let Err(e) = self.store.flush().await {
-            tracing::error!(error = %e, "flushing send result failed");
+        // Recorded as it comes back; concurrent sends (and webhooks) share one fsync.
+        if let Err(e) = self.store.outbox_record(&entry).await {
+            tracing::error!(error = %e, "recording send result failed");
         }
     }
 
@@ -236,6 +260,12 @@ impl Sender {
             }
         }
     }
+}
+
+/// The in-flight set is only touched for an insert or a removal, never across an
+/// `.await`, so a poisoned lock still holds a consistent set.
+fn lock(set: &Mutex<HashSet<u64>>) -> MutexGuard<'_, HashSet<u64>> {
+    set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `cnscd_sends_total{result, code}` and, for delivered messages, the time from queued to

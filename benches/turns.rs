@@ -1,0 +1,220 @@
+//! Full-turn benchmark: closed-loop users chatting with the release binary.
+//!
+//! Run: `cargo bench --bench turns` (optional env: BENCH_SECS=10, BENCH_USERS=32).
+//! Each of the users sends a signed webhook, then waits until the fake Zalo (in this
+//! process, on loopback) has received every reply of that turn before sending the next
+//! message — a turn is webhook → fsync'd journal → dialog step → durable outbox → send.
+//! The number of replies of each scripted message is learnt first by one calibration
+//! user. The send throttle is lifted. After the run it prints the service's own stage
+//! histograms (`/metrics`) so the time of a turn can be split into its stages.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use cnscd_bot::zalo::fake::FakeZalo;
+use support::{quantile, signed_text, start_bot, wait_up};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+/// One cycle of a citizen's chat; it starts with "menu" so every cycle starts from the
+/// same state. Free text, numbered choices and a scam question, as citizens write them.
+const SCRIPT: &[&str] = &[
+    "menu",
+    "1",
+    "tra tien dien bang app nao",
+    "menu",
+    "3",
+    "1",
+    "co nguoi goi bao chuyen tien de nhan qua",
+    "menu",
+    "2",
+];
+
+const USER_BASE: u64 = 990_000_000_000;
+
+fn main() {
+    let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let users: usize = std::env::var("BENCH_USERS").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let fake = FakeZalo::new("bench-app-secret", "access-0", "refresh-0");
+        let tap = fake.tap();
+        let fake_base = fake.serve_loopback().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let bot = start_bot(&fake_base, &dir.path().join("store"), false);
+        wait_up(&format!("{}/healthz", bot.1)).await;
+        let url = format!("{}/webhook/zalo", bot.1);
+
+        // Every user (and the calibration user, index `users`) gets its own inbox.
+        let mut inboxes = Vec::new();
+        let mut routes = Vec::new();
+        for _ in 0..=users {
+            let (tx, rx) = unbounded_channel();
+            routes.push(tx);
+            inboxes.push(rx);
+        }
+        tokio::spawn(route_replies(tap, routes));
+        let client = reqwest::Client::builder().pool_max_idle_per_host(users + 1).build().unwrap();
+
+        let mut calibration = inboxes.pop().unwrap();
+        let counts = calibrate(&client, &url, users, &mut calibration).await;
+        println!("turn benchmark: {users} closed-loop users, {secs} s, 1 s warm-up");
+        println!("replies per scripted message: {counts:?}");
+        let counts = Arc::new(counts);
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let measuring = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for (index, inbox) in inboxes.into_iter().enumerate() {
+            let (client, url, counts) = (client.clone(), url.clone(), counts.clone());
+            let (stop, measuring) = (stop.clone(), measuring.clone());
+            tasks.push(tokio::spawn(async move {
+                chat(index, inbox, &client, &url, &counts, &stop, &measuring).await
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        measuring.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        let cpu_before = (support::cpu_ms(bot.0.pid()), support::cpu_ms(std::process::id()));
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        measuring.store(false, Ordering::Relaxed);
+        let cpu_after = (support::cpu_ms(bot.0.pid()), support::cpu_ms(std::process::id()));
+        let elapsed = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let mut latencies = Vec::new();
+        let mut lost = 0;
+        for task in tasks {
+            let (done, missing) = task.await.unwrap();
+            latencies.extend(done);
+            lost += missing;
+        }
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "full turns: {:.0} turns/s   p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms   turns {}   incomplete {}",
+            latencies.len() as f64 / elapsed,
+            quantile(&latencies, 0.50),
+            quantile(&latencies, 0.90),
+            quantile(&latencies, 0.99),
+            latencies.last().copied().unwrap_or(f64::NAN),
+            latencies.len(),
+            lost
+        );
+        println!("targets: >= 3000 turns/s, p50 <= 5 ms, p99 <= 20 ms");
+        if let ((Some(b0), Some(d0)), (Some(b1), Some(d1))) = (cpu_before, cpu_after) {
+            let turns = latencies.len().max(1) as f64;
+            println!(
+                "CPU per turn: service {:.0} µs, driver + fake Zalo {:.0} µs (2 cores = 2,000,000 µs/s)",
+                1000.0 * (b1 - b0) / turns,
+                1000.0 * (d1 - d0) / turns
+            );
+        }
+        println!("the service's own means over the whole run (warm-up and calibration included):");
+        for name in [
+            "cnscd_webhook_seconds",
+            "cnscd_stage_seconds",
+            "cnscd_send_call_seconds",
+            "cnscd_store_flush_seconds",
+        ] {
+            for (series, mean_ms, count) in support::histogram_means(&bot.1, name).await {
+                println!("  {series:<45} mean {mean_ms:>7.2} ms   count {count}");
+            }
+        }
+        if let Some(rss) = support::rss_mb(bot.0.pid()) {
+            println!("service RSS at the end: {rss:.1} MB");
+        }
+    });
+}
+
+fn user_id(index: usize) -> String {
+    (USER_BASE + index as u64).to_string()
+}
+
+/// Forwards each reply the fake accepted to the inbox of the user it was sent to.
+async fn route_replies(mut tap: UnboundedReceiver<String>, routes: Vec<UnboundedSender<()>>) {
+    while let Some(user) = tap.recv().await {
+        let index = user.parse::<u64>().ok().and_then(|u| u.checked_sub(USER_BASE));
+        if let Some(route) = index.and_then(|i| routes.get(i as usize)) {
+            let _ = route.send(());
+        }
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, user: &str, text: &str, msg_id: &str) -> bool {
+    let (body, mac) = signed_text(user, text, msg_id, support::now_ms());
+    let resp = client.post(url).header("X-ZEvent-Signature", mac).body(body).send().await;
+    resp.is_ok_and(|r| r.status() == 200)
+}
+
+/// The number of replies of each scripted message, learnt by waiting for quiet.
+async fn calibrate(
+    client: &reqwest::Client,
+    url: &str,
+    index: usize,
+    inbox: &mut UnboundedReceiver<()>,
+) -> Vec<usize> {
+    let user = user_id(index);
+    let mut counts = Vec::new();
+    for round in 0..2 {
+        counts.clear();
+        for (i, text) in SCRIPT.iter().enumerate() {
+            assert!(post(client, url, &user, text, &format!("cal-{round}-{i}")).await);
+            let mut n = 0;
+            while tokio::time::timeout(Duration::from_millis(400), inbox.recv())
+                .await
+                .is_ok_and(|r| r.is_some())
+            {
+                n += 1;
+            }
+            assert!(n > 0, "no reply to {text:?}");
+            counts.push(n);
+        }
+    }
+    counts
+}
+
+/// One user's closed loop: returns the latencies (ms) of measured turns and the number
+/// of turns whose replies did not all arrive within 5 s.
+async fn chat(
+    index: usize,
+    mut inbox: UnboundedReceiver<()>,
+    client: &reqwest::Client,
+    url: &str,
+    counts: &[usize],
+    stop: &AtomicBool,
+    measuring: &AtomicBool,
+) -> (Vec<f64>, usize) {
+    let user = user_id(index);
+    let mut latencies = Vec::new();
+    let mut incomplete = 0;
+    let mut turn = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let step = turn % SCRIPT.len();
+        let started = Instant::now();
+        let measured = measuring.load(Ordering::Relaxed);
+        if !post(client, url, &user, SCRIPT[step], &format!("t-{index}-{turn}")).await {
+            incomplete += 1;
+            break;
+        }
+        let mut complete = true;
+        for _ in 0..counts[step] {
+            if !tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+                .await
+                .is_ok_and(|r| r.is_some())
+            {
+                complete = false;
+                break;
+            }
+        }
+        if !complete {
+            incomplete += 1;
+            break;
+        }
+        if measured && measuring.load(Ordering::Relaxed) {
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        turn += 1;
+    }
+    (latencies, incomplete)
+}
