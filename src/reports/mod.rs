@@ -5,6 +5,7 @@
 //! pass `now` in. The edge that stores and sends is `crate::reporting`.
 
 pub mod aggregate;
+pub mod chat;
 pub mod command;
 pub mod definition;
 pub mod export;
