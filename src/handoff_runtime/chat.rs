@@ -2,6 +2,7 @@
 //! `None`: not for the hand-off), writes and messages for other users, committed
 //! together with the user's replay record.
 
+use crate::dialog::Payload;
 use crate::handoff::command::{self, Command};
 use crate::handoff::contrib;
 use crate::handoff::hours;
@@ -245,9 +246,9 @@ impl Handoff {
     ) -> anyhow::Result<Option<Effect>> {
         let folded = crate::vntext::unmark(text);
         let folded = folded.trim_matches(|ch: char| !ch.is_alphanumeric());
-        let leave =
-            matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu") || text == "#u:menu";
-        let dialog_button = ["#c:", "#g:", "#u:"].iter().any(|p| text.starts_with(p));
+        let leave = matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu")
+            || text.parse::<Payload>() == Ok(Payload::Menu);
+        let dialog_button = Payload::is_ours(text);
         if dialog_button && !leave && c.stage != Stage::Idle {
             return Ok(None);
         }
