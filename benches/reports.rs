@@ -67,10 +67,11 @@ fn main() {
     );
 
     let hierarchy = Hierarchy::new(&units);
+    let keys: Vec<String> = versions.iter().map(|v| v.period.key()).collect();
     let facts = || {
-        versions.iter().map(|v| Fact {
+        versions.iter().zip(&keys).map(|(v, key)| Fact {
             team: v.team,
-            period: &v.period,
+            period: key,
             on_time: v.on_time,
             values: FactValues::Map(&v.values),
         })
@@ -186,7 +187,7 @@ fn version(
     ReportVersion {
         team,
         report: report.key.clone(),
-        period: period.key(),
+        period: *period,
         version: 1,
         definition: "bench".into(),
         values,

@@ -335,8 +335,7 @@ fn invite(world: &World, role: Role, now: i64) -> Effects {
 
 /// The team's versions of one report and period, oldest first.
 fn history<'w>(world: &'w World, report: &str, period: Period) -> Vec<&'w ReportVersion> {
-    let key = period.key();
-    world.versions.iter().filter(|v| v.report == report && v.period == key).collect()
+    world.versions.iter().filter(|v| v.report == report && v.period == period).collect()
 }
 
 fn report(
@@ -407,7 +406,7 @@ fn submit(
     let version = ReportVersion {
         team: team.id,
         report: report.key.clone(),
-        period: period.key(),
+        period,
         version: history.last().map_or(1, |v| v.version + 1),
         definition: world.defs.version.clone(),
         values,
@@ -466,9 +465,8 @@ fn view(world: &World, team: &Team, args: &str, now: i64) -> Effects {
         for report in &defs.reports {
             match parse_period_token(args, report.period, now) {
                 Some(Ok(period)) => {
-                    let key = period.key();
                     let found = versions.iter().rfind(|v| {
-                        v.report == report.key && v.withdrawn_at.is_none() && v.period == key
+                        v.report == report.key && v.withdrawn_at.is_none() && v.period == period
                     });
                     replies.push(match found {
                         Some(v) => render::view(report, period, v, &team.name),
@@ -489,19 +487,18 @@ fn view(world: &World, team: &Team, args: &str, now: i64) -> Effects {
     }
     for report in &defs.reports {
         let period = default_period(report, now);
-        let period_key = period.key();
         // The default period's report, else the team's latest report of this type.
         let current = versions
             .iter()
-            .rfind(|v| v.report == report.key && v.withdrawn_at.is_none() && v.period == period_key)
+            .rfind(|v| v.report == report.key && v.withdrawn_at.is_none() && v.period == period)
             .or_else(|| {
                 versions
                     .iter()
                     .filter(|v| v.report == report.key && v.withdrawn_at.is_none())
-                    .max_by_key(|v| (v.period.clone(), v.version))
+                    .max_by_key(|v| (v.period, v.version))
             });
-        match current.and_then(|v| Period::from_key(&v.period).map(|p| (v, p))) {
-            Some((v, p)) => replies.push(render::view(report, p, v, &team.name)),
+        match current {
+            Some(v) => replies.push(render::view(report, v.period, v, &team.name)),
             None => replies.push(render::nothing_to_view(period)),
         }
     }
@@ -517,11 +514,7 @@ fn withdraw(world: &World, member: &Member, now: i64) -> Effects {
         .filter(|v| v.submitted_by == member.user_id && v.withdrawn_at.is_none())
         .filter(|v| now - v.submitted_at <= window)
         .max_by_key(|v| v.submitted_at);
-    // A stored version always has a well-formed period key (`Period::key`).
-    let Some((latest, period)) = latest.and_then(|v| Some((v, Period::from_key(&v.period)?)))
-    else {
-        return nothing();
-    };
+    let Some(latest) = latest else { return nothing() };
     let restored = versions
         .iter()
         .filter(|v| v.report == latest.report && v.period == latest.period)
@@ -531,7 +524,7 @@ fn withdraw(world: &World, member: &Member, now: i64) -> Effects {
     let mut withdrawn = latest.clone();
     withdrawn.withdrawn_at = Some(now);
     Effects {
-        replies: vec![render::withdrawn(period, restored)],
+        replies: vec![render::withdrawn(latest.period, restored)],
         writes: vec![Write::UpdateReport(withdrawn)],
         ..Effects::default()
     }
@@ -586,7 +579,7 @@ mod tests {
         ReportVersion {
             team: 1,
             report: "thang".into(),
-            period: "2026-10".into(),
+            period: Period::from_key("2026-10").unwrap(),
             version: n,
             definition: "v1".into(),
             values: [("CHUNG_01".to_owned(), Value::Int(12))].into_iter().collect(),

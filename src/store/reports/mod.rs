@@ -64,11 +64,11 @@ fn report_prefix(team: u64, report: &str, period: &str) -> String {
 }
 
 fn report_key(v: &ReportVersion) -> String {
-    format!("{}{:08x}", report_prefix(v.team, &v.report, &v.period), v.version)
+    format!("{}{:08x}", report_prefix(v.team, &v.report, &v.period.key()), v.version)
 }
 
 fn team_index_key(v: &ReportVersion) -> String {
-    format!("byteam/{:016x}/{}/{}/{:08x}", v.team, v.report, v.period, v.version)
+    format!("byteam/{:016x}/{}/{}/{:08x}", v.team, v.report, v.period.key(), v.version)
 }
 
 impl Store {
