@@ -49,6 +49,12 @@ impl FromRef<AppState> for crate::reporting::Reporting {
     }
 }
 
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Store {
+        state.store.clone()
+    }
+}
+
 impl FromRef<AppState> for WebhookState {
     fn from_ref(state: &AppState) -> WebhookState {
         state.webhook.clone()
