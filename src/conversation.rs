@@ -145,7 +145,7 @@ impl Conversation {
             }
         }
         let update = match &step.session {
-            Some(session) => SessionUpdate::Set(serde_json::to_value(session)?),
+            Some(session) => SessionUpdate::Set(session.clone()),
             None => SessionUpdate::Clear,
         };
         // A node asked for the hand-off: its message, then the hand-off takes over.
@@ -160,17 +160,9 @@ impl Conversation {
         Ok((update, step.replies))
     }
 
-    /// The stored session; one that no longer parses (an old format) starts afresh
-    /// rather than blocking the user.
+    /// The stored session (one that no longer parses is `None`: see `Store::session`).
     fn load_session(&self, user_id: &str) -> anyhow::Result<Option<Session>> {
-        let Some(value) = self.store.session(user_id)? else { return Ok(None) };
-        match serde_json::from_value(value) {
-            Ok(session) => Ok(Some(session)),
-            Err(e) => {
-                tracing::warn!(error = %e, "stored session unreadable; starting afresh");
-                Ok(None)
-            }
-        }
+        Ok(self.store.session(user_id)?)
     }
 }
 
