@@ -554,13 +554,7 @@ mod tests {
     }
 
     fn team() -> Team {
-        Team {
-            id: 1,
-            unit: "V1".into(),
-            name: "Tổ Đông".into(),
-            created_at: 0,
-            expected_from: None,
-        }
+        Team { name: "Tổ Đông".into(), ..crate::reports::aggregate::tests::team(1, "V1", 0) }
     }
 
     fn invite(role: Role, expires_at: i64) -> InviteSnapshot {
