@@ -8,14 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use cnscd_bot::reporting::query::{ExportFormat, ReportFilter};
-use cnscd_bot::reporting::{ReportSettings, Reporting};
 use cnscd_bot::reports::aggregate::{self, Fact, FactValues, Hierarchy};
 use cnscd_bot::reports::definition::{Definitions, IndicatorKind};
 use cnscd_bot::reports::export;
 use cnscd_bot::reports::model::{ReportVersion, Team, Unit, UnitKind};
 use cnscd_bot::reports::period::Period;
 use cnscd_bot::reports::value::Value;
+use cnscd_bot::reports_runtime::query::{ExportFormat, ReportFilter};
+use cnscd_bot::reports_runtime::{ReportSettings, Reporting};
 use cnscd_bot::store::Store;
 use cnscd_bot::store::reports::{LastEvent, ReportWrite};
 

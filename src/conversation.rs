@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::dialog::{self, Input, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
-use crate::reporting::Reporting;
+use crate::reports_runtime::Reporting;
 use crate::store::{SessionUpdate, Store};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;

@@ -54,9 +54,10 @@ fn state(clock: &Clock, sink: Arc<Recorder>) -> (AppState, cnscd_bot::settings::
         &settings.dialogs.dir,
         RegistryOptions { clock: clock.clone(), ..RegistryOptions::default() },
     );
-    let reporting = cnscd_bot::reporting::Reporting::load(store.clone(), settings.reports.clone())
-        .unwrap()
-        .with_clock(clock.clone());
+    let reporting =
+        cnscd_bot::reports_runtime::Reporting::load(store.clone(), settings.reports.clone())
+            .unwrap()
+            .with_clock(clock.clone());
     let handoff = cnscd_bot::handoff_runtime::Handoff::new(
         store.clone(),
         settings.handoff.clone(),

@@ -15,12 +15,12 @@ use super::overview::chosen_period;
 use super::{Signed, blocking, fail, html, render};
 use crate::handoff::contrib::parse_month;
 use crate::handoff_runtime::Handoff;
-use crate::reporting::Reporting;
-use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::model::ReportVersion;
 use crate::reports::period::Period;
 use crate::reports::value::Value;
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::{ExportFormat, QueryError, ReportFilter};
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
 

@@ -1,7 +1,7 @@
 //! Chat rules (pure): one text message from a user, against a snapshot of what the store
 //! holds about them, → the replies and the writes that must land together.
 //!
-//! The pattern of `reminders`: the I/O edge (`crate::reporting::chat`) asks `needs` what
+//! The pattern of `reminders`: the I/O edge (`crate::reports_runtime::chat`) asks `needs` what
 //! the snapshot must hold for this text, loads a `World`, calls `decide`, and commits
 //! `Effects::writes` with the replay record in one transaction. Membership, roles, invite
 //! validity, the form's lifetime, period windows, versions and the withdraw window are
