@@ -202,7 +202,8 @@ fn main() {
             reports.push(ReportVersion {
                 team: team.id,
                 report: "thang".into(),
-                period: format!("{y:04}-{m:02}"),
+                period: cnscd_bot::reports::period::Period::from_key(&format!("{y:04}-{m:02}"))
+                    .expect("a month key"),
                 version: 1,
                 definition: "x".into(),
                 values: Default::default(),

@@ -8,14 +8,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use cnscd_bot::reporting::query::{ExportFormat, ReportFilter};
-use cnscd_bot::reporting::{ReportSettings, Reporting};
 use cnscd_bot::reports::aggregate::{self, Fact, FactValues, Hierarchy};
 use cnscd_bot::reports::definition::{Definitions, IndicatorKind};
 use cnscd_bot::reports::export;
 use cnscd_bot::reports::model::{ReportVersion, Team, Unit, UnitKind};
 use cnscd_bot::reports::period::Period;
 use cnscd_bot::reports::value::Value;
+use cnscd_bot::reports_runtime::query::{ExportFormat, ReportFilter};
+use cnscd_bot::reports_runtime::{ReportSettings, Reporting};
 use cnscd_bot::store::Store;
 use cnscd_bot::store::reports::{LastEvent, ReportWrite};
 
@@ -67,10 +67,11 @@ fn main() {
     );
 
     let hierarchy = Hierarchy::new(&units);
+    let keys: Vec<String> = versions.iter().map(|v| v.period.key()).collect();
     let facts = || {
-        versions.iter().map(|v| Fact {
+        versions.iter().zip(&keys).map(|(v, key)| Fact {
             team: v.team,
-            period: &v.period,
+            period: key,
             on_time: v.on_time,
             values: FactValues::Map(&v.values),
         })
@@ -186,7 +187,7 @@ fn version(
     ReportVersion {
         team,
         report: report.key.clone(),
-        period: period.key(),
+        period: *period,
         version: 1,
         definition: "bench".into(),
         values,

@@ -233,12 +233,12 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     } else {
         None
     };
-    let report_settings = crate::reporting::ReportSettings {
+    let report_settings = crate::reports_runtime::ReportSettings {
         reply_window_days: settings.zalo.reply_window_days,
         public_url: settings.public_url(),
         ..settings.reports.clone()
     };
-    let reporting = crate::reporting::Reporting::load(store.clone(), report_settings)?
+    let reporting = crate::reports_runtime::Reporting::load(store.clone(), report_settings)?
         .with_clock(clock.clone());
     if let Some(reminders) = reporting.spawn_reminders(sender_wake.clone()) {
         stop.track_task(abort_on_stop(reminders, stop.clone()));

@@ -11,24 +11,13 @@ use anyhow::Context;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::dialog::{self, Session};
+use crate::dialog::{self, Input, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
-use crate::reporting::Reporting;
+use crate::reports_runtime::Reporting;
 use crate::store::{SessionUpdate, Store};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;
-
-/// What the user did, as the responders see it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    /// Followed the OA or tapped "chat now": greet.
-    Greet,
-    /// Typed text (or tapped a button that sends a payload).
-    Text(String),
-    /// Sent an image, sticker, file, location… that the bot cannot read.
-    Media,
-}
 
 #[derive(Clone)]
 pub struct Conversation {
@@ -85,9 +74,11 @@ impl Conversation {
                 self.store.complete(seq, user_id, SessionUpdate::Keep, Some(&user), &[], now_ms)?;
                 return Ok(());
             }
-            EventKind::Follow | EventKind::ChatNow => Input::Greet,
-            EventKind::UserText => Input::Text(event.text.clone().unwrap_or_default()),
-            EventKind::UserMedia => Input::Media,
+            // What the user did, as the responders see it; `None`: an image, sticker,
+            // file, location… that the bot cannot read.
+            EventKind::Follow | EventKind::ChatNow => Some(Input::Follow),
+            EventKind::UserText => Some(Input::Text(event.text.clone().unwrap_or_default())),
+            EventKind::UserMedia => None,
             EventKind::EchoOrReceipt | EventKind::Other => {
                 self.store.complete(seq, user_id, SessionUpdate::Keep, None, &[], now_ms)?;
                 return Ok(());
@@ -97,7 +88,7 @@ impl Conversation {
         user.last_interaction_ms = entry.received_at_ms.max(user.last_interaction_ms);
         user.reachable = true;
         let handoff_replies = match (&input, &self.handoff) {
-            (Input::Text(text), Some(handoff)) => {
+            (Some(Input::Text(text)), Some(handoff)) => {
                 // The dialogs' scam warning still comes first while a person helps.
                 let warn =
                     |text: &str| self.dialogs.warning(text, now_ms / 1000).map(|step| step.replies);
@@ -107,14 +98,14 @@ impl Conversation {
         };
         let report_replies = match (&input, handoff_replies) {
             (_, Some(replies)) => Some(replies),
-            (Input::Text(text), None) => {
+            (Some(Input::Text(text)), None) => {
                 self.reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
             }
             _ => None,
         };
         let (session, replies) = match report_replies {
             Some(replies) => (SessionUpdate::Keep, replies),
-            None => self.respond(user_id, &input, now_ms, &entry.dedupe_key)?,
+            None => self.respond(user_id, input.as_ref(), now_ms, &entry.dedupe_key)?,
         };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
@@ -132,18 +123,16 @@ impl Conversation {
     fn respond(
         &self,
         user_id: &str,
-        input: &Input,
+        input: Option<&Input>,
         now_ms: i64,
         event_key: &str,
     ) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
-        let dialog_input = match input {
-            Input::Greet => dialog::Input::Follow,
-            Input::Text(text) => dialog::Input::Text(text.clone()),
-            // The conversation stays where it is; the user is told to type instead.
-            Input::Media => return Ok((SessionUpdate::Keep, vec![Reply::text(MEDIA_HINT)])),
+        let Some(input) = input else {
+            // Media: the conversation stays where it is; the user is told to type instead.
+            return Ok((SessionUpdate::Keep, vec![Reply::text(MEDIA_HINT)]));
         };
         let session = self.load_session(user_id)?;
-        let step = self.dialogs.step(session.as_ref(), &dialog_input, now_ms / 1000);
+        let step = self.dialogs.step(session.as_ref(), input, now_ms / 1000);
         if let Input::Text(text) = input
             && step.understood != dialog::Understood::Yes
         {
@@ -156,7 +145,7 @@ impl Conversation {
             }
         }
         let update = match &step.session {
-            Some(session) => SessionUpdate::Set(serde_json::to_value(session)?),
+            Some(session) => SessionUpdate::Set(session.clone()),
             None => SessionUpdate::Clear,
         };
         // A node asked for the hand-off: its message, then the hand-off takes over.
@@ -171,17 +160,9 @@ impl Conversation {
         Ok((update, step.replies))
     }
 
-    /// The stored session; one that no longer parses (an old format) starts afresh
-    /// rather than blocking the user.
+    /// The stored session (one that no longer parses is `None`: see `Store::session`).
     fn load_session(&self, user_id: &str) -> anyhow::Result<Option<Session>> {
-        let Some(value) = self.store.session(user_id)? else { return Ok(None) };
-        match serde_json::from_value(value) {
-            Ok(session) => Ok(Some(session)),
-            Err(e) => {
-                tracing::warn!(error = %e, "stored session unreadable; starting afresh");
-                Ok(None)
-            }
-        }
+        Ok(self.store.session(user_id)?)
     }
 }
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cnscd_bot::reporting::cli as reporting_cli;
+use cnscd_bot::cli::{chat, check, reports, say, tokens};
 use cnscd_bot::settings::Settings;
-use cnscd_bot::{app, cli, telemetry};
+use cnscd_bot::{app, telemetry};
 
 #[derive(Parser)]
 #[command(name = "cnscd-bot", version, about = "Zalo OA service for Tổ Công nghệ số cộng đồng")]
@@ -27,11 +27,11 @@ enum Command {
         fresh: bool,
     },
     /// Send a signed test message to a sandbox server and print the replies.
-    Say(cli::SayArgs),
+    Say(say::SayArgs),
     /// Validate dialog files, run their transcript tests and list stale facts.
-    Check(cnscd_bot::dialog_runtime::cli::CheckArgs),
+    Check(check::CheckArgs),
     /// Talk to the dialogs in the terminal (the same engine as the service).
-    Chat(cnscd_bot::dialog_runtime::cli::ChatArgs),
+    Chat(chat::ChatArgs),
     /// Manage the stored Zalo token pair.
     #[command(subcommand)]
     Tokens(TokensCommand),
@@ -42,19 +42,19 @@ enum Command {
     #[command(subcommand)]
     Teams(ImportCommand),
     /// Export reports to CSV or XLSX (service stopped).
-    Export(reporting_cli::ExportArgs),
+    Export(reports::ExportArgs),
 }
 
 #[derive(Subcommand)]
 enum ImportCommand {
     /// Import from a CSV file.
-    Import(reporting_cli::ImportArgs),
+    Import(reports::ImportArgs),
 }
 
 #[derive(Subcommand)]
 enum TokensCommand {
     /// Replace the stored pair after re-authorising the OA (service stopped).
-    Set(cli::TokensSetArgs),
+    Set(tokens::TokensSetArgs),
 }
 
 #[tokio::main]
@@ -84,17 +84,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = app::build(settings).await?;
             app.run(shutdown_signal()).await?;
         }
-        Command::Say(args) => cli::say(args).await?,
-        Command::Check(args) => return cnscd_bot::dialog_runtime::cli::run_check(args),
-        Command::Chat(args) => return cnscd_bot::dialog_runtime::cli::run_chat(args),
-        Command::Tokens(TokensCommand::Set(args)) => cli::tokens_set(&settings()?, args)?,
-        Command::Units(ImportCommand::Import(args)) => {
-            reporting_cli::units_import(&settings()?, args)?
-        }
-        Command::Teams(ImportCommand::Import(args)) => {
-            reporting_cli::teams_import(&settings()?, args)?
-        }
-        Command::Export(args) => reporting_cli::export(&settings()?, args)?,
+        Command::Say(args) => say::say(args).await?,
+        Command::Check(args) => return check::run_check(args),
+        Command::Chat(args) => return chat::run_chat(args),
+        Command::Tokens(TokensCommand::Set(args)) => tokens::tokens_set(&settings()?, args)?,
+        Command::Units(ImportCommand::Import(args)) => reports::units_import(&settings()?, args)?,
+        Command::Teams(ImportCommand::Import(args)) => reports::teams_import(&settings()?, args)?,
+        Command::Export(args) => reports::export(&settings()?, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -238,6 +238,14 @@ mod tests {
         assert!(is_blank(&s.admin.token));
     }
 
+    /// The review interval is written in `config/default.toml` (for operators) and in
+    /// `dialog::DEFAULT_REVIEW_DAYS` (for `check` and a registry built without settings):
+    /// they must agree.
+    #[test]
+    fn the_default_review_interval_is_one_number() {
+        assert_eq!(Settings::defaults().dialogs.review_days, crate::dialog::DEFAULT_REVIEW_DAYS);
+    }
+
     #[test]
     fn environment_overrides_with_double_underscore() {
         let s = Settings::load_with_env(

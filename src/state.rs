@@ -23,7 +23,7 @@ pub struct AppState {
     pub admin_token: SecretString,
     pub webhook: WebhookState,
     pub dialogs: Registry,
-    pub reporting: crate::reporting::Reporting,
+    pub reporting: crate::reports_runtime::Reporting,
     pub handoff: crate::handoff_runtime::Handoff,
     /// "Now" for every handler (tests run the service on chosen dates).
     pub clock: Clock,
@@ -43,9 +43,15 @@ impl FromRef<AppState> for Registry {
     }
 }
 
-impl FromRef<AppState> for crate::reporting::Reporting {
-    fn from_ref(state: &AppState) -> crate::reporting::Reporting {
+impl FromRef<AppState> for crate::reports_runtime::Reporting {
+    fn from_ref(state: &AppState) -> crate::reports_runtime::Reporting {
         state.reporting.clone()
+    }
+}
+
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Store {
+        state.store.clone()
     }
 }
 

@@ -21,8 +21,8 @@
 //! | `cnscd_sends_total` | counter | `result`, `code` | `zalo/sender.rs` |
 //! | `cnscd_token_refreshes_total` | counter | `result` | `zalo/token.rs` |
 //! | `cnscd_dialog_reloads_total` | counter | `result` | `dialog_runtime/registry.rs` |
-//! | `cnscd_reports_submitted_total` | counter | — | `reporting/chat.rs` |
-//! | `cnscd_reminders_sent_total` | counter | — | `reporting/reminders.rs` |
+//! | `cnscd_reports_submitted_total` | counter | — | `reports_runtime/chat.rs` |
+//! | `cnscd_reminders_sent_total` | counter | — | `reports_runtime/reminders.rs` |
 
 use std::sync::OnceLock;
 

@@ -54,9 +54,10 @@ fn state(clock: &Clock, sink: Arc<Recorder>) -> (AppState, cnscd_bot::settings::
         &settings.dialogs.dir,
         RegistryOptions { clock: clock.clone(), ..RegistryOptions::default() },
     );
-    let reporting = cnscd_bot::reporting::Reporting::load(store.clone(), settings.reports.clone())
-        .unwrap()
-        .with_clock(clock.clone());
+    let reporting =
+        cnscd_bot::reports_runtime::Reporting::load(store.clone(), settings.reports.clone())
+            .unwrap()
+            .with_clock(clock.clone());
     let handoff = cnscd_bot::handoff_runtime::Handoff::new(
         store.clone(),
         settings.handoff.clone(),
@@ -105,6 +106,25 @@ fn signed(body: &str, timestamp: &str) -> Request<Body> {
         .header("X-ZEvent-Signature", format!("mac={mac}"))
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+/// An admin router is generic over its state (`FromRef`): a test builds only what the
+/// routes read, here the dialog registry alone (no store, no tokens, no workers).
+#[tokio::test]
+async fn an_admin_router_runs_on_just_the_state_it_needs() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let settings = test_settings("http://127.0.0.1:9", &dir);
+    let registry = Registry::load(&settings.dialogs.dir, RegistryOptions::default());
+    let version = registry.status().version.expect("the test dialogs load");
+    let app = cnscd_bot::admin::dialogs::router().with_state(registry);
+    let (status, body) =
+        call(app, Request::get("/admin/api/dialogs").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(&version), "{body}");
+
+    let app = cnscd_bot::admin::metrics::router().with_state(Store::temporary().unwrap());
+    let (status, body) = call(app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

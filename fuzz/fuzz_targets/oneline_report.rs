@@ -10,7 +10,8 @@ fn definitions() -> &'static Definitions {
     static DEFS: OnceLock<Definitions> = OnceLock::new();
     DEFS.get_or_init(|| {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/reports.toml");
-        cnscd_bot::reporting::load_definitions(std::path::Path::new(path)).expect("reports.toml")
+        cnscd_bot::reports_runtime::load_definitions(std::path::Path::new(path))
+            .expect("reports.toml")
     })
 }
 

@@ -8,15 +8,20 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use axum::extract::FromRef;
 
-pub fn router() -> Router<AppState> {
+use crate::error::ApiError;
+use crate::store::Store;
+
+pub fn router<S>() -> Router<S>
+where
+    Store: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new().route("/metrics", get(scrape))
 }
 
-async fn scrape(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let store = state.store.clone();
+async fn scrape(State(store): State<Store>) -> Result<impl IntoResponse, ApiError> {
     let (pending, (inbox, dead)) =
         tokio::task::spawn_blocking(move || (store.outbox_pending_count(), store.inbox_counts()))
             .await

@@ -6,8 +6,8 @@
 mod dates;
 pub mod dialogs;
 pub mod handoff;
-mod metrics;
-mod openapi;
+pub mod metrics;
+pub mod openapi;
 mod outbox;
 pub mod reports;
 mod tokens;

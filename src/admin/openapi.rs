@@ -10,8 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
-use crate::state::AppState;
-
 /// Error body of every admin route.
 #[derive(utoipa::ToSchema)]
 pub struct ApiErrorBody {
@@ -23,7 +21,7 @@ pub struct ApiErrorBody {
     detail: String,
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/admin/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
 }
 

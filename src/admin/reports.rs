@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::handoff_runtime::Handoff;
 use crate::handoff_runtime::query::HandoffQueryError;
-use crate::reporting::Reporting;
-use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
 use crate::reports::export::Sheet;
 use crate::reports::model::Role;
 use crate::reports::period::PeriodKind;
 use crate::reports::reminders::within_window;
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::{ExportFormat, QueryError, ReportFilter};
 
 pub fn router<S>() -> Router<S>
 where

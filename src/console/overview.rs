@@ -14,12 +14,12 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Signed, blocking, html, render};
-use crate::reporting::Reporting;
-use crate::reporting::query::ReportFilter;
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::definition::{IndicatorKind, ReportType};
 use crate::reports::model::{Role, UnitLevel};
 use crate::reports::period::{Period, default_period, parse_period_token};
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::ReportFilter;
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
 
@@ -70,7 +70,7 @@ fn build(
     reporting: &Reporting,
     session: &ConsoleSession,
     ky: Option<&str>,
-) -> Result<(String, String), crate::reporting::query::QueryError> {
+) -> Result<(String, String), crate::reports_runtime::query::QueryError> {
     let now = reporting.clock().now_secs();
     let defs = reporting.defs();
     let report = reporting.report_type(&defs, None)?;

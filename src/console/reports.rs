@@ -15,11 +15,12 @@ use super::overview::chosen_period;
 use super::{Signed, blocking, fail, html, render};
 use crate::handoff::contrib::parse_month;
 use crate::handoff_runtime::Handoff;
-use crate::reporting::Reporting;
-use crate::reporting::query::{ExportFormat, QueryError, ReportFilter};
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::model::ReportVersion;
+use crate::reports::period::Period;
 use crate::reports::value::Value;
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::{ExportFormat, QueryError, ReportFilter};
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
 
@@ -156,10 +157,10 @@ async fn page(
 }
 
 /// Status of one version among all versions of its (team, period).
-fn status_label(v: &ReportVersion, latest_live: &HashMap<(u64, String), u32>) -> &'static str {
+fn status_label(v: &ReportVersion, latest_live: &HashMap<(u64, Period), u32>) -> &'static str {
     if v.withdrawn_at.is_some() {
         "đã rút"
-    } else if latest_live.get(&(v.team, v.period.clone())) == Some(&v.version) {
+    } else if latest_live.get(&(v.team, v.period)) == Some(&v.version) {
         "hiện hành"
     } else {
         "đã thay thế"
@@ -224,9 +225,9 @@ fn build(
         "muon" => !v.on_time,
         _ => true,
     });
-    let mut latest_live: HashMap<(u64, String), u32> = HashMap::new();
+    let mut latest_live: HashMap<(u64, Period), u32> = HashMap::new();
     for v in versions.iter().filter(|v| v.withdrawn_at.is_none()) {
-        let entry = latest_live.entry((v.team, v.period.clone())).or_insert(v.version);
+        let entry = latest_live.entry((v.team, v.period)).or_insert(v.version);
         *entry = (*entry).max(v.version);
     }
     let teams: HashMap<u64, _> = reporting.teams()?.into_iter().map(|t| (t.id, t)).collect();
@@ -265,10 +266,7 @@ fn build(
             "<tr><th scope=\"row\">{}</th><td>{}</td><td class=\"nowrap\">{}</td><td>{}</td><td>{}, {timing}</td><td>{}</td><td class=\"nowrap\">{}</td>",
             html::esc(team.map_or("(tổ đã xoá)", |t| t.name.as_str())),
             html::esc(&unit),
-            html::esc(
-                &crate::reports::period::Period::from_key(&v.period)
-                    .map_or_else(|| v.period.clone(), |p| p.label())
-            ),
+            html::esc(&v.period.label()),
             v.version,
             status_label(v, &latest_live),
             html::esc(&who),

@@ -13,11 +13,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Signed, blocking, check_csrf, fail, html, render};
-use crate::reporting::Reporting;
-use crate::reporting::query::QueryError;
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::import;
 use crate::reports::model::{Invite, Role, Unit};
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::QueryError;
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
 

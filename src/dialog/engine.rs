@@ -19,6 +19,7 @@
 use super::answer;
 use super::intents::{Context, Danger, Decision, Query};
 use super::model::{AskKind, Choice, DialogSet, Node, Target};
+use super::payload::{Payload, PayloadError};
 use super::render::{self, NOT_UNDERSTOOD};
 use super::session::{Input, Position, Session, Step, Understood};
 use super::text;
@@ -118,7 +119,7 @@ pub fn warning(set: &DialogSet, typed: &str, now: i64) -> Option<Step> {
         None => typed,
     };
     let typed = typed.trim();
-    if typed.starts_with('#') && is_payload(&typed[1..]) {
+    if Payload::is_ours(typed) {
         return None;
     }
     let folded = text::fold(typed);
@@ -191,11 +192,6 @@ fn universal(folded: &str, raw: &str) -> Option<Universal> {
     word.or_else(|| (raw.trim() == "?").then_some(Universal::Help))
 }
 
-/// Our button payloads are `#c:…`, `#g:…`, `#u:…`; any other `#…` is text the user typed.
-fn is_payload(after_hash: &str) -> bool {
-    ["c:", "g:", "u:"].iter().any(|kind| after_hash.starts_with(kind))
-}
-
 /// How a typed text matched the current node's choices.
 enum ChoiceMatch {
     One(usize),
@@ -224,8 +220,10 @@ impl<'s> Turn<'s> {
             None => typed,
         };
         let typed = typed.trim();
-        if let Some(payload) = typed.strip_prefix('#').filter(|p| is_payload(p)) {
-            return self.payload(payload);
+        match typed.parse::<Payload>() {
+            Ok(payload) => return self.payload(Some(payload)),
+            Err(PayloadError::Malformed) => return self.payload(None),
+            Err(PayloadError::NotOurs) => {}
         }
         let folded = text::fold(typed);
         if let Some(word) = universal(&folded, typed) {
@@ -386,22 +384,17 @@ impl<'s> Turn<'s> {
         self.session.as_ref().map(|s| Target { dialog: s.dialog.clone(), node: s.node.clone() })
     }
 
-    /// Button payloads: `c:<dialog>:<node>:<n>`, `g:<dialog>:<node>`, `u:menu`.
-    fn payload(&mut self, payload: &str) {
-        let mut parts = payload.split(':');
-        let target = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("c"), Some(dialog), Some(node), Some(n), None) => self
+    /// A tapped button; `None`: one of ours that no longer parses (an old button).
+    fn payload(&mut self, payload: Option<Payload>) {
+        let target = match payload {
+            Some(Payload::Choice { at, number }) => self
                 .set
-                .node(dialog, node)
-                .zip(n.parse::<usize>().ok())
-                .and_then(|(node, n)| node.choices.get(n.checked_sub(1)?))
+                .node(&at.dialog, &at.node)
+                .and_then(|node| node.choices.get(number.checked_sub(1)?))
                 .map(|choice| choice.target.clone()),
-            (Some("g"), Some(dialog), Some(node), None, None) => self
-                .set
-                .node(dialog, node)
-                .map(|_| Target { dialog: dialog.to_owned(), node: node.to_owned() }),
-            (Some("u"), Some("menu"), None, None, None) => Some(self.set.main_start()),
-            _ => None,
+            Some(Payload::Go(at)) => self.set.node(&at.dialog, &at.node).map(|_| at),
+            Some(Payload::Menu) => Some(self.set.main_start()),
+            None => None,
         };
         match target {
             Some(target) => self.go(target, true),

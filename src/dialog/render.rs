@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use super::date::Date;
 use super::model::{AskKind, DialogSet, Node, Target};
+use super::payload::Payload;
 use super::session::Session;
 use super::text;
 use crate::reply::{Button, MAX_BUTTONS, Reply};
@@ -15,7 +16,6 @@ use crate::reply::{Button, MAX_BUTTONS, Reply};
 /// Shown in place of a `{name}` whose answer the user has not given yet.
 const MISSING_VALUE: &str = "(chưa có)";
 const MENU_BUTTON: &str = "Menu chính";
-const MENU_PAYLOAD: &str = "#u:menu";
 /// The automatic way back on a node whose own buttons do not lead back (see `Node::auto_back`).
 pub(crate) const BACK_BUTTON: &str = "Quay lại";
 /// Sent as if typed: the universal word for "previous step".
@@ -37,7 +37,7 @@ pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> Strin
 
 /// The payload of choice `index` (0-based) of a node.
 pub(crate) fn choice_payload(target: &Target, index: usize) -> String {
-    format!("#c:{}:{}:{}", target.dialog, target.node, index + 1)
+    Payload::Choice { at: target.clone(), number: index + 1 }.to_string()
 }
 
 /// "Thông tin cập nhật tháng 3/2026": the as-of line of a fact-stating answer, from the oldest
@@ -125,7 +125,7 @@ fn add_menu_button(reply: &mut Reply) {
     if reply.buttons.len() < MAX_BUTTONS {
         reply.buttons.push(Button::Query {
             title: MENU_BUTTON.to_owned(),
-            payload: MENU_PAYLOAD.to_owned(),
+            payload: Payload::Menu.to_string(),
         });
     }
 }
@@ -198,7 +198,7 @@ pub(crate) fn ask_back(candidates: &[(String, Target)]) -> Reply {
             let _ = write!(text, "\n{}. {label}", index + 1);
         }
         if reply.buttons.len() < MAX_BUTTONS {
-            let payload = format!("#g:{}:{}", target.dialog, target.node);
+            let payload = Payload::Go(target.clone()).to_string();
             reply.buttons.push(Button::Query { title: label.clone(), payload });
         }
     }

@@ -4,22 +4,25 @@
 //! as on Zalo. `/follow` simulates following the OA. `--record` writes a transcript test.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::cli::ChatArgs;
 use super::today;
 use crate::dialog::{self, Input, LoadOptions, Session};
 use crate::reply::{Button, Reply};
 
-pub(crate) fn run(
-    args: &ChatArgs,
+/// Talks to the dialogs in `dialogs` on `input`/`out` until EOF or `/thoat`; `record`: write
+/// the conversation there as a transcript test.
+pub fn run(
+    dialogs: &Path,
+    record: Option<&Path>,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let files = super::read_dialog_dir(&args.dialogs)
-        .with_context(|| format!("reading dialogs folder {}", args.dialogs.display()))?;
+    let files = super::read_dialog_dir(dialogs)
+        .with_context(|| format!("reading dialogs folder {}", dialogs.display()))?;
     let loaded = dialog::load(
         &files,
         &LoadOptions {
@@ -34,7 +37,7 @@ pub(crate) fn run(
         writeln!(out, "không nạp được kịch bản; sửa các lỗi trên rồi thử lại")?;
         return Ok(ExitCode::FAILURE);
     };
-    let mut record = match &args.record {
+    let mut record = match record {
         Some(path) => {
             let mut file = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
@@ -144,10 +147,10 @@ mod tests {
     fn chat_shows_numbered_buttons_and_records_a_replayable_transcript() {
         let dir = tempfile::tempdir().expect("tempdir");
         let record = dir.path().join("ghi.txt");
-        let args = ChatArgs { dialogs: fixtures(), record: Some(record.clone()) };
+
         let mut input: &[u8] = "/follow\n1\nnop ho so\nquay lại\n/thoat\n".as_bytes();
         let mut out = Vec::new();
-        let code = run(&args, &mut input, &mut out).expect("chat runs");
+        let code = run(&fixtures(), Some(&record), &mut input, &mut out).expect("chat runs");
         assert_eq!(code, ExitCode::SUCCESS);
         let shown = String::from_utf8(out).expect("utf-8");
         assert!(shown.contains("  [1] Dịch vụ công trực tuyến"), "{shown}");
@@ -169,9 +172,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("menu.toml"), "title = \"M\"\nmain = true\nstart = \"x\"\n")
             .expect("write");
-        let args = ChatArgs { dialogs: dir.path().to_owned(), record: None };
+
         let mut out = Vec::new();
-        let code = run(&args, &mut &b""[..], &mut out).expect("chat runs");
+        let code = run(dir.path(), None, &mut &b""[..], &mut out).expect("chat runs");
         assert_eq!(code, ExitCode::FAILURE);
         assert!(
             String::from_utf8_lossy(&out)

@@ -5,12 +5,12 @@
 //! and `chat` CLI commands. The pure logic lives in `crate::dialog`.
 
 mod chat;
-pub mod cli;
 mod registry;
 mod source;
 mod status;
 mod watch;
 
+pub use chat::run as run_chat;
 pub use registry::{
     DEFAULT_UNMATCHED_RETENTION_DAYS, NO_DIALOGS_REPLY, Registry, RegistryOptions, RollbackError,
 };

@@ -147,9 +147,9 @@ pub fn compute(
         }
     }
     // The current version of each (team, report, period): the last not withdrawn.
-    let mut current: BTreeMap<(u64, &str, &str), &ReportVersion> = BTreeMap::new();
+    let mut current: BTreeMap<(u64, &str, Period), &ReportVersion> = BTreeMap::new();
     for v in reports.iter().filter(|v| v.withdrawn_at.is_none()) {
-        let key = (v.team, v.report.as_str(), v.period.as_str());
+        let key = (v.team, v.report.as_str(), v.period);
         match current.get(&key) {
             Some(old) if old.version > v.version => {}
             _ => {
@@ -158,8 +158,8 @@ pub fn compute(
         }
     }
     for v in current.values() {
-        let month = match Period::from_key(&v.period) {
-            Some(p) if p.kind == PeriodKind::Month => p.year * 12 + p.number as i32 - 1,
+        let month = match v.period {
+            p if p.kind == PeriodKind::Month => p.year * 12 + p.number as i32 - 1,
             _ => month_of(v.submitted_at),
         };
         if !wanted.contains(&month) {

@@ -16,6 +16,7 @@ pub mod contrib;
 pub mod escalate;
 pub mod hours;
 pub mod model;
+pub mod payload;
 pub mod place;
 pub mod render;
 pub mod route;

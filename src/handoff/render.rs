@@ -2,10 +2,8 @@
 //! village, never the citizen's Zalo id or phone.
 
 use super::model::Level;
+use super::payload::Payload;
 use crate::reply::Reply;
-
-/// Payload prefix of the hand-off's own buttons.
-pub const PAYLOAD: &str = "#h:";
 
 /// "2 giờ", "45 phút", "1 giờ 30 phút".
 pub fn duration(secs: i64) -> String {
@@ -42,7 +40,7 @@ pub fn choose_place(options: &[(String, String)]) -> Reply {
     let mut reply = Reply::text(text);
     for (code, label) in options.iter().take(crate::reply::MAX_BUTTONS) {
         let title: String = label.chars().take(40).collect();
-        reply = reply.with_query(title, format!("{PAYLOAD}noi:{code}"));
+        reply = reply.with_query(title, Payload::Place(code.to_string()).to_string());
     }
     reply
 }
@@ -51,7 +49,7 @@ pub fn ask_question(place: &str) -> Reply {
     Reply::text(format!(
         "Nơi ở của bạn: {place}.\nBạn cần giúp việc gì? Bạn nhắn ngắn gọn trong một tin (không cần gửi mật khẩu, mã OTP hay số tài khoản)."
     ))
-    .with_query("Đổi nơi ở", format!("{PAYLOAD}doinoi"))
+    .with_query("Đổi nơi ở", Payload::ChangePlace.to_string())
     .with_query("Về menu", "menu")
 }
 
@@ -65,7 +63,7 @@ pub fn request_created(id: u64, team_place: &str, eta: &str, nobody: bool) -> Re
     Reply::text(format!(
         "Đã ghi nhận yêu cầu #{id}.\n{next}\nBạn có thể nhắn thêm thông tin vào đây. Gõ \"hủy yêu cầu\" để hủy, \"menu\" để quay về trợ lý."
     ))
-    .with_query("Hủy yêu cầu", format!("{PAYLOAD}huy:{id}"))
+    .with_query("Hủy yêu cầu", Payload::Cancel(id).to_string())
     .with_query("Về menu", "menu")
 }
 
@@ -82,7 +80,7 @@ pub fn already_open(id: u64) -> Reply {
     Reply::text(format!(
         "Bạn đang có yêu cầu #{id} chờ Tổ trả lời. Bạn cứ nhắn thêm vào đây; gõ \"hủy yêu cầu\" để hủy, \"menu\" để quay về trợ lý."
     ))
-    .with_query("Hủy yêu cầu", format!("{PAYLOAD}huy:{id}"))
+    .with_query("Hủy yêu cầu", Payload::Cancel(id).to_string())
 }
 
 pub fn added(id: u64) -> Reply {
@@ -121,18 +119,18 @@ pub fn relayed_to_citizen(
         None => format!("Tổ CNSCĐ {team_place}"),
     };
     let body = if visit { format!("📅 Đề nghị gặp: {text}") } else { text.to_owned() };
-    Reply::text(format!("{from}: {body}")).with_query("Nhắn Tổ", format!("{PAYLOAD}tiep:{id}"))
+    Reply::text(format!("{from}: {body}")).with_query("Nhắn Tổ", Payload::Continue(id).to_string())
 }
 
 pub fn rate(id: u64) -> Reply {
     Reply::text(format!("Tổ đã đánh dấu yêu cầu #{id} là xong. Bạn thấy sự hỗ trợ thế nào?"))
-        .with_query("Hài lòng", format!("{PAYLOAD}dg:{id}:1"))
-        .with_query("Chưa hài lòng", format!("{PAYLOAD}dg:{id}:0"))
+        .with_query("Hài lòng", Payload::Rate { id, satisfied: true }.to_string())
+        .with_query("Chưa hài lòng", Payload::Rate { id, satisfied: false }.to_string())
 }
 
 pub fn ask_comment() -> Reply {
     Reply::text("Cảm ơn bạn! Bạn muốn góp ý thêm cho Tổ không? Gõ góp ý của bạn, hoặc bấm Bỏ qua.")
-        .with_query("Bỏ qua", format!("{PAYLOAD}boqua"))
+        .with_query("Bỏ qua", Payload::Skip.to_string())
 }
 
 pub fn thanks() -> Reply {
@@ -257,8 +255,8 @@ pub fn confirm_plain(id: u64, text: &str) -> Reply {
         "Gửi tin này tới người dân của yêu cầu #{id}?\n«{}»\n(Từ nay, khi bạn chỉ giữ một yêu cầu, tin thường được chuyển luôn.)",
         clip(text, 500)
     ))
-    .with_query("Gửi", format!("{PAYLOAD}gui"))
-    .with_query("Không gửi", format!("{PAYLOAD}khonggui"))
+    .with_query("Gửi", Payload::Send.to_string())
+    .with_query("Không gửi", Payload::DontSend.to_string())
 }
 
 pub fn plain_dropped() -> Reply {

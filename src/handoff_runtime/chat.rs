@@ -2,14 +2,16 @@
 //! `None`: not for the hand-off), writes and messages for other users, committed
 //! together with the user's replay record.
 
+use crate::dialog::Payload;
 use crate::handoff::command::{self, Command};
 use crate::handoff::contrib;
 use crate::handoff::hours;
 use crate::handoff::model::{
     Citizen, Level, Line, Party, PendingRelay, Rating, Request, Stage, Status,
 };
+use crate::handoff::payload::{Payload as HandoffPayload, PayloadError};
 use crate::handoff::place::{PlaceIndex, PlaceMatch};
-use crate::handoff::render::{self, PAYLOAD};
+use crate::handoff::render;
 use crate::handoff::route::Directory;
 use crate::reply::Reply;
 use crate::reports::model::{Member, Role};
@@ -201,8 +203,11 @@ impl Handoff {
         warn: Warn<'_>,
     ) -> anyhow::Result<Option<Effect>> {
         let text = text.trim();
-        if let Some(payload) = text.strip_prefix(PAYLOAD) {
-            return self.payload(user, payload, now);
+        match text.parse::<HandoffPayload>() {
+            Ok(payload) => return self.payload(user, payload, now),
+            // An old or altered `#h:` button: nobody answers it.
+            Err(PayloadError::Malformed) => return Ok(None),
+            Err(PayloadError::NotOurs) => {}
         }
         let member = self.store.report_member(user)?;
         if let Some(r) = command::recognise(text)
@@ -245,9 +250,9 @@ impl Handoff {
     ) -> anyhow::Result<Option<Effect>> {
         let folded = crate::vntext::unmark(text);
         let folded = folded.trim_matches(|ch: char| !ch.is_alphanumeric());
-        let leave =
-            matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu") || text == "#u:menu";
-        let dialog_button = ["#c:", "#g:", "#u:"].iter().any(|p| text.starts_with(p));
+        let leave = matches!(folded, "menu" | "thoat" | "quay lai" | "ve menu")
+            || text.parse::<Payload>() == Ok(Payload::Menu);
+        let dialog_button = Payload::is_ours(text);
         if dialog_button && !leave && c.stage != Stage::Idle {
             return Ok(None);
         }
@@ -515,28 +520,27 @@ impl Handoff {
     }
 
     /// The hand-off's own buttons (`#h:…`).
-    fn payload(&self, user: &str, payload: &str, now: i64) -> anyhow::Result<Option<Effect>> {
+    fn payload(
+        &self,
+        user: &str,
+        payload: HandoffPayload,
+        now: i64,
+    ) -> anyhow::Result<Option<Effect>> {
         let c = self.citizen(user, now)?;
-        let mut parts = payload.split(':');
-        let head = parts.next().unwrap_or("");
-        let id = parts.next().and_then(|n| n.parse::<u64>().ok());
-        match (head, id) {
-            ("noi", _) => {
-                let code = payload.trim_start_matches("noi:");
-                self.set_place(user, c, code, now).map(Some)
-            }
-            ("doinoi", _) => Ok(Some(Effect {
+        match payload {
+            HandoffPayload::Place(code) => self.set_place(user, c, &code, now).map(Some),
+            HandoffPayload::ChangePlace => Ok(Some(Effect {
                 replies: vec![render::ask_place()],
                 writes: vec![Self::put_citizen(user, c, Stage::AskPlace, now)],
                 ..Effect::default()
             })),
-            ("huy", Some(id)) => match self.store.handoff_request(id)? {
+            HandoffPayload::Cancel(id) => match self.store.handoff_request(id)? {
                 Some(r) if r.citizen == user && r.status.is_live() => {
                     self.cancel(user, c, r, now).map(Some)
                 }
                 _ => Ok(Some(Effect::reply(render::not_live(id, false)))),
             },
-            ("tiep", Some(id)) => match self.store.handoff_request(id)? {
+            HandoffPayload::Continue(id) => match self.store.handoff_request(id)? {
                 Some(r) if r.citizen == user && r.status.is_live() => Ok(Some(Effect {
                     replies: vec![Reply::text(format!(
                         "Bạn nhắn tiếp cho Tổ về yêu cầu #{id} nhé. Gõ \"menu\" để quay về trợ lý."
@@ -546,24 +550,23 @@ impl Handoff {
                 })),
                 _ => Ok(Some(Effect::reply(render::not_live(id, true)))),
             },
-            ("dg", Some(id)) => {
-                let satisfied = parts.next() == Some("1");
+            HandoffPayload::Rate { id, satisfied } => {
                 match self.rate(user, c, id, satisfied, now)? {
                     Some(effect) => Ok(Some(effect)),
                     None => Ok(Some(Effect::reply(render::thanks()))),
                 }
             }
-            ("boqua", _) => Ok(Some(Effect {
+            HandoffPayload::Skip => Ok(Some(Effect {
                 replies: vec![render::thanks()],
                 writes: vec![Self::put_citizen(user, c, Stage::Idle, now)],
                 ..Effect::default()
             })),
-            ("gui", _) | ("khonggui", _) => {
+            choice @ (HandoffPayload::Send | HandoffPayload::DontSend) => {
                 let Some(member) = self.store.report_member(user)? else { return Ok(None) };
                 let Some(pending) = self.store.handoff_pending(user)? else {
                     return Ok(Some(Effect::reply(render::plain_dropped())));
                 };
-                if head == "khonggui" {
+                if choice == HandoffPayload::DontSend {
                     return Ok(Some(Effect {
                         replies: vec![render::plain_dropped()],
                         writes: vec![HandoffWrite::ClearPending(user.to_owned())],
@@ -575,7 +578,6 @@ impl Handoff {
                 effect.writes.push(HandoffWrite::ClearPending(user.to_owned()));
                 Ok(Some(effect))
             }
-            _ => Ok(None),
         }
     }
 

@@ -373,7 +373,7 @@ pub(crate) mod tests {
         ]
     }
 
-    fn team(id: u64, unit: &str, created_at: i64) -> Team {
+    pub(crate) fn team(id: u64, unit: &str, created_at: i64) -> Team {
         Team { id, unit: unit.into(), name: format!("T{id}"), created_at, expected_from: None }
     }
 

@@ -47,7 +47,7 @@ pub struct Recognised {
 
 /// The argument a confirmation button sends after `/roi` or `/huy`.
 pub const CONFIRM_ARG: &str = "xacnhan";
-/// Length of invite codes (see `reporting::chat::new_code`).
+/// Length of invite codes (see `reports_runtime::chat::new_invite_code`).
 /// Length of a member or leader invite code.
 pub const INVITE_CODE_LEN: usize = 8;
 /// Length of a unit-admin invite code (a stronger role, a longer code).

@@ -11,7 +11,7 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use super::aggregate::Hierarchy;
 use super::definition::{IndicatorKind, ReportType};
 use super::model::{ReportVersion, Team, UnitLevel};
-use super::period::format_local_datetime;
+use super::period::{Period, format_local_datetime};
 use super::value::Value;
 
 /// What one exported line is.
@@ -39,11 +39,11 @@ impl RowStatus {
 }
 
 /// A stand-in version for a team that has not reported for `period` (version 0).
-pub fn missing_report(team: u64, report: &str, period: &str) -> ReportVersion {
+pub fn missing_report(team: u64, report: &str, period: Period) -> ReportVersion {
     ReportVersion {
         team,
         report: report.to_owned(),
-        period: period.to_owned(),
+        period,
         version: 0,
         definition: String::new(),
         values: Default::default(),
@@ -78,9 +78,9 @@ pub fn build_rows<'a>(
 ) -> Vec<ExportRow<'a>> {
     // The live version of each (team, report, period) among those given: the newest
     // one not withdrawn.
-    let mut live: HashMap<(u64, &str, &str), u32> = HashMap::new();
+    let mut live: HashMap<(u64, &str, Period), u32> = HashMap::new();
     for v in versions.iter().filter(|v| v.withdrawn_at.is_none() && v.version > 0) {
-        let entry = live.entry((v.team, v.report.as_str(), v.period.as_str())).or_insert(0);
+        let entry = live.entry((v.team, v.report.as_str(), v.period)).or_insert(0);
         *entry = (*entry).max(v.version);
     }
     let mut path_cache: HashMap<&str, (String, String, String)> = HashMap::new();
@@ -111,9 +111,7 @@ pub fn build_rows<'a>(
                     RowStatus::Missing
                 } else if v.withdrawn_at.is_some() {
                     RowStatus::Withdrawn
-                } else if live.get(&(v.team, v.report.as_str(), v.period.as_str()))
-                    == Some(&v.version)
-                {
+                } else if live.get(&(v.team, v.report.as_str(), v.period)) == Some(&v.version) {
                     RowStatus::Current
                 } else {
                     RowStatus::Replaced
@@ -172,7 +170,7 @@ fn fixed_cells(row: &ExportRow<'_>) -> [String; 13] {
         row.unit_code.clone(),
         row.team_id.to_string(),
         row.team_name.clone(),
-        row.report.period.clone(),
+        row.report.period.key(),
         row.status.label().to_owned(),
         if_reported(row.report.version.to_string()),
         if_reported(row.submitted_by.clone()),
@@ -389,14 +387,14 @@ fn totals_sheet(
         sheet.write_string_with_format(0, c as u16, h, bold)?;
         sheet.set_column_width(c as u16, if c == 0 { 12.0 } else { 16.0 })?;
     }
-    let mut periods: Vec<&str> = rows.iter().map(|r| r.report.period.as_str()).collect();
-    periods.sort_unstable();
+    let mut periods: Vec<Period> = rows.iter().map(|r| r.report.period).collect();
+    periods.sort_unstable_by_key(|p| p.key());
     periods.dedup();
     for (p, period) in periods.iter().enumerate() {
         let r = p as u32 + 1;
         let of_period = || rows.iter().filter(move |row| row.report.period == *period);
         let current = || of_period().filter(|row| row.status == RowStatus::Current);
-        sheet.write_string(r, 0, *period)?;
+        sheet.write_string(r, 0, period.key())?;
         sheet.write_number(r, 1, current().count() as f64)?;
         sheet.write_number(
             r,
@@ -428,7 +426,7 @@ mod tests {
         ReportVersion {
             team,
             report: "thang".into(),
-            period: "2026-10".into(),
+            period: Period::from_key("2026-10").unwrap(),
             version: 2,
             definition: "abc".into(),
             values,

@@ -2,9 +2,10 @@
 //! the guided form, aggregation and export rendering.
 //!
 //! Invariant: nothing here does I/O, reads the clock or draws random numbers; callers
-//! pass `now` in. The edge that stores and sends is `crate::reporting`.
+//! pass `now` in. The edge that stores and sends is `crate::reports_runtime`.
 
 pub mod aggregate;
+pub mod chat;
 pub mod command;
 pub mod definition;
 pub mod export;

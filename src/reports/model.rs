@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::period::Period;
 use super::value::Value;
 
 /// Level in the post-2025 two-tier structure (no district): province → commune → village.
@@ -204,8 +205,9 @@ pub struct ReportVersion {
     pub team: u64,
     /// Report type key from the definition file (e.g. "thang").
     pub report: String,
-    /// Period key, e.g. "2026-10" or "2026-W45".
-    pub period: String,
+    /// Stored and shown as its key, e.g. "2026-10" or "2026-W45".
+    #[serde(with = "super::period::as_key")]
+    pub period: Period,
     /// 1 for the first submission, +1 for each resubmission.
     pub version: u32,
     /// Id of the definition file the values were entered against.
@@ -252,5 +254,25 @@ mod tests {
         for (name, kind, want) in cases {
             assert_eq!(unit(name, kind).display_name(), want);
         }
+    }
+
+    #[test]
+    fn stored_report_versions_read_and_write_the_same_json() {
+        // As written before `period` was typed: the key string, byte for byte.
+        let stored = [
+            r#"{"team":3,"report":"thang","period":"2026-10","version":2,"definition":"v1","values":{"CHUNG_01":12},"submitted_by":"u1","submitted_at":1793000000,"on_time":true,"source_event":"m:1","withdrawn_at":null}"#,
+            r#"{"team":3,"report":"tuan","period":"2026-W05","version":1,"definition":"v1","values":{},"submitted_by":"u1","submitted_at":1793000000,"on_time":false,"source_event":"m:2","withdrawn_at":1793000100}"#,
+        ];
+        for json in stored {
+            let v: ReportVersion = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&v).unwrap(), json);
+        }
+        let v: ReportVersion = serde_json::from_str(stored[1]).unwrap();
+        assert_eq!(
+            v.period,
+            Period { kind: super::super::period::PeriodKind::Week, year: 2026, number: 5 }
+        );
+        let bad = stored[0].replace("2026-10", "2026-13");
+        assert!(serde_json::from_str::<ReportVersion>(&bad).is_err());
     }
 }

@@ -28,6 +28,23 @@ pub struct Period {
     pub number: u32,
 }
 
+/// Serde as the period's key ("2026-10", "2026-W45"), the form stored reports and the
+/// API have always used: `#[serde(with = "period::as_key")]`.
+pub mod as_key {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::Period;
+
+    pub fn serialize<S: Serializer>(period: &Period, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&period.key())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Period, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        Period::from_key(&key).ok_or_else(|| D::Error::custom(format!("not a period key: {key}")))
+    }
+}
+
 /// Why a period cannot be used. `Display` is Vietnamese, for the member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {

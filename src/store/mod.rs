@@ -353,8 +353,16 @@ impl Store {
 
     // ----- users and sessions --------------------------------------------------
 
-    pub fn session(&self, user_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        get_json(&self.sessions, keys::SESSIONS, user_id.as_bytes())
+    /// The user's dialog session. One that no longer parses (an old format) is `None`,
+    /// so the conversation starts afresh rather than blocking the user.
+    pub fn session(&self, user_id: &str) -> Result<Option<crate::dialog::Session>, StoreError> {
+        match get_json(&self.sessions, keys::SESSIONS, user_id.as_bytes()) {
+            Err(StoreError::Corrupt { source, .. }) => {
+                tracing::warn!(error = %source, "stored session unreadable; starting afresh");
+                Ok(None)
+            }
+            other => other,
+        }
     }
 
     pub fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {

@@ -27,6 +27,17 @@ async fn ingest_dedupes_and_keeps_arrival_order() {
     assert_eq!(pending, ["m1", "m2"]);
 }
 
+fn session(node: &str) -> crate::dialog::Session {
+    crate::dialog::Session::new("v1", "menu", node, 1)
+}
+
+#[test]
+fn a_session_that_no_longer_parses_reads_as_none() {
+    let store = Store::temporary().unwrap();
+    store.sessions.insert("u1", br#"{"node": "a"}"#.as_slice()).unwrap();
+    assert_eq!(store.session("u1").unwrap(), None);
+}
+
 #[test]
 fn complete_is_atomic_and_queues_messages_in_order() {
     let store = Store::temporary().unwrap();
@@ -38,7 +49,7 @@ fn complete_is_atomic_and_queues_messages_in_order() {
         .complete(
             seq,
             "u1",
-            SessionUpdate::Set(json!({"node": "a"})),
+            SessionUpdate::Set(session("a")),
             Some(&user),
             &[json!({"text": "1"}), json!({"text": "2"})],
             10,
@@ -46,7 +57,7 @@ fn complete_is_atomic_and_queues_messages_in_order() {
         .unwrap();
     assert_eq!(ids.len(), 2);
     assert!(store.inbox_pending().unwrap().is_empty());
-    assert_eq!(store.session("u1").unwrap(), Some(json!({"node": "a"})));
+    assert_eq!(store.session("u1").unwrap(), Some(session("a")));
     assert_eq!(store.user("u1").unwrap(), Some(user));
     let due = store.outbox_due(10, 10).unwrap();
     assert_eq!(due.len(), 1, "one message per user at a time");
@@ -134,7 +145,7 @@ fn forget_user_removes_session_record_and_unsent_messages() {
         .complete(
             seq,
             "u1",
-            SessionUpdate::Set(json!({})),
+            SessionUpdate::Set(session("a")),
             Some(&UserRecord::default()),
             &[json!({"text": "x"})],
             0,
@@ -248,7 +259,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
         .complete(
             seq,
             user,
-            SessionUpdate::Set(json!({"n": 1})),
+            SessionUpdate::Set(session("n")),
             Some(&record),
             &[json!({"text": text})],
             1,

@@ -26,7 +26,7 @@ pub enum IngestOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionUpdate {
     Keep,
-    Set(serde_json::Value),
+    Set(crate::dialog::Session),
     Clear,
 }
 

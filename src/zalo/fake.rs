@@ -33,6 +33,72 @@ pub struct FakeMessage {
     pub message: Value,
 }
 
+impl FakeMessage {
+    /// What a person sees of the message: its text, an image link, the buttons as
+    /// (title, payload).
+    pub fn shown(&self) -> Shown {
+        let message = &self.message;
+        let text = message.get("text").and_then(Value::as_str).map(str::to_owned);
+        let image = message
+            .pointer("/attachment/payload/elements/0/url")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let buttons = message
+            .pointer("/attachment/payload/buttons")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|button| {
+                let title = button.get("title").and_then(Value::as_str).unwrap_or("").to_owned();
+                let payload = match button.get("payload") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                };
+                (title, payload)
+            })
+            .collect();
+        Shown { text, image, buttons }
+    }
+}
+
+/// A sent message as the user sees it (`FakeMessage::shown`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub text: Option<String>,
+    pub image: Option<String>,
+    pub buttons: Vec<(String, String)>,
+}
+
+/// What a sandbox user does, as a webhook event (`sandbox_event`).
+#[derive(Debug, Clone, Copy)]
+pub enum SandboxEvent<'a> {
+    Follow,
+    Text(&'a str),
+}
+
+/// A webhook request as Zalo would post it to a sandbox server: the JSON body and the
+/// `X-ZEvent-Signature` header value, stamped `timestamp_ms` (unix milliseconds).
+pub fn sandbox_event(user: &str, event: SandboxEvent, timestamp_ms: i64) -> (String, String) {
+    let timestamp = timestamp_ms.to_string();
+    let body = match event {
+        SandboxEvent::Follow => json!({
+            "app_id": SANDBOX_APP_ID, "event_name": "follow", "oa_id": "sandbox-oa",
+            "follower": {"id": user}, "source": "oa_profile", "timestamp": timestamp
+        }),
+        SandboxEvent::Text(text) => json!({
+            "app_id": SANDBOX_APP_ID, "event_name": "user_send_text",
+            "sender": {"id": user}, "recipient": {"id": "sandbox-oa"},
+            "message": {"text": text, "msg_id": format!("sandbox-{timestamp}")},
+            "timestamp": timestamp
+        }),
+    }
+    .to_string();
+    let mac =
+        super::signature::sign(SANDBOX_APP_ID, body.as_bytes(), &timestamp, SANDBOX_OA_SECRET);
+    (body, format!("mac={mac}"))
+}
+
 /// A scripted failure for the next send.
 #[derive(Debug, Clone)]
 pub enum FakeFailure {
@@ -274,4 +340,56 @@ async fn list_messages(
             .cloned()
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zalo::event::{Event, EventKind};
+
+    #[test]
+    fn sandbox_events_are_signed_and_read_like_zalo_events() {
+        for (event, kind, text) in [
+            (SandboxEvent::Text("Xin chào"), EventKind::UserText, Some("Xin chào")),
+            (SandboxEvent::Follow, EventKind::Follow, None),
+        ] {
+            let (body, header) = sandbox_event("u1", event, 1_735_693_200_123);
+            let timestamp = "1735693200123";
+            super::super::signature::verify(
+                Some(&header),
+                SANDBOX_APP_ID,
+                body.as_bytes(),
+                timestamp,
+                SANDBOX_OA_SECRET,
+            )
+            .expect("signed");
+            let parsed = Event::parse(&serde_json::from_str(&body).unwrap()).unwrap();
+            assert_eq!(parsed.kind, kind);
+            assert_eq!(parsed.user_id.as_deref(), Some("u1"));
+            assert_eq!(parsed.text.as_deref(), text);
+        }
+    }
+
+    #[test]
+    fn a_sent_message_shows_its_text_image_and_buttons() {
+        let message = FakeMessage {
+            seq: 1,
+            user_id: "u1".into(),
+            message: json!({"text": "Chào", "attachment": {"payload": {
+                "elements": [{"url": "https://x/y.png"}],
+                "buttons": [{"title": "Menu chính", "payload": "#u:menu"}, {"title": "Gọi", "payload": {"phone_code": "113"}}]
+            }}}),
+        };
+        assert_eq!(
+            message.shown(),
+            Shown {
+                text: Some("Chào".into()),
+                image: Some("https://x/y.png".into()),
+                buttons: vec![
+                    ("Menu chính".into(), "#u:menu".into()),
+                    ("Gọi".into(), r#"{"phone_code":"113"}"#.into())
+                ],
+            }
+        );
+    }
 }

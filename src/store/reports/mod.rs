@@ -43,26 +43,9 @@ pub struct LastEvent {
     pub replies: Vec<Reply>,
 }
 
-/// One write of a chat command, applied atomically with the replay record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReportWrite {
-    PutMember(Member),
-    RemoveMember(String),
-    PutInvite(Invite),
-    /// Marks the invite used by `user`; fails with `Conflict` if someone else used it.
-    ConsumeInvite {
-        code: String,
-        user: String,
-        at: i64,
-    },
-    /// A new version; fails with `Conflict` if that version number already exists
-    /// (another member of the team submitted at the same moment).
-    AddReport(ReportVersion),
-    /// Overwrites an existing version (withdrawal).
-    UpdateReport(ReportVersion),
-    PutForm(String, FormState),
-    ClearForm(String),
-}
+/// One write of a chat command (decided by `reports::chat`), applied atomically with the
+/// replay record.
+pub use crate::reports::chat::Write as ReportWrite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
@@ -81,11 +64,11 @@ fn report_prefix(team: u64, report: &str, period: &str) -> String {
 }
 
 fn report_key(v: &ReportVersion) -> String {
-    format!("{}{:08x}", report_prefix(v.team, &v.report, &v.period), v.version)
+    format!("{}{:08x}", report_prefix(v.team, &v.report, &v.period.key()), v.version)
 }
 
 fn team_index_key(v: &ReportVersion) -> String {
-    format!("byteam/{:016x}/{}/{}/{:08x}", v.team, v.report, v.period, v.version)
+    format!("byteam/{:016x}/{}/{}/{:08x}", v.team, v.report, v.period.key(), v.version)
 }
 
 impl Store {

@@ -26,7 +26,7 @@ impl ReportNumbers {
                 _ => 0,
             })
             .collect();
-        ReportNumbers { team: v.team, period: v.period.clone(), on_time: v.on_time, numbers }
+        ReportNumbers { team: v.team, period: v.period.key(), on_time: v.on_time, numbers }
     }
 }
 

@@ -9,7 +9,7 @@ fn version(team: u64, v: u32, event: &str) -> ReportVersion {
     ReportVersion {
         team,
         report: "thang".into(),
-        period: "2026-10".into(),
+        period: crate::reports::period::Period::from_key("2026-10").unwrap(),
         version: v,
         definition: "d".into(),
         values: BTreeMap::new(),

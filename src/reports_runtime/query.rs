@@ -204,12 +204,9 @@ impl Reporting {
         let defs = self.defs();
         let report = self.report_type(&defs, filter.report.as_deref())?;
         // Named periods are checked like everywhere else: a typo must not export nothing.
-        let periods: Option<HashSet<String>> = match filter.period.as_deref() {
+        let periods: Option<HashSet<Period>> = match filter.period.as_deref() {
             Some(list) if !list.trim().is_empty() => Some(
-                self.periods(report, Some(list), self.clock.now_secs(), 1)?
-                    .iter()
-                    .map(|p| p.key())
-                    .collect(),
+                self.periods(report, Some(list), self.clock.now_secs(), 1)?.into_iter().collect(),
             ),
             _ => None,
         };
@@ -217,7 +214,7 @@ impl Reporting {
             self.store.report_versions()?
         } else {
             let keys: Option<Vec<String>> =
-                periods.as_ref().map(|set| set.iter().cloned().collect());
+                periods.as_ref().map(|set| set.iter().map(|p| p.key()).collect());
             self.store.current_reports_of(&report.key, keys.as_deref())?
         };
         let units = self.store.report_units()?;
@@ -321,13 +318,12 @@ impl Reporting {
         // has no current report (an export without periods lists reports only).
         let mut placeholders = Vec::new();
         if let Some(list) = filter.period.as_deref().filter(|p| !p.trim().is_empty()) {
-            let live: HashSet<(u64, &str)> = versions
+            let live: HashSet<(u64, Period)> = versions
                 .iter()
                 .filter(|v| v.withdrawn_at.is_none())
-                .map(|v| (v.team, v.period.as_str()))
+                .map(|v| (v.team, v.period))
                 .collect();
             for period in self.periods(report, Some(list), self.clock.now_secs(), 1)? {
-                let key = period.key();
                 for team in &teams {
                     let in_scope = filter
                         .unit
@@ -335,9 +331,9 @@ impl Reporting {
                         .is_none_or(|unit| hierarchy.is_within(&team.unit, unit));
                     if in_scope
                         && team.expected_from() < period.end()
-                        && !live.contains(&(team.id, key.as_str()))
+                        && !live.contains(&(team.id, period))
                     {
-                        placeholders.push(export::missing_report(team.id, &report.key, &key));
+                        placeholders.push(export::missing_report(team.id, &report.key, period));
                     }
                 }
             }

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use crate::reply::Reply;
 use crate::reports::aggregate::Hierarchy;
+use crate::reports::chat::AdminRequest;
 use crate::reports::command::Command;
-use crate::reports::model::{Member, Role};
 use crate::reports::period::{default_period, parse_period_token};
 use crate::store::console::DownloadLink;
 
@@ -19,24 +19,14 @@ use super::query::ReportFilter;
 const DOWNLOAD_VALID_SECS: i64 = 3600;
 
 impl Reporting {
-    pub(super) fn admin_command(
-        &self,
-        member: Option<&Member>,
-        command: &Command,
-        now: i64,
-    ) -> anyhow::Result<Reply> {
-        let Some((unit, who)) = member
-            .filter(|m| m.role == Role::Admin)
-            .and_then(|m| Some((m.unit.clone()?, m.display_name.clone())))
-        else {
-            return Ok(Reply::text(
-                "Lệnh này dành cho cán bộ quản lý xã, phường. Nếu bạn là cán bộ quản lý, hãy đăng ký bằng mã mời cán bộ (/dangky MÃ).",
-            ));
-        };
+    /// The reply to a unit admin's command (`reports::chat` has checked the role).
+    pub(super) fn admin_command(&self, request: &AdminRequest, now: i64) -> anyhow::Result<Reply> {
+        let AdminRequest { unit, who, command } = request;
+        let unit = unit.clone();
         let base = self.settings.public_url.trim_end_matches('/');
         match command {
             Command::ConsoleLink => {
-                let who = who.unwrap_or_else(|| format!("Cán bộ đơn vị {unit}"));
+                let who = who.clone().unwrap_or_else(|| format!("Cán bộ đơn vị {unit}"));
                 let token = crate::csprng::hex_token();
                 self.store.issue_sign_in_link(&token, &unit, &who, now)?;
                 Ok(Reply::text(format!(

@@ -4,8 +4,7 @@
 //! - `chat`: `Reporting::handle_chat`, called by the conversation worker for each text
 //!   message before the dialog engine;
 //! - `query`: completeness, totals, report lists and exports for the admin API and CLI;
-//! - `reminders`: the scheduler task;
-//! - `cli`: `units import`, `teams import`, `export`.
+//! - `reminders`: the scheduler task.
 //!
 //! Invariant: a report is confirmed to the member only after it is on disk — the reply is
 //! queued after the report commit and the sender flushes the store before sending — and
@@ -13,7 +12,6 @@
 
 mod admin_chat;
 mod chat;
-pub mod cli;
 pub mod guess;
 pub mod query;
 pub mod reminders;

@@ -1,16 +1,14 @@
-//! `cnscd-bot check [DIR]` and `cnscd-bot chat [--dialogs DIR] [--record FILE]`.
-//!
-//! The lead's `main.rs` embeds these `Args` structs as clap subcommands and calls
-//! [`run_check`] / [`run_chat`].
+//! `cnscd-bot check [DIR]`: validate the dialog files, run their transcript tests and the
+//! understanding set, list stale facts and (optionally) unmatched messages.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::today;
 use crate::dialog::understanding::{self, Outcome};
 use crate::dialog::{self, Date, DialogSet, EngineOptions, LoadOptions, SourceFile, transcript};
+use crate::dialog_runtime::{read_dialog_dir, read_transcripts, today};
 
 /// Default folder of the shipped dialogs.
 pub const DEFAULT_DIALOGS_DIR: &str = "dialogs";
@@ -55,7 +53,7 @@ const UNMATCHED_SHOWN: usize = 20;
 
 /// Loads `args.dir`, prints every diagnostic, and exits non-zero on any error.
 pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let files = super::read_dialog_dir(&args.dir)
+    let files = read_dialog_dir(&args.dir)
         .with_context(|| format!("reading dialogs folder {}", args.dir.display()))?;
     let options = LoadOptions {
         today: Some(today(&crate::clock::Clock::system())),
@@ -97,7 +95,7 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             placeholders.join(", ")
         );
     }
-    let transcripts = super::read_transcripts(&args.dir)
+    let transcripts = read_transcripts(&args.dir)
         .with_context(|| format!("reading transcripts in {}/tests", args.dir.display()))?;
     if transcripts.is_empty() {
         println!("chưa có kịch bản thử (tests/*.txt)");
@@ -252,25 +250,6 @@ fn print_understanding(set: &DialogSet, file: &SourceFile, explain: bool) -> usi
         println!("chưa đạt ngưỡng: {}", failures.join("; "));
     }
     failures.len() + evaluation.diagnostics.len()
-}
-
-/// Today's date in Vietnam (UTC+7), for fact review dates.
-/// Talk to the dialogs in the terminal, as a citizen would on Zalo.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ChatArgs {
-    /// Folder holding the dialog files.
-    #[arg(long, default_value = DEFAULT_DIALOGS_DIR)]
-    pub dialogs: PathBuf,
-    /// Write the conversation to FILE as a transcript test (dialogs/tests format).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-}
-
-/// Runs the terminal simulator on stdin/stdout until EOF or `/thoat`.
-pub fn run_chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    super::chat::run(&args, &mut stdin.lock(), &mut stdout.lock())
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::reporting::Reporting;
-use crate::reporting::query::{ExportFormat, ReportFilter};
+use crate::reports_runtime::Reporting;
+use crate::reports_runtime::query::{ExportFormat, ReportFilter};
 use crate::settings::Settings;
 use crate::store::Store;
 
