@@ -33,7 +33,19 @@ pub struct Ingest {
 
 impl Ingest {
     /// Durably records the event, then queues it. Answers only after the flush.
+    ///
+    /// Runs to the end even if the caller goes away: Zalo hangs up on a slow answer and
+    /// delivers again, and by then the first delivery may be on disk. Had the hang-up
+    /// also cancelled the hand-off to the worker, the re-delivery would be dropped as a
+    /// duplicate and the citizen left unanswered until the next restart.
     pub async fn accept(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
+        let this = self.clone();
+        tokio::spawn(async move { this.record_and_dispatch(entry).await })
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?
+    }
+
+    async fn record_and_dispatch(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
         let user = entry.user_id.clone();
         let outcome = self
             .store

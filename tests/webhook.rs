@@ -300,3 +300,39 @@ async fn night_refusal_is_postponed_to_the_morning_not_failed() {
         app.admin_get("/admin/api/outbox?status=failed").await.json().await.unwrap();
     assert_eq!(failed["items"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn an_event_whose_sender_hangs_up_mid_request_is_still_answered() {
+    // Zalo stops waiting for a slow answer and delivers again. The first delivery may
+    // already be on disk by then; if the hang-up also cancelled its hand-off to the
+    // worker, the second delivery would be dropped as a duplicate and nobody would
+    // answer the citizen until the next restart.
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let users: Vec<String> = (0..20).map(|i| format!("55{i:04}")).collect();
+    for (i, user) in users.iter().enumerate() {
+        let body = text_event(user, &format!("m-hangup-{i}"), "menu");
+        let ts =
+            serde_json::from_str::<Value>(&body).unwrap()["timestamp"].as_str().unwrap().to_owned();
+        let mac = cnscd_bot::zalo::signature::sign(APP_ID, body.as_bytes(), &ts, OA_SECRET);
+        let request = format!(
+            "POST /webhook/zalo HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nX-ZEvent-Signature: mac={mac}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.shutdown().await.unwrap();
+        drop(stream); // hang up without reading the answer
+    }
+    // Zalo delivers each event again (a hang-up before the service read it loses nothing
+    // either: the re-delivery is then the first).
+    for (i, user) in users.iter().enumerate() {
+        let status = app.post_signed(&text_event(user, &format!("m-hangup-{i}"), "menu")).await;
+        assert_eq!(status.status(), 200);
+    }
+    for user in &users {
+        let replies = app.wait_for_messages(user, 1).await;
+        assert!(!replies.is_empty(), "user {user} got no reply after hanging up");
+    }
+}
