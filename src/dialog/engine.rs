@@ -582,8 +582,12 @@ impl<'s> Turn<'s> {
             self.greet_silently();
         }
         let Some(session) = self.session.as_mut() else { return };
-        let here = Position { dialog: session.dialog.clone(), node: session.node.clone() };
-        if remember && !here.node.is_empty() && here != Position::from(&target) {
+        let moves = *session.dialog != *target.dialog || *session.node != *target.node;
+        if remember && !session.node.is_empty() && moves {
+            let here = Position {
+                dialog: session.dialog.as_str().into(),
+                node: session.node.as_str().into(),
+            };
             session.history.push(here);
             if session.history.len() > MAX_HISTORY {
                 session.history.remove(0);

@@ -306,15 +306,14 @@ impl Reporting {
             .iter()
             .filter_map(|m| m.display_name.as_deref().map(|n| (m.user_id.as_str(), n)))
             .collect();
-        let labels: HashMap<&str, String> = versions
-            .iter()
-            .map(|v| {
-                let id = v.submitted_by.as_str();
-                let label =
-                    known.get(id).map_or_else(|| crate::privacy::mask_id(id), |n| (*n).to_owned());
-                (id, label)
-            })
-            .collect();
+        // One label per submitter (an HMAC each), not one per report.
+        let mut labels: HashMap<&str, String> = HashMap::new();
+        for v in &versions {
+            let id = v.submitted_by.as_str();
+            labels.entry(id).or_insert_with(|| {
+                known.get(id).map_or_else(|| crate::privacy::mask_id(id), |n| (*n).to_owned())
+            });
+        }
         let names: HashMap<&str, &str> =
             labels.iter().map(|(id, label)| (*id, label.as_str())).collect();
         // Every expected team of the named periods gets a row, "Chưa báo cáo" when it
