@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::reports::aggregate::{self, CompletenessRow, Fact, FactValues, Hierarchy, TotalsRow};
 use crate::reports::definition::{Definitions, ReportType};
-use crate::reports::export;
+use crate::reports::export::{self, XlsxBuffer};
 use crate::reports::import;
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
 use crate::reports::period::{Period, default_period};
@@ -345,7 +345,7 @@ impl Reporting {
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
-            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra)
+            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra, XlsxBuffer::TempFile)
                 .map_err(|e| QueryError::Xlsx(e.to_string())),
         }
     }

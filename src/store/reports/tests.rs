@@ -192,29 +192,27 @@ fn rollups_equal_a_recompute_after_random_submits_amendments_and_withdrawals() {
 
 #[test]
 fn rollups_are_rebuilt_at_open_when_missing_or_outdated() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
+    let store = Store::temporary().unwrap();
     let mut v = version(1, 1, "e1");
     v.values.insert("A".into(), Value::Int(7));
-    {
-        let store = Store::open(&path).unwrap();
-        store.commit_report_writes("u", &last("e1"), &[ReportWrite::AddReport(v)]).unwrap();
-        // As a store written before the roll-ups existed: no records, no marker.
-        let tree = store.reports_tree();
-        tree.remove(b"rollup/version").unwrap();
-        for (key, _, _) in store.report_rollup_records().unwrap() {
-            tree.remove(key.as_bytes()).unwrap();
-        }
-        // A stray entry for team 9, version 1, in a period nobody reported for.
-        let stray = [&9u64.to_le_bytes()[..], &5u32.to_le_bytes(), &[1, 1, 0, 0, 0]].concat();
-        tree.insert(b"cur/thang/2026-09/0000000000000000", stray).unwrap();
-        store.flush_blocking().unwrap();
+    store.commit_report_writes("u", &last("e1"), &[ReportWrite::AddReport(v)]).unwrap();
+    // Up to date: nothing to do.
+    assert_eq!(store.ensure_report_rollups().unwrap(), 0);
+    // As a store written before the roll-ups existed (no records, no marker), plus a stray
+    // entry for team 9 in a period nobody reported for.
+    let tree = store.reports_tree();
+    tree.remove(b"rollup/version").unwrap();
+    for (key, _, _) in store.report_rollup_records().unwrap() {
+        tree.remove(key.as_bytes()).unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let stray = [&9u64.to_le_bytes()[..], &5u32.to_le_bytes(), &[1, 1, 0, 0, 0]].concat();
+    tree.insert(b"cur/thang/2026-09/0000000000000000", stray).unwrap();
+    // What `Store::open` runs.
+    assert_eq!(store.ensure_report_rollups().unwrap(), 1);
     let numbers = store.current_report_numbers("thang", &["2026-10".into()], &["A"]).unwrap();
     let expected =
         ReportNumbers { team: 1, period: "2026-10".into(), on_time: true, numbers: vec![7] };
     assert_eq!(numbers, [expected]);
-    // The stray record of a version that does not exist is gone.
     assert!(store.current_report_numbers("thang", &["2026-09".into()], &[]).unwrap().is_empty());
+    assert_eq!(store.ensure_report_rollups().unwrap(), 0, "the marker is set again");
 }
