@@ -1,8 +1,6 @@
 //! A stored report reduced to what the roll-ups read (see `current` for how it is kept).
 
-#[cfg(test)]
 use crate::reports::model::ReportVersion;
-#[cfg(test)]
 use crate::reports::value::Value;
 
 /// A current report reduced to what the roll-ups read.
@@ -18,7 +16,6 @@ pub struct ReportNumbers {
 
 impl ReportNumbers {
     /// The numbers computed from a full version, as the roll-up records must give them.
-    #[cfg(test)]
     pub(super) fn from_version(v: &ReportVersion, codes: &[&str]) -> ReportNumbers {
         let numbers = codes
             .iter()

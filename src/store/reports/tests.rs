@@ -215,4 +215,8 @@ fn rollups_are_rebuilt_at_open_when_missing_or_outdated() {
     assert_eq!(numbers, [expected]);
     assert!(store.current_report_numbers("thang", &["2026-09".into()], &[]).unwrap().is_empty());
     assert_eq!(store.ensure_report_rollups().unwrap(), 0, "the marker is set again");
+    // A damaged record: the period is read from the versions instead.
+    tree.insert(b"cur/thang/2026-10/0000000000000000", vec![1, 2, 3]).unwrap();
+    let numbers = store.current_report_numbers("thang", &["2026-10".into()], &["A"]).unwrap();
+    assert_eq!(numbers[0].numbers, [7]);
 }
