@@ -343,7 +343,7 @@ impl<'s> Turn<'s> {
 
     /// A first message that matched nothing: say so briefly, then the main menu.
     fn not_understood_fresh(&mut self, query: &Query) {
-        if query.is_empty() || self.notice.is_some() || choice_number(&query.joined()).is_some() {
+        if query.is_empty() || self.notice.is_some() || choice_number(query.joined()).is_some() {
             // Only particles, emoji or a number, or the content changed under the user:
             // the menu is the answer.
             return self.greet();

@@ -632,8 +632,7 @@ impl Intents {
             }
         }
         let mut candidates: Vec<Candidate> = by_node.into_iter().map(|(_, c)| c).collect();
-        candidates
-            .sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(b.target)));
         candidates
     }
 

@@ -207,14 +207,16 @@ impl Hasher for IdHasher {
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
+/// A team as the grid sees it: (unit chain, expected from, position in the teams given).
+type TeamEntry = (Vec<usize>, i64, usize);
+
 /// Shared index work: team → unit chain, period key → index.
 struct Grid<'a> {
     periods: Vec<Arc<str>>,
     /// (code, name) per unit index, shared by all rows of the unit.
     unit_labels: Vec<(Arc<str>, Arc<str>)>,
     period_index: HashMap<String, usize>,
-    /// Team id → (unit chain, expected from, position in the teams given).
-    team_chains: IdMap<(Vec<usize>, i64, usize)>,
+    team_chains: IdMap<TeamEntry>,
     hierarchy: &'a Hierarchy<'a>,
 }
 
@@ -244,7 +246,7 @@ impl<'a> Grid<'a> {
         &self,
         fact: &Fact<'f>,
         last: &mut Option<(&'f str, usize)>,
-    ) -> Option<(usize, &(Vec<usize>, i64, usize))> {
+    ) -> Option<(usize, &TeamEntry)> {
         let p = match *last {
             Some((key, p)) if key == fact.period => p,
             _ => {
