@@ -177,7 +177,22 @@ async fn join_report_amend_withdraw_export() {
     assert!(!csv.contains("u-lan"), "submitters are pseudonymised in exports");
     let xlsx = app.admin_get(&format!("/admin/api/exports/reports.xlsx?period={period}")).await;
     assert_eq!(xlsx.status(), 200);
-    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    let xlsx = xlsx.bytes().await.unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+    // Read back (the big sheet is streamed with inline strings): same sheets, numbers as
+    // numbers, the submission time as a date cell.
+    use calamine::{Data, Reader as _};
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).expect("a real XLSX");
+    assert_eq!(book.sheet_names()[..2], ["Báo cáo", "Tổng hợp"]);
+    let sheet = book.worksheet_range("Báo cáo").unwrap();
+    let cells: Vec<&Data> = sheet.rows().flatten().collect();
+    assert!(cells.contains(&&Data::String("Mã đơn vị".into())), "{cells:?}");
+    assert!(cells.contains(&&Data::String("19900-01".into())), "{cells:?}");
+    assert!(cells.contains(&&Data::Float(45.0)), "CHUNG_01 as a number: {cells:?}");
+    assert!(cells.iter().any(|c| matches!(c, Data::DateTime(_))), "{cells:?}");
+    let totals = book.worksheet_range("Tổng hợp").unwrap();
+    assert!(totals.rows().flatten().any(|c| *c == Data::Float(45.0)), "{totals:?}");
 
     let members = json_of(app.admin_get("/admin/api/members").await).await;
     assert_eq!(members["items"][0]["role"], "leader");

@@ -341,7 +341,7 @@ impl<'s> Turn<'s> {
 
     /// A first message that matched nothing: say so briefly, then the main menu.
     fn not_understood_fresh(&mut self, query: &Query) {
-        if query.is_empty() || self.notice.is_some() || choice_number(&query.joined()).is_some() {
+        if query.is_empty() || self.notice.is_some() || choice_number(query.joined()).is_some() {
             // Only particles, emoji or a number, or the content changed under the user:
             // the menu is the answer.
             return self.greet();
@@ -575,8 +575,12 @@ impl<'s> Turn<'s> {
             self.greet_silently();
         }
         let Some(session) = self.session.as_mut() else { return };
-        let here = Position { dialog: session.dialog.clone(), node: session.node.clone() };
-        if remember && !here.node.is_empty() && here != Position::from(&target) {
+        let moves = *session.dialog != *target.dialog || *session.node != *target.node;
+        if remember && !session.node.is_empty() && moves {
+            let here = Position {
+                dialog: session.dialog.as_str().into(),
+                node: session.node.as_str().into(),
+            };
             session.history.push(here);
             if session.history.len() > MAX_HISTORY {
                 session.history.remove(0);

@@ -148,8 +148,9 @@ struct Doc {
 
 /// A node the message may be about.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Candidate {
-    pub(crate) target: Target,
+pub(crate) struct Candidate<'i> {
+    /// Borrowed from the index: ranking clones no target.
+    pub(crate) target: &'i Target,
     /// BM25 of its best document, times source weight and context boost (for ranking).
     pub(crate) score: f32,
     /// 0..=1: the IDF-weighted share of its best-covered document found in the message,
@@ -360,6 +361,8 @@ pub(crate) struct Context<'a> {
 /// A normalized message, already scored against every document (one index walk).
 pub(crate) struct Query {
     words: Vec<String>,
+    /// `words`, space-separated (the key of exact matches).
+    joined: String,
     /// Term id of each word (`None`: unknown).
     word_ids: Vec<Option<u32>>,
     /// Term ids of the words and pairs, sorted, each once.
@@ -374,8 +377,8 @@ impl Query {
     }
 
     /// The normalized words, space-separated.
-    pub(crate) fn joined(&self) -> String {
-        self.words.join(" ")
+    pub(crate) fn joined(&self) -> &str {
+        &self.joined
     }
 }
 
@@ -498,15 +501,23 @@ impl Intents {
     pub(crate) fn query(&self, lexicon: &Lexicon, typed: &str) -> Query {
         let words = lexicon.normalize(typed);
         let Some(index) = &self.index else {
-            return Query { words, word_ids: Vec::new(), term_ids: Vec::new(), hits: Vec::new() };
+            let joined = words.join(" ");
+            let (word_ids, term_ids, hits) = (Vec::new(), Vec::new(), Vec::new());
+            return Query { words, joined, word_ids, term_ids, hits };
         };
         let words = index.repair(words);
         let word_ids: Vec<Option<u32>> =
             words.iter().map(|w| index.vocabulary.get(w).copied()).collect();
         // Query terms count with their repeats, as BM25 sums over the query's terms.
-        let pairs = words.windows(2).map(|p| index.vocabulary.get(&format!("{}_{}", p[0], p[1])));
-        let all: Vec<u32> =
-            word_ids.iter().copied().chain(pairs.map(|id| id.copied())).flatten().collect();
+        let mut pair = String::new();
+        let pairs = words.windows(2).map(|p| {
+            pair.clear();
+            pair.push_str(&p[0]);
+            pair.push('_');
+            pair.push_str(&p[1]);
+            index.vocabulary.get(&pair).copied()
+        });
+        let all: Vec<u32> = word_ids.iter().copied().chain(pairs).flatten().collect();
         let mut scores: Vec<f32> = vec![0.0; index.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         for term in &all {
@@ -523,7 +534,8 @@ impl Intents {
         let mut term_ids = all;
         term_ids.sort_unstable();
         term_ids.dedup();
-        Query { words, word_ids, term_ids, hits }
+        let joined = words.join(" ");
+        Query { words, joined, word_ids, term_ids, hits }
     }
 
     /// Candidates, best first, each node once; `only_urgent` restricts to danger nodes,
@@ -533,13 +545,12 @@ impl Intents {
         query: &Query,
         only_urgent: bool,
         context: Option<&Context<'_>>,
-    ) -> Vec<Candidate> {
+    ) -> Vec<Candidate<'_>> {
         let Some(index) = &self.index else { return Vec::new() };
         if query.is_empty() {
             return Vec::new();
         }
-        let exact: &[u32] =
-            index.exact.get(&query.words.join(" ")).map(Vec::as_slice).unwrap_or_default();
+        let exact: &[u32] = index.exact.get(&query.joined).map(Vec::as_slice).unwrap_or_default();
         let mut scored: Vec<(u32, f32)> = query
             .hits
             .iter()
@@ -565,7 +576,9 @@ impl Intents {
         let weight_of = |id: Option<u32>| id.map_or(unknown, |id| index.idf[id as usize]);
         let query_mass: f32 =
             query.word_ids.iter().map(|id| weight_of(*id)).sum::<f32>().max(f32::MIN_POSITIVE);
-        let mut by_node: HashMap<u32, Candidate> = HashMap::new();
+        // Best per node, in first-seen order (at most `TOP_DOCS`, so a linear search); the
+        // target is cloned once per node, not once per document.
+        let mut by_node: Vec<(u32, Candidate)> = Vec::with_capacity(scored.len());
         for (id, score) in scored {
             let doc = &index.docs[id as usize];
             let target = &index.nodes[doc.node as usize];
@@ -596,32 +609,35 @@ impl Intents {
                 Some(c) if c.dialog == target.dialog => (BOOST_DIALOG, BONUS_DIALOG),
                 _ => (1.0, 0.0),
             };
-            let candidate = Candidate {
-                target: target.clone(),
-                score: score * boost,
-                confidence: (confidence + bonus).min(1.0),
-                urgent: index.urgent[doc.node as usize],
-                topic: doc.topic,
-            };
-            by_node
-                .entry(doc.node)
-                .and_modify(|best| {
-                    if candidate.confidence > best.confidence {
-                        best.topic = candidate.topic;
+            let score = score * boost;
+            let confidence = (confidence + bonus).min(1.0);
+            match by_node.iter_mut().find(|(node, _)| *node == doc.node) {
+                Some((_, best)) => {
+                    if confidence > best.confidence {
+                        best.topic = doc.topic;
                     }
-                    best.score = best.score.max(candidate.score);
-                    best.confidence = best.confidence.max(candidate.confidence);
-                })
-                .or_insert(candidate);
+                    best.score = best.score.max(score);
+                    best.confidence = best.confidence.max(confidence);
+                }
+                None => by_node.push((
+                    doc.node,
+                    Candidate {
+                        target,
+                        score,
+                        confidence,
+                        urgent: index.urgent[doc.node as usize],
+                        topic: doc.topic,
+                    },
+                )),
+            }
         }
-        let mut candidates: Vec<Candidate> = by_node.into_values().collect();
-        candidates
-            .sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+        let mut candidates: Vec<Candidate> = by_node.into_iter().map(|(_, c)| c).collect();
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(b.target)));
         candidates
     }
 
     /// The best candidates (danger and ordinary), for `check --explain`.
-    pub(crate) fn explain(&self, query: &Query) -> Vec<Candidate> {
+    pub(crate) fn explain(&self, query: &Query) -> Vec<Candidate<'_>> {
         let mut all = self.rank(query, true, None);
         all.truncate(2);
         let mut ordinary = self.rank(query, false, None);
@@ -639,7 +655,7 @@ impl Intents {
     pub(crate) fn danger(&self, query: &Query) -> Option<Danger> {
         let index = self.index.as_ref()?;
         // The message is one of a danger node's own phrases ("khẩn cấp").
-        let exact = index.exact.get(&query.words.join(" ")).into_iter().flatten();
+        let exact = index.exact.get(&query.joined).into_iter().flatten();
         if let Some(doc) =
             exact.map(|id| &index.docs[*id as usize]).find(|d| index.urgent[d.node as usize])
         {
@@ -654,7 +670,7 @@ impl Intents {
             return Some(match candidates.iter().find(|c| c.confidence >= DANGER_LOW) {
                 Some(best) => Danger::Node(best.target.clone()),
                 None => {
-                    let dialog = candidates.first().map(|c| &c.target).or_else(|| {
+                    let dialog = candidates.first().map(|c| c.target).or_else(|| {
                         index.nodes.iter().zip(&index.urgent).find(|(_, u)| **u).map(|(t, _)| t)
                     })?;
                     Danger::Dialog(dialog.dialog.clone())
@@ -682,10 +698,10 @@ impl Intents {
 }
 
 /// The thresholds, applied to ranked candidates.
-pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
+pub(crate) fn decide(candidates: &[Candidate<'_>]) -> Decision {
     // A topic keyword ("khai sinh") gives way to a node of the same dialog that answers
     // about as well: the citizen gets the answer, not the topic's menu.
-    let specific = |topic: &Candidate| {
+    let specific = |topic: &Candidate<'_>| {
         candidates.iter().any(|c| {
             !c.topic
                 && c.target.dialog == topic.target.dialog
@@ -695,8 +711,8 @@ pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
                 && (topic.confidence < Source::Topic.confidence_weight() || c.confidence >= ACCEPT)
         })
     };
-    let kept: Vec<Candidate> =
-        candidates.iter().filter(|c| !(c.topic && specific(c))).cloned().collect();
+    let kept: Vec<&Candidate<'_>> =
+        candidates.iter().filter(|c| !(c.topic && specific(c))).collect();
     let candidates = kept.as_slice();
     let Some(best) = candidates.first() else { return Decision::Miss };
     // The best by confidence may sit lower in BM25 order (a short keyword fully present).
@@ -704,10 +720,11 @@ pub(crate) fn decide(candidates: &[Candidate]) -> Decision {
         .iter()
         .filter(|c| c.confidence >= ACCEPT)
         .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-    let close: Vec<&Candidate> = candidates
+    let close: Vec<&Candidate<'_>> = candidates
         .iter()
         .filter(|c| c.confidence >= ASK && c.score >= CLOSE * best.score)
         .take(MAX_ASK)
+        .copied()
         .collect();
     if let Some(winner) = confident {
         let rivals = candidates.iter().filter(|c| {

@@ -45,6 +45,13 @@ impl Lexicon {
     /// The folded, expanded words of `text` that matter for matching. A word typed with tone
     /// marks matches only an entry written with the same marks ("cá nhân" keeps "ca").
     pub(crate) fn normalize(&self, text: &str) -> Vec<String> {
+        if text.is_ascii() {
+            // Typed without marks (most messages): every word may be any entry, and case
+            // folding is all the folding there is.
+            let folded = text::fold(text);
+            let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+            return self.expand(&words, &vec![None; words.len()]);
+        }
         let mut folded: Vec<String> = Vec::new();
         let mut keys: Vec<Option<String>> = Vec::new();
         for written in text::fold_case(text).split(' ').filter(|w| !w.is_empty()) {

@@ -1,6 +1,7 @@
 //! The per-user conversation state (persisted by the store) and the engine's input and output.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,22 +48,23 @@ impl Session {
     }
 }
 
-/// A node in a dialog, as stored in a session.
+/// A node in a dialog, as stored in a session. Shared strings (stored as plain strings):
+/// every step clones the session, and its history holds up to `MAX_HISTORY` of these.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Position {
-    pub dialog: String,
-    pub node: String,
+    pub dialog: Arc<str>,
+    pub node: Arc<str>,
 }
 
 impl From<&Target> for Position {
     fn from(target: &Target) -> Position {
-        Position { dialog: target.dialog.clone(), node: target.node.clone() }
+        Position { dialog: target.dialog.as_str().into(), node: target.node.as_str().into() }
     }
 }
 
 impl Position {
     pub(crate) fn target(&self) -> Target {
-        Target { dialog: self.dialog.clone(), node: self.node.clone() }
+        Target { dialog: self.dialog.to_string(), node: self.node.to_string() }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::reports::aggregate::{self, CompletenessRow, Fact, FactValues, Hierarchy, TotalsRow};
 use crate::reports::definition::{Definitions, ReportType};
-use crate::reports::export;
+use crate::reports::export::{self, XlsxBuffer};
 use crate::reports::import;
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
 use crate::reports::period::{Period, default_period};
@@ -303,15 +303,14 @@ impl Reporting {
             .iter()
             .filter_map(|m| m.display_name.as_deref().map(|n| (m.user_id.as_str(), n)))
             .collect();
-        let labels: HashMap<&str, String> = versions
-            .iter()
-            .map(|v| {
-                let id = v.submitted_by.as_str();
-                let label =
-                    known.get(id).map_or_else(|| crate::privacy::mask_id(id), |n| (*n).to_owned());
-                (id, label)
-            })
-            .collect();
+        // One label per submitter (an HMAC each), not one per report.
+        let mut labels: HashMap<&str, String> = HashMap::new();
+        for v in &versions {
+            let id = v.submitted_by.as_str();
+            labels.entry(id).or_insert_with(|| {
+                known.get(id).map_or_else(|| crate::privacy::mask_id(id), |n| (*n).to_owned())
+            });
+        }
         let names: HashMap<&str, &str> =
             labels.iter().map(|(id, label)| (*id, label.as_str())).collect();
         // Every expected team of the named periods gets a row, "Chưa báo cáo" when it
@@ -342,7 +341,7 @@ impl Reporting {
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
-            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra)
+            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra, XlsxBuffer::TempFile)
                 .map_err(|e| QueryError::Xlsx(e.to_string())),
         }
     }

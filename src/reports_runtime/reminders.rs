@@ -43,7 +43,7 @@ impl Reporting {
             let periods: Vec<String> =
                 candidate_periods(report, now).iter().map(|p| p.key()).collect();
             for r in self.store.current_report_numbers(&report.key, &periods, &[])? {
-                reported.insert((r.team, report.key.clone(), r.period));
+                reported.insert((r.team, report.key.clone(), r.period.to_string()));
             }
         }
         // Users who unfollowed (or whom Zalo refused) count as never seen: unreachable.

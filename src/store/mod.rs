@@ -226,6 +226,10 @@ impl Store {
         if indexed > 0 {
             tracing::info!(indexed, "built the per-user outbox queue index");
         }
+        let rolled = store.ensure_report_rollups()?;
+        if rolled > 0 {
+            tracing::info!(rolled, "rebuilt the current-report roll-up records");
+        }
         Ok(store)
     }
 

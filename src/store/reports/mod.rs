@@ -13,6 +13,8 @@
 //! | `invite/{CODE}`                             | `Invite`                       |
 //! | `rep/{type}/{period}/{team:016x}/{v:08x}`   | `ReportVersion` (never deleted)|
 //! | `byteam/{team:016x}/{type}/{period}/{v:08x}`| empty (index for one team)     |
+//! | `cur/{type}/{period}/{team/32:016x}`        | current reports' numbers (see `current`) |
+//! | `rollup/version`                            | layout version of `cur/`, u32 BE |
 //! | `form/{user}`                               | `FormState`                    |
 //! | `last/{user}`                               | `LastEvent`                    |
 //!
@@ -27,9 +29,9 @@ use crate::reply::Reply;
 use crate::reports::form::FormState;
 use crate::reports::model::{Invite, Member, ReportVersion, Team, Unit};
 
+mod current;
 mod numbers;
 
-use numbers::NumbersView;
 pub use numbers::ReportNumbers;
 
 pub(super) const TREE: &str = "reports";
@@ -281,43 +283,37 @@ impl Store {
 
     /// The numbers of the current reports of `report` in `periods`, aligned with
     /// `codes` (integers as they are, yes/no as 1/0, missing or text as 0). For the
-    /// roll-ups: reads only what they need, without copying keys or texts.
+    /// roll-ups: reads the `cur/` records kept with every report write (see `current`),
+    /// one prefix scan per period, no JSON; with no `codes` only the on-time flag.
     pub fn current_report_numbers(
         &self,
         report: &str,
         periods: &[String],
         codes: &[&str],
     ) -> Result<Vec<ReportNumbers>, StoreError> {
+        let sorted = current::sorted_codes(codes);
         let mut out = Vec::new();
         for period in periods {
-            out.extend(self.current_in_prefix_with(
-                &format!("rep/{report}/{period}/"),
-                |bytes| {
-                    let view: NumbersView<'_> = match serde_json::from_slice(bytes) {
-                        Ok(view) => view,
-                        // Keys with JSON escapes cannot be borrowed; read the full record.
-                        Err(_) => {
-                            let v: ReportVersion = from_json(TREE, bytes)?;
-                            return Ok((
-                                ReportNumbers::from_version(&v, codes),
-                                v.withdrawn_at.is_some(),
-                            ));
-                        }
-                    };
-                    let numbers =
-                        codes.iter().map(|c| view.values.get(c).map_or(0, |n| n.0)).collect();
-                    let withdrawn = view.withdrawn_at.is_some();
-                    Ok((
-                        ReportNumbers {
-                            team: view.team,
-                            period: period.clone(),
-                            on_time: view.on_time,
-                            numbers,
-                        },
-                        withdrawn,
-                    ))
-                },
-            )?);
+            let shared: std::sync::Arc<str> = period.as_str().into();
+            let start = out.len();
+            for item in self.reports_tree().scan_prefix(current::current_prefix(report, period)) {
+                let (key, chunk) = item?;
+                let decoded: Option<Vec<ReportNumbers>> = current::entries(&chunk).and_then(|e| {
+                    e.into_iter()
+                        .map(|(team, record)| current::decode(team, &shared, record, &sorted))
+                        .collect()
+                });
+                let Some(numbers) = decoded else {
+                    // Never written so; rather than count wrong, read the period the slow way.
+                    let key = String::from_utf8_lossy(&key);
+                    tracing::warn!(%key, "damaged roll-up record: period read from the versions");
+                    out.truncate(start);
+                    let versions = self.current_in_prefix(&format!("rep/{report}/{period}/"))?;
+                    out.extend(versions.iter().map(|v| ReportNumbers::from_version(v, codes)));
+                    break;
+                };
+                out.extend(numbers);
+            }
         }
         Ok(out)
     }
@@ -443,9 +439,11 @@ fn apply(
             }
             tx.insert(key.as_bytes(), to_json(v))?;
             tx.insert(team_index_key(v).as_bytes(), &[])?;
+            current::follow(tx, v)?;
         }
         ReportWrite::UpdateReport(v) => {
             tx.insert(report_key(v).as_bytes(), to_json(v))?;
+            current::follow(tx, v)?;
         }
         ReportWrite::PutForm(user, form) => {
             tx.insert(format!("form/{user}").as_bytes(), to_json(form))?;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::reports::model::{Role, UnitKind};
+use crate::reports::value::Value;
 
 fn version(team: u64, v: u32, event: &str) -> ReportVersion {
     ReportVersion {
@@ -102,4 +103,121 @@ fn an_invite_is_used_once() {
     ));
     store.forget_report_user("a").unwrap();
     assert!(store.report_last_event("a").unwrap().is_none());
+}
+
+/// The `cur/` records, decoded with `codes`, sorted like `current_reports` recomputed.
+fn rollups(store: &Store, codes: &[&str]) -> Vec<ReportNumbers> {
+    let mut out = Vec::new();
+    for (key, team, record) in store.report_rollup_records().unwrap() {
+        let period = key.split('/').nth(2).unwrap().into();
+        let sorted = current::sorted_codes(codes);
+        out.push(current::decode(team, &period, &record, &sorted).unwrap());
+    }
+    out.sort_by(|a, b| (&a.period, a.team).cmp(&(&b.period, b.team)));
+    out
+}
+
+fn recomputed(store: &Store, codes: &[&str]) -> Vec<ReportNumbers> {
+    let mut out: Vec<ReportNumbers> = store
+        .current_reports()
+        .unwrap()
+        .iter()
+        .map(|v| ReportNumbers::from_version(v, codes))
+        .collect();
+    out.sort_by(|a, b| (&a.period, a.team).cmp(&(&b.period, b.team)));
+    out
+}
+
+#[test]
+fn rollups_equal_a_recompute_after_random_submits_amendments_and_withdrawals() {
+    let codes = ["A", "B", "C"];
+    for seed in 0..40 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let store = Store::temporary().unwrap();
+        // Every version written so far, by (team, period).
+        let mut written: BTreeMap<(u64, &str), Vec<ReportVersion>> = BTreeMap::new();
+        for step in 0..60 {
+            let mut writes = Vec::new();
+            for _ in 0..rng.usize(1..=3) {
+                // Teams on both sides of a roll-up chunk's edge (32 teams a chunk).
+                let team = [1, 2, 31, 32, 33, 70][rng.usize(0..6)];
+                let period = ["2026-10", "2026-11"][rng.usize(0..2)];
+                let versions = written.entry((team, period)).or_default();
+                let mut values = BTreeMap::new();
+                values.insert("A".to_owned(), Value::Int(rng.i64(0..100)));
+                if rng.bool() {
+                    values.insert("B".to_owned(), Value::Bool(rng.bool()));
+                }
+                values.insert("T".to_owned(), Value::Text("ghi chú".into()));
+                match rng.u8(0..10) {
+                    // Withdraw any version still counting (usually the latest).
+                    0..=2 if !versions.is_empty() => {
+                        let i = rng.usize(0..versions.len());
+                        if versions[i].withdrawn_at.is_none() {
+                            versions[i].withdrawn_at = Some(step);
+                            writes.push(ReportWrite::UpdateReport(versions[i].clone()));
+                        }
+                    }
+                    // An in-place correction of an existing version.
+                    3 if !versions.is_empty() => {
+                        let i = rng.usize(0..versions.len());
+                        versions[i].values = values;
+                        versions[i].on_time = rng.bool();
+                        writes.push(ReportWrite::UpdateReport(versions[i].clone()));
+                    }
+                    // A submission or a resubmission (amendment).
+                    _ => {
+                        let mut v = version(team, versions.len() as u32 + 1, "e");
+                        v.period =
+                            crate::reports::period::Period::from_key(period).expect("period key");
+                        v.values = values;
+                        v.on_time = rng.bool();
+                        versions.push(v.clone());
+                        writes.push(ReportWrite::AddReport(v));
+                    }
+                }
+            }
+            store.commit_report_writes("u", &last(&step.to_string()), &writes).unwrap();
+            assert_eq!(
+                rollups(&store, &codes),
+                recomputed(&store, &codes),
+                "seed {seed} step {step}"
+            );
+        }
+        // The rebuild path gives the same records.
+        let before = store.report_rollup_records().unwrap();
+        assert_eq!(store.rebuild_report_rollups().unwrap(), recomputed(&store, &codes).len());
+        assert_eq!(store.report_rollup_records().unwrap(), before, "seed {seed}");
+    }
+}
+
+#[test]
+fn rollups_are_rebuilt_at_open_when_missing_or_outdated() {
+    let store = Store::temporary().unwrap();
+    let mut v = version(1, 1, "e1");
+    v.values.insert("A".into(), Value::Int(7));
+    store.commit_report_writes("u", &last("e1"), &[ReportWrite::AddReport(v)]).unwrap();
+    // Up to date: nothing to do.
+    assert_eq!(store.ensure_report_rollups().unwrap(), 0);
+    // As a store written before the roll-ups existed (no records, no marker), plus a stray
+    // entry for team 9 in a period nobody reported for.
+    let tree = store.reports_tree();
+    tree.remove(b"rollup/version").unwrap();
+    for (key, _, _) in store.report_rollup_records().unwrap() {
+        tree.remove(key.as_bytes()).unwrap();
+    }
+    let stray = [&9u64.to_le_bytes()[..], &5u32.to_le_bytes(), &[1, 1, 0, 0, 0]].concat();
+    tree.insert(b"cur/thang/2026-09/0000000000000000", stray).unwrap();
+    // What `Store::open` runs.
+    assert_eq!(store.ensure_report_rollups().unwrap(), 1);
+    let numbers = store.current_report_numbers("thang", &["2026-10".into()], &["A"]).unwrap();
+    let expected =
+        ReportNumbers { team: 1, period: "2026-10".into(), on_time: true, numbers: vec![7] };
+    assert_eq!(numbers, [expected]);
+    assert!(store.current_report_numbers("thang", &["2026-09".into()], &[]).unwrap().is_empty());
+    assert_eq!(store.ensure_report_rollups().unwrap(), 0, "the marker is set again");
+    // A damaged record: the period is read from the versions instead.
+    tree.insert(b"cur/thang/2026-10/0000000000000000", vec![1, 2, 3]).unwrap();
+    let numbers = store.current_report_numbers("thang", &["2026-10".into()], &["A"]).unwrap();
+    assert_eq!(numbers[0].numbers, [7]);
 }
