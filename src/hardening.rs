@@ -16,7 +16,7 @@ pub fn default_failed_retention_days() -> u64 {
     30
 }
 pub fn default_cache_mb() -> u64 {
-    32
+    16
 }
 
 /// The tracing span of one HTTP request: method, path (never the query string, which
