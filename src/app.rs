@@ -376,7 +376,9 @@ pub fn wipe_sandbox_store(settings: &Settings) {
     if settings.is_sandbox() {
         let path = settings.effective_store_path();
         let _ = std::fs::remove_dir_all(&path);
-        let _ = std::fs::remove_file(Store::journal_path(&path));
+        let journal = Store::journal_path(&path);
+        let _ = std::fs::remove_file(crate::store::journal_old_path(&journal));
+        let _ = std::fs::remove_file(journal);
     }
 }
 

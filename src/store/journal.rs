@@ -15,11 +15,18 @@
 //! the sends in flight), and a sled flush per result cost far more CPU (every flush
 //! seals a log buffer and hands it to sled's I/O threads) than a line in a file that is
 //! synced anyway for the webhooks.
+//!
+//! A checkpoint never stalls the appends: the writer renames the file to
+//! `<journal>.old`, goes on in a fresh file, and a helper thread flushes sled and then
+//! deletes the old file (a sled flush under load takes tens of milliseconds, and every
+//! webhook waited for it). On open, `<journal>.old` (if a crash left it) is replayed
+//! before the current file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -63,22 +70,29 @@ pub struct Target {
 }
 
 impl Journal {
-    /// Opens (creating) the journal at `path`, replays what sled lacks, checkpoints,
-    /// and starts the writer thread.
+    /// Opens (creating) the journal at `path`, replays what sled lacks (from the file a
+    /// crash left mid-checkpoint first), checkpoints, and starts the writer thread.
     pub fn open(path: &Path, target: Target) -> Result<Journal, StoreError> {
+        let old = old_path(path);
+        let mut replayed = 0;
+        if old.exists() {
+            let mut file = OpenOptions::new().read(true).append(true).open(&old)?;
+            replayed += replay(&mut file, &old, &target)?;
+        }
         let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
-        let replayed = replay(&mut file, path, &target)?;
+        replayed += replay(&mut file, path, &target)?;
         if replayed > 0 {
             tracing::info!(
                 events = replayed,
                 "replayed acknowledged events from the inbox journal"
             );
         }
-        checkpoint(&mut file, &target)?;
+        let mut segments = Segments { path: path.to_owned(), flushing: None };
+        segments.checkpoint(&mut file, &target)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("inbox-journal".into())
-            .spawn(move || writer(file, target, rx))?;
+            .spawn(move || writer(file, segments, target, rx))?;
         Ok(Journal { tx })
     }
 
@@ -106,7 +120,7 @@ impl Journal {
     }
 }
 
-fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
+fn writer(mut file: File, mut segments: Segments, target: Target, rx: mpsc::Receiver<Job>) {
     let mut since_checkpoint = Instant::now();
     let mut dirty = false;
     loop {
@@ -115,7 +129,7 @@ fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // Idle: checkpoint so the journal does not keep old events around.
                 if dirty {
-                    match checkpoint(&mut file, &target) {
+                    match segments.checkpoint(&mut file, &target) {
                         Ok(()) => dirty = false,
                         Err(e) => tracing::error!(error = %e, "inbox journal checkpoint failed"),
                     }
@@ -138,12 +152,87 @@ fn writer(mut file: File, target: Target, rx: mpsc::Receiver<Job>) {
         }
         let big = file.metadata().map(|m| m.len() > CHECKPOINT_BYTES).unwrap_or(false);
         if big || since_checkpoint.elapsed() > CHECKPOINT_AGE {
-            match checkpoint(&mut file, &target) {
-                Ok(()) => dirty = false,
-                Err(e) => tracing::error!(error = %e, "inbox journal checkpoint failed"),
+            if let Err(e) = segments.rotate(&mut file, &target) {
+                tracing::error!(error = %e, "inbox journal rotation failed");
             }
             since_checkpoint = Instant::now();
         }
+    }
+}
+
+/// `<journal>.old`: the previous file while sled is flushed behind it.
+pub fn old_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".old");
+    name.into()
+}
+
+/// The journal file and, while a checkpoint runs behind the writer, its predecessor.
+struct Segments {
+    path: PathBuf,
+    /// Flushes sled, then deletes `<journal>.old`.
+    flushing: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl Segments {
+    /// Moves on to a fresh file and checkpoints the previous one on a helper thread.
+    /// Every record in the previous file was applied to sled before the rename, so the
+    /// flush that starts after it covers them all. Skipped while the previous
+    /// checkpoint still runs (the file just grows a little longer).
+    fn rotate(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
+        if self.flushing.as_ref().is_some_and(|h| !h.is_finished()) {
+            return Ok(());
+        }
+        self.settle(target)?;
+        let old = old_path(&self.path);
+        std::fs::rename(&self.path, &old)?;
+        let fresh = OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
+        // The new name must be durable before a record in it is acknowledged.
+        sync_dir(&self.path)?;
+        *file = fresh;
+        let db = target.db.clone();
+        let path = self.path.clone();
+        self.flushing = Some(std::thread::Builder::new().name("journal-checkpoint".into()).spawn(
+            move || {
+                db.flush().map_err(|e| e.to_string())?;
+                std::fs::remove_file(&old).map_err(|e| e.to_string())?;
+                sync_dir(&path).map_err(|e| e.to_string())
+            },
+        )?);
+        Ok(())
+    }
+
+    /// Waits for a checkpoint running behind the writer; if it failed (or a crash left
+    /// `<journal>.old`), does it here, so the old file is gone when this returns.
+    fn settle(&mut self, target: &Target) -> Result<(), StoreError> {
+        if let Some(handle) = self.flushing.take() {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "journal checkpoint failed; retrying"),
+                Err(_) => tracing::warn!("journal checkpoint thread panicked; retrying"),
+            }
+        }
+        let old = old_path(&self.path);
+        if old.exists() {
+            target.db.flush()?;
+            std::fs::remove_file(&old)?;
+            sync_dir(&self.path)?;
+        }
+        Ok(())
+    }
+
+    /// Makes sled durable, then empties the journal (and removes any old file). Only
+    /// the writer thread calls this, so no record can slip in between.
+    fn checkpoint(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
+        self.settle(target)?;
+        checkpoint(file, target)
+    }
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => File::open(".")?.sync_all(),
     }
 }
 
@@ -264,6 +353,17 @@ mod tests {
         }
     }
 
+    impl Target {
+        fn clone_handles(&self) -> Target {
+            Target {
+                db: self.db.clone(),
+                seen: self.seen.clone(),
+                inbox: self.inbox.clone(),
+                outbox: super::super::outbox::OutboxTrees::open(&self.db).unwrap(),
+            }
+        }
+    }
+
     fn line(seq: u64, key: &str) -> String {
         serde_json::to_string(&Record { seq, entry: Some(entry(key)), result: None }).unwrap()
             + "\n"
@@ -304,6 +404,40 @@ mod tests {
         assert_eq!(status(1), Some(OutboxStatus::Sent));
         assert_eq!(status(2), Some(OutboxStatus::Failed), "not undone");
         assert_eq!(status(3), None, "not brought back");
+    }
+
+    #[test]
+    fn a_checkpoint_cut_short_by_a_crash_is_replayed_old_file_first_then_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        // A crash after the rotation, before sled was flushed: records in both files.
+        std::fs::write(old_path(&path), line(1, "a") + &line(2, "b")).unwrap();
+        std::fs::write(&path, line(3, "c")).unwrap();
+        let journal = Journal::open(&path, target.clone_handles()).unwrap();
+        for seq in [1, 2, 3] {
+            assert!(target.inbox.get(u64_key(seq)).unwrap().is_some(), "event {seq}");
+        }
+        assert!(!old_path(&path).exists(), "old file removed after the checkpoint");
+        assert_eq!(std::fs::read(&path).unwrap().len(), 0, "current file checkpointed");
+        drop(journal);
+    }
+
+    #[test]
+    fn appends_go_on_in_a_fresh_file_while_the_old_one_is_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path).unwrap();
+        let mut segments = Segments { path: path.clone(), flushing: None };
+        file.write_all(line(1, "a").as_bytes()).unwrap();
+        segments.rotate(&mut file, &target).unwrap();
+        // The writer keeps appending to the new file at once.
+        file.write_all(line(2, "b").as_bytes()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), line(2, "b"));
+        segments.settle(&target).unwrap();
+        assert!(!old_path(&path).exists(), "old file gone once sled is flushed");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), line(2, "b"), "new records kept");
     }
 
     #[test]

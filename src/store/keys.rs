@@ -18,7 +18,8 @@
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
 //!
 //! Beside the sled directory `<store.path>` lives the inbox journal `<store.path>.journal`
-//! (see `journal.rs`): acknowledged webhooks not yet checkpointed into sled.
+//! (see `journal.rs`): acknowledged webhooks and send results not yet checkpointed into
+//! sled, and for a moment during a checkpoint its predecessor `<store.path>.journal.old`.
 
 pub const INBOX: &str = "inbox";
 pub const SEEN: &str = "seen";

@@ -33,6 +33,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use journal::old_path as journal_old_path;
 pub use keys::u64_key;
 pub use outbox::OutboxFilter;
 pub use types::{
