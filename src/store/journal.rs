@@ -186,9 +186,23 @@ impl Segments {
         self.settle(target)?;
         let old = old_path(&self.path);
         std::fs::rename(&self.path, &old)?;
-        let fresh = OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
-        // The new name must be durable before a record in it is acknowledged.
-        sync_dir(&self.path)?;
+        let fresh = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .and_then(|fresh| sync_dir(&self.path).map(|()| fresh));
+        let fresh = match fresh {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                // Keep appending to the file we have, under its own name again: it must
+                // not be taken for an old file and deleted by the next checkpoint.
+                let _ = std::fs::remove_file(&self.path);
+                std::fs::rename(&old, &self.path)?;
+                return Err(e.into());
+            }
+        };
+        // The new name is durable (synced above) before a record in it is acknowledged.
         *file = fresh;
         let db = target.db.clone();
         let path = self.path.clone();
