@@ -112,7 +112,7 @@ impl App {
 /// Builds the whole service on the system clock. In sandbox mode (no Zalo credentials)
 /// it first starts the local fake Zalo on loopback and points the client at it.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
-    build_with_clock(settings, Clock::system()).await
+    build_with_clock(settings, Clock::for_service()).await
 }
 
 /// Builds the whole service reading `clock` for every date and time.

@@ -12,6 +12,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::calendar::{UTC_OFFSET_SECS, days_from_civil};
 
+/// See [`Clock::for_service`].
+pub const START_ENV: &str = "CNSCD_CLOCK_START_MS";
+
 /// A handle on "now". Cheap to clone; clones share the same offset.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -30,6 +33,20 @@ impl Clock {
         let clock = Clock::default();
         clock.offset_ms.store(start_ms - system_ms(), Ordering::Relaxed);
         clock
+    }
+
+    /// The clock `serve` runs on: the system clock, unless `CNSCD_CLOCK_START_MS` gives
+    /// the instant to start from (Unix milliseconds). That exists for tests that run the
+    /// real binary as a child process, so they too are pinned to a chosen date instead
+    /// of depending on the day they run; a service never sets it.
+    pub fn for_service() -> Clock {
+        match std::env::var(START_ENV).ok().and_then(|v| v.trim().parse::<i64>().ok()) {
+            Some(start_ms) => {
+                tracing::warn!(start_ms, "{START_ENV} is set: the service runs on a test clock");
+                Clock::starting_at(start_ms)
+            }
+            None => Clock::system(),
+        }
     }
 
     /// A clock starting at a Vietnam (UTC+7) wall-clock time.

@@ -215,11 +215,21 @@ thread_local! {
     static APP_CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
 }
 
-/// "Now" as Zalo stamps it: the service's clock. When no app runs on this thread (the
-/// child-process tests of `process.rs`) that is the system clock, which the child uses
-/// too; those tests assert nothing that depends on the date (reminders are off there).
+/// The clock of the child-process tests (`process.rs`): one per test binary, on
+/// [`default_clock`]'s date; every child started is told to start from its "now".
+pub fn child_clock() -> &'static Clock {
+    static CLOCK: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(default_clock)
+}
+
+/// "Now" as Zalo stamps it: the service's clock — the in-process app's on this thread,
+/// else the child processes' shared one.
 pub fn now_ms_string() -> String {
-    APP_CLOCK.with(|c| c.borrow().clone()).unwrap_or_else(Clock::system).now_ms().to_string()
+    APP_CLOCK
+        .with(|c| c.borrow().clone())
+        .unwrap_or_else(|| child_clock().clone())
+        .now_ms()
+        .to_string()
 }
 
 fn init_tracing() {

@@ -40,8 +40,9 @@ impl Service {
             .env("CNSCD__ADMIN__TOKEN", ADMIN_TOKEN)
             .env("CNSCD__DIALOGS__DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogs"))
             .env("CNSCD__DIALOGS__WATCH", "false")
-            // The child runs on the system clock (it has no injected one): nothing that
-            // depends on the date (reminders near a deadline) may run in these tests.
+            // The child is pinned to the tests' date too: its clock starts where the
+            // shared child clock is now, so a restart continues the same timeline.
+            .env(cnscd_bot::clock::START_ENV, super::child_clock().now_ms().to_string())
             .env("CNSCD__REPORTS__REMINDERS", "false")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
