@@ -6,7 +6,7 @@
 //! `type` (report type key). Members are listed with masked ids and names.
 
 use axum::extract::{FromRef, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -332,26 +332,7 @@ async fn export(
         reporting.export_with(&filter, format, &extra)
     })
     .await?;
-    let (content_type, file) = match format {
-        ExportFormat::Csv => ("text/csv; charset=utf-8", format!("{name}.csv")),
-        ExportFormat::Xlsx => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("{name}.xlsx"),
-        ),
-    };
-    // The name is built from a period filter; keep it to safe characters.
-    let file: String = file
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok((format.download_headers(&name), bytes).into_response())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use crate::handoff_runtime::Handoff;
 use crate::handoff_runtime::query::{ContributionReport, HandoffQueryError};
 use crate::reports::aggregate::Hierarchy;
 use crate::reports::model::UnitLevel;
+use crate::reports_runtime::query::ExportFormat;
 use crate::state::AppState;
 use crate::store::console::ConsoleSession;
 
@@ -312,23 +313,8 @@ async fn download(state: AppState, session: ConsoleSession, f: Filters, xlsx: bo
         Ok(Err(message)) => return fail(StatusCode::BAD_REQUEST, &message),
         Err(response) => return response,
     };
-    let (content_type, ext) = if xlsx {
-        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
-    } else {
-        ("text/csv; charset=utf-8", "csv")
-    };
-    let file: String = format!("dong-gop-{period}.{ext}")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
+    let format = if xlsx { ExportFormat::Xlsx } else { ExportFormat::Csv };
+    (format.download_headers(&format!("dong-gop-{period}")), bytes).into_response()
 }
 
 #[cfg(test)]

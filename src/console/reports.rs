@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -350,23 +350,5 @@ async fn send_file(
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let (content_type, file) = match format {
-        ExportFormat::Csv => ("text/csv; charset=utf-8", format!("{name}.csv")),
-        ExportFormat::Xlsx => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("{name}.xlsx"),
-        ),
-    };
-    let file: String = file
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
-        ],
-        bytes,
-    )
-        .into_response()
+    (format.download_headers(&name), bytes).into_response()
 }

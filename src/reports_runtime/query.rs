@@ -50,6 +50,38 @@ pub enum ExportFormat {
     Xlsx,
 }
 
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        }
+    }
+
+    /// `<stem>.csv` or `<stem>.xlsx`, kept to safe characters: the stem is built from
+    /// filters a user typed and ends up in a `Content-Disposition` header.
+    pub fn file_name(self, stem: &str) -> String {
+        let ext = match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        };
+        format!("{stem}.{ext}")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect()
+    }
+
+    /// The `Content-Type` and `Content-Disposition` header values of a download.
+    pub fn download_headers(self, stem: &str) -> [(&'static str, String); 2] {
+        [
+            ("content-type", self.content_type().to_owned()),
+            ("content-disposition", format!("attachment; filename=\"{}\"", self.file_name(stem))),
+        ]
+    }
+}
+
 impl Reporting {
     /// The report type `key` (default: the first) in the definitions snapshot `defs`.
     pub fn report_type<'d>(
