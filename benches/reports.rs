@@ -143,6 +143,11 @@ fn main() {
     println!("store CSV export, {count} reports: {} ({} MB)", ms(t), bytes / 1_000_000);
     let (t, bytes) = best_of(3, || reporting.export(&filter, ExportFormat::Xlsx).unwrap().len());
     println!("store XLSX export, {count} reports: {} ({} MB)", ms(t), bytes / 1_000_000);
+    // `BENCH_XLSX_OUT=file.xlsx` keeps the file, to open it in a spreadsheet.
+    if let Ok(path) = std::env::var("BENCH_XLSX_OUT") {
+        std::fs::write(&path, reporting.export(&filter, ExportFormat::Xlsx).unwrap()).unwrap();
+        println!("wrote {path}");
+    }
 }
 
 fn units() -> Vec<Unit> {

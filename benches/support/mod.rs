@@ -50,7 +50,9 @@ pub fn trivial_server(port: u16) {
 /// Starts the release binary against the fake Zalo; returns the process and its base URL.
 pub fn start_bot(fake_base: &str, store: &std::path::Path, paused: bool) -> (ChildGuard, String) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cnscd-bot"))
+    // `BENCH_BIN` runs another build of the service (e.g. main's, for an A/B pair).
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cnscd-bot").into());
+    let child = Command::new(bin)
         .arg("serve")
         .env("CNSCD__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("CNSCD__STORE__PATH", store)

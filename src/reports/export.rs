@@ -2,17 +2,18 @@
 //! unit path, the row's status (current, replaced, withdrawn, or "Chưa báo cáo" for an
 //! expected team without a report), who submitted, when, and the version. A version
 //! numbered 0 stands for "no report" (see `RowStatus::Missing`). CSV is UTF-8 with a BOM so Excel
-//! shows Vietnamese correctly; XLSX is written in memory by `rust_xlsxwriter`.
+//! shows Vietnamese correctly; XLSX is written in memory by the streaming writer in `xlsx.rs`.
 
 use std::collections::{BTreeMap, HashMap};
-
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+use std::sync::Arc;
 
 use super::aggregate::Hierarchy;
 use super::definition::{IndicatorKind, ReportType};
 use super::model::{ReportVersion, Team, UnitLevel};
 use super::period::{Period, format_local_datetime};
 use super::value::Value;
+use super::xlsx::Workbook;
+pub use super::xlsx::XlsxError;
 
 /// What one exported line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,25 +56,33 @@ pub fn missing_report(team: u64, report: &str, period: Period) -> ReportVersion 
     }
 }
 
-/// One exported line, borrowing the stored version.
+/// One exported line, borrowing the stored version, its team and submitter label; the
+/// unit names are shared by every row of the unit.
 pub struct ExportRow<'a> {
-    pub province: String,
-    pub commune: String,
-    pub village: String,
-    pub unit_code: String,
+    pub province: Arc<str>,
+    pub commune: Arc<str>,
+    pub village: Arc<str>,
+    pub unit_code: &'a str,
     pub team_id: u64,
-    pub team_name: String,
+    pub team_name: &'a str,
     pub report: &'a ReportVersion,
-    pub submitted_by: String,
+    pub submitted_by: &'a str,
     pub status: RowStatus,
+}
+
+/// A unit's names from the province down, and its place when units are sorted by them.
+struct UnitPath {
+    names: [Arc<str>; 3],
+    rank: u32,
 }
 
 /// Joins current versions with their team and unit path. Versions of unknown teams
 /// are kept with empty names rather than dropped: an export must not lose data.
+/// Rows come sorted by period, then province, commune and village name, then team.
 pub fn build_rows<'a>(
     hierarchy: &Hierarchy<'_>,
-    teams: &HashMap<u64, &Team>,
-    names: &HashMap<&str, &str>,
+    teams: &HashMap<u64, &'a Team>,
+    names: &HashMap<&str, &'a str>,
     versions: &[&'a ReportVersion],
 ) -> Vec<ExportRow<'a>> {
     // The live version of each (team, report, period) among those given: the newest
@@ -83,30 +92,27 @@ pub fn build_rows<'a>(
         let entry = live.entry((v.team, v.report.as_str(), v.period)).or_insert(0);
         *entry = (*entry).max(v.version);
     }
-    let mut path_cache: HashMap<&str, (String, String, String)> = HashMap::new();
-    let mut rows: Vec<ExportRow<'a>> = versions
+    let paths = unit_paths(hierarchy, teams.values().map(|t| t.unit.as_str()));
+    let no_path = UnitPath { names: ["".into(), "".into(), "".into()], rank: 0 };
+    let mut rows: Vec<(u32, ExportRow<'a>)> = versions
         .iter()
         .map(|v| {
             let team = teams.get(&v.team);
             let unit_code = team.map_or("", |t| t.unit.as_str());
-            let (province, commune, village) = path_cache
-                .entry(unit_code)
-                .or_insert_with(|| {
-                    let at = |level| hierarchy.name_at(unit_code, level).unwrap_or_default();
-                    (at(UnitLevel::Province), at(UnitLevel::Commune), at(UnitLevel::Village))
-                })
-                .clone();
-            ExportRow {
+            let path = paths.get(unit_code).unwrap_or(&no_path);
+            let [province, commune, village] = path.names.clone();
+            let row = ExportRow {
                 province,
                 commune,
                 village,
-                unit_code: unit_code.to_owned(),
+                unit_code,
                 team_id: v.team,
-                team_name: team.map(|t| t.name.clone()).unwrap_or_default(),
+                team_name: team.map_or("", |t| t.name.as_str()),
                 report: v,
                 submitted_by: names
                     .get(v.submitted_by.as_str())
-                    .map_or_else(|| v.submitted_by.clone(), |n| (*n).to_owned()),
+                    .copied()
+                    .unwrap_or(v.submitted_by.as_str()),
                 status: if v.version == 0 {
                     RowStatus::Missing
                 } else if v.withdrawn_at.is_some() {
@@ -116,19 +122,42 @@ pub fn build_rows<'a>(
                 } else {
                     RowStatus::Replaced
                 },
-            }
+            };
+            (path.rank, row)
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (&a.report.period, &a.province, &a.commune, &a.village, a.team_id).cmp(&(
-            &b.report.period,
-            &b.province,
-            &b.commune,
-            &b.village,
-            b.team_id,
-        ))
-    });
-    rows
+    // Stable: versions of one team and period keep their given order.
+    rows.sort_by_key(|(rank, row)| (row.report.period, *rank, row.team_id));
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
+/// The names of each unit's path, and ranks that order units as sorting by (province,
+/// commune, village) name would; rank 0 is the empty path (teams of unknown units), which
+/// sorts first. Sorting rows by rank compares integers instead of three strings.
+fn unit_paths<'u>(
+    hierarchy: &Hierarchy<'_>,
+    units: impl Iterator<Item = &'u str>,
+) -> HashMap<&'u str, UnitPath> {
+    let mut names: HashMap<&str, [Arc<str>; 3]> = HashMap::new();
+    for code in units {
+        names.entry(code).or_insert_with(|| {
+            let at = |level| Arc::from(hierarchy.name_at(code, level).unwrap_or_default());
+            [at(UnitLevel::Province), at(UnitLevel::Commune), at(UnitLevel::Village)]
+        });
+    }
+    let mut distinct: Vec<&[Arc<str>; 3]> = names.values().collect();
+    distinct.sort();
+    distinct.dedup();
+    let empty: [Arc<str>; 3] = ["".into(), "".into(), "".into()];
+    let rank_of = |path: &[Arc<str>; 3]| {
+        let at = distinct.binary_search(&path).unwrap_or(0) as u32;
+        // Real paths come after the empty one unless they are empty themselves.
+        if *path == empty { 0 } else { at + 1 }
+    };
+    names
+        .iter()
+        .map(|(code, path)| (*code, UnitPath { names: path.clone(), rank: rank_of(path) }))
+        .collect()
 }
 
 const FIXED_HEADERS: &[&str] = &[
@@ -157,23 +186,20 @@ fn headers(report: &ReportType) -> Vec<String> {
 const FIXED_WIDTHS: [f64; 13] =
     [18.0, 20.0, 20.0, 11.0, 8.0, 30.0, 11.0, 14.0, 8.0, 22.0, 17.0, 9.0, 14.0];
 
-/// Index of "Thời điểm gửi" among the fixed columns (a date cell in XLSX).
-const SUBMITTED_AT_COLUMN: usize = 10;
-
 fn fixed_cells(row: &ExportRow<'_>) -> [String; 13] {
     let missing = row.status == RowStatus::Missing;
     let if_reported = |text: String| if missing { String::new() } else { text };
     [
-        row.province.clone(),
-        row.commune.clone(),
-        row.village.clone(),
-        row.unit_code.clone(),
+        row.province.to_string(),
+        row.commune.to_string(),
+        row.village.to_string(),
+        row.unit_code.to_owned(),
         row.team_id.to_string(),
-        row.team_name.clone(),
+        row.team_name.to_owned(),
         row.report.period.key(),
         row.status.label().to_owned(),
         if_reported(row.report.version.to_string()),
-        if_reported(row.submitted_by.clone()),
+        if_reported(row.submitted_by.to_owned()),
         if_reported(format_local_datetime(row.report.submitted_at)),
         if_reported(if row.report.on_time { "Có" } else { "Không" }.to_owned()),
         row.report.definition.clone(),
@@ -231,22 +257,11 @@ fn push_csv_cell(out: &mut String, cell: &str) {
     }
 }
 
-/// Where the big "Báo cáo" sheet is assembled while rows are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XlsxBuffer {
-    /// Every cell kept in memory until the end (no I/O: the pure default).
-    Memory,
-    /// Each finished row streamed as XML to a temporary file, strings inline
-    /// (`rust_xlsxwriter`'s constant-memory mode): about half the time and a fraction of
-    /// the memory for 100,000 reports, for a somewhat larger file. Chosen by the I/O edge.
-    TempFile,
-}
-
 /// XLSX workbook bytes: sheet "Báo cáo" (bold frozen header, column widths, numbers as
 /// numbers, submission times as date cells) and sheet "Tổng hợp" (per period: teams
 /// reported, not reported, and the sum of each number indicator over current reports).
 pub fn to_xlsx(report: &ReportType, rows: &[ExportRow<'_>]) -> Result<Vec<u8>, XlsxError> {
-    to_xlsx_with(report, rows, &[], XlsxBuffer::Memory)
+    to_xlsx_with(report, rows, &[])
 }
 
 /// `to_xlsx` with more sheets after "Tổng hợp" (the hand-off's "Đóng góp").
@@ -254,77 +269,62 @@ pub fn to_xlsx_with(
     report: &ReportType,
     rows: &[ExportRow<'_>],
     extra: &[Sheet],
-    buffer: XlsxBuffer,
 ) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    // Rows are written in order, as the streaming mode requires.
-    let sheet = match buffer {
-        XlsxBuffer::Memory => workbook.add_worksheet(),
-        XlsxBuffer::TempFile => workbook.add_worksheet_with_constant_memory()?,
-    };
-    sheet.set_name("Báo cáo")?;
-    let bold = Format::new().set_bold().set_text_wrap();
-    let when = Format::new().set_num_format("dd/mm/yyyy hh:mm");
-    for (c, header) in headers(report).iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, header, &bold)?;
-    }
-    for (c, width) in FIXED_WIDTHS.iter().enumerate() {
-        sheet.set_column_width(c as u16, *width)?;
-    }
-    let fixed_len = FIXED_HEADERS.len() as u16;
-    for k in 0..report.indicators.len() as u16 {
-        sheet.set_column_width(fixed_len + k, 16.0)?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
+    let mut names = vec!["Báo cáo", "Tổng hợp"];
+    names.extend(extra.iter().map(|s| s.name.as_str()));
+    let mut workbook = Workbook::new(&names)?;
+    let headers = headers(report);
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let mut widths = FIXED_WIDTHS.to_vec();
+    widths.resize(FIXED_WIDTHS.len() + report.indicators.len(), 16.0);
+    let mut sheet = workbook.sheet(&headers, &widths)?;
+    let mut number = String::new();
+    for row in rows {
+        sheet.start_row();
         // The cells of `fixed_cells`, written without building its strings first.
         let missing = row.status == RowStatus::Missing;
-        sheet.write_string(r, 0, &row.province)?;
-        sheet.write_string(r, 1, &row.commune)?;
-        sheet.write_string(r, 2, &row.village)?;
-        sheet.write_string(r, 3, &row.unit_code)?;
-        sheet.write_number(r, 4, row.team_id as f64)?;
-        sheet.write_string(r, 5, &row.team_name)?;
-        sheet.write_string(r, 6, row.report.period.key())?;
-        sheet.write_string(r, 7, row.status.label())?;
+        sheet.text(&row.province);
+        sheet.text(&row.commune);
+        sheet.text(&row.village);
+        sheet.text(row.unit_code);
+        sheet.number(row.team_id as f64);
+        sheet.text(row.team_name);
+        sheet.text(&row.report.period.key());
+        sheet.text(row.status.label());
         if missing {
-            for c in 8..=11 {
-                sheet.write_string(r, c, "")?;
+            for _ in 8..=11 {
+                sheet.skip();
             }
         } else {
-            sheet.write_number(r, 8, f64::from(row.report.version))?;
-            sheet.write_string(r, 9, &row.submitted_by)?;
+            sheet.number(f64::from(row.report.version));
+            sheet.text(row.submitted_by);
             // Excel has no time zones: the cell holds Vietnam local time.
             let local = row.report.submitted_at + crate::calendar::UTC_OFFSET_SECS;
-            let c = SUBMITTED_AT_COLUMN as u16;
-            match ExcelDateTime::from_timestamp(local) {
-                Ok(at) => sheet.write_datetime_with_format(r, c, &at, &when)?,
-                Err(_) => {
-                    sheet.write_string(r, c, format_local_datetime(row.report.submitted_at))?
+            if !sheet.local_datetime(local) {
+                sheet.text(&format_local_datetime(row.report.submitted_at));
+            }
+            sheet.text(if row.report.on_time { "Có" } else { "Không" });
+        }
+        sheet.text(&row.report.definition);
+        for indicator in &report.indicators {
+            match (indicator.kind, row.report.values.get(&indicator.code)) {
+                (_, None) => sheet.skip(),
+                (IndicatorKind::Int, Some(Value::Int(n))) => sheet.number(*n as f64),
+                (_, Some(v)) => {
+                    number.clear();
+                    number.push_str(&v.display());
+                    sheet.text(&number);
                 }
             };
-            sheet.write_string(r, 11, if row.report.on_time { "Có" } else { "Không" })?;
         }
-        sheet.write_string(r, 12, &row.report.definition)?;
-        for (k, indicator) in report.indicators.iter().enumerate() {
-            let c = fixed_len + k as u16;
-            match (indicator.kind, row.report.values.get(&indicator.code)) {
-                (_, None) => continue,
-                (IndicatorKind::Int, Some(Value::Int(n))) => sheet.write_number(r, c, *n as f64)?,
-                (_, Some(v)) => sheet.write_string(r, c, v.display())?,
-            };
-        }
+        sheet.end_row()?;
     }
-    sheet.autofilter(0, 0, rows.len() as u32, fixed_len + report.indicators.len() as u16 - 1)?;
-    totals_sheet(&mut workbook, report, rows, &bold)?;
+    sheet.finish()?;
+    totals_sheet(&mut workbook, report, rows)?;
     for sheet in extra {
-        sheet.add_to(&mut workbook)?;
+        sheet.write_to(&mut workbook)?;
     }
-    // Level 3 (Excel's own) instead of 6: about a third less time spent compressing for a
-    // file a few percent larger (see rust_xlsxwriter's performance notes).
-    workbook.set_zip_compression_level(3);
-    workbook.save_to_buffer()
+    workbook.finish()
 }
 
 /// A plain table sheet built elsewhere (other cores' figures): a bold frozen header with
@@ -358,9 +358,9 @@ impl Cell {
 impl Sheet {
     /// The sheet alone as an XLSX workbook.
     pub fn to_xlsx(&self) -> Result<Vec<u8>, XlsxError> {
-        let mut workbook = Workbook::new();
-        self.add_to(&mut workbook)?;
-        workbook.save_to_buffer()
+        let mut workbook = Workbook::new(&[&self.name])?;
+        self.write_to(&mut workbook)?;
+        workbook.finish()
     }
 
     /// The sheet as CSV, UTF-8 with BOM (like `to_csv`).
@@ -374,29 +374,23 @@ impl Sheet {
         out.into_bytes()
     }
 
-    fn add_to(&self, workbook: &mut Workbook) -> Result<(), XlsxError> {
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(&self.name)?;
-        let bold = Format::new().set_bold().set_text_wrap();
-        for (c, header) in self.headers.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, header, &bold)?;
-            sheet.set_column_width(c as u16, self.widths.get(c).copied().unwrap_or(14.0))?;
-        }
-        sheet.set_freeze_panes(1, 0)?;
-        for (r, row) in self.rows.iter().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                let (r, c) = (r as u32 + 1, c as u16);
+    fn write_to(&self, workbook: &mut Workbook) -> Result<(), XlsxError> {
+        let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
+        let widths: Vec<f64> =
+            (0..self.headers.len()).map(|c| self.widths.get(c).copied().unwrap_or(14.0)).collect();
+        let mut sheet = workbook.sheet(&headers, &widths)?;
+        for row in &self.rows {
+            sheet.start_row();
+            for cell in row {
                 match cell {
-                    Cell::Text(t) => sheet.write_string(r, c, t)?,
-                    Cell::Number(n) => sheet.write_number(r, c, *n)?,
-                    Cell::Empty => continue,
-                };
+                    Cell::Text(t) => sheet.text(t),
+                    Cell::Number(n) => sheet.number(*n),
+                    Cell::Empty => sheet.skip(),
+                }
             }
+            sheet.end_row()?;
         }
-        if !self.headers.is_empty() {
-            sheet.autofilter(0, 0, self.rows.len() as u32, self.headers.len() as u16 - 1)?;
-        }
-        Ok(())
+        sheet.finish()
     }
 }
 
@@ -406,25 +400,19 @@ fn totals_sheet(
     workbook: &mut Workbook,
     report: &ReportType,
     rows: &[ExportRow<'_>],
-    bold: &Format,
 ) -> Result<(), XlsxError> {
-    let sheet = workbook.add_worksheet();
-    sheet.set_name("Tổng hợp")?;
     let numbers: Vec<_> =
         report.indicators.iter().filter(|i| i.kind == IndicatorKind::Int).collect();
     let mut header =
         vec!["Kỳ báo cáo".to_owned(), "Tổ đã báo cáo".into(), "Tổ chưa báo cáo".into()];
     header.extend(numbers.iter().map(|i| format!("{} ({})", i.label, i.code)));
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, h, bold)?;
-        sheet.set_column_width(c as u16, if c == 0 { 12.0 } else { 16.0 })?;
-    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let widths: Vec<f64> = (0..header.len()).map(|c| if c == 0 { 12.0 } else { 16.0 }).collect();
     // One pass over the rows: (current, missing, sums) per period, in period order.
-    let mut periods: BTreeMap<String, (u32, u32, Vec<i64>)> = BTreeMap::new();
+    let mut periods: BTreeMap<Period, (u32, u32, Vec<i64>)> = BTreeMap::new();
     for row in rows {
-        let (current, missing, sums) = periods
-            .entry(row.report.period.key())
-            .or_insert_with(|| (0, 0, vec![0; numbers.len()]));
+        let (current, missing, sums) =
+            periods.entry(row.report.period).or_insert_with(|| (0, 0, vec![0; numbers.len()]));
         match row.status {
             RowStatus::Current => {
                 *current += 1;
@@ -438,16 +426,18 @@ fn totals_sheet(
             RowStatus::Replaced | RowStatus::Withdrawn => {}
         }
     }
-    for (p, (period, (current, missing, sums))) in periods.iter().enumerate() {
-        let r = p as u32 + 1;
-        sheet.write_string(r, 0, period)?;
-        sheet.write_number(r, 1, f64::from(*current))?;
-        sheet.write_number(r, 2, f64::from(*missing))?;
-        for (k, sum) in sums.iter().enumerate() {
-            sheet.write_number(r, 3 + k as u16, *sum as f64)?;
+    let mut sheet = workbook.sheet(&header, &widths)?;
+    for (period, (current, missing, sums)) in &periods {
+        sheet.start_row();
+        sheet.text(&period.key());
+        sheet.number(f64::from(*current));
+        sheet.number(f64::from(*missing));
+        for sum in sums {
+            sheet.number(*sum as f64);
         }
+        sheet.end_row()?;
     }
-    Ok(())
+    sheet.finish()
 }
 
 #[cfg(test)]
@@ -516,5 +506,77 @@ mod tests {
         );
         let xlsx = to_xlsx(report, &rows).unwrap();
         assert!(xlsx.starts_with(b"PK"), "xlsx is a zip");
+    }
+
+    /// The in-house writer's output read back by an independent reader: sheet names,
+    /// header, text (escaped characters intact), numbers as numbers, the submission time
+    /// as a date, and the totals sheet.
+    #[test]
+    fn xlsx_reads_back_cell_by_cell() {
+        use calamine::{Data, Reader as _};
+
+        let units = sample_units();
+        let h = Hierarchy::new(&units);
+        let d = defs();
+        let report = d.get(None).unwrap();
+        let team = Team {
+            id: 7,
+            unit: "V1".into(),
+            name: "Tổ <Đông> & Tây".into(),
+            created_at: 0,
+            expected_from: None,
+        };
+        let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
+        let names: HashMap<&str, &str> = HashMap::new();
+        let mut values = BTreeMap::new();
+        values.insert("CHUNG_01".to_owned(), Value::Int(1200));
+        values.insert("TO_05".to_owned(), Value::Text(" ghi chú\u{1}\n_x0041_ ".into()));
+        let v = version(7, values);
+        let missing = missing_report(8, "thang", Period::from_key("2026-10").unwrap());
+        let rows = build_rows(&h, &teams, &names, &[&v, &missing]);
+        let extra = Sheet {
+            name: "Đóng góp".into(),
+            headers: vec!["Tên".into(), "Số".into()],
+            widths: vec![],
+            rows: vec![vec![Cell::Text("Lan".into()), Cell::Number(2.5)]],
+        };
+        let xlsx = to_xlsx_with(report, &rows, &[extra]).unwrap();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+        assert_eq!(book.sheet_names(), ["Báo cáo", "Tổng hợp", "Đóng góp"]);
+        let sheet = book.worksheet_range("Báo cáo").unwrap();
+        let rows: Vec<&[Data]> = sheet.rows().collect();
+        assert_eq!(rows.len(), 3, "header, the missing team (no path: sorts first), the report");
+        assert_eq!(rows[0][0], Data::String("Tỉnh/Thành phố".into()));
+        assert_eq!(rows[1][7], Data::String("Chưa báo cáo".into()));
+        assert_eq!(rows[1][8], Data::Empty);
+        let row = rows[2];
+        assert_eq!(row[0], Data::String("Tỉnh NP".into()));
+        assert_eq!(row[4], Data::Float(7.0));
+        assert_eq!(row[5], Data::String("Tổ <Đông> & Tây".into()));
+        assert_eq!(row[8], Data::Float(2.0));
+        assert_eq!(row[9], Data::String("u1".into()));
+        // 1_793_000_000 is 26/10/2026 14:33:20 in Vietnam.
+        match &row[10] {
+            Data::DateTime(at) => {
+                let want = (1_793_000_000.0 + 7.0 * 3600.0) / 86_400.0 + 25_569.0;
+                assert!((at.as_f64() - want).abs() < 1e-9, "{at:?}");
+            }
+            other => panic!("a date cell, got {other:?}"),
+        }
+        assert_eq!(row[11], Data::String("Có".into()));
+        let indicator = |code: &str| {
+            FIXED_HEADERS.len() + report.indicators.iter().position(|i| i.code == code).unwrap()
+        };
+        assert_eq!(row[indicator("CHUNG_01")], Data::Float(1200.0));
+        assert_eq!(row[indicator("TO_05")], Data::String(" ghi chú\u{1}\n_x0041_ ".into()));
+        let totals = book.worksheet_range("Tổng hợp").unwrap();
+        let totals: Vec<&[Data]> = totals.rows().collect();
+        assert_eq!(
+            totals[1][..3],
+            [Data::String("2026-10".into()), Data::Float(1.0), Data::Float(1.0)]
+        );
+        let extra = book.worksheet_range("Đóng góp").unwrap();
+        assert_eq!(extra.rows().nth(1).unwrap(), [Data::String("Lan".into()), Data::Float(2.5)]);
     }
 }

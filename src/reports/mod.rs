@@ -18,3 +18,4 @@ pub mod reminders;
 pub mod render;
 pub mod text;
 pub mod value;
+pub mod xlsx;

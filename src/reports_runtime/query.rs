@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::reports::aggregate::{self, CompletenessRow, Fact, FactValues, Hierarchy, TotalsRow};
 use crate::reports::definition::{Definitions, ReportType};
-use crate::reports::export::{self, XlsxBuffer};
+use crate::reports::export;
 use crate::reports::import;
 use crate::reports::model::{Invite, Member, ReportVersion, Role, Team, Unit};
 use crate::reports::period::{Period, default_period};
@@ -371,9 +371,10 @@ impl Reporting {
         }
         let refs: Vec<&ReportVersion> = versions.iter().chain(placeholders.iter()).collect();
         let rows = export::build_rows(&hierarchy, &team_map, &names, &refs);
+
         match format {
             ExportFormat::Csv => Ok(export::to_csv(report, &rows)),
-            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra, XlsxBuffer::TempFile)
+            ExportFormat::Xlsx => export::to_xlsx_with(report, &rows, extra)
                 .map_err(|e| QueryError::Xlsx(e.to_string())),
         }
     }
