@@ -38,3 +38,150 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
     (year, month, day)
 }
+
+/// An instant in whole Unix seconds (UTC). Stored and serialized as the bare number
+/// (`#[serde(transparent)]`), so typing a field changes no stored or JSON format.
+///
+/// There is deliberately no `From<i64>`: a raw number becomes an instant only through
+/// `UnixSecs(n)` where it is read, and seconds become milliseconds only through
+/// [`UnixSecs::to_ms`] (and back through [`UnixMs::to_secs`]).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct UnixSecs(pub i64);
+
+/// An instant in Unix milliseconds (UTC). See [`UnixSecs`]: same rules, other unit.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct UnixMs(pub i64);
+
+impl UnixSecs {
+    /// The raw number of seconds.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// The same instant in milliseconds (exact).
+    pub const fn to_ms(self) -> UnixMs {
+        UnixMs(self.0 * 1000)
+    }
+
+    /// This instant moved by `secs` seconds (negative: earlier).
+    pub const fn plus_secs(self, secs: i64) -> UnixSecs {
+        UnixSecs(self.0 + secs)
+    }
+
+    /// Seconds from `earlier` to `self` (negative when `earlier` is in fact later).
+    pub const fn since(self, earlier: UnixSecs) -> i64 {
+        self.0 - earlier.0
+    }
+
+    /// Seconds from `earlier` to `self`; 0 when `earlier` is in fact later.
+    pub const fn saturating_since(self, earlier: UnixSecs) -> i64 {
+        let secs = self.0 - earlier.0;
+        if secs > 0 { secs } else { 0 }
+    }
+}
+
+impl UnixMs {
+    /// The raw number of milliseconds.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// The whole second this instant falls in: rounds toward −∞ (`div_euclid`), so
+    /// -1 ms is second -1, not 0, and `t.to_secs().to_ms() <= t` always.
+    pub const fn to_secs(self) -> UnixSecs {
+        UnixSecs(self.0.div_euclid(1000))
+    }
+
+    /// This instant moved by `ms` milliseconds (negative: earlier).
+    pub const fn plus_ms(self, ms: i64) -> UnixMs {
+        UnixMs(self.0 + ms)
+    }
+
+    /// Milliseconds from `earlier` to `self` (negative when `earlier` is in fact later).
+    pub const fn since(self, earlier: UnixMs) -> i64 {
+        self.0 - earlier.0
+    }
+
+    /// Milliseconds from `earlier` to `self`; 0 when `earlier` is in fact later.
+    pub const fn saturating_since(self, earlier: UnixMs) -> i64 {
+        let ms = self.0 - earlier.0;
+        if ms > 0 { ms } else { 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_and_milliseconds_convert_explicitly() {
+        // (ms, its second rounded toward −∞)
+        let cases: &[(i64, i64)] = &[
+            (0, 0),
+            (999, 0),
+            (1000, 1),
+            (1001, 1),
+            (-1, -1),
+            (-999, -1),
+            (-1000, -1),
+            (-1001, -2),
+            (1_764_561_600_123, 1_764_561_600),
+        ];
+        for &(ms, secs) in cases {
+            let t = UnixMs(ms);
+            assert_eq!(t.to_secs(), UnixSecs(secs), "{ms} ms");
+            assert!(t.to_secs().to_ms() <= t, "{ms} ms");
+            assert!(t.saturating_since(t.to_secs().to_ms()) < 1000, "{ms} ms");
+            // Whole seconds go round trip exactly.
+            assert_eq!(UnixSecs(secs).to_ms().to_secs(), UnixSecs(secs));
+            assert_eq!(UnixSecs(secs).to_ms().get(), secs * 1000);
+        }
+        assert_eq!(UnixSecs(10).plus_secs(-3).get(), 7);
+        assert_eq!(UnixMs(10).plus_ms(5).get(), 15);
+        assert_eq!(UnixSecs(10).saturating_since(UnixSecs(4)), 6);
+        assert_eq!(UnixSecs(4).since(UnixSecs(10)), -6);
+        assert_eq!(UnixMs(4).since(UnixMs(10)), -6);
+        assert_eq!(UnixSecs(4).saturating_since(UnixSecs(10)), 0);
+        assert_eq!(UnixMs(4).saturating_since(UnixMs(10)), 0);
+    }
+
+    #[test]
+    fn instants_serialize_as_bare_numbers() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Entry {
+            at_ms: UnixMs,
+            at: Option<UnixSecs>,
+        }
+        let entry = Entry { at_ms: UnixMs(-1_500), at: Some(UnixSecs(1_764_561_600)) };
+        let text = serde_json::to_string(&entry).unwrap();
+        assert_eq!(text, r#"{"at_ms":-1500,"at":1764561600}"#);
+        assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), entry);
+        assert_eq!(serde_json::to_value(UnixMs(7)).unwrap(), serde_json::json!(7));
+    }
+}

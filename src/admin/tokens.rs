@@ -36,7 +36,7 @@ async fn replace(
     let pair = TokenPair {
         access_token: body.access_token.trim().to_owned(),
         refresh_token: body.refresh_token.trim().to_owned(),
-        expires_at: body.expires_in.map(|s| now + s),
+        expires_at: body.expires_in.map(|s| now.plus_secs(s)),
         issued_at: now,
     };
     state.tokens.replace(&pair).await?;

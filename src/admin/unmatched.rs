@@ -28,7 +28,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let since = state.clock.now_ms() - state.dialogs.unmatched_retention_ms();
+    let since = state.clock.now_ms().plus_ms(-state.dialogs.unmatched_retention_ms());
     let items = state.store.unmatched_list(limit, since)?;
     let items: Vec<Value> = items
         .iter()

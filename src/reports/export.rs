@@ -4,6 +4,7 @@
 //! numbered 0 stands for "no report" (see `RowStatus::Missing`). CSV is UTF-8 with a BOM so Excel
 //! shows Vietnamese correctly; XLSX is written in memory by `rust_xlsxwriter`.
 
+use crate::calendar::UnixSecs;
 use std::collections::{BTreeMap, HashMap};
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
@@ -48,7 +49,7 @@ pub fn missing_report(team: u64, report: &str, period: Period) -> ReportVersion 
         definition: String::new(),
         values: Default::default(),
         submitted_by: String::new(),
-        submitted_at: 0,
+        submitted_at: UnixSecs(0),
         on_time: false,
         source_event: String::new(),
         withdrawn_at: None,
@@ -296,7 +297,7 @@ pub fn to_xlsx_with(
             sheet.write_number(r, 8, f64::from(row.report.version))?;
             sheet.write_string(r, 9, &row.submitted_by)?;
             // Excel has no time zones: the cell holds Vietnam local time.
-            let local = row.report.submitted_at + crate::calendar::UTC_OFFSET_SECS;
+            let local = row.report.submitted_at.get() + crate::calendar::UTC_OFFSET_SECS;
             let c = SUBMITTED_AT_COLUMN as u16;
             match ExcelDateTime::from_timestamp(local) {
                 Ok(at) => sheet.write_datetime_with_format(r, c, &at, &when)?,
@@ -467,7 +468,7 @@ mod tests {
             definition: "abc".into(),
             values,
             submitted_by: "u1".into(),
-            submitted_at: 1_793_000_000,
+            submitted_at: UnixSecs(1_793_000_000),
             on_time: true,
             source_event: "e".into(),
             withdrawn_at: None,
@@ -497,7 +498,7 @@ mod tests {
             id: 7,
             unit: "V1".into(),
             name: "Tổ CNSCĐ thôn Đông".into(),
-            created_at: 0,
+            created_at: UnixSecs(0),
             expected_from: None,
         };
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
