@@ -39,99 +39,82 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     (year, month, day)
 }
 
-/// An instant in whole Unix seconds (UTC). Stored and serialized as the bare number
+/// Defines an instant type counted in `$unit` since the Unix epoch (UTC): a `Copy`
+/// newtype over `i64`, ordered, stored and serialized as the bare number
 /// (`#[serde(transparent)]`), so typing a field changes no stored or JSON format.
 ///
-/// There is deliberately no `From<i64>`: a raw number becomes an instant only through
-/// `UnixSecs(n)` where it is read, and seconds become milliseconds only through
-/// [`UnixSecs::to_ms`] (and back through [`UnixMs::to_secs`]).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct UnixSecs(pub i64);
+/// There is deliberately no `From<i64>` and no arithmetic operator: a raw number becomes
+/// an instant only through the constructor where it is read, moves by a named amount
+/// (`plus_*`), and changes unit only through [`UnixSecs::to_ms`] / [`UnixMs::to_secs`].
+macro_rules! instant {
+    ($(#[$doc:meta])* $name:ident, $unit:literal, $plus:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            Default,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
 
-/// An instant in Unix milliseconds (UTC). See [`UnixSecs`]: same rules, other unit.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(transparent)]
-pub struct UnixMs(pub i64);
+        impl $name {
+            #[doc = concat!("The raw number of ", $unit, ".")]
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+
+            #[doc = concat!("This instant moved by `by` ", $unit, " (negative: earlier).")]
+            pub const fn $plus(self, by: i64) -> $name {
+                $name(self.0 + by)
+            }
+
+            #[doc = concat!(
+                "The ", $unit, " from `earlier` to `self` (negative when `earlier` is in fact later)."
+            )]
+            pub const fn since(self, earlier: $name) -> i64 {
+                self.0 - earlier.0
+            }
+
+            #[doc = concat!(
+                "The ", $unit, " from `earlier` to `self`; 0 when `earlier` is in fact later."
+            )]
+            pub const fn saturating_since(self, earlier: $name) -> i64 {
+                let d = self.0 - earlier.0;
+                if d > 0 { d } else { 0 }
+            }
+        }
+    };
+}
+
+instant!(
+    /// An instant in whole Unix seconds (UTC).
+    UnixSecs, "seconds", plus_secs
+);
+instant!(
+    /// An instant in Unix milliseconds (UTC).
+    UnixMs, "milliseconds", plus_ms
+);
 
 impl UnixSecs {
-    /// The raw number of seconds.
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-
     /// The same instant in milliseconds (exact).
     pub const fn to_ms(self) -> UnixMs {
         UnixMs(self.0 * 1000)
     }
-
-    /// This instant moved by `secs` seconds (negative: earlier).
-    pub const fn plus_secs(self, secs: i64) -> UnixSecs {
-        UnixSecs(self.0 + secs)
-    }
-
-    /// Seconds from `earlier` to `self` (negative when `earlier` is in fact later).
-    pub const fn since(self, earlier: UnixSecs) -> i64 {
-        self.0 - earlier.0
-    }
-
-    /// Seconds from `earlier` to `self`; 0 when `earlier` is in fact later.
-    pub const fn saturating_since(self, earlier: UnixSecs) -> i64 {
-        let secs = self.0 - earlier.0;
-        if secs > 0 { secs } else { 0 }
-    }
 }
 
 impl UnixMs {
-    /// The raw number of milliseconds.
-    pub const fn get(self) -> i64 {
-        self.0
-    }
-
     /// The whole second this instant falls in: rounds toward −∞ (`div_euclid`), so
     /// -1 ms is second -1, not 0, and `t.to_secs().to_ms() <= t` always.
     pub const fn to_secs(self) -> UnixSecs {
         UnixSecs(self.0.div_euclid(1000))
-    }
-
-    /// This instant moved by `ms` milliseconds (negative: earlier).
-    pub const fn plus_ms(self, ms: i64) -> UnixMs {
-        UnixMs(self.0 + ms)
-    }
-
-    /// Milliseconds from `earlier` to `self` (negative when `earlier` is in fact later).
-    pub const fn since(self, earlier: UnixMs) -> i64 {
-        self.0 - earlier.0
-    }
-
-    /// Milliseconds from `earlier` to `self`; 0 when `earlier` is in fact later.
-    pub const fn saturating_since(self, earlier: UnixMs) -> i64 {
-        let ms = self.0 - earlier.0;
-        if ms > 0 { ms } else { 0 }
     }
 }
 
