@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use cnscd_bot::calendar::UnixSecs;
 use cnscd_bot::dialog::{self, Input, LoadOptions, Session, SourceFile};
 
 const WORDS: &[&str] = &[
@@ -164,7 +165,7 @@ fn bench_steps() {
     for i in 0..steps {
         let user = i % users;
         let input = &inputs[(i / users + user) % inputs.len()];
-        let step = dialog::step(&set, sessions[user].as_ref(), input, 1_000 + i as i64);
+        let step = dialog::step(&set, sessions[user].as_ref(), input, UnixSecs(1_000 + i as i64));
         replies += step.replies.len();
         sessions[user] = step.session;
     }
@@ -253,7 +254,7 @@ fn per_message_us(set: &dialog::DialogSet, messages: &[String], rounds: usize) -
     let start = Instant::now();
     for _ in 0..rounds {
         for message in messages {
-            black_box(dialog::step(set, None, &Input::Text(message.clone()), 1));
+            black_box(dialog::step(set, None, &Input::Text(message.clone()), UnixSecs(1)));
         }
     }
     start.elapsed().as_secs_f64() * 1e6 / (rounds * messages.len()) as f64

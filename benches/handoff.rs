@@ -13,6 +13,7 @@
 
 use std::time::{Duration, Instant};
 
+use cnscd_bot::calendar::UnixSecs;
 use cnscd_bot::handoff::contrib::{self, month_of};
 use cnscd_bot::handoff::model::{Level, Line, Party, Rating, Request, Status};
 use cnscd_bot::handoff::route::Directory;
@@ -61,7 +62,7 @@ fn main() {
                 id: team_id,
                 unit: code,
                 name: format!("Tổ {team_id}"),
-                created_at: 0,
+                created_at: UnixSecs(0),
                 expected_from: None,
             });
             for m in 0..MEMBERS_PER_TEAM {
@@ -71,7 +72,7 @@ fn main() {
                     unit: None,
                     role: if m == 0 { Role::Leader } else { Role::Member },
                     display_name: Some(format!("Thành viên {m}")),
-                    joined_at: 0,
+                    joined_at: UnixSecs(0),
                 });
             }
         }
@@ -81,7 +82,7 @@ fn main() {
             unit: Some(format!("C{c}")),
             role: Role::Admin,
             display_name: None,
-            joined_at: 0,
+            joined_at: UnixSecs(0),
         });
     }
     println!("{} units, {} teams, {} members", units.len(), teams.len(), members.len());
@@ -116,7 +117,7 @@ fn main() {
     let store = Store::temporary().unwrap();
     store.put_report_units(&units).unwrap();
     for t in &teams {
-        store.insert_team(&t.unit, &t.name, None, 0).unwrap();
+        store.insert_team(&t.unit, &t.name, None, UnixSecs(0)).unwrap();
     }
     for (i, chunk) in members.chunks(500).enumerate() {
         let writes: Vec<ReportWrite> = chunk.iter().cloned().map(ReportWrite::PutMember).collect();
@@ -148,12 +149,12 @@ fn main() {
     println!("route one request through Handoff: {warm:?} (after a member change: {cold:?})");
 
     // Contributions: 2 requests and 1 report per team-month.
-    let start = 1_735_664_400; // 2025-01-01 00:00 Vietnam time
+    let start = UnixSecs(1_735_664_400); // 2025-01-01 00:00 Vietnam time
     let mut requests = Vec::new();
     let mut reports = Vec::new();
     let mut id = 0;
     for month in 0..MONTHS {
-        let at = start + month * 30 * 86_400 + 86_400 * 3;
+        let at = start.plus_secs(month * 30 * 86_400 + 86_400 * 3);
         for team in &teams {
             for k in 0..2 {
                 id += 1;
@@ -173,21 +174,21 @@ fn main() {
                     notified: vec![],
                     claimed_by: Some(claimer.clone()),
                     claimer_team: Some(team.id),
-                    claimed_at: Some(at + 600),
-                    first_reply_at: Some(at + 900 + (id as i64 % 3600)),
-                    closed_at: Some(at + 7200),
+                    claimed_at: Some(at.plus_secs(600)),
+                    first_reply_at: Some(at.plus_secs(900 + (id as i64 % 3600))),
+                    closed_at: Some(at.plus_secs(7200)),
                     closed_by: Some(claimer.clone()),
                     last_citizen_at: at,
                     visits: 1,
                     rating: Some(Rating {
                         satisfied: !id.is_multiple_of(5),
                         comment: None,
-                        at: at + 7300,
+                        at: at.plus_secs(7300),
                     }),
                     lines: vec![Line {
                         from: Party::Member(claimer),
                         text: String::new(),
-                        at: at + 900,
+                        at: at.plus_secs(900),
                         visit: id.is_multiple_of(4),
                     }],
                     plain_ok: false,
@@ -216,7 +217,7 @@ fn main() {
         }
     }
     let months: Vec<i32> =
-        (0..MONTHS).map(|m| month_of(start + m * 30 * 86_400 + 86_400 * 3)).collect();
+        (0..MONTHS).map(|m| month_of(start.plus_secs(m * 30 * 86_400 + 86_400 * 3))).collect();
     println!("{} requests, {} reports, {} months", requests.len(), reports.len(), months.len());
     let mut rows = 0;
     let elapsed = best_of_3(|| {

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use cnscd_bot::calendar::UnixSecs;
 use cnscd_bot::reports::aggregate::{self, Fact, FactValues, Hierarchy};
 use cnscd_bot::reports::definition::{Definitions, IndicatorKind};
 use cnscd_bot::reports::export;
@@ -32,7 +33,7 @@ fn main() {
             id,
             unit: format!("V{id}"),
             name: format!("Tổ CNSCĐ thôn {id}"),
-            created_at: 0,
+            created_at: UnixSecs(0),
             expected_from: None,
         })
         .collect();
@@ -103,7 +104,7 @@ fn main() {
     let reporting = Reporting::new(store.clone(), defs.clone(), ReportSettings::default());
     store.put_report_units(&units).unwrap();
     for team in &teams {
-        store.create_team(&team.unit, &team.name, None, 0).unwrap();
+        store.create_team(&team.unit, &team.name, None, UnixSecs(0)).unwrap();
     }
     let loading = Instant::now();
     let last_event = LastEvent { event_key: "bench".into(), replies: Vec::new() };
@@ -122,15 +123,15 @@ fn main() {
     let all_periods: Vec<String> = periods.iter().map(|p| p.key()).collect();
     let period_list = all_periods.join(",");
     let (t, rows) = best_of(3, || {
-        let c = reporting.completeness(None, Some(&period_list), None, 0).unwrap();
-        let t = reporting.totals(None, Some(&period_list), None, 0).unwrap();
+        let c = reporting.completeness(None, Some(&period_list), None, UnixSecs(0)).unwrap();
+        let t = reporting.totals(None, Some(&period_list), None, UnixSecs(0)).unwrap();
         c.len() + t.len()
     });
     println!("store completeness + totals, {PERIODS} periods: {} ({rows} rows)", ms(t));
 
     let (t, rows) = best_of(3, || {
-        let c = reporting.completeness(None, Some("2026-10"), None, 0).unwrap();
-        let t = reporting.totals(None, Some("2026-10"), None, 0).unwrap();
+        let c = reporting.completeness(None, Some("2026-10"), None, UnixSecs(0)).unwrap();
+        let t = reporting.totals(None, Some("2026-10"), None, UnixSecs(0)).unwrap();
         c.len() + t.len()
     });
     println!("store completeness + totals, one period (the API default): {} ({rows} rows)", ms(t));
@@ -197,7 +198,7 @@ fn version(
         definition: "bench".into(),
         values,
         submitted_by: format!("user-{team}"),
-        submitted_at: period.end() + 86_400,
+        submitted_at: period.end().plus_secs(86_400),
         on_time,
         source_event: format!("ev-{team}-{}", period.key()),
         withdrawn_at: None,

@@ -38,3 +38,133 @@ pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
     let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
     (year, month, day)
 }
+
+/// Defines an instant type counted in `$unit` since the Unix epoch (UTC): a `Copy`
+/// newtype over `i64`, ordered, stored and serialized as the bare number
+/// (`#[serde(transparent)]`), so typing a field changes no stored or JSON format.
+///
+/// There is deliberately no `From<i64>` and no arithmetic operator: a raw number becomes
+/// an instant only through the constructor where it is read, moves by a named amount
+/// (`plus_*`), and changes unit only through [`UnixSecs::to_ms`] / [`UnixMs::to_secs`].
+macro_rules! instant {
+    ($(#[$doc:meta])* $name:ident, $unit:literal, $plus:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            Default,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            #[doc = concat!("The raw number of ", $unit, ".")]
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+
+            #[doc = concat!("This instant moved by `by` ", $unit, " (negative: earlier).")]
+            pub const fn $plus(self, by: i64) -> $name {
+                $name(self.0 + by)
+            }
+
+            #[doc = concat!(
+                "The ", $unit, " from `earlier` to `self` (negative when `earlier` is in fact later)."
+            )]
+            pub const fn since(self, earlier: $name) -> i64 {
+                self.0 - earlier.0
+            }
+
+            #[doc = concat!(
+                "The ", $unit, " from `earlier` to `self`; 0 when `earlier` is in fact later."
+            )]
+            pub const fn saturating_since(self, earlier: $name) -> i64 {
+                let d = self.0 - earlier.0;
+                if d > 0 { d } else { 0 }
+            }
+        }
+    };
+}
+
+instant!(
+    /// An instant in whole Unix seconds (UTC).
+    UnixSecs, "seconds", plus_secs
+);
+instant!(
+    /// An instant in Unix milliseconds (UTC).
+    UnixMs, "milliseconds", plus_ms
+);
+
+impl UnixSecs {
+    /// The same instant in milliseconds (exact).
+    pub const fn to_ms(self) -> UnixMs {
+        UnixMs(self.0 * 1000)
+    }
+}
+
+impl UnixMs {
+    /// The whole second this instant falls in: rounds toward −∞ (`div_euclid`), so
+    /// -1 ms is second -1, not 0, and `t.to_secs().to_ms() <= t` always.
+    pub const fn to_secs(self) -> UnixSecs {
+        UnixSecs(self.0.div_euclid(1000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_and_milliseconds_convert_explicitly() {
+        // (ms, its second rounded toward −∞)
+        let cases: &[(i64, i64)] = &[
+            (0, 0),
+            (999, 0),
+            (1000, 1),
+            (1001, 1),
+            (-1, -1),
+            (-999, -1),
+            (-1000, -1),
+            (-1001, -2),
+            (1_764_561_600_123, 1_764_561_600),
+        ];
+        for &(ms, secs) in cases {
+            let t = UnixMs(ms);
+            assert_eq!(t.to_secs(), UnixSecs(secs), "{ms} ms");
+            assert!(t.to_secs().to_ms() <= t, "{ms} ms");
+            assert!(t.saturating_since(t.to_secs().to_ms()) < 1000, "{ms} ms");
+            // Whole seconds go round trip exactly.
+            assert_eq!(UnixSecs(secs).to_ms().to_secs(), UnixSecs(secs));
+            assert_eq!(UnixSecs(secs).to_ms().get(), secs * 1000);
+        }
+        assert_eq!(UnixSecs(10).plus_secs(-3).get(), 7);
+        assert_eq!(UnixMs(10).plus_ms(5).get(), 15);
+        assert_eq!(UnixSecs(10).saturating_since(UnixSecs(4)), 6);
+        assert_eq!(UnixSecs(4).since(UnixSecs(10)), -6);
+        assert_eq!(UnixMs(4).since(UnixMs(10)), -6);
+        assert_eq!(UnixSecs(4).saturating_since(UnixSecs(10)), 0);
+        assert_eq!(UnixMs(4).saturating_since(UnixMs(10)), 0);
+    }
+
+    #[test]
+    fn instants_serialize_as_bare_numbers() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Entry {
+            at_ms: UnixMs,
+            at: Option<UnixSecs>,
+        }
+        let entry = Entry { at_ms: UnixMs(-1_500), at: Some(UnixSecs(1_764_561_600)) };
+        let text = serde_json::to_string(&entry).unwrap();
+        assert_eq!(text, r#"{"at_ms":-1500,"at":1764561600}"#);
+        assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), entry);
+        assert_eq!(serde_json::to_value(UnixMs(7)).unwrap(), serde_json::json!(7));
+    }
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::calendar::{UTC_OFFSET_SECS, days_from_civil};
+use crate::calendar::{UTC_OFFSET_SECS, UnixMs, UnixSecs, days_from_civil};
 
 /// See [`Clock::for_service`].
 pub const START_ENV: &str = "CNSCD_CLOCK_START_MS";
@@ -28,10 +28,10 @@ impl Clock {
         Clock::default()
     }
 
-    /// A clock that reads `start_ms` (Unix milliseconds) now and advances in real time.
-    pub fn starting_at(start_ms: i64) -> Clock {
+    /// A clock that reads `start` now and advances in real time.
+    pub fn starting_at(start: UnixMs) -> Clock {
         let clock = Clock::default();
-        clock.offset_ms.store(start_ms - system_ms(), Ordering::Relaxed);
+        clock.offset_ms.store(start.get() - system_ms(), Ordering::Relaxed);
         clock
     }
 
@@ -43,7 +43,7 @@ impl Clock {
         match std::env::var(START_ENV).ok().and_then(|v| v.trim().parse::<i64>().ok()) {
             Some(start_ms) => {
                 tracing::warn!(start_ms, "{START_ENV} is set: the service runs on a test clock");
-                Clock::starting_at(start_ms)
+                Clock::starting_at(UnixMs(start_ms))
             }
             None => Clock::system(),
         }
@@ -59,24 +59,24 @@ impl Clock {
         self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
 
-    /// Unix milliseconds.
-    pub fn now_ms(&self) -> i64 {
-        system_ms() + self.offset_ms.load(Ordering::Relaxed)
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> UnixMs {
+        UnixMs(system_ms() + self.offset_ms.load(Ordering::Relaxed))
     }
 
-    /// Unix seconds.
-    pub fn now_secs(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
+    /// Now, in whole Unix seconds (rounded down).
+    pub fn now_secs(&self) -> UnixSecs {
+        self.now_ms().to_secs()
     }
 }
 
 /// Unix milliseconds of a Vietnam (UTC+7) wall-clock time.
-pub fn vn_to_unix_ms(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> i64 {
+pub fn vn_to_unix_ms(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> UnixMs {
     let secs = days_from_civil(year, month, day) * 86_400
         + i64::from(hour) * 3600
         + i64::from(minute) * 60
         - UTC_OFFSET_SECS;
-    secs * 1000
+    UnixSecs(secs).to_ms()
 }
 
 fn system_ms() -> i64 {
@@ -91,18 +91,21 @@ mod tests {
     fn a_clock_starting_at_an_instant_reads_it_and_moves_on() {
         let start = vn_to_unix_ms(2026, 12, 1, 0, 30);
         // 2026-12-01 00:30 in Vietnam is still 30 November in UTC.
-        assert_eq!(start / 1000, days_from_civil(2026, 11, 30) * 86_400 + 17 * 3600 + 30 * 60);
+        assert_eq!(
+            start.to_secs().get(),
+            days_from_civil(2026, 11, 30) * 86_400 + 17 * 3600 + 30 * 60
+        );
         let clock = Clock::starting_at(start);
         let read = clock.now_ms();
-        assert!((start..start + 5_000).contains(&read), "{read} vs {start}");
+        assert!((start..start.plus_ms(5_000)).contains(&read), "{read:?} vs {start:?}");
         let clone = clock.clone();
         clock.advance(Duration::from_secs(86_400));
-        assert!(clone.now_ms() >= start + 86_400_000);
+        assert!(clone.now_ms() >= start.plus_ms(86_400_000));
     }
 
     #[test]
     fn the_system_clock_has_no_offset() {
         let clock = Clock::system();
-        assert!((clock.now_ms() - system_ms()).abs() < 5_000);
+        assert!((clock.now_ms().get() - system_ms()).abs() < 5_000);
     }
 }

@@ -5,6 +5,7 @@
 //! dialog version) for replies, then — in one store transaction — mark the event
 //! handled, save the session and queue the replies; then wake the sender.
 
+use crate::calendar::UnixMs;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -55,7 +56,7 @@ impl Conversation {
         let event: Event = serde_json::from_value(entry.event.clone()).context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = self.clock.now_ms();
-        let waited_ms = (now_ms - entry.received_at_ms).max(0);
+        let waited_ms = (now_ms.get() - entry.received_at_ms).max(0);
         metrics::histogram!("cnscd_stage_seconds", "stage" => "queued")
             .record(waited_ms as f64 / 1000.0);
         let mut user = self.store.user(user_id)?.unwrap_or_default();
@@ -90,16 +91,17 @@ impl Conversation {
         let handoff_replies = match (&input, &self.handoff) {
             (Some(Input::Text(text)), Some(handoff)) => {
                 // The dialogs' scam warning still comes first while a person helps.
-                let warn =
-                    |text: &str| self.dialogs.warning(text, now_ms / 1000).map(|step| step.replies);
-                handoff.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key, &warn)?
+                let warn = |text: &str| {
+                    self.dialogs.warning(text, now_ms.to_secs()).map(|step| step.replies)
+                };
+                handoff.handle_chat(user_id, text, now_ms.to_secs(), &entry.dedupe_key, &warn)?
             }
             _ => None,
         };
         let report_replies = match (&input, handoff_replies) {
             (_, Some(replies)) => Some(replies),
             (Some(Input::Text(text)), None) => {
-                self.reporting.handle_chat(user_id, text, now_ms / 1000, &entry.dedupe_key)?
+                self.reporting.handle_chat(user_id, text, now_ms.to_secs(), &entry.dedupe_key)?
             }
             _ => None,
         };
@@ -124,7 +126,7 @@ impl Conversation {
         &self,
         user_id: &str,
         input: Option<&Input>,
-        now_ms: i64,
+        now_ms: UnixMs,
         event_key: &str,
     ) -> anyhow::Result<(SessionUpdate, Vec<Reply>)> {
         let Some(input) = input else {
@@ -132,7 +134,7 @@ impl Conversation {
             return Ok((SessionUpdate::Keep, vec![Reply::text(MEDIA_HINT)]));
         };
         let session = self.load_session(user_id)?;
-        let step = self.dialogs.step(session.as_ref(), input, now_ms / 1000);
+        let step = self.dialogs.step(session.as_ref(), input, now_ms.to_secs());
         if let Input::Text(text) = input
             && step.understood != dialog::Understood::Yes
         {
@@ -154,7 +156,7 @@ impl Conversation {
         {
             let shown: Vec<Reply> = step.replies.iter().take(at + 1).cloned().collect();
             let topic = session.map(|s| s.dialog).filter(|d| d != "main" && d != "gap_to");
-            let replies = handoff.start(user_id, topic, shown, now_ms / 1000, event_key)?;
+            let replies = handoff.start(user_id, topic, shown, now_ms.to_secs(), event_key)?;
             return Ok((update, replies));
         }
         Ok((update, step.replies))

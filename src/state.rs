@@ -31,6 +31,36 @@ pub struct AppState {
     pub tokens: Tokens,
 }
 
+/// The sender's wake-up: a handler that queued or re-queued something outside the
+/// conversation workers notifies it. Its own type so `FromRef` can hand it out (a bare
+/// `Arc<Notify>` says nothing about what it wakes).
+#[derive(Clone, Default)]
+pub struct SenderWake(pub Arc<Notify>);
+
+impl SenderWake {
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl FromRef<AppState> for SenderWake {
+    fn from_ref(state: &AppState) -> SenderWake {
+        SenderWake(state.sender_wake.clone())
+    }
+}
+
+impl FromRef<AppState> for Clock {
+    fn from_ref(state: &AppState) -> Clock {
+        state.clock.clone()
+    }
+}
+
+impl FromRef<AppState> for Tokens {
+    fn from_ref(state: &AppState) -> Tokens {
+        state.tokens.clone()
+    }
+}
+
 impl FromRef<AppState> for crate::handoff_runtime::Handoff {
     fn from_ref(state: &AppState) -> crate::handoff_runtime::Handoff {
         state.handoff.clone()

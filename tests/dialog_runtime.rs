@@ -45,10 +45,16 @@ fn reload_swaps_only_valid_sets_and_rollback_restores_the_previous() {
         panic!("v2 must load")
     };
     assert_ne!(v1, v2);
-    assert!(text(&registry.step(None, &Input::Follow, 100)).contains("bản 2"));
+    assert!(
+        text(&registry.step(None, &Input::Follow, cnscd_bot::calendar::UnixSecs(100)))
+            .contains("bản 2")
+    );
 
     assert_eq!(registry.rollback(), Ok(v1.clone()));
-    assert!(text(&registry.step(None, &Input::Follow, 100)).contains("bản 1"));
+    assert!(
+        text(&registry.step(None, &Input::Follow, cnscd_bot::calendar::UnixSecs(100)))
+            .contains("bản 1")
+    );
     assert_eq!(registry.status().previous_version.as_deref(), Some(v2.as_str()));
 }
 
@@ -57,23 +63,34 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
     let registry = Registry::load(dir.path(), RegistryOptions::default());
-    let at_menu = registry.step(None, &Input::Follow, 100).session.expect("session");
-    let in_progress =
-        registry.step(Some(&at_menu), &Input::Text("1".into()), 110).session.expect("session");
+    let at_menu = registry
+        .step(None, &Input::Follow, cnscd_bot::calendar::UnixSecs(100))
+        .session
+        .expect("session");
+    let in_progress = registry
+        .step(Some(&at_menu), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(110))
+        .session
+        .expect("session");
 
     write(dir.path(), MENU_V2);
     assert!(matches!(registry.reload(), ReloadOutcome::Loaded { .. }));
     // Pinned: in the middle of version 1, "1" still means "Cuối" of version 1.
-    let pinned = registry.step(Some(&in_progress), &Input::Text("1".into()), 200);
+    let pinned = registry.step(
+        Some(&in_progress),
+        &Input::Text("1".into()),
+        cnscd_bot::calendar::UnixSecs(200),
+    );
     assert!(text(&pinned).contains("Bước cuối bản 1"), "{}", text(&pinned));
     // At the main menu nothing is in progress: the session moves to the current version.
-    let moved = registry.step(Some(&at_menu), &Input::Text("1".into()), 200);
+    let moved =
+        registry.step(Some(&at_menu), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(200));
     assert!(text(&moved).contains("Bước khác bản 2"), "{}", text(&moved));
 
     // A session naming a node that no version has: main menu with a notice, never an error.
     let mut lost = pinned.session.expect("session");
     lost.version = "gone".into();
-    let step = registry.step(Some(&lost), &Input::Text("1".into()), 300);
+    let step =
+        registry.step(Some(&lost), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(300));
     assert!(text(&step).contains("vừa được cập nhật"), "{}", text(&step));
     assert!(text(&step).contains("bản 2"));
 }
@@ -84,7 +101,8 @@ fn a_broken_folder_still_answers_with_an_apology() {
     write(dir.path(), BROKEN);
     let registry = Registry::load(dir.path(), RegistryOptions::default());
     assert!(registry.status().version.is_none());
-    let step = registry.step(None, &Input::Text("xin chào".into()), 1);
+    let step =
+        registry.step(None, &Input::Text("xin chào".into()), cnscd_bot::calendar::UnixSecs(1));
     assert_eq!(step.replies.len(), 1);
     assert_eq!(step.replies[0].text, NO_DIALOGS_REPLY);
     assert_eq!(registry.rollback(), Err(RollbackError::NoPrevious));

@@ -144,9 +144,9 @@ fn random_walk(dir: &Path, steps: usize) {
     };
     let mut session: Option<Session> = None;
     let mut payloads: Vec<String> = Vec::new();
-    let mut now = 1_767_225_600;
+    let mut now = cnscd_bot::calendar::UnixSecs(1_767_225_600);
     for i in 0..steps {
-        now += if next(50) == 0 { 8 * 86_400 } else { 30 };
+        now = now.plus_secs(if next(50) == 0 { 8 * 86_400 } else { 30 });
         let input = match next(10) {
             0 => Input::Follow,
             1..=5 if !payloads.is_empty() => Input::Text(payloads[next(payloads.len())].clone()),

@@ -114,7 +114,7 @@ fn one_line_report_parser_never_panics() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/reports.toml");
     let defs = Definitions::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut rng = fastrand::Rng::with_seed(8);
-    let now = 1_795_000_000; // Nov 2026, unix seconds
+    let now = cnscd_bot::calendar::UnixSecs(1_795_000_000); // Nov 2026, unix seconds
     for _ in 0..CASES {
         let _ = parse_report_args(&defs, &random_text(&mut rng), now);
     }

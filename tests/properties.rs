@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use cnscd_bot::calendar::UnixSecs;
 use cnscd_bot::dialog::{self, DialogSet, Input, LoadOptions, SourceFile};
 use proptest::prelude::*;
 
@@ -69,7 +70,7 @@ proptest! {
         target.replace_range(start..end, &insert);
         let loaded = dialog::load(&files, &options());
         if let Some(set) = &loaded.set {
-            let step = dialog::step(set, None, &Input::Follow, 1_800_000_000);
+            let step = dialog::step(set, None, &Input::Follow, UnixSecs(1_800_000_000));
             prop_assert!(!step.replies.is_empty());
         } else {
             prop_assert!(loaded.errors().next().is_some(), "rejected without an error");
@@ -87,7 +88,7 @@ proptest! {
         let set = shipped_set();
         let mut session = None;
         for text in [first, second, third] {
-            let step = dialog::step(set, session.as_ref(), &Input::Text(text.clone()), 1_800_000_000);
+            let step = dialog::step(set, session.as_ref(), &Input::Text(text.clone()), UnixSecs(1_800_000_000));
             prop_assert!(!step.replies.is_empty(), "no reply to {text:?}");
             session = step.session;
         }

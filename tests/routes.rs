@@ -147,7 +147,7 @@ async fn health_admin_auth_and_webhook_without_a_server() {
         .unwrap();
     assert_eq!(call(app.clone(), admin).await.0, StatusCode::OK);
 
-    let timestamp = clock.now_ms().to_string();
+    let timestamp = clock.now_ms().get().to_string();
     let body = json!({
         "app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": "u-route"},
         "recipient": {"id": "388613280878808645"},
@@ -169,6 +169,6 @@ async fn health_admin_auth_and_webhook_without_a_server() {
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].user_id, "u-route");
     // Stamped with the service's clock (which runs on from 1/12/2026 09:00 in Vietnam).
-    let received = kept[0].received_at_ms;
-    assert!(received >= started && received <= clock.now_ms(), "{received}");
+    let received = cnscd_bot::calendar::UnixMs(kept[0].received_at_ms);
+    assert!(received >= started && received <= clock.now_ms(), "{received:?}");
 }

@@ -12,7 +12,11 @@ use serde_json::{Value, json};
 async fn documented_test_vector_is_accepted_and_answered() {
     // The exact body and header from docs/zalo.md §2, received a
     // second after it was stamped.
-    let app = spawn_app_at(cnscd_bot::clock::Clock::starting_at(1_735_693_201_123), |_| {}).await;
+    let app = spawn_app_at(
+        cnscd_bot::clock::Clock::starting_at(cnscd_bot::calendar::UnixMs(1_735_693_201_123)),
+        |_| {},
+    )
+    .await;
     let body = r#"{"app_id":"360846524940903967","sender":{"id":"246845883529197922"},"recipient":{"id":"388613280878808645"},"event_name":"user_send_text","message":{"text":"Xin chào","msg_id":"96d3cdf3af150460909"},"timestamp":"1735693200123"}"#;
     let header = "mac=91d3d8a2960bc41e2ca055e6913dc6e9b00316a525edda61d09d9462370b29a9";
     let resp = app.post_raw(body, Some(header)).await;
@@ -58,7 +62,7 @@ async fn forged_unsigned_oversized_and_malformed_requests_are_refused_without_si
     assert_eq!(app.post_signed(&nameless).await.status(), 200);
     // A captured, validly signed event replayed after the dedupe window, or stamped
     // more than 5 minutes ahead: refused.
-    let at = |offset_ms: i64| (app.clock.now_ms() + offset_ms).to_string();
+    let at = |offset_ms: i64| app.clock.now_ms().plus_ms(offset_ms).get().to_string();
     for ts in [at(-73 * 3_600_000), at(6 * 60_000)] {
         let old = json!({"app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": "111"},
                          "message": {"text": "x", "msg_id": format!("m-{ts}")}, "timestamp": ts})

@@ -69,6 +69,81 @@ fn check_bearer(
     }
 }
 
+/// What the admin routers' tests serve them on: just the handles they read, no server,
+/// no workers; requests go through `tower::ServiceExt::oneshot`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::FromRef;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use crate::clock::Clock;
+    use crate::dialog_runtime::{Registry, RegistryOptions};
+    use crate::state::SenderWake;
+    use crate::store::Store;
+    use crate::zalo::client::ZaloClient;
+    use crate::zalo::token::Tokens;
+
+    #[derive(Clone)]
+    pub struct TestState {
+        pub store: Store,
+        pub clock: Clock,
+        pub wake: SenderWake,
+        pub tokens: Tokens,
+        pub dialogs: Registry,
+    }
+
+    /// A temporary store, a clock on 1/12/2026 09:00 in Vietnam, a Zalo client that is
+    /// never called (nothing listens on port 9) and a registry with no dialogs.
+    pub fn state() -> TestState {
+        let store = Store::temporary().unwrap();
+        let clock = Clock::starting_at_vn(2026, 12, 1, 9, 0);
+        let client = ZaloClient::new(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9",
+            "app",
+            "secret".into(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap().keep();
+        let dialogs =
+            Registry::load(&dir, RegistryOptions { clock: clock.clone(), ..Default::default() });
+        TestState {
+            tokens: Tokens::new(store.clone(), client, 3600),
+            store,
+            clock,
+            wake: SenderWake::default(),
+            dialogs,
+        }
+    }
+
+    macro_rules! from_ref {
+        ($($handle:ty => $field:ident),*) => {$(
+            impl FromRef<TestState> for $handle {
+                fn from_ref(state: &TestState) -> $handle {
+                    state.$field.clone()
+                }
+            }
+        )*};
+    }
+    from_ref!(Store => store, Clock => clock, SenderWake => wake, Tokens => tokens, Registry => dialogs);
+
+    /// The status and the JSON body (`null` when empty or not JSON).
+    pub async fn call(app: Router, request: Request<Body>) -> (StatusCode, Value) {
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;

@@ -5,6 +5,7 @@
 //! `GET exports/reports.csv|xlsx`. Filters: `unit`, `period` (comma-separated keys),
 //! `type` (report type key). Members are listed with masked ids and names.
 
+use crate::calendar::UnixSecs;
 use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -253,8 +254,13 @@ async fn totals(
 }
 
 /// `Reporting::completeness` or `Reporting::totals`: (type, period, unit, now) → rows.
-type RollUp<T> =
-    fn(&Reporting, Option<&str>, Option<&str>, Option<&str>, i64) -> Result<Vec<T>, QueryError>;
+type RollUp<T> = fn(
+    &Reporting,
+    Option<&str>,
+    Option<&str>,
+    Option<&str>,
+    UnixSecs,
+) -> Result<Vec<T>, QueryError>;
 
 /// Runs one roll-up (completeness or totals) with the query's filters.
 async fn aggregate<T: serde::Serialize + Send + 'static>(

@@ -1,6 +1,7 @@
 //! `cnscd-bot check [DIR]`: validate the dialog files, run their transcript tests and the
 //! understanding set, list stale facts and (optionally) unmatched messages.
 
+use crate::calendar::UnixMs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -133,10 +134,11 @@ pub fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.store {
         let store = crate::store::Store::open(path)
             .with_context(|| format!("opening the store {}", path.display()))?;
-        let items = store.unmatched_list(UNMATCHED_SHOWN, 0)?;
+        let items = store.unmatched_list(UNMATCHED_SHOWN, UnixMs(0))?;
         let rows = items.iter().map(|u| {
-            let day =
-                Date::from_unix_secs(u.last_seen_ms / 1000 + crate::calendar::UTC_OFFSET_SECS);
+            let day = Date::from_unix_secs(
+                u.last_seen_ms.to_secs().get() + crate::calendar::UTC_OFFSET_SECS,
+            );
             (u.text.clone(), u.count(), u.asked_back, day.to_string())
         });
         print_unmatched(rows.collect());

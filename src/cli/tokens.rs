@@ -23,7 +23,7 @@ pub fn tokens_set(settings: &Settings, args: TokensSetArgs) -> anyhow::Result<()
     store.put_tokens_blocking(&TokenPair {
         access_token: args.access_token,
         refresh_token: args.refresh_token,
-        expires_at: args.expires_in.map(|s| now + s),
+        expires_at: args.expires_in.map(|s| now.plus_secs(s)),
         issued_at: now,
     })?;
     println!("token pair stored in {}", path.display());

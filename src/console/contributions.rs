@@ -3,6 +3,7 @@
 //! `GET /admin/api/contributions`; downloads as CSV or XLSX (sheet "Đóng góp").
 //! A unit admin sees their unit and the units below it only.
 
+use crate::calendar::UnixSecs;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -53,7 +54,7 @@ pub fn figures_for(
     handoff: &Handoff,
     session: &ConsoleSession,
     f: &Filters,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<Result<ContributionReport, String>, HandoffQueryError> {
     let units = handoff.store().report_units()?;
     let hierarchy = Hierarchy::new(&units);
@@ -90,7 +91,7 @@ fn build(
     handoff: &Handoff,
     session: &ConsoleSession,
     f: &Filters,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<String, HandoffQueryError> {
     let units = handoff.store().report_units()?;
     let hierarchy = Hierarchy::new(&units);
@@ -193,7 +194,7 @@ pub fn summary(
     handoff: &Handoff,
     session: &ConsoleSession,
     period_key: &str,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<String, HandoffQueryError> {
     let month = crate::handoff::contrib::parse_month(period_key).map(|_| period_key.to_owned());
     let f = Filters { ky: month, unit: None };

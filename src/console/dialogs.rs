@@ -5,6 +5,7 @@
 //! previous file under `.history/`, records the change and reloads); and a test chat
 //! that talks to the bot through the real pipeline as a test user.
 
+use crate::calendar::UnixSecs;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -561,7 +562,7 @@ fn newest_backup(dir: &Path, name: &str) -> std::io::Result<Option<PathBuf>> {
 
 /// Writes `dir/name` atomically (temporary file, fsync, rename, fsync the folder) after
 /// copying the current file to `dir/.history/name.<time>`. Returns a change summary.
-fn save_file(dir: &Path, name: &str, contents: &str, now: i64) -> std::io::Result<String> {
+fn save_file(dir: &Path, name: &str, contents: &str, now: UnixSecs) -> std::io::Result<String> {
     let path = dir.join(name);
     let before = std::fs::read_to_string(&path).ok();
     if let Some(before) = &before {
@@ -569,7 +570,7 @@ fn save_file(dir: &Path, name: &str, contents: &str, now: i64) -> std::io::Resul
         std::fs::create_dir_all(&history)?;
         // Two saves within a second must not overwrite each other's copy: the stamp
         // only orders them.
-        let mut stamp = now;
+        let mut stamp = now.get();
         while history.join(format!("{name}.{stamp}")).exists() {
             stamp += 1;
         }
@@ -708,7 +709,7 @@ async fn try_chat(
             Ok(v) => v,
             Err(e) => return internal(e),
         },
-        received_at_ms: state.clock.now_ms(),
+        received_at_ms: state.clock.now_ms().get(),
         failure: None,
     };
     if let Err(e) = state.webhook.ingest.accept(entry).await {
@@ -773,7 +774,7 @@ mod tests {
     fn saving_keeps_the_previous_file_and_replaces_atomically() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.toml"), "one\n").unwrap();
-        let summary = save_file(dir.path(), "a.toml", "one\ntwo\n", 42).unwrap();
+        let summary = save_file(dir.path(), "a.toml", "one\ntwo\n", UnixSecs(42)).unwrap();
         assert_eq!(summary, "1 → 2 dòng");
         assert_eq!(std::fs::read_to_string(dir.path().join("a.toml")).unwrap(), "one\ntwo\n");
         assert_eq!(

@@ -3,6 +3,7 @@
 //! Pages are plain server-rendered HTML with one stylesheet and no script, so the strict
 //! Content-Security-Policy (`script-src 'none'`) holds everywhere.
 
+use crate::calendar::UnixSecs;
 use std::fmt::Write as _;
 
 use crate::store::console::ConsoleSession;
@@ -103,12 +104,12 @@ pub fn notice(kind: &str, text: &str) -> String {
 }
 
 /// "03/11/2026 14:05" in Vietnam time.
-pub fn datetime(unix: i64) -> String {
+pub fn datetime(unix: UnixSecs) -> String {
     crate::reports::period::format_local_datetime(unix)
 }
 
 /// "03/11/2026" in Vietnam time.
-pub fn date(unix: i64) -> String {
+pub fn date(unix: UnixSecs) -> String {
     crate::reports::period::format_local_date(unix)
 }
 

@@ -33,6 +33,7 @@ pub mod signin;
 mod teams;
 mod unmatched;
 
+use crate::calendar::UnixSecs;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Request};
@@ -277,7 +278,7 @@ pub fn unit_options(
 
 /// A month typed in a filter (`T11`, `11/2026`, `2026-11`) as its key `2026-11`; `None`
 /// when empty.
-pub fn chosen_month(text: Option<&str>, now: i64) -> Result<Option<String>, String> {
+pub fn chosen_month(text: Option<&str>, now: UnixSecs) -> Result<Option<String>, String> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
     match parse_period_token(text, PeriodKind::Month, now) {
         Some(Ok(period)) => Ok(Some(period.key())),
@@ -325,8 +326,8 @@ mod tests {
             csrf: "c".into(),
             unit: unit.map(str::to_owned),
             who: "w".into(),
-            created_at: 0,
-            last_seen: 0,
+            created_at: UnixSecs(0),
+            last_seen: UnixSecs(0),
         }
     }
 
@@ -360,7 +361,7 @@ mod tests {
 
     #[test]
     fn months_are_read_like_the_chat_reads_them() {
-        let now = crate::clock::vn_to_unix_ms(2026, 11, 25, 10, 0) / 1000;
+        let now = crate::clock::vn_to_unix_ms(2026, 11, 25, 10, 0).to_secs();
         for text in ["T11", "11/2026", "2026-11", " t11/2026 "] {
             assert_eq!(chosen_month(Some(text), now), Ok(Some("2026-11".to_owned())), "{text}");
         }

@@ -2,6 +2,7 @@
 //! code and message and a retry button each; the stored token pair's status and a form
 //! to replace it after re-authorising the OA.
 
+use crate::calendar::UnixMs;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -88,7 +89,7 @@ fn build(state: &AppState, session: &ConsoleSession, message: Option<(&str, Stri
                 out,
                 "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
                  <td><form method=\"post\" action=\"/admin/tin-loi/{}/gui-lai\">{csrf}<button type=\"submit\">Gửi lại</button></form></td></tr>",
-                html::datetime(e.created_at_ms / 1000),
+                html::datetime(UnixMs(e.created_at_ms).to_secs()),
                 html::esc(&crate::privacy::mask_id(&e.user_id)),
                 html::esc(&text),
                 html::esc(&code),
@@ -161,7 +162,7 @@ async fn replace_tokens(
     let pair = TokenPair {
         access_token: access.to_owned(),
         refresh_token: refresh.to_owned(),
-        expires_at: expires_in.map(|s| now + s),
+        expires_at: expires_in.map(|s| now.plus_secs(s)),
         issued_at: now,
     };
     if let Err(e) = state.store.put_tokens(&pair).await {

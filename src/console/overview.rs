@@ -4,6 +4,7 @@
 //! requests waiting and each team's contribution (summaries of `requests.rs` and
 //! `contributions.rs`).
 
+use crate::calendar::UnixSecs;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -35,7 +36,11 @@ pub struct PeriodQuery {
 }
 
 /// The period typed in a console filter, read like the chat reads it.
-pub fn chosen_period(report: &ReportType, text: Option<&str>, now: i64) -> Result<Period, String> {
+pub fn chosen_period(
+    report: &ReportType,
+    text: Option<&str>,
+    now: UnixSecs,
+) -> Result<Period, String> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(default_period(report, now)),
         Some(text) => match parse_period_token(text, report.period, now) {

@@ -5,6 +5,7 @@
 //! citizen wrote never reaches an admin of another commune. Citizens appear by a
 //! pseudonym only; a request unclaimed for longer than the escalation time is marked.
 
+use crate::calendar::UnixSecs;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -72,7 +73,7 @@ fn build(
     handoff: &Handoff,
     session: &ConsoleSession,
     f: &Filters,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<String, HandoffQueryError> {
     let units = handoff.store().report_units()?;
     let hierarchy = Hierarchy::new(&units);
@@ -171,15 +172,15 @@ fn build(
 /// Open and waiting for a claim longer than the escalation time. Wall-clock time: the
 /// escalation itself counts office hours only, so a request may show here a little before
 /// the team leader is reminded (never after).
-fn is_overdue(row: &RequestRow, now: i64, after: i64) -> bool {
-    row.request.status == Status::Open && now - row.request.waiting_since >= after
+fn is_overdue(row: &RequestRow, now: UnixSecs, after: i64) -> bool {
+    row.request.status == Status::Open && now.since(row.request.waiting_since) >= after
 }
 
 /// The overview's section: requests waiting in the session's scope, with a link here.
 pub fn summary(
     handoff: &Handoff,
     session: &ConsoleSession,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<String, HandoffQueryError> {
     let rows = match handoff.find_requests(None, session.unit.as_deref(), None) {
         Ok(rows) => rows,
@@ -209,7 +210,7 @@ pub fn summary(
     Ok(out)
 }
 
-fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: i64) {
+fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: UnixSecs) {
     let r = &row.request;
     let topic = r
         .topic
@@ -239,11 +240,16 @@ fn row_html(out: &mut String, row: &RequestRow, overdue: bool, now: i64) {
         Level::Admin => status.push_str("<br><span class=\"hint\">đã báo cán bộ quản lý</span>"),
     }
     let timing = match (r.status, r.first_reply_at) {
-        (_, Some(first)) if first - r.created_at < 60 => "trả lời ngay (dưới 1 phút)".to_owned(),
-        (_, Some(first)) => format!("trả lời sau {}", duration(first - r.created_at)),
-        (Status::Open, None) => format!("đã chờ {}", duration(now - r.waiting_since)),
+        (_, Some(first)) if first.since(r.created_at) < 60 => {
+            "trả lời ngay (dưới 1 phút)".to_owned()
+        }
+        (_, Some(first)) => format!("trả lời sau {}", duration(first.since(r.created_at))),
+        (Status::Open, None) => format!("đã chờ {}", duration(now.since(r.waiting_since))),
         (Status::Claimed, None) => {
-            format!("chưa trả lời, đã {}", duration(now - r.claimed_at.unwrap_or(r.created_at)))
+            format!(
+                "chưa trả lời, đã {}",
+                duration(now.since(r.claimed_at.unwrap_or(r.created_at)))
+            )
         }
         (_, None) => "không có trả lời".to_owned(),
     };

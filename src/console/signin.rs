@@ -1,6 +1,7 @@
 //! Signing in and out: the `admin.token` form (province-level administrator) and the
 //! one-time links unit admins receive in chat with `/quantri`.
 
+use crate::calendar::UnixSecs;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -40,23 +41,23 @@ pub fn router() -> Router<AppState> {
 /// the proxy's address, so the limit then applies to all of them together.
 #[derive(Default)]
 pub struct Limiter {
-    failures: Mutex<HashMap<Option<IpAddr>, VecDeque<i64>>>,
+    failures: Mutex<HashMap<Option<IpAddr>, VecDeque<UnixSecs>>>,
 }
 
 impl Limiter {
     /// Whether `client` may try again at `now`.
-    pub fn allows(&self, client: Option<IpAddr>, now: i64) -> bool {
+    pub fn allows(&self, client: Option<IpAddr>, now: UnixSecs) -> bool {
         let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Forget clients whose failures all left the window (bounded memory).
-        all.retain(|_, times| times.back().is_some_and(|&t| now - t < WINDOW_SECS));
+        all.retain(|_, times| times.back().is_some_and(|&t| now.saturating_since(t) < WINDOW_SECS));
         let Some(failures) = all.get_mut(&client) else { return true };
-        while failures.front().is_some_and(|&t| now - t >= WINDOW_SECS) {
+        while failures.front().is_some_and(|&t| now.saturating_since(t) >= WINDOW_SECS) {
             failures.pop_front();
         }
         failures.len() < MAX_FAILURES
     }
 
-    pub fn failed(&self, client: Option<IpAddr>, now: i64) {
+    pub fn failed(&self, client: Option<IpAddr>, now: UnixSecs) {
         let mut all = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         all.entry(client).or_default().push_back(now);
     }
@@ -261,12 +262,12 @@ mod tests {
         let limiter = Limiter::default();
         let (a, b) = (Some(IpAddr::from([10, 0, 0, 1])), Some(IpAddr::from([10, 0, 0, 2])));
         for t in 0..5 {
-            assert!(limiter.allows(a, t));
-            limiter.failed(a, t);
+            assert!(limiter.allows(a, UnixSecs(t)));
+            limiter.failed(a, UnixSecs(t));
         }
-        assert!(!limiter.allows(a, 10));
-        assert!(limiter.allows(b, 10), "another client is not blocked");
-        assert!(!limiter.allows(a, 59));
-        assert!(limiter.allows(a, 61), "the first failures left the window");
+        assert!(!limiter.allows(a, UnixSecs(10)));
+        assert!(limiter.allows(b, UnixSecs(10)), "another client is not blocked");
+        assert!(!limiter.allows(a, UnixSecs(59)));
+        assert!(limiter.allows(a, UnixSecs(61)), "the first failures left the window");
     }
 }

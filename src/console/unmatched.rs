@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 
 /// The recorded messages still within the retention, most frequent first.
 pub fn recent(state: &AppState, limit: usize) -> Result<Vec<Unmatched>, crate::store::StoreError> {
-    let since = state.clock.now_ms() - state.dialogs.unmatched_retention_ms();
+    let since = state.clock.now_ms().plus_ms(-state.dialogs.unmatched_retention_ms());
     state.store.unmatched_list(limit, since)
 }
 
@@ -64,8 +64,8 @@ pub fn table(items: &[Unmatched]) -> String {
             html::esc(&u.text),
             u.count(),
             u.asked_back,
-            html::date(u.first_seen_ms.div_euclid(1000)),
-            html::date(u.last_seen_ms.div_euclid(1000)),
+            html::date(u.first_seen_ms.to_secs()),
+            html::date(u.last_seen_ms.to_secs()),
         );
     }
     out.push_str("</tbody></table></div>");

@@ -23,6 +23,7 @@ use super::payload::{Payload, PayloadError};
 use super::render::{self, NOT_UNDERSTOOD};
 use super::session::{Input, Position, Session, Step, Understood};
 use super::text;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 /// Zalo lets an OA reply for 7 days after the user's last message; sessions idle longer restart.
@@ -54,8 +55,8 @@ const GOODBYE: &str =
 const FIRST_STEP: &str = "Bạn đang ở bước đầu tiên.";
 
 /// Advances one conversation by one input, with default options.
-pub fn step(set: &DialogSet, session: Option<&Session>, input: &Input, now_unix_secs: i64) -> Step {
-    step_with(set, session, input, now_unix_secs, &EngineOptions::default())
+pub fn step(set: &DialogSet, session: Option<&Session>, input: &Input, now: UnixSecs) -> Step {
+    step_with(set, session, input, now, &EngineOptions::default())
 }
 
 /// Advances one conversation by one input.
@@ -63,10 +64,10 @@ pub fn step_with(
     set: &DialogSet,
     session: Option<&Session>,
     input: &Input,
-    now_unix_secs: i64,
+    now: UnixSecs,
     options: &EngineOptions,
 ) -> Step {
-    step_traced(set, session, input, now_unix_secs, options).0
+    step_traced(set, session, input, now, options).0
 }
 
 /// [`step_with`] plus the nodes shown during the step (for transcript coverage).
@@ -74,11 +75,11 @@ pub(crate) fn step_traced(
     set: &DialogSet,
     session: Option<&Session>,
     input: &Input,
-    now: i64,
+    now: UnixSecs,
     options: &EngineOptions,
 ) -> (Step, Vec<Target>) {
     let mut turn = Turn::new(set);
-    let live = session.filter(|s| now.saturating_sub(s.last_active) <= options.idle_timeout_secs);
+    let live = session.filter(|s| now.since(s.last_active) <= options.idle_timeout_secs);
     match live {
         Some(s) if set.node(&s.dialog, &s.node).is_some() => {
             let mut s = s.clone();
@@ -113,7 +114,7 @@ pub(crate) fn step_traced(
 /// detection (step 5 above, same matcher and thresholds) opens for it, or `None` when the
 /// text is not about a scam in progress. For callers that take the text away from the
 /// dialogs (a citizen talking to a team member) but must still warn first.
-pub fn warning(set: &DialogSet, typed: &str, now: i64) -> Option<Step> {
+pub fn warning(set: &DialogSet, typed: &str, now: UnixSecs) -> Option<Step> {
     let typed = match typed.char_indices().nth(MAX_INPUT_CHARS) {
         Some((cut, _)) => &typed[..cut],
         None => typed,
@@ -442,7 +443,7 @@ impl<'s> Turn<'s> {
     fn greet(&mut self) {
         let answers = self.session.take().map(|s| s.answers).unwrap_or_default();
         // Empty position: nothing to remember in the history when showing the menu.
-        let mut fresh = Session::new(&self.set.version, "", "", 0);
+        let mut fresh = Session::new(&self.set.version, "", "", UnixSecs(0));
         fresh.answers = answers;
         self.session = Some(fresh);
         self.go(self.set.main_start(), false);
@@ -479,7 +480,7 @@ impl<'s> Turn<'s> {
 
     fn greet_silently(&mut self) {
         let main = self.set.main_start();
-        self.session = Some(Session::new(&self.set.version, &main.dialog, &main.node, 0));
+        self.session = Some(Session::new(&self.set.version, &main.dialog, &main.node, UnixSecs(0)));
     }
 
     fn pending_choice(&mut self, folded: &str) -> bool {
@@ -782,9 +783,9 @@ mod tests {
     #[test]
     fn stale_node_falls_back_to_the_main_menu_with_a_notice() {
         let set = fixture_set();
-        let mut stale = Session::new("old", "dvc", "buoc_da_xoa", 1000);
+        let mut stale = Session::new("old", "dvc", "buoc_da_xoa", UnixSecs(1000));
         stale.history.push(Position { dialog: "gone".into(), node: "x".into() });
-        let step = step(&set, Some(&stale), &Input::Text("1".into()), 2000);
+        let step = step(&set, Some(&stale), &Input::Text("1".into()), UnixSecs(2000));
         assert!(step.replies[0].text.starts_with(NOTICE_UPDATED), "{:?}", step.replies);
         let session = step.session.expect("session kept");
         assert_eq!((session.dialog.as_str(), session.version.as_str()), ("menu", set.version()));
@@ -793,8 +794,8 @@ mod tests {
     #[test]
     fn a_session_on_an_old_version_continues_where_its_node_still_exists() {
         let set = fixture_set();
-        let old = Session::new("old", "dvc", "gioi_thieu", 1000);
-        let step = step(&set, Some(&old), &Input::Text("1".into()), 2000);
+        let old = Session::new("old", "dvc", "gioi_thieu", UnixSecs(1000));
+        let step = step(&set, Some(&old), &Input::Text("1".into()), UnixSecs(2000));
         assert!(step.replies[0].text.starts_with("Bước 1/3"), "{:?}", step.replies);
     }
 
@@ -831,9 +832,9 @@ mod tests {
             "1/1/2026",
         ];
         for target in set.all_nodes() {
-            let session = Session::new(set.version(), &target.dialog, &target.node, 0);
+            let session = Session::new(set.version(), &target.dialog, &target.node, UnixSecs(0));
             for input in inputs {
-                let step = step(&set, Some(&session), &Input::Text(input.into()), 10);
+                let step = step(&set, Some(&session), &Input::Text(input.into()), UnixSecs(10));
                 assert!(!step.replies.is_empty(), "{target:?} {input:?}");
                 assert!(step.replies.len() <= MAX_MESSAGES_PER_STEP, "{target:?} {input:?}");
                 assert!(step.replies.iter().all(|r| !r.text.is_empty() && r.buttons.len() <= 5));
@@ -845,7 +846,7 @@ mod tests {
     fn very_long_input_is_cut_before_matching() {
         let set = fixture_set();
         let novel = format!("{}dich vu cong", "bla ".repeat(10_000));
-        let step = step(&set, None, &Input::Text(novel), 1);
+        let step = step(&set, None, &Input::Text(novel), UnixSecs(1));
         // The keyword sits after the cut, so this is the menu (after "not understood"), not
         // the dvc dialog.
         assert!(step.replies[0].text.contains("Xin chào!"), "{:?}", step.replies);
@@ -854,7 +855,7 @@ mod tests {
             &set,
             None,
             &Input::Text("bla dich vu cong".into()),
-            1,
+            UnixSecs(1),
             &EngineOptions::default(),
         );
         assert!(short.replies[0].text.starts_with("Cổng Dịch vụ công"));
@@ -863,7 +864,7 @@ mod tests {
     #[test]
     fn session_round_trips_and_reads_an_older_shape() {
         let set = fixture_set();
-        let step = step(&set, None, &Input::Text("khao sat".into()), 5);
+        let step = step(&set, None, &Input::Text("khao sat".into()), UnixSecs(5));
         let session = step.session.expect("session");
         let json = serde_json::to_string(&session).expect("serialize");
         let back: Session = serde_json::from_str(&json).expect("deserialize");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::model::Target;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 /// Where one user is in the dialogs. Persisted: change only compatibly
@@ -26,7 +27,7 @@ pub struct Session {
     #[serde(default)]
     pub retries: u32,
     /// Unix seconds of the last input; idle sessions expire.
-    pub last_active: i64,
+    pub last_active: UnixSecs,
     /// Candidates of an ask-back ("did you mean 1 or 2?"), answered by number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Position>,
@@ -34,7 +35,7 @@ pub struct Session {
 
 impl Session {
     /// A new conversation at `dialog:node` of dialog set `version`.
-    pub fn new(version: &str, dialog: &str, node: &str, now_unix_secs: i64) -> Session {
+    pub fn new(version: &str, dialog: &str, node: &str, now: UnixSecs) -> Session {
         Session {
             version: version.to_owned(),
             dialog: dialog.to_owned(),
@@ -42,7 +43,7 @@ impl Session {
             history: Vec::new(),
             answers: BTreeMap::new(),
             retries: 0,
-            last_active: now_unix_secs,
+            last_active: now,
             pending: Vec::new(),
         }
     }

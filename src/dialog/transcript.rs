@@ -19,10 +19,11 @@ use super::load::SourceFile;
 use super::model::{DialogSet, Target};
 use super::session::{Input, Session};
 use super::text;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 /// The clock of a transcript starts here (2026-01-01T00:00:00Z) and moves 1 minute per input.
-const TRANSCRIPT_EPOCH: i64 = 1_767_225_600;
+const TRANSCRIPT_EPOCH: UnixSecs = UnixSecs(1_767_225_600);
 const SECONDS_PER_INPUT: i64 = 60;
 
 /// The outcome of running transcript files against a dialog set.
@@ -110,13 +111,13 @@ fn run_scenario(
     for action in &scenario.actions {
         let (input, shown) = match &action.event {
             Event::Wait(seconds) => {
-                now += seconds;
+                now = now.plus_secs(*seconds);
                 continue;
             }
             Event::Follow => (Input::Follow, "@follow".to_owned()),
             Event::Say(typed) => (Input::Text(typed.clone()), format!("> {typed}")),
         };
-        now += SECONDS_PER_INPUT;
+        now = now.plus_secs(SECONDS_PER_INPUT);
         let (step, nodes) = step_traced(set, session.as_ref(), &input, now, options);
         visited.extend(nodes);
         session = step.session;

@@ -11,6 +11,7 @@ use super::engine::{EngineOptions, step_traced};
 use super::load::SourceFile;
 use super::model::{DialogSet, Target};
 use super::session::{Input, Session, Understood};
+use crate::calendar::UnixSecs;
 
 /// Thresholds stated in the file (`None` = not checked).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -232,7 +233,7 @@ pub fn evaluate(set: &DialogSet, file: &SourceFile) -> Evaluation {
 }
 
 fn run_case(set: &DialogSet, case: Case) -> CaseResult {
-    const NOW: i64 = 1_000_000;
+    const NOW: UnixSecs = UnixSecs(1_000_000);
     let session = case.at.as_ref().map(|at| Session::new(set.version(), &at.dialog, &at.node, NOW));
     let input = Input::Text(case.message.clone());
     let (step, visited) =

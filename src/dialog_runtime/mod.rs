@@ -23,5 +23,5 @@ pub use watch::{DEBOUNCE, WatchError, WatcherGuard};
 /// Today's date in Vietnam (UTC+7) by `clock`: what fact review dates are compared with.
 /// Used by the registry (reloads) and by the `check`/`chat` commands.
 pub(crate) fn today(clock: &crate::clock::Clock) -> crate::dialog::Date {
-    crate::dialog::Date::from_unix_secs(clock.now_secs() + crate::calendar::UTC_OFFSET_SECS)
+    crate::dialog::Date::from_unix_secs(clock.now_secs().get() + crate::calendar::UTC_OFFSET_SECS)
 }

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use crate::calendar::UnixSecs;
 use crate::dialog::{
     self, Code, Diagnostic, DialogSet, EngineOptions, Input, LoadOptions, Session, Severity, Step,
 };
@@ -52,16 +53,16 @@ impl Default for RegistryOptions {
 #[derive(Debug)]
 pub(crate) struct Version {
     pub(crate) set: Arc<DialogSet>,
-    pub(crate) loaded_at: i64,
+    pub(crate) loaded_at: UnixSecs,
     pub(crate) warnings: Vec<Diagnostic>,
     /// When it stopped being current (old versions are dropped after the idle timeout).
-    pub(crate) retired_at: Option<i64>,
+    pub(crate) retired_at: Option<UnixSecs>,
 }
 
 /// The result of the last reload attempt, kept for `GET /admin/api/dialogs`.
 #[derive(Debug, Clone)]
 pub(crate) struct Attempt {
-    pub(crate) at: i64,
+    pub(crate) at: UnixSecs,
     pub(crate) accepted: bool,
     pub(crate) errors: Vec<Diagnostic>,
     pub(crate) warnings: Vec<Diagnostic>,
@@ -122,7 +123,7 @@ impl Registry {
     }
 
     /// Runs one engine step on the version the session is pinned to (or the current one).
-    pub fn step(&self, session: Option<&Session>, input: &Input, now_unix_secs: i64) -> Step {
+    pub fn step(&self, session: Option<&Session>, input: &Input, now: UnixSecs) -> Step {
         let version = self.version_for(session, input);
         let Some(version) = version else {
             return Step {
@@ -133,15 +134,15 @@ impl Registry {
             };
         };
         let options = EngineOptions { idle_timeout_secs: self.inner.options.idle_timeout_secs };
-        dialog::step_with(&version.set, session, input, now_unix_secs, &options)
+        dialog::step_with(&version.set, session, input, now, &options)
     }
 
     /// The scam warning `text` gets from the current dialogs (`dialog::warning`), or `None`.
     /// Asked by the hand-off, which takes a citizen's messages away from the dialogs while
     /// a team member is helping them, so that a scam in progress is still warned first.
-    pub fn warning(&self, text: &str, now_unix_secs: i64) -> Option<Step> {
+    pub fn warning(&self, text: &str, now: UnixSecs) -> Option<Step> {
         let current = self.read().current.clone()?;
-        dialog::warning(&current.set, text, now_unix_secs)
+        dialog::warning(&current.set, text, now)
     }
 
     /// The version the session is pinned to, if still kept and the conversation is in the
@@ -252,9 +253,9 @@ impl Registry {
     }
 
     /// Drops replaced versions no session can still be on (idle timeout) or beyond the cap.
-    fn prune(&self, state: &mut State, now: i64) {
+    fn prune(&self, state: &mut State, now: UnixSecs) {
         let keep_for = self.inner.options.idle_timeout_secs;
-        state.pinned.retain(|v| v.retired_at.is_none_or(|at| now.saturating_sub(at) <= keep_for));
+        state.pinned.retain(|v| v.retired_at.is_none_or(|at| now.saturating_since(at) <= keep_for));
         state.pinned.truncate(self.inner.options.max_pinned_versions);
     }
 
@@ -272,7 +273,7 @@ fn warnings_count(state: &State) -> usize {
 }
 
 /// `version` with its retirement time set (`None`: it is current).
-fn retired(version: &Version, at: Option<i64>) -> Arc<Version> {
+fn retired(version: &Version, at: Option<UnixSecs>) -> Arc<Version> {
     Arc::new(Version {
         set: Arc::clone(&version.set),
         loaded_at: version.loaded_at,

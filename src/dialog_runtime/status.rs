@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::registry::State;
+use crate::calendar::UnixSecs;
 use crate::dialog::{Diagnostic, Severity, StaleFact};
 
 /// `GET /admin/api/dialogs`.
@@ -16,7 +17,7 @@ pub struct RegistryStatus {
     /// Current version (content hash), `None` if no valid set ever loaded.
     pub version: Option<String>,
     /// Unix seconds when the current version was loaded.
-    pub loaded_at: Option<i64>,
+    pub loaded_at: Option<UnixSecs>,
     pub dialogs: Vec<DialogView>,
     pub nodes: usize,
     /// The version `rollback` would return to.
@@ -41,7 +42,7 @@ pub struct DialogView {
 /// The last reload attempt: accepted or not, and what was wrong.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttemptView {
-    pub at: i64,
+    pub at: UnixSecs,
     pub accepted: bool,
     pub errors: Vec<DiagnosticView>,
     pub warnings: Vec<DiagnosticView>,

@@ -7,15 +7,15 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use super::model::{Party, Request};
-use crate::calendar::{UTC_OFFSET_SECS, civil_from_days};
+use crate::calendar::{UTC_OFFSET_SECS, UnixSecs, civil_from_days};
 use crate::reports::model::{Invite, ReportVersion};
 use crate::reports::period::{Period, PeriodKind};
 
 /// A calendar month in Vietnam time, as `year * 12 + (month - 1)`.
 pub type Month = i32;
 
-pub fn month_of(unix: i64) -> Month {
-    let (y, m, _) = civil_from_days((unix + UTC_OFFSET_SECS).div_euclid(86_400));
+pub fn month_of(unix: UnixSecs) -> Month {
+    let (y, m, _) = civil_from_days((unix.get() + UTC_OFFSET_SECS).div_euclid(86_400));
     y * 12 + m as i32 - 1
 }
 
@@ -109,7 +109,7 @@ pub fn compute(
     months: &[Month],
 ) -> Contributions {
     let wanted: HashSet<Month> = months.iter().copied().collect();
-    let want = |unix: i64| {
+    let want = |unix: UnixSecs| {
         let m = month_of(unix);
         wanted.contains(&m).then_some(m)
     };
@@ -120,7 +120,7 @@ pub fn compute(
         if let Some(m) = r.claimed_at.and_then(want) {
             out.add(m, claimer, team, |a| a.figures.requests_claimed += 1);
             if let Some(first) = r.first_reply_at {
-                let secs = (first - r.created_at).max(0);
+                let secs = first.saturating_since(r.created_at);
                 out.add(m, claimer, team, |a| a.reply_secs.push(secs));
             }
         }
@@ -190,11 +190,11 @@ mod tests {
     use crate::handoff::model::{Level, Line, Rating, Status};
     use crate::reports::model::Role;
 
-    fn vn(m: u32, d: u32, h: u32) -> i64 {
-        vn_to_unix_ms(2026, m, d, h, 0) / 1000
+    fn vn(m: u32, d: u32, h: u32) -> UnixSecs {
+        vn_to_unix_ms(2026, m, d, h, 0).to_secs()
     }
 
-    fn req(id: u64, claimer: &str, created: i64, reply_after: i64, closed: bool) -> Request {
+    fn req(id: u64, claimer: &str, created: UnixSecs, reply_after: i64, closed: bool) -> Request {
         Request {
             id,
             citizen: "c".into(),
@@ -210,17 +210,21 @@ mod tests {
             notified: vec![],
             claimed_by: Some(claimer.into()),
             claimer_team: Some(1),
-            claimed_at: Some(created + 60),
-            first_reply_at: Some(created + reply_after),
-            closed_at: closed.then_some(created + 7200),
+            claimed_at: Some(created.plus_secs(60)),
+            first_reply_at: Some(created.plus_secs(reply_after)),
+            closed_at: closed.then_some(created.plus_secs(7200)),
             closed_by: closed.then(|| claimer.to_owned()),
             last_citizen_at: created,
             visits: 0,
-            rating: closed.then_some(Rating { satisfied: true, comment: None, at: created + 7300 }),
+            rating: closed.then_some(Rating {
+                satisfied: true,
+                comment: None,
+                at: created.plus_secs(7300),
+            }),
             lines: vec![Line {
                 from: Party::Member(claimer.into()),
                 text: "hen".into(),
-                at: created + 100,
+                at: created.plus_secs(100),
                 visit: true,
             }],
             plain_ok: false,

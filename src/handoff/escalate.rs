@@ -7,6 +7,7 @@ use super::hours::{is_open, office_secs_between};
 use super::model::{Level, Request, Status};
 use super::render;
 use super::route::Directory;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +26,7 @@ pub fn plan(
     dir: &Directory,
     reachable: &dyn Fn(&str) -> bool,
     config: &HandoffConfig,
-    now: i64,
+    now: UnixSecs,
 ) -> Vec<Planned> {
     let mut out = Vec::new();
     let office = is_open(now, config.hour_start, config.hour_end);
@@ -34,7 +35,8 @@ pub fn plan(
             Status::Open if office => escalate_one(r, dir, reachable, config, now, &mut out),
             Status::Closed | Status::Cancelled
                 if !r.purged
-                    && r.closed_at.is_some_and(|at| now - at >= config.retention_days * 86_400) =>
+                    && r.closed_at
+                        .is_some_and(|at| now.since(at) >= config.retention_days * 86_400) =>
             {
                 out.push(Planned::Purge { id: r.id });
             }
@@ -43,10 +45,10 @@ pub fn plan(
         if r.status == Status::Claimed
             && let Some(claimer) = &r.claimed_by
         {
-            let silent = now - r.last_citizen_at;
+            let silent = now.since(r.last_citizen_at);
             if silent >= config.window_warn_days * 86_400 && silent < config.window_days * 86_400 {
                 out.push(Planned::Send {
-                    once_key: format!("ho/{}/window/{}", r.id, r.last_citizen_at),
+                    once_key: format!("ho/{}/window/{}", r.id, r.last_citizen_at.get()),
                     user: claimer.clone(),
                     reply: render::window_closing(r.id),
                 });
@@ -61,13 +63,13 @@ fn escalate_one(
     dir: &Directory,
     reachable: &dyn Fn(&str) -> bool,
     config: &HandoffConfig,
-    now: i64,
+    now: UnixSecs,
     out: &mut Vec<Planned>,
 ) {
     let waited = office_secs_between(r.waiting_since, now, config.hour_start, config.hour_end);
     let after = config.escalate_after_secs.max(60);
     let place = dir.place_label(&r.unit);
-    let stem = format!("ho/{}/{}", r.id, r.waiting_since);
+    let stem = format!("ho/{}/{}", r.id, r.waiting_since.get());
     let mut notified = r.notified.clone();
     let mut level = r.level;
     if waited >= after && level == Level::Team {
@@ -132,11 +134,11 @@ mod tests {
     use crate::clock::vn_to_unix_ms;
     use crate::handoff::route::tests::world;
 
-    fn vn(d: u32, h: u32, m: u32) -> i64 {
-        vn_to_unix_ms(2026, 12, d, h, m) / 1000
+    fn vn(d: u32, h: u32, m: u32) -> UnixSecs {
+        vn_to_unix_ms(2026, 12, d, h, m).to_secs()
     }
 
-    fn request(status: Status, level: Level, at: i64) -> Request {
+    fn request(status: Status, level: Level, at: UnixSecs) -> Request {
         Request {
             commune: Some("20000".into()),
             team: Some(1),
@@ -147,7 +149,7 @@ mod tests {
         }
     }
 
-    fn claimed(at: i64) -> Request {
+    fn claimed(at: UnixSecs) -> Request {
         Request {
             claimed_by: Some("a2".into()),
             claimed_at: Some(at),
@@ -155,7 +157,7 @@ mod tests {
         }
     }
 
-    fn closed(at: i64) -> Request {
+    fn closed(at: UnixSecs) -> Request {
         Request { closed_at: Some(vn(1, 10, 0)), ..request(Status::Closed, Level::Team, at) }
     }
 
@@ -179,8 +181,8 @@ mod tests {
         let config = HandoffConfig::default();
         let all = |_: &str| true;
         let start = vn(1, 8, 0);
-        let s = format!("ho/7/{start}");
-        let cases: Vec<(Request, i64, Vec<String>)> = vec![
+        let s = format!("ho/7/{}", start.get());
+        let cases: Vec<(Request, UnixSecs, Vec<String>)> = vec![
             (request(Status::Open, Level::Team, start), vn(1, 9, 59), vec![]),
             (
                 request(Status::Open, Level::Team, start),
@@ -205,16 +207,16 @@ mod tests {
             (request(Status::Open, Level::Team, vn(1, 20, 0)), vn(1, 23, 0), vec![]),
             (request(Status::Open, Level::Team, vn(1, 20, 0)), vn(2, 7, 59), vec![]),
             (request(Status::Claimed, Level::Team, start), vn(1, 10, 0), vec![]),
-            (claimed(start), vn(7, 8, 0), vec![format!("send a2 ho/7/window/{start}")]),
+            (claimed(start), vn(7, 8, 0), vec![format!("send a2 ho/7/window/{}", start.get())]),
             (claimed(start), vn(8, 8, 0), vec![]),
-            (closed(start), vn(1, 10, 0) + 179 * 86_400, vec![]),
-            (closed(start), vn(1, 10, 0) + 180 * 86_400, vec!["purge 7".into()]),
+            (closed(start), vn(1, 10, 0).plus_secs(179 * 86_400), vec![]),
+            (closed(start), vn(1, 10, 0).plus_secs(180 * 86_400), vec!["purge 7".into()]),
         ];
         for (r, now, want) in cases {
             assert_eq!(
                 summary(&plan(std::slice::from_ref(&r), &dir, &all, &config, now)),
                 want,
-                "{r:?} {now}"
+                "{r:?} {now:?}"
             );
         }
     }

@@ -1,24 +1,24 @@
 //! Office hours in Vietnam time (UTC+7): when members are expected to answer, and how
 //! much office time has passed between two instants (escalation clocks stop at night).
 
-use crate::calendar::UTC_OFFSET_SECS;
+use crate::calendar::{UTC_OFFSET_SECS, UnixSecs};
 
 const DAY: i64 = 86_400;
 
 /// Whether `unix` falls in [start, end) hours, Vietnam time.
-pub fn is_open(unix: i64, start: u32, end: u32) -> bool {
-    let hour = ((unix + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32;
+pub fn is_open(unix: UnixSecs, start: u32, end: u32) -> bool {
+    let hour = ((unix.get() + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32;
     hour >= start && hour < end
 }
 
 /// Seconds of office time in [from, to).
-pub fn office_secs_between(from: i64, to: i64, start: u32, end: u32) -> i64 {
+pub fn office_secs_between(from: UnixSecs, to: UnixSecs, start: u32, end: u32) -> i64 {
     if to <= from || end <= start {
         return 0;
     }
     let (open, close) = (i64::from(start) * 3600, i64::from(end) * 3600);
-    let local_from = from + UTC_OFFSET_SECS;
-    let local_to = to + UTC_OFFSET_SECS;
+    let local_from = from.get() + UTC_OFFSET_SECS;
+    let local_to = to.get() + UTC_OFFSET_SECS;
     let (first_day, last_day) = (local_from.div_euclid(DAY), local_to.div_euclid(DAY));
     let mut total = 0;
     for day in first_day..=last_day {
@@ -34,15 +34,15 @@ pub fn office_secs_between(from: i64, to: i64, start: u32, end: u32) -> i64 {
 }
 
 /// The next instant ≥ `unix` inside office hours.
-pub fn next_open(unix: i64, start: u32, end: u32) -> i64 {
+pub fn next_open(unix: UnixSecs, start: u32, end: u32) -> UnixSecs {
     if is_open(unix, start, end) {
         return unix;
     }
-    let local = unix + UTC_OFFSET_SECS;
+    let local = unix.get() + UTC_OFFSET_SECS;
     let day = local.div_euclid(DAY);
     let today_open = day * DAY + i64::from(start) * 3600;
     let local_next = if local < today_open { today_open } else { today_open + DAY };
-    local_next - UTC_OFFSET_SECS
+    UnixSecs(local_next - UTC_OFFSET_SECS)
 }
 
 #[cfg(test)]
@@ -50,8 +50,8 @@ mod tests {
     use super::*;
     use crate::clock::vn_to_unix_ms;
 
-    fn vn(d: u32, h: u32, m: u32) -> i64 {
-        vn_to_unix_ms(2026, 12, d, h, m) / 1000
+    fn vn(d: u32, h: u32, m: u32) -> UnixSecs {
+        vn_to_unix_ms(2026, 12, d, h, m).to_secs()
     }
 
     #[test]
@@ -66,7 +66,7 @@ mod tests {
             (vn(1, 10, 0), vn(1, 9, 0), 0),
         ];
         for (from, to, want) in cases {
-            assert_eq!(office_secs_between(from, to, 7, 21), want, "{from} {to}");
+            assert_eq!(office_secs_between(from, to, 7, 21), want, "{from:?} {to:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Records of the hand-off. Plain data kept as JSON by the store; new fields get
 //! `#[serde(default)]` so older records still read.
 
+use crate::calendar::UnixSecs;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,7 +65,7 @@ pub enum Party {
 pub struct Line {
     pub from: Party,
     pub text: String,
-    pub at: i64,
+    pub at: UnixSecs,
     /// A proposed home visit or meeting (`/hen`).
     #[serde(default)]
     pub visit: bool,
@@ -75,7 +76,7 @@ pub struct Rating {
     pub satisfied: bool,
     #[serde(default)]
     pub comment: Option<String>,
-    pub at: i64,
+    pub at: UnixSecs,
 }
 
 /// Request #N.
@@ -97,10 +98,10 @@ pub struct Request {
     pub topic: Option<String>,
     pub question: String,
     pub status: Status,
-    pub created_at: i64,
+    pub created_at: UnixSecs,
     pub level: Level,
     /// When the current wait for a claim started (creation, or `/tra`).
-    pub waiting_since: i64,
+    pub waiting_since: UnixSecs,
     /// Members (and admins) told about it: they may see and claim it.
     #[serde(default)]
     pub notified: Vec<String>,
@@ -110,14 +111,14 @@ pub struct Request {
     #[serde(default)]
     pub claimer_team: Option<u64>,
     #[serde(default)]
-    pub claimed_at: Option<i64>,
+    pub claimed_at: Option<UnixSecs>,
     #[serde(default)]
-    pub first_reply_at: Option<i64>,
+    pub first_reply_at: Option<UnixSecs>,
     #[serde(default)]
-    pub closed_at: Option<i64>,
+    pub closed_at: Option<UnixSecs>,
     #[serde(default)]
     pub closed_by: Option<String>,
-    pub last_citizen_at: i64,
+    pub last_citizen_at: UnixSecs,
     #[serde(default)]
     pub visits: u32,
     #[serde(default)]
@@ -138,7 +139,7 @@ pub struct Request {
 impl Request {
     /// A new open request #`id` for `unit`, waiting for the village team since `now`;
     /// place, topic and who was told are filled in by the caller.
-    pub fn open(id: u64, citizen: &str, unit: &str, question: String, now: i64) -> Request {
+    pub fn open(id: u64, citizen: &str, unit: &str, question: String, now: UnixSecs) -> Request {
         Request {
             id,
             citizen: citizen.to_owned(),
@@ -211,7 +212,7 @@ pub struct Citizen {
     pub topic: Option<String>,
     /// Unix seconds of the last change (a stale question stage is dropped).
     #[serde(default)]
-    pub updated_at: i64,
+    pub updated_at: UnixSecs,
 }
 
 /// A member's pending plain message awaiting "send to the citizen?" confirmation.

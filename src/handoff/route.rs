@@ -2,6 +2,7 @@
 //! every reachable member of the commune's teams; if none, the commune's (or the
 //! province's) admins. Built once from units, teams and members; routing is lookups.
 
+use crate::calendar::UnixSecs;
 use std::collections::HashMap;
 
 use super::model::Level;
@@ -16,7 +17,7 @@ pub struct Person {
     /// The name set with `/ten`, if any.
     pub name: Option<String>,
     /// When they joined (unix seconds): how leaders tell apart members without a name.
-    pub joined_at: i64,
+    pub joined_at: UnixSecs,
 }
 
 /// Units, teams and members indexed for routing.
@@ -264,7 +265,7 @@ pub(crate) mod tests {
             id,
             unit: unit.into(),
             name: format!("Tổ {id}"),
-            created_at: 0,
+            created_at: UnixSecs(0),
             expected_from: None,
         };
         let teams = vec![team(1, "20000-01"), team(2, "20000-02")];
@@ -274,7 +275,7 @@ pub(crate) mod tests {
             unit: unit.map(Into::into),
             role,
             display_name: Some(format!("Tên {user}")),
-            joined_at: 0,
+            joined_at: UnixSecs(0),
         };
         let members = vec![
             member("a1", Some(1), None, Role::Leader),

@@ -2,6 +2,7 @@
 //! `None`: not for the hand-off), writes and messages for other users, committed
 //! together with the user's replay record.
 
+use crate::calendar::UnixSecs;
 use crate::dialog::Payload;
 use crate::handoff::command::{self, Command};
 use crate::handoff::contrib;
@@ -63,7 +64,7 @@ impl Handoff {
         &self,
         user: &str,
         text: &str,
-        now: i64,
+        now: UnixSecs,
         event_key: &str,
         warn: Warn<'_>,
     ) -> anyhow::Result<Option<Vec<Reply>>> {
@@ -90,7 +91,7 @@ impl Handoff {
         user: &str,
         topic: Option<String>,
         shown: Vec<Reply>,
-        now: i64,
+        now: UnixSecs,
         event_key: &str,
     ) -> anyhow::Result<Vec<Reply>> {
         // No team has members yet (units not imported, nobody joined): the node's own
@@ -113,7 +114,7 @@ impl Handoff {
         &self,
         user: &str,
         event_key: &str,
-        now: i64,
+        now: UnixSecs,
         decide: impl Fn(&Handoff) -> anyhow::Result<Option<Effect>>,
     ) -> anyhow::Result<Option<Vec<Reply>>> {
         for _ in 0..4 {
@@ -125,7 +126,7 @@ impl Handoff {
                 Some(&last),
                 &effect.writes,
                 &effect.outgoing,
-                now * 1000,
+                now.to_ms(),
             ) {
                 Ok(()) => return Ok(Some(effect.replies)),
                 Err(CommitError::Conflict(why)) => {
@@ -137,7 +138,7 @@ impl Handoff {
         anyhow::bail!("hand-off write kept conflicting")
     }
 
-    fn citizen(&self, user: &str, now: i64) -> anyhow::Result<Citizen> {
+    fn citizen(&self, user: &str, now: UnixSecs) -> anyhow::Result<Citizen> {
         let mut c = self.store.handoff_citizen(user)?.unwrap_or_default();
         let asking = matches!(
             c.stage,
@@ -148,19 +149,19 @@ impl Handoff {
                 | Stage::Rate { .. }
                 | Stage::Comment { .. }
         );
-        if asking && now - c.updated_at > STAGE_IDLE_SECS {
+        if asking && now.since(c.updated_at) > STAGE_IDLE_SECS {
             c.stage = Stage::Idle;
         }
         Ok(c)
     }
 
-    fn put_citizen(user: &str, mut c: Citizen, stage: Stage, now: i64) -> HandoffWrite {
+    fn put_citizen(user: &str, mut c: Citizen, stage: Stage, now: UnixSecs) -> HandoffWrite {
         c.stage = stage;
         c.updated_at = now;
         HandoffWrite::PutCitizen(user.to_owned(), c)
     }
 
-    fn begin(&self, user: &str, topic: Option<String>, now: i64) -> anyhow::Result<Effect> {
+    fn begin(&self, user: &str, topic: Option<String>, now: UnixSecs) -> anyhow::Result<Effect> {
         let mut c = self.citizen(user, now)?;
         if let Stage::Active { id } = c.stage
             && self.store.handoff_request(id)?.is_some_and(|r| r.status.is_live())
@@ -199,7 +200,7 @@ impl Handoff {
         &self,
         user: &str,
         text: &str,
-        now: i64,
+        now: UnixSecs,
         warn: Warn<'_>,
     ) -> anyhow::Result<Option<Effect>> {
         let text = text.trim();
@@ -245,7 +246,7 @@ impl Handoff {
         user: &str,
         c: Citizen,
         text: &str,
-        now: i64,
+        now: UnixSecs,
         warn: Warn<'_>,
     ) -> anyhow::Result<Option<Effect>> {
         let folded = crate::vntext::unmark(text);
@@ -289,7 +290,7 @@ impl Handoff {
         folded: &str,
         leave: bool,
         cancel: bool,
-        now: i64,
+        now: UnixSecs,
         warned: bool,
     ) -> anyhow::Result<Option<Effect>> {
         match c.stage.clone() {
@@ -362,9 +363,9 @@ impl Handoff {
     }
 
     /// Leaves the hand-off conversation; the text goes on to the dialogs.
-    fn to_idle(&self, user: &str, c: Citizen, now: i64) -> anyhow::Result<Option<Effect>> {
+    fn to_idle(&self, user: &str, c: Citizen, now: UnixSecs) -> anyhow::Result<Option<Effect>> {
         let write = Self::put_citizen(user, c, Stage::Idle, now);
-        self.store.commit_handoff(None, None, &[write], &[], now * 1000).map_err(anyhow_commit)?;
+        self.store.commit_handoff(None, None, &[write], &[], now.to_ms()).map_err(anyhow_commit)?;
         Ok(None)
     }
 
@@ -375,7 +376,7 @@ impl Handoff {
         user: &str,
         c: Citizen,
         text: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Option<Effect>> {
         let units = self.store.report_units()?;
         let index = PlaceIndex::new(&units);
@@ -410,7 +411,7 @@ impl Handoff {
         user: &str,
         mut c: Citizen,
         code: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Effect> {
         let dir = self.directory()?;
         c.place = Some(code.to_owned());
@@ -426,7 +427,7 @@ impl Handoff {
         user: &str,
         c: Citizen,
         text: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Effect> {
         let dir = self.directory()?;
         let Some(unit) = c.place.clone().filter(|p| dir.commune_of(p).is_some()) else {
@@ -479,7 +480,13 @@ impl Handoff {
         Ok(effect)
     }
 
-    fn cancel(&self, user: &str, c: Citizen, mut r: Request, now: i64) -> anyhow::Result<Effect> {
+    fn cancel(
+        &self,
+        user: &str,
+        c: Citizen,
+        mut r: Request,
+        now: UnixSecs,
+    ) -> anyhow::Result<Effect> {
         let mut effect = Effect::reply(render::cancelled(r.id));
         let told: Vec<String> = match &r.claimed_by {
             Some(claimer) => vec![claimer.clone()],
@@ -502,7 +509,7 @@ impl Handoff {
         c: Citizen,
         id: u64,
         satisfied: bool,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Option<Effect>> {
         let Some(mut r) = self.store.handoff_request(id)? else { return Ok(None) };
         if r.citizen != user || r.status != Status::Closed || r.rating.is_some() {
@@ -524,7 +531,7 @@ impl Handoff {
         &self,
         user: &str,
         payload: HandoffPayload,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Option<Effect>> {
         let c = self.citizen(user, now)?;
         match payload {
@@ -583,7 +590,7 @@ impl Handoff {
 
     // ----- member --------------------------------------------------------------
 
-    fn command(&self, member: &Member, command: Command, now: i64) -> anyhow::Result<Effect> {
+    fn command(&self, member: &Member, command: Command, now: UnixSecs) -> anyhow::Result<Effect> {
         match command {
             Command::Claim(id) => self.claim(member, id, now),
             Command::Answer(id, text) => self.answer(member, id, &text, false, false, now),
@@ -628,7 +635,7 @@ impl Handoff {
         dir.person(user).and_then(|p| p.name.clone())
     }
 
-    fn claim(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+    fn claim(&self, member: &Member, id: u64, now: UnixSecs) -> anyhow::Result<Effect> {
         let Some(mut r) = self.visible(member, id)? else {
             return Ok(Effect::reply(render::unknown_request(id)));
         };
@@ -675,7 +682,7 @@ impl Handoff {
         text: &str,
         visit: bool,
         confirm_plain: bool,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Effect> {
         let Some(mut r) = self.visible(member, id)? else {
             return Ok(Effect::reply(render::unknown_request(id)));
@@ -686,7 +693,7 @@ impl Handoff {
         if r.claimed_by.as_deref() != Some(member.user_id.as_str()) {
             return Ok(Effect::reply(render::not_yours(id)));
         }
-        if now - r.last_citizen_at > self.config.window_days * 86_400 {
+        if now.since(r.last_citizen_at) > self.config.window_days * 86_400 {
             return Ok(Effect::reply(render::window_closed(id)));
         }
         let dir = self.directory()?;
@@ -711,7 +718,7 @@ impl Handoff {
         Ok(effect)
     }
 
-    fn close(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+    fn close(&self, member: &Member, id: u64, now: UnixSecs) -> anyhow::Result<Effect> {
         let Some(mut r) = self.visible(member, id)? else {
             return Ok(Effect::reply(render::unknown_request(id)));
         };
@@ -745,7 +752,7 @@ impl Handoff {
         Ok(effect)
     }
 
-    fn give_back(&self, member: &Member, id: u64, now: i64) -> anyhow::Result<Effect> {
+    fn give_back(&self, member: &Member, id: u64, now: UnixSecs) -> anyhow::Result<Effect> {
         let Some(r) = self.visible(member, id)? else {
             return Ok(Effect::reply(render::unknown_request(id)));
         };
@@ -770,7 +777,7 @@ impl Handoff {
         &self,
         member: &Member,
         text: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> anyhow::Result<Option<Effect>> {
         if crate::reports::command::recognise(text).is_some()
             || self.store.report_form(&member.user_id)?.is_some()
@@ -823,7 +830,7 @@ impl Handoff {
         Ok(Effect::reply(Reply::text(format!("Yêu cầu của bạn và Tổ:\n{}", lines.join("\n")))))
     }
 
-    fn my_figures(&self, member: &Member, now: i64) -> anyhow::Result<Effect> {
+    fn my_figures(&self, member: &Member, now: UnixSecs) -> anyhow::Result<Effect> {
         let month = contrib::month_of(now);
         let c = self.contributions(&[month])?;
         let f =
@@ -835,7 +842,7 @@ impl Handoff {
         ))))
     }
 
-    fn overview(&self, member: &Member, now: i64) -> anyhow::Result<Effect> {
+    fn overview(&self, member: &Member, now: UnixSecs) -> anyhow::Result<Effect> {
         let Some(team_id) = member.team.filter(|_| member.role == Role::Leader) else {
             return Ok(Effect::reply(render::leaders_only()));
         };
@@ -900,7 +907,7 @@ pub(crate) fn reopen(
     mut r: Request,
     dir: &Directory,
     reachable: &dyn Fn(&str) -> bool,
-    now: i64,
+    now: UnixSecs,
 ) -> (Request, Vec<String>) {
     let route = dir.route(&r.unit, Level::Team, reachable);
     r.status = Status::Open;

@@ -17,6 +17,7 @@ pub mod export;
 pub mod query;
 pub mod scheduler;
 
+use crate::calendar::UnixSecs;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::clock::Clock;
@@ -81,7 +82,7 @@ impl Handoff {
 
     /// Whether the OA may message `user` at `now` (followed, within Zalo's window): the
     /// same test as the report reminders, so `/tinhhinh` and the reminders agree.
-    pub(crate) fn reachable(&self, user: &str, now: i64) -> bool {
+    pub(crate) fn reachable(&self, user: &str, now: UnixSecs) -> bool {
         let last = self.store.last_reachable_interaction(user).ok().flatten();
         crate::reports::reminders::within_window(last, self.config.window_days, now)
     }
@@ -110,6 +111,7 @@ impl Handoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::UnixSecs;
     use crate::reports::model::{Member, Role};
     use crate::store::reports::{LastEvent, ReportWrite};
 
@@ -117,7 +119,7 @@ mod tests {
     fn the_cached_directory_follows_member_and_team_changes() {
         let store = Store::temporary().unwrap();
         let handoff = Handoff::new(store.clone(), HandoffSettings::default(), Clock::system());
-        let team = store.insert_team("V1", "Tổ V1", None, 0).unwrap();
+        let team = store.insert_team("V1", "Tổ V1", None, UnixSecs(0)).unwrap();
         assert!(handoff.directory().unwrap().team_members(team.id).is_empty());
         let first = handoff.directory().unwrap();
         assert!(Arc::ptr_eq(&first, &handoff.directory().unwrap()), "unchanged: reused");
@@ -128,7 +130,7 @@ mod tests {
             unit: None,
             role: Role::Member,
             display_name: None,
-            joined_at: 0,
+            joined_at: UnixSecs(0),
         };
         let last = LastEvent { event_key: "e1".into(), replies: vec![] };
         store.commit_report_writes("u1", &last, &[ReportWrite::PutMember(member)]).unwrap();
@@ -141,7 +143,7 @@ mod tests {
 
         store.forget_report_user("u1").unwrap();
         assert!(handoff.directory().unwrap().team_members(team.id).is_empty());
-        let other = store.insert_team("V2", "Tổ V2", None, 0).unwrap();
+        let other = store.insert_team("V2", "Tổ V2", None, UnixSecs(0)).unwrap();
         assert!(handoff.directory().unwrap().team(other.id).is_some());
     }
 }

@@ -2,6 +2,7 @@
 //! (`console::requests`, `console::contributions`) and their downloads.
 //! Members appear by their display name and a pseudonym, citizens by a pseudonym only.
 
+use crate::calendar::UnixSecs;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -31,7 +32,7 @@ impl From<crate::store::StoreError> for HandoffQueryError {
 }
 
 /// Months from `?period=2026-11,2026-12`; the current month when absent.
-pub fn parse_months(period: Option<&str>, now: i64) -> Result<Vec<Month>, HandoffQueryError> {
+pub fn parse_months(period: Option<&str>, now: UnixSecs) -> Result<Vec<Month>, HandoffQueryError> {
     match period.map(str::trim).filter(|p| !p.is_empty()) {
         None => Ok(vec![contrib::month_of(now)]),
         Some(list) => list
@@ -133,7 +134,7 @@ impl Handoff {
             })
             .transpose()?;
         let months = match period {
-            Some(p) if !p.trim().is_empty() => Some(parse_months(Some(p), 0)?),
+            Some(p) if !p.trim().is_empty() => Some(parse_months(Some(p), UnixSecs(0))?),
             _ => None,
         };
         let units = self.store.report_units()?;

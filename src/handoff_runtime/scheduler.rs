@@ -3,6 +3,7 @@
 //! is queued with `Store::enqueue_once` under a key naming the request and the step, so
 //! it is sent once, across restarts; level changes are revision-checked writes.
 
+use crate::calendar::UnixSecs;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ impl Handoff {
     }
 
     /// One pass at `now`; returns how many messages were queued or records changed.
-    pub fn run_once(&self, now: i64) -> anyhow::Result<usize> {
+    pub fn run_once(&self, now: UnixSecs) -> anyhow::Result<usize> {
         let dir = self.directory()?;
         let reachable = |u: &str| self.reachable(u, now);
         let mut changes = 0;
@@ -74,7 +75,7 @@ impl Handoff {
                     None,
                     &[HandoffWrite::PutRequest(Box::new(r))],
                     &outgoing,
-                    now * 1000,
+                    now.to_ms(),
                 )
                 .is_ok()
             {
@@ -92,7 +93,7 @@ impl Handoff {
                         continue;
                     }
                     let messages = message::to_messages(&reply);
-                    if self.store.enqueue_once(&once_key, &user, &messages, now * 1000)? {
+                    if self.store.enqueue_once(&once_key, &user, &messages, now.to_ms())? {
                         changes += 1;
                     }
                 }
@@ -112,13 +113,18 @@ impl Handoff {
 
     /// Re-reads request `id`, applies `change` and writes it (revision-checked); a
     /// conflict leaves it to the next pass.
-    fn update(&self, id: u64, now: i64, change: impl Fn(&mut Request)) -> anyhow::Result<bool> {
+    fn update(
+        &self,
+        id: u64,
+        now: UnixSecs,
+        change: impl Fn(&mut Request),
+    ) -> anyhow::Result<bool> {
         let Some(mut r) = self.store.handoff_request(id)? else { return Ok(false) };
         change(&mut r);
         r.rev += 1;
         Ok(self
             .store
-            .commit_handoff(None, None, &[HandoffWrite::PutRequest(Box::new(r))], &[], now * 1000)
+            .commit_handoff(None, None, &[HandoffWrite::PutRequest(Box::new(r))], &[], now.to_ms())
             .is_ok())
     }
 }

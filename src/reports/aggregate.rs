@@ -7,6 +7,7 @@
 //! (village → commune → province). Cells are dense vectors indexed by (unit, period),
 //! so 5,000 teams × 24 periods is a few hundred thousand additions.
 
+use crate::calendar::UnixSecs;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -208,7 +209,7 @@ impl Hasher for IdHasher {
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// A team as the grid sees it: (unit chain, expected from, position in the teams given).
-type TeamEntry = (Vec<usize>, i64, usize);
+type TeamEntry = (Vec<usize>, UnixSecs, usize);
 
 /// Shared index work: team → unit chain, period key → index.
 struct Grid<'a> {
@@ -466,7 +467,7 @@ pub(crate) mod tests {
         ]
     }
 
-    pub(crate) fn team(id: u64, unit: &str, created_at: i64) -> Team {
+    pub(crate) fn team(id: u64, unit: &str, created_at: UnixSecs) -> Team {
         Team { id, unit: unit.into(), name: format!("T{id}"), created_at, expected_from: None }
     }
 
@@ -482,10 +483,10 @@ pub(crate) mod tests {
         let nov = Period::from_key("2026-11").unwrap();
         // Team 4 was created in November: not expected for October.
         let teams = vec![
-            team(1, "V1", 0),
-            team(2, "V2", 0),
-            team(3, "V3", 0),
-            team(4, "V3", nov.start() + 10),
+            team(1, "V1", UnixSecs(0)),
+            team(2, "V2", UnixSecs(0)),
+            team(3, "V3", UnixSecs(0)),
+            team(4, "V3", nov.start().plus_secs(10)),
         ];
         let v = Values::new();
         let facts = [
@@ -517,9 +518,9 @@ pub(crate) mod tests {
         // Created on 1 December, in November's grace window, and reports for November;
         // a second team created before November that has not reported; a third that
         // existed before it was entered (explicit expected_from in November).
-        let dec_1 = nov.end() + 1800;
+        let dec_1 = nov.end().plus_secs(1800);
         let early = Team { expected_from: Some(nov.start()), ..team(3, "V2", dec_1) };
-        let teams = vec![team(1, "V1", dec_1), team(2, "V1", 0), early];
+        let teams = vec![team(1, "V1", dec_1), team(2, "V1", UnixSecs(0)), early];
         let v = Values::new();
         let fact =
             |team| Fact { team, period: "2026-11", on_time: true, values: FactValues::Map(&v) };
@@ -544,7 +545,11 @@ pub(crate) mod tests {
         let d = defs();
         let report = d.get(None).unwrap();
         let oct = Period::from_key("2026-10").unwrap();
-        let teams = vec![team(1, "V1", 0), team(2, "V2", 0), team(3, "V3", 0)];
+        let teams = vec![
+            team(1, "V1", UnixSecs(0)),
+            team(2, "V2", UnixSecs(0)),
+            team(3, "V3", UnixSecs(0)),
+        ];
         let a = values(&[
             ("CHUNG_01", Value::Int(10)),
             ("DVC_01", Value::Int(2)),
@@ -604,7 +609,7 @@ pub(crate) mod tests {
         // V2 was merged into V1; V1's teams and V2's old teams now count together.
         units[4].replaced_by = Some("V1".into());
         let h = Hierarchy::new(&units);
-        let teams = vec![team(1, "V1", 0), team(2, "V2", 0)];
+        let teams = vec![team(1, "V1", UnixSecs(0)), team(2, "V2", UnixSecs(0))];
         let oct = Period::from_key("2026-10").unwrap();
         let v = Values::new();
         let facts =

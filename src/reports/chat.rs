@@ -18,6 +18,7 @@ use super::period::{
     Period, check_open, default_period, format_local_datetime, is_on_time, parse_period_token,
 };
 use super::render;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 /// One write of a chat command, applied atomically with the replay record
@@ -31,7 +32,7 @@ pub enum Write {
     ConsumeInvite {
         code: String,
         user: String,
-        at: i64,
+        at: UnixSecs,
     },
     /// A new version; fails with `Conflict` if that version number already exists
     /// (another member of the team submitted at the same moment).
@@ -138,11 +139,11 @@ pub struct Input<'a> {
 }
 
 /// Replies and writes for `input`, or `None` when the message is not for reports.
-pub fn decide(world: &World, input: Input, now: i64) -> Option<Effects> {
+pub fn decide(world: &World, input: Input, now: UnixSecs) -> Option<Effects> {
     let user = world.user;
     // A form left idle past its lifetime no longer captures messages: the text is
     // handled as if there were no form (and the stale form is cleared if we answer).
-    let stale = world.form.as_ref().is_some_and(|f| now - f.updated_at > form::FORM_IDLE_SECS);
+    let stale = world.form.as_ref().is_some_and(|f| now.since(f.updated_at) > form::FORM_IDLE_SECS);
     let form = world.form.clone().filter(|_| !stale);
     let recognised = recognise(input.text);
     if let Some(state) = form {
@@ -171,7 +172,7 @@ pub fn decide(world: &World, input: Input, now: i64) -> Option<Effects> {
     Some(effects)
 }
 
-fn command_effects(world: &World, command: Command, input: Input, now: i64) -> Effects {
+fn command_effects(world: &World, command: Command, input: Input, now: UnixSecs) -> Effects {
     let member = world.member.as_ref();
     match command {
         Command::Help => Effects::reply(render::help(world.defs)),
@@ -242,7 +243,7 @@ fn team_name(world: &World) -> String {
     }
 }
 
-fn join(world: &World, code: &str, now: i64) -> Effects {
+fn join(world: &World, code: &str, now: UnixSecs) -> Effects {
     if !world.may_try_code {
         return Effects::reply(render::invite_paused());
     }
@@ -302,7 +303,7 @@ pub fn new_invite(
     unit: Option<String>,
     role: Role,
     created_by: &str,
-    now: i64,
+    now: UnixSecs,
     invite_days: i64,
 ) -> Invite {
     Invite {
@@ -311,7 +312,7 @@ pub fn new_invite(
         unit,
         role,
         created_at: now,
-        expires_at: now + invite_days * 86_400,
+        expires_at: now.plus_secs(invite_days * 86_400),
         created_by: created_by.to_owned(),
         used_by: None,
         used_at: None,
@@ -319,7 +320,7 @@ pub fn new_invite(
 }
 
 /// `/moi`: leaders invite to their own team.
-fn invite(world: &World, role: Role, now: i64) -> Effects {
+fn invite(world: &World, role: Role, now: UnixSecs) -> Effects {
     let Some((member, team)) = member_team(world).filter(|(m, _)| m.role == Role::Leader) else {
         return Effects::reply(render::leaders_only());
     };
@@ -344,7 +345,7 @@ fn report(
     team: &Team,
     args: &str,
     input: Input,
-    now: i64,
+    now: UnixSecs,
 ) -> Effects {
     let defs = world.defs;
     let parsed = match parse_report_args(defs, args, now) {
@@ -392,7 +393,7 @@ fn submit(
     period: Period,
     values: Values,
     input: Input,
-    now: i64,
+    now: UnixSecs,
 ) -> Effects {
     // The period may have locked while a form was open.
     if let Err(e) = check_open(report, period, now) {
@@ -420,7 +421,7 @@ fn submit(
     Effects { replies: vec![reply], writes: vec![Write::AddReport(version)], ..Effects::default() }
 }
 
-fn advance_form(world: &World, state: FormState, input: Input, now: i64) -> Effects {
+fn advance_form(world: &World, state: FormState, input: Input, now: UnixSecs) -> Effects {
     let user = world.user;
     let clear = || Write::ClearForm(user.to_owned());
     let Some(report) = world.defs.get(Some(&state.report)) else {
@@ -455,7 +456,7 @@ fn advance_form(world: &World, state: FormState, input: Input, now: i64) -> Effe
     }
 }
 
-fn view(world: &World, team: &Team, args: &str, now: i64) -> Effects {
+fn view(world: &World, team: &Team, args: &str, now: UnixSecs) -> Effects {
     let mut replies = Vec::new();
     let defs = world.defs;
     let versions = &world.versions;
@@ -505,14 +506,14 @@ fn view(world: &World, team: &Team, args: &str, now: i64) -> Effects {
     Effects::replies(replies)
 }
 
-fn withdraw(world: &World, member: &Member, now: i64) -> Effects {
+fn withdraw(world: &World, member: &Member, now: UnixSecs) -> Effects {
     let nothing = || Effects::reply(render::nothing_to_withdraw(world.withdraw_minutes));
     let window = world.withdraw_minutes * 60;
     let versions = &world.versions;
     let latest = versions
         .iter()
         .filter(|v| v.submitted_by == member.user_id && v.withdrawn_at.is_none())
-        .filter(|v| now - v.submitted_at <= window)
+        .filter(|v| now.since(v.submitted_at) <= window)
         .max_by_key(|v| v.submitted_at);
     let Some(latest) = latest else { return nothing() };
     let restored = versions
@@ -540,7 +541,7 @@ mod tests {
 
     const DAY: i64 = 86_400;
     /// 2026-11-03 10:00 in Vietnam: October is in its grace days, its deadline is the 5th.
-    const NOW: i64 = 20_760 * DAY + 3 * 3600;
+    const NOW: UnixSecs = UnixSecs(20_760 * DAY + 3 * 3600);
 
     fn member(user: &str, team: Option<u64>, role: Role) -> Member {
         Member {
@@ -549,27 +550,30 @@ mod tests {
             unit: (role == Role::Admin).then(|| "C1".into()),
             role,
             display_name: None,
-            joined_at: 0,
+            joined_at: UnixSecs(0),
         }
     }
 
     fn team() -> Team {
-        Team { name: "Tổ Đông".into(), ..crate::reports::aggregate::tests::team(1, "V1", 0) }
+        Team {
+            name: "Tổ Đông".into(),
+            ..crate::reports::aggregate::tests::team(1, "V1", UnixSecs(0))
+        }
     }
 
-    fn invite(role: Role, expires_at: i64) -> InviteSnapshot {
+    fn invite(role: Role, expires_at: UnixSecs) -> InviteSnapshot {
         let (team_id, unit) =
             if role == Role::Admin { (None, Some("C1".into())) } else { (Some(1), None) };
         InviteSnapshot {
             invite: Invite {
                 expires_at,
-                ..new_invite("AB3DEF7K".into(), team_id, unit, role, "l1", NOW - DAY, 14)
+                ..new_invite("AB3DEF7K".into(), team_id, unit, role, "l1", NOW.plus_secs(-DAY), 14)
             },
             team: team_id.map(|_| team()),
         }
     }
 
-    fn version(n: u32, by: &str, at: i64, event: &str) -> ReportVersion {
+    fn version(n: u32, by: &str, at: UnixSecs, event: &str) -> ReportVersion {
         ReportVersion {
             team: 1,
             report: "thang".into(),
@@ -602,7 +606,7 @@ mod tests {
             Definitions::parse(DEFS.split("[[report]]\nkey = \"tuan\"").next().unwrap()).unwrap();
         let form = given.form_age.map(|age| {
             let period = Period::containing(defs.reports[0].period, NOW).prev();
-            let t = form::start(&defs.reports[0], &defs.version, period, NOW - age);
+            let t = form::start(&defs.reports[0], &defs.version, period, NOW.plus_secs(-age));
             t.state.unwrap()
         });
         let has_team = given.member.as_ref().and_then(|m| m.team).is_some();
@@ -683,7 +687,7 @@ mod tests {
             ),
             (
                 "join with a valid code",
-                with(&stranger, &|g| g.invite = Some(invite(Role::Member, NOW + DAY))),
+                with(&stranger, &|g| g.invite = Some(invite(Role::Member, NOW.plus_secs(DAY)))),
                 "/dangky AB3DEF7K",
                 Some("Bạn đã tham gia «Tổ Đông» (Tỉnh"),
                 vec!["ConsumeInvite", "PutMember"],
@@ -705,7 +709,7 @@ mod tests {
             (
                 "join while guessing is paused",
                 with(&stranger, &|g| {
-                    g.invite = Some(invite(Role::Member, NOW + DAY));
+                    g.invite = Some(invite(Role::Member, NOW.plus_secs(DAY)));
                     g.paused = true;
                 }),
                 "/dangky AB3DEF7K",
@@ -714,7 +718,7 @@ mod tests {
             ),
             (
                 "join as a unit admin",
-                with(&stranger, &|g| g.invite = Some(invite(Role::Admin, NOW + DAY))),
+                with(&stranger, &|g| g.invite = Some(invite(Role::Admin, NOW.plus_secs(DAY)))),
                 "/dangky AB3DEF7K",
                 Some("cán bộ quản lý của"),
                 vec!["ConsumeInvite", "PutMember"],
@@ -728,14 +732,14 @@ mod tests {
             ),
             (
                 "amend: a second submission replaces the first",
-                with(&m, &|g| g.versions = vec![version(1, "u1", NOW - 3600, "ev-1")]),
+                with(&m, &|g| g.versions = vec![version(1, "u1", NOW.plus_secs(-3600), "ev-1")]),
                 "/bc T10 15 5",
                 Some("(lần gửi thứ 2). Báo cáo này thay thế"),
                 vec!["AddReport"],
             ),
             (
                 "the same event twice stores one version",
-                with(&m, &|g| g.versions = vec![version(1, "u1", NOW - 3600, "ev-9")]),
+                with(&m, &|g| g.versions = vec![version(1, "u1", NOW.plus_secs(-3600), "ev-9")]),
                 "/bc T10 15 5",
                 Some("đã được lưu trước đó"),
                 vec![],
@@ -764,7 +768,7 @@ mod tests {
             ),
             (
                 "the form warns that a report exists",
-                with(&m, &|g| g.versions = vec![version(1, "l1", NOW - 3600, "ev-1")]),
+                with(&m, &|g| g.versions = vec![version(1, "l1", NOW.plus_secs(-3600), "ev-1")]),
                 "/baocao",
                 Some("Tổ đã có báo cáo tháng 10/2026 (bản 1"),
                 vec!["PutForm"],
@@ -802,8 +806,8 @@ mod tests {
                 "withdraw within the window restores the previous version",
                 with(&m, &|g| {
                     g.versions = vec![
-                        version(1, "l1", NOW - DAY, "ev-1"),
-                        version(2, "u1", NOW - 600, "ev-2"),
+                        version(1, "l1", NOW.plus_secs(-DAY), "ev-1"),
+                        version(2, "u1", NOW.plus_secs(-600), "ev-2"),
                     ]
                 }),
                 "/huy xacnhan",
@@ -812,7 +816,9 @@ mod tests {
             ),
             (
                 "withdraw after the window does nothing",
-                with(&m, &|g| g.versions = vec![version(1, "u1", NOW - 2 * 3600, "ev-1")]),
+                with(&m, &|g| {
+                    g.versions = vec![version(1, "u1", NOW.plus_secs(-(2 * 3600)), "ev-1")]
+                }),
                 "/huy xacnhan",
                 Some("Không có báo cáo nào bạn gửi trong 60 phút"),
                 vec![],
@@ -826,7 +832,7 @@ mod tests {
             ),
             (
                 "view the current report",
-                with(&m, &|g| g.versions = vec![version(1, "u1", NOW - 600, "ev-1")]),
+                with(&m, &|g| g.versions = vec![version(1, "u1", NOW.plus_secs(-600), "ev-1")]),
                 "/xem",
                 Some("của «Tổ Đông» (lần gửi thứ 1"),
                 vec![],
@@ -874,7 +880,8 @@ mod tests {
     fn wrong_codes_are_counted_and_admin_commands_go_to_the_edge() {
         let stranger = Given::default();
         assert!(run(&stranger, "/dangky AB3DEF7K").unwrap().wrong_code);
-        let joined = Given { invite: Some(invite(Role::Member, NOW + DAY)), ..Given::default() };
+        let joined =
+            Given { invite: Some(invite(Role::Member, NOW.plus_secs(DAY))), ..Given::default() };
         assert!(!run(&joined, "/dangky AB3DEF7K").unwrap().wrong_code);
         let admin = Given { member: Some(member("u1", None, Role::Admin)), ..Given::default() };
         let effects = run(&admin, "/tonghop T10").unwrap();

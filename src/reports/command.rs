@@ -10,6 +10,7 @@
 
 use super::model::Role;
 use super::text::fold;
+use crate::calendar::UnixSecs;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -159,8 +160,10 @@ fn looks_like_report_args(words: &[&str]) -> bool {
         let w = fold(w);
         w.starts_with(|c: char| c.is_ascii_digit())
             || w.contains('=')
-            || super::period::parse_period_token(&w, super::period::PeriodKind::Month, 0).is_some()
-            || super::period::parse_period_token(&w, super::period::PeriodKind::Week, 0).is_some()
+            || super::period::parse_period_token(&w, super::period::PeriodKind::Month, UnixSecs(0))
+                .is_some()
+            || super::period::parse_period_token(&w, super::period::PeriodKind::Week, UnixSecs(0))
+                .is_some()
     })
 }
 

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::calendar::UnixSecs;
+
 use super::aggregate::Hierarchy;
 use super::definition::{IndicatorKind, ReportType};
 use super::model::{ReportVersion, Team, UnitLevel};
@@ -49,7 +51,7 @@ pub fn missing_report(team: u64, report: &str, period: Period) -> ReportVersion 
         definition: String::new(),
         values: Default::default(),
         submitted_by: String::new(),
-        submitted_at: 0,
+        submitted_at: UnixSecs(0),
         on_time: false,
         source_event: String::new(),
         withdrawn_at: None,
@@ -278,7 +280,6 @@ pub fn to_xlsx_with(
     let mut widths = FIXED_WIDTHS.to_vec();
     widths.resize(FIXED_WIDTHS.len() + report.indicators.len(), 16.0);
     let mut sheet = workbook.sheet(&headers, &widths)?;
-    let mut number = String::new();
     for row in rows {
         sheet.start_row();
         // The cells of `fixed_cells`, written without building its strings first.
@@ -299,7 +300,7 @@ pub fn to_xlsx_with(
             sheet.number(f64::from(row.report.version));
             sheet.text(row.submitted_by);
             // Excel has no time zones: the cell holds Vietnam local time.
-            let local = row.report.submitted_at + crate::calendar::UTC_OFFSET_SECS;
+            let local = row.report.submitted_at.get() + crate::calendar::UTC_OFFSET_SECS;
             if !sheet.local_datetime(local) {
                 sheet.text(&format_local_datetime(row.report.submitted_at));
             }
@@ -310,11 +311,7 @@ pub fn to_xlsx_with(
             match (indicator.kind, row.report.values.get(&indicator.code)) {
                 (_, None) => sheet.skip(),
                 (IndicatorKind::Int, Some(Value::Int(n))) => sheet.number(*n as f64),
-                (_, Some(v)) => {
-                    number.clear();
-                    number.push_str(&v.display());
-                    sheet.text(&number);
-                }
+                (_, Some(v)) => sheet.text(&v.display()),
             };
         }
         sheet.end_row()?;
@@ -457,7 +454,7 @@ mod tests {
             definition: "abc".into(),
             values,
             submitted_by: "u1".into(),
-            submitted_at: 1_793_000_000,
+            submitted_at: UnixSecs(1_793_000_000),
             on_time: true,
             source_event: "e".into(),
             withdrawn_at: None,
@@ -487,7 +484,7 @@ mod tests {
             id: 7,
             unit: "V1".into(),
             name: "Tổ CNSCĐ thôn Đông".into(),
-            created_at: 0,
+            created_at: UnixSecs(0),
             expected_from: None,
         };
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
@@ -523,7 +520,7 @@ mod tests {
             id: 7,
             unit: "V1".into(),
             name: "Tổ <Đông> & Tây".into(),
-            created_at: 0,
+            created_at: UnixSecs(0),
             expected_from: None,
         };
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();

@@ -6,6 +6,7 @@
 //! form only says `Outcome::Submit`, so the store write and its confirmation stay at the
 //! edge. The state is serialised into the store between messages.
 
+use crate::calendar::UnixSecs;
 use serde::{Deserialize, Serialize};
 
 use super::definition::{Indicator, IndicatorKind, ReportType};
@@ -32,7 +33,7 @@ pub struct FormState {
     pub answers: Values,
     /// Invalid answers to the current question so far.
     pub attempts: u8,
-    pub updated_at: i64,
+    pub updated_at: UnixSecs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +67,7 @@ pub struct Transition {
 }
 
 /// Starts a form for `period`.
-pub fn start(report: &ReportType, definition: &str, period: Period, now: i64) -> Transition {
+pub fn start(report: &ReportType, definition: &str, period: Period, now: UnixSecs) -> Transition {
     let state = FormState {
         report: report.key.clone(),
         period,
@@ -87,8 +88,13 @@ pub fn start(report: &ReportType, definition: &str, period: Period, now: i64) ->
 }
 
 /// Feeds one message to the form.
-pub fn advance(report: &ReportType, mut state: FormState, input: &str, now: i64) -> Transition {
-    if now - state.updated_at > FORM_IDLE_SECS {
+pub fn advance(
+    report: &ReportType,
+    mut state: FormState,
+    input: &str,
+    now: UnixSecs,
+) -> Transition {
+    if now.since(state.updated_at) > FORM_IDLE_SECS {
         return ended(vec![render::form_expired()]);
     }
     state.updated_at = now;
@@ -254,7 +260,7 @@ mod tests {
     use crate::reports::oneline::tests::defs;
     use crate::reports::value::Value;
 
-    const NOW: i64 = 1_800_000_000;
+    const NOW: UnixSecs = UnixSecs(1_800_000_000);
 
     fn period() -> Period {
         Period::from_key("2026-10").unwrap()
@@ -267,7 +273,7 @@ mod tests {
         let mut t = start(r, &d.version, period(), NOW);
         for input in inputs {
             let state = t.state.clone().expect("form still running");
-            t = advance(r, state, input, NOW + 60);
+            t = advance(r, state, input, NOW.plus_secs(60));
         }
         t
     }
@@ -365,7 +371,7 @@ mod tests {
         let d = defs();
         let r = d.get(None).unwrap();
         let t = start(r, &d.version, period(), NOW);
-        let t = advance(r, t.state.unwrap(), "12", NOW + FORM_IDLE_SECS + 1);
+        let t = advance(r, t.state.unwrap(), "12", NOW.plus_secs(FORM_IDLE_SECS + 1));
         assert!(t.state.is_none());
         assert!(texts(&t).contains("quá hạn"));
     }

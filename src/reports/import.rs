@@ -5,6 +5,7 @@
 //! required so columns are self-describing. Either the whole file is valid or nothing
 //! is imported.
 
+use crate::calendar::UnixSecs;
 use std::collections::HashMap;
 
 use super::model::{Unit, UnitKind, UnitLevel};
@@ -148,12 +149,12 @@ pub struct TeamRow {
     pub unit: String,
     pub name: String,
     /// Unix seconds, from the optional `expected_from` column.
-    pub expected_from: Option<i64>,
+    pub expected_from: Option<UnixSecs>,
 }
 
 /// `2026-11` or `11/2026` (the first of that month) or `2026-11-15`, at 00:00 Vietnam
 /// time, as Unix seconds.
-pub fn parse_expected_from(text: &str) -> Result<i64, String> {
+pub fn parse_expected_from(text: &str) -> Result<UnixSecs, String> {
     let text = text.trim();
     let number = |s: &str| s.parse::<u32>().ok();
     let (year, month, day) = match text.split(['-', '/']).collect::<Vec<_>>()[..] {
@@ -168,8 +169,10 @@ pub fn parse_expected_from(text: &str) -> Result<i64, String> {
                 && d >= 1
                 && d <= crate::calendar::days_in_month(y as i32, m) =>
         {
-            Ok(crate::calendar::days_from_civil(y as i32, m, d) * 86_400
-                - crate::calendar::UTC_OFFSET_SECS)
+            Ok(UnixSecs(
+                crate::calendar::days_from_civil(y as i32, m, d) * 86_400
+                    - crate::calendar::UTC_OFFSET_SECS,
+            ))
         }
         _ => Err(format!(
             "expected_from {text:?}: use a month like 2026-11 or 11/2026, or a date like 2026-11-15"
@@ -227,12 +230,12 @@ mod tests {
     #[test]
     fn expected_from_accepts_months_and_dates_in_vietnam_time() {
         // 2026-11-01 00:00 in Vietnam is 2026-10-31 17:00 UTC.
-        let nov_1 = 1_793_466_000;
+        let nov_1 = UnixSecs(1_793_466_000);
         for (text, want) in [
             ("2026-11", Ok(nov_1)),
             ("11/2026", Ok(nov_1)),
             (" 2026-11-01 ", Ok(nov_1)),
-            ("2028-02-29", Ok(1_835_370_000)),
+            ("2028-02-29", Ok(UnixSecs(1_835_370_000))),
             ("2026-02-29", Err(())),
             ("2026-13", Err(())),
             ("T11", Err(())),
@@ -250,7 +253,7 @@ mod tests {
             &units,
         )
         .unwrap();
-        assert_eq!(rows[0].expected_from, Some(1_793_466_000));
+        assert_eq!(rows[0].expected_from, Some(UnixSecs(1_793_466_000)));
         assert_eq!(rows[1].expected_from, None);
         let bad = teams_from_csv("unit,name,expected_from\n19900-01,Tổ A,mai\n", &units);
         assert!(bad.unwrap_err()[0].contains("line 2: expected_from"));

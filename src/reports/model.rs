@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::period::Period;
 use super::value::Value;
+use crate::calendar::UnixSecs;
 
 /// Level in the post-2025 two-tier structure (no district): province → commune → village.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -131,17 +132,17 @@ pub struct Team {
     pub name: String,
     /// Unix seconds; the team is expected to report from the period containing this on,
     /// unless `expected_from` says otherwise.
-    pub created_at: i64,
+    pub created_at: UnixSecs,
     /// Unix seconds: an explicit start of reporting duty (an imported team that existed
     /// before it was entered here, or one that starts later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_from: Option<i64>,
+    pub expected_from: Option<UnixSecs>,
 }
 
 impl Team {
     /// From when the team is expected to report: it is expected for every period that
     /// ends after this instant (and, whatever this says, for any period it reported for).
-    pub fn expected_from(&self) -> i64 {
+    pub fn expected_from(&self) -> UnixSecs {
         self.expected_from.unwrap_or(self.created_at)
     }
 }
@@ -178,7 +179,7 @@ pub struct Member {
     pub role: Role,
     #[serde(default)]
     pub display_name: Option<String>,
-    pub joined_at: i64,
+    pub joined_at: UnixSecs,
 }
 
 /// A one-time join code.
@@ -189,14 +190,14 @@ pub struct Invite {
     #[serde(default)]
     pub unit: Option<String>,
     pub role: Role,
-    pub created_at: i64,
-    pub expires_at: i64,
+    pub created_at: UnixSecs,
+    pub expires_at: UnixSecs,
     /// "admin-api" or the Zalo user id of the leader who made it.
     pub created_by: String,
     #[serde(default)]
     pub used_by: Option<String>,
     #[serde(default)]
-    pub used_at: Option<i64>,
+    pub used_at: Option<UnixSecs>,
 }
 
 /// One stored version of a team's report for one period. Versions are never deleted.
@@ -214,14 +215,14 @@ pub struct ReportVersion {
     pub definition: String,
     pub values: BTreeMap<String, Value>,
     pub submitted_by: String,
-    pub submitted_at: i64,
+    pub submitted_at: UnixSecs,
     /// Whether it arrived before the deadline.
     pub on_time: bool,
     /// Webhook dedupe key of the message that created it.
     pub source_event: String,
     /// Set by `/huy`: the version no longer counts; the previous one (if any) is current.
     #[serde(default)]
-    pub withdrawn_at: Option<i64>,
+    pub withdrawn_at: Option<UnixSecs>,
 }
 
 #[cfg(test)]

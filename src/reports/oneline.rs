@@ -6,6 +6,7 @@
 //! value runs until the next `key=`. Every problem is collected; nothing partial is
 //! returned, so nothing partial can be stored.
 
+use crate::calendar::UnixSecs;
 use std::collections::BTreeMap;
 
 use super::definition::{Definitions, Indicator, IndicatorKind, ReportType};
@@ -43,7 +44,7 @@ pub enum ArgsError<'d> {
 pub fn parse_report_args<'d>(
     defs: &'d Definitions,
     args: &str,
-    now: i64,
+    now: UnixSecs,
 ) -> Result<ReportArgs<'d>, ArgsError<'d>> {
     let normalised = tighten_equals(&split_separators(args));
     let mut tokens: Vec<&str> = normalised.split_whitespace().collect();
@@ -491,7 +492,7 @@ required = true
     #[test]
     fn type_period_and_form_start() {
         let d = defs();
-        let now = crate::reports::period::days_from_civil(2026, 11, 24) * 86_400;
+        let now = UnixSecs(crate::reports::period::days_from_civil(2026, 11, 24) * 86_400);
         let a = parse_report_args(&d, "", now).unwrap();
         assert_eq!((a.report.key.as_str(), a.period, a.values), ("thang", None, None));
         let a = parse_report_args(&d, "T10", now).unwrap();

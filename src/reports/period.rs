@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::definition::ReportType;
 use super::text::fold;
+use crate::calendar::UnixSecs;
 
 pub use crate::calendar::{UTC_OFFSET_SECS, civil_from_days, days_from_civil};
 const DAY: i64 = 86_400;
@@ -71,7 +72,7 @@ impl PeriodKind {
 
 impl Period {
     /// The period of `kind` that contains the instant `unix`.
-    pub fn containing(kind: PeriodKind, unix: i64) -> Period {
+    pub fn containing(kind: PeriodKind, unix: UnixSecs) -> Period {
         let day = local_day(unix);
         match kind {
             PeriodKind::Month => {
@@ -99,13 +100,13 @@ impl Period {
     }
 
     /// Unix seconds of local midnight starting the period.
-    pub fn start(self) -> i64 {
-        self.start_day() * DAY - UTC_OFFSET_SECS
+    pub fn start(self) -> UnixSecs {
+        UnixSecs(self.start_day() * DAY - UTC_OFFSET_SECS)
     }
 
     /// Unix seconds of local midnight ending the period (exclusive).
-    pub fn end(self) -> i64 {
-        self.end_day() * DAY - UTC_OFFSET_SECS
+    pub fn end(self) -> UnixSecs {
+        UnixSecs(self.end_day() * DAY - UTC_OFFSET_SECS)
     }
 
     pub fn next(self) -> Period {
@@ -178,14 +179,18 @@ impl Period {
 /// The period a report goes to when the member names none: the previous one while its
 /// grace days run (monthly reports are written in the first days of the next month),
 /// else the current one.
-pub fn default_period(report: &ReportType, now: i64) -> Period {
+pub fn default_period(report: &ReportType, now: UnixSecs) -> Period {
     let current = Period::containing(report.period, now);
     let previous = current.prev();
-    if now < previous.end() + i64::from(report.grace_days) * DAY { previous } else { current }
+    if now < previous.end().plus_secs(i64::from(report.grace_days) * DAY) {
+        previous
+    } else {
+        current
+    }
 }
 
 /// Refuses future and locked periods.
-pub fn check_open(report: &ReportType, period: Period, now: i64) -> Result<(), PeriodError> {
+pub fn check_open(report: &ReportType, period: Period, now: UnixSecs) -> Result<(), PeriodError> {
     if period.start() > now {
         return Err(PeriodError::Future(capitalise(&period.label())));
     }
@@ -200,16 +205,16 @@ pub fn check_open(report: &ReportType, period: Period, now: i64) -> Result<(), P
 }
 
 /// The instant after which a report for `period` is late.
-pub fn deadline(report: &ReportType, period: Period) -> i64 {
-    period.end() + i64::from(report.deadline_days) * DAY
+pub fn deadline(report: &ReportType, period: Period) -> UnixSecs {
+    period.end().plus_secs(i64::from(report.deadline_days) * DAY)
 }
 
 /// The instant from which `period` accepts no submissions.
-pub fn lock_time(report: &ReportType, period: Period) -> i64 {
-    period.end() + i64::from(report.lock_days) * DAY
+pub fn lock_time(report: &ReportType, period: Period) -> UnixSecs {
+    period.end().plus_secs(i64::from(report.lock_days) * DAY)
 }
 
-pub fn is_on_time(report: &ReportType, period: Period, submitted_at: i64) -> bool {
+pub fn is_on_time(report: &ReportType, period: Period, submitted_at: UnixSecs) -> bool {
     submitted_at < deadline(report, period)
 }
 
@@ -220,7 +225,7 @@ pub fn is_on_time(report: &ReportType, period: Period, submitted_at: i64) -> boo
 pub fn parse_period_token(
     token: &str,
     kind: PeriodKind,
-    now: i64,
+    now: UnixSecs,
 ) -> Option<Result<Period, PeriodError>> {
     let folded = fold(token);
     let (given_kind, number, year) = split_period_token(&folded)?;
@@ -291,25 +296,25 @@ fn split_period_token(folded: &str) -> Option<(PeriodKind, u32, Option<i32>)> {
 }
 
 /// Local day number (days since 1970-01-01 in Vietnam time) of an instant.
-pub fn local_day(unix: i64) -> i64 {
-    (unix + UTC_OFFSET_SECS).div_euclid(DAY)
+pub fn local_day(unix: UnixSecs) -> i64 {
+    (unix.get() + UTC_OFFSET_SECS).div_euclid(DAY)
 }
 
 /// "03/11/2026".
-pub fn format_local_date(unix: i64) -> String {
+pub fn format_local_date(unix: UnixSecs) -> String {
     let (y, m, d) = civil_from_days(local_day(unix));
     format!("{d:02}/{m:02}/{y}")
 }
 
 /// "03/11/2026 14:05" (Vietnam time).
-pub fn format_local_datetime(unix: i64) -> String {
-    let secs = (unix + UTC_OFFSET_SECS).rem_euclid(DAY);
+pub fn format_local_datetime(unix: UnixSecs) -> String {
+    let secs = (unix.get() + UTC_OFFSET_SECS).rem_euclid(DAY);
     format!("{} {:02}:{:02}", format_local_date(unix), secs / 3600, secs % 3600 / 60)
 }
 
 /// Hour of day (0–23) in Vietnam time.
-pub fn local_hour(unix: i64) -> u32 {
-    ((unix + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32
+pub fn local_hour(unix: UnixSecs) -> u32 {
+    ((unix.get() + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32
 }
 
 fn capitalise(text: &str) -> String {
@@ -345,8 +350,8 @@ mod tests {
     use super::*;
 
     /// Unix seconds of a Vietnam local time.
-    pub(crate) fn vn(y: i32, m: u32, d: u32, h: i64) -> i64 {
-        days_from_civil(y, m, d) * DAY + h * 3600 - UTC_OFFSET_SECS
+    pub(crate) fn vn(y: i32, m: u32, d: u32, h: i64) -> UnixSecs {
+        UnixSecs(days_from_civil(y, m, d) * DAY + h * 3600 - UTC_OFFSET_SECS)
     }
 
     fn month(year: i32, number: u32) -> Period {
@@ -445,18 +450,18 @@ mod tests {
         let r = report(PeriodKind::Month);
         let w = report(PeriodKind::Week);
         let minute = 60;
-        let cases: &[(&str, i64, Period, Period)] = &[
+        let cases: &[(&str, UnixSecs, Period, Period)] = &[
             // (what, now, period containing now, period a report goes to by default)
             (
                 "last day of a month, 23:59",
-                vn(2026, 11, 30, 23) + 59 * minute,
+                vn(2026, 11, 30, 23).plus_secs(59 * minute),
                 month(2026, 11),
                 month(2026, 11),
             ),
             // 00:30 on the 1st in Vietnam is still the previous day in UTC.
             (
                 "first day 00:30 (UTC: day before)",
-                vn(2026, 12, 1, 0) + 30 * minute,
+                vn(2026, 12, 1, 0).plus_secs(30 * minute),
                 month(2026, 12),
                 month(2026, 11),
             ),
@@ -465,7 +470,7 @@ mod tests {
             ("leap day", vn(2028, 2, 29, 12), month(2028, 2), month(2028, 2)),
             (
                 "the day after a leap day",
-                vn(2028, 3, 1, 0) + 30 * minute,
+                vn(2028, 3, 1, 0).plus_secs(30 * minute),
                 month(2028, 3),
                 month(2028, 2),
             ),
@@ -475,10 +480,10 @@ mod tests {
             assert_eq!(Period::containing(PeriodKind::Month, *now), *containing, "{what}");
             assert_eq!(default_period(&r, *now), *default, "{what}");
         }
-        assert_eq!(month(2028, 2).end() - month(2028, 2).start(), 29 * 86_400);
+        assert_eq!(month(2028, 2).end().since(month(2028, 2).start()), 29 * 86_400);
         // ISO week 2026-W53 runs Monday 28/12/2026 to Sunday 3/1/2027.
         for day in [(2026, 12, 28), (2026, 12, 31), (2027, 1, 1), (2027, 1, 3)] {
-            let now = vn(day.0, day.1, day.2, 0) + 30 * minute;
+            let now = vn(day.0, day.1, day.2, 0).plus_secs(30 * minute);
             assert_eq!(Period::containing(PeriodKind::Week, now), week(2026, 53), "{day:?}");
         }
         assert_eq!(Period::containing(PeriodKind::Week, vn(2027, 1, 4, 0)), week(2027, 1));
@@ -506,7 +511,7 @@ mod tests {
             check_open(&r, month(2026, 12), vn(2026, 11, 21, 0)),
             Err(PeriodError::Future("Tháng 12/2026".into()))
         );
-        assert_eq!(format_local_datetime(vn(2026, 11, 3, 14) + 300), "03/11/2026 14:05");
+        assert_eq!(format_local_datetime(vn(2026, 11, 3, 14).plus_secs(300)), "03/11/2026 14:05");
         assert_eq!(local_hour(vn(2026, 11, 3, 21)), 21);
     }
 }

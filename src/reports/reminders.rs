@@ -20,6 +20,7 @@ use super::period::{
     Period, deadline, format_local_date, format_local_datetime, local_hour, lock_time,
 };
 use super::render::title_lower;
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 
 const DAY: i64 = 86_400;
@@ -66,7 +67,7 @@ pub struct World<'a> {
     /// (team, report key, period key) of current reports.
     pub reported: &'a HashSet<(u64, String, String)>,
     /// Last inbound event per user, unix seconds.
-    pub last_interaction: &'a HashMap<String, i64>,
+    pub last_interaction: &'a HashMap<String, UnixSecs>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +85,7 @@ impl Stage {
     }
 }
 
-pub fn plan(world: &World<'_>, config: &ReminderConfig, now: i64) -> Vec<Planned> {
+pub fn plan(world: &World<'_>, config: &ReminderConfig, now: UnixSecs) -> Vec<Planned> {
     let hour = local_hour(now);
     let start = config.hour_start.max(6);
     let end = config.hour_end.min(22);
@@ -104,7 +105,7 @@ pub fn plan(world: &World<'_>, config: &ReminderConfig, now: i64) -> Vec<Planned
 
 /// The periods that may still have reminders due at `now`: the current one and the two
 /// before it (a deadline plus lock longer than two periods is not supported).
-pub fn candidate_periods(report: &ReportType, now: i64) -> [Period; 3] {
+pub fn candidate_periods(report: &ReportType, now: UnixSecs) -> [Period; 3] {
     let current = Period::containing(report.period, now);
     [current, current.prev(), current.prev().prev()]
 }
@@ -114,19 +115,19 @@ fn due_stage(
     report: &ReportType,
     period: Period,
     config: &ReminderConfig,
-    now: i64,
+    now: UnixSecs,
 ) -> Option<Stage> {
     let due = deadline(report, period);
     let lock = lock_time(report, period);
-    let mut best: Option<(i64, Stage)> = None;
+    let mut best: Option<(UnixSecs, Stage)> = None;
     for &d in &config.before_days {
-        let at = due - i64::from(d) * DAY;
+        let at = due.plus_secs(-i64::from(d) * DAY);
         if at <= now && now < due && at >= period.start() && best.is_none_or(|(t, _)| at > t) {
             best = Some((at, Stage::Before(d)));
         }
     }
     for &d in &config.after_days {
-        let at = due + i64::from(d) * DAY;
+        let at = due.plus_secs(i64::from(d) * DAY);
         if at <= now && now < lock && best.is_none_or(|(t, _)| at > t) {
             best = Some((at, Stage::After(d)));
         }
@@ -134,7 +135,7 @@ fn due_stage(
     best.map(|(_, s)| s)
 }
 
-fn reachable(world: &World<'_>, config: &ReminderConfig, user: &str, now: i64) -> bool {
+fn reachable(world: &World<'_>, config: &ReminderConfig, user: &str, now: UnixSecs) -> bool {
     within_window(world.last_interaction.get(user).copied(), config.window_days, now)
 }
 
@@ -142,8 +143,8 @@ fn reachable(world: &World<'_>, config: &ReminderConfig, user: &str, now: i64) -
 /// not reachable at all) can still get a CS message at `now`: strictly less than
 /// `window_days` ago (Zalo's 7-day rule, docs/zalo.md §5). Shared with the admin API's
 /// member list so both say the same thing.
-pub fn within_window(last: Option<i64>, window_days: i64, now: i64) -> bool {
-    last.is_some_and(|t| now - t < window_days * DAY)
+pub fn within_window(last: Option<UnixSecs>, window_days: i64, now: UnixSecs) -> bool {
+    last.is_some_and(|t| now.since(t) < window_days * DAY)
 }
 
 fn plan_period(
@@ -152,12 +153,12 @@ fn plan_period(
     report: &ReportType,
     period: Period,
     stage: Stage,
-    now: i64,
+    now: UnixSecs,
     out: &mut Vec<Planned>,
 ) {
     let period_key = period.key();
-    let due = format_local_date(deadline(report, period) - 1);
-    let lock = format_local_date(lock_time(report, period) - 1);
+    let due = format_local_date(deadline(report, period).plus_secs(-1));
+    let lock = format_local_date(lock_time(report, period).plus_secs(-1));
     let mut members_by_team: HashMap<u64, Vec<&Member>> = HashMap::new();
     for m in world.members {
         if let Some(team) = m.team {
@@ -233,7 +234,7 @@ fn plan_digests(
     stage: Stage,
     missing: &[&Team],
     members_by_team: &HashMap<u64, Vec<&Member>>,
-    now: i64,
+    now: UnixSecs,
     out: &mut Vec<Planned>,
 ) {
     let period_key = period.key();
@@ -307,7 +308,7 @@ pub fn member_label(m: &Member) -> String {
 }
 
 /// [`member_label`] from its parts.
-pub fn label(display_name: Option<&str>, joined_at: i64) -> String {
+pub fn label(display_name: Option<&str>, joined_at: UnixSecs) -> String {
     match display_name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => name.to_owned(),
         None => {
@@ -340,8 +341,8 @@ mod tests {
     use crate::reports::oneline::tests::DEFS;
     use crate::reports::period::days_from_civil;
 
-    fn vn(y: i32, m: u32, d: u32, h: i64) -> i64 {
-        days_from_civil(y, m, d) * DAY + h * 3600 - crate::calendar::UTC_OFFSET_SECS
+    fn vn(y: i32, m: u32, d: u32, h: i64) -> UnixSecs {
+        UnixSecs(days_from_civil(y, m, d) * DAY + h * 3600 - crate::calendar::UTC_OFFSET_SECS)
     }
 
     fn member(user: &str, team: Option<u64>, role: Role, unit: Option<&str>) -> Member {
@@ -351,7 +352,7 @@ mod tests {
             unit: unit.map(Into::into),
             role,
             display_name: None,
-            joined_at: 0,
+            joined_at: UnixSecs(0),
         }
     }
 
@@ -360,17 +361,17 @@ mod tests {
         teams: Vec<Team>,
         members: Vec<Member>,
         reported: HashSet<(u64, String, String)>,
-        last: HashMap<String, i64>,
+        last: HashMap<String, UnixSecs>,
     }
 
-    fn fixture(now: i64) -> Fixture {
+    fn fixture(now: UnixSecs) -> Fixture {
         // Only the monthly report, to keep the table readable.
         let monthly = DEFS.split("[[report]]\nkey = \"tuan\"").next().unwrap();
         let mut last = HashMap::new();
         for u in ["m1", "l1", "m2", "adm"] {
-            last.insert(u.to_owned(), now - DAY);
+            last.insert(u.to_owned(), now.plus_secs(-DAY));
         }
-        last.insert("old".to_owned(), now - 8 * DAY);
+        last.insert("old".to_owned(), now.plus_secs(-8 * DAY));
         Fixture {
             defs: Definitions::parse(monthly).unwrap(),
             teams: vec![
@@ -378,14 +379,14 @@ mod tests {
                     id: 1,
                     unit: "V1".into(),
                     name: "Tổ Đông".into(),
-                    created_at: 0,
+                    created_at: UnixSecs(0),
                     expected_from: None,
                 },
                 Team {
                     id: 2,
                     unit: "V2".into(),
                     name: "Tổ Tây".into(),
-                    created_at: 0,
+                    created_at: UnixSecs(0),
                     expected_from: None,
                 },
             ],
@@ -404,7 +405,7 @@ mod tests {
         }
     }
 
-    fn run(now: i64) -> Vec<Planned> {
+    fn run(now: UnixSecs) -> Vec<Planned> {
         let f = fixture(now);
         let units = sample_units();
         let h = Hierarchy::new(&units);
@@ -422,7 +423,7 @@ mod tests {
     #[test]
     fn schedule_table() {
         // October deadline: end of 5/11 (deadline_days = 5), lock: end of 20/11.
-        let cases: &[(i64, &[&str])] = &[
+        let cases: &[(UnixSecs, &[&str])] = &[
             (vn(2026, 11, 1, 10), &[]), // too early
             (vn(2026, 11, 3, 10), &["rem:thang:2026-10:truoc3:m1", "rem:thang:2026-10:truoc3:l1"]),
             (vn(2026, 11, 3, 21), &[]), // evening: quiet hours
@@ -477,13 +478,13 @@ mod tests {
 
     #[test]
     fn within_window_is_strictly_less_than_the_window() {
-        let now = 10 * DAY;
+        let now = UnixSecs(10 * DAY);
         let cases = [
             (None, false),
             (Some(now), true),
-            (Some(now - 7 * DAY + 1), true),
-            (Some(now - 7 * DAY), false),
-            (Some(now - 30 * DAY), false),
+            (Some(now.plus_secs(-7 * DAY + 1)), true),
+            (Some(now.plus_secs(-(7 * DAY))), false),
+            (Some(now.plus_secs(-(30 * DAY))), false),
         ];
         for (last, want) in cases {
             assert_eq!(within_window(last, 7, now), want, "{last:?}");

@@ -4,6 +4,7 @@ use super::definition::{Definitions, Indicator, IndicatorKind, ReportType};
 use super::model::{ReportVersion, Role};
 use super::oneline::{FieldError, Values, positional};
 use super::period::{Period, PeriodError, format_local_date, format_local_datetime};
+use crate::calendar::UnixSecs;
 use crate::reply::{Button, Reply};
 
 pub fn help(defs: &Definitions) -> Reply {
@@ -128,7 +129,7 @@ pub fn leaders_only() -> Reply {
     Reply::text("Chỉ tổ trưởng mới tạo được mã mời. Vui lòng liên hệ tổ trưởng hoặc cán bộ xã.")
 }
 
-pub fn invite_created(code: &str, role: Role, team_name: &str, expires_at: i64) -> Reply {
+pub fn invite_created(code: &str, role: Role, team_name: &str, expires_at: UnixSecs) -> Reply {
     Reply::text(format!(
         "Mã mời {} vào «{team_name}»: {code}\nNgười được mời gửi: /dangky {code}\nMã dùng được một lần, hết hạn ngày {}.",
         role.label(),

@@ -3,6 +3,7 @@
 //! `/tonghop [T11]` (X of Y teams reported, the missing ones by name) and `/xuat` (a
 //! one-time download link of the unit's reports).
 
+use crate::calendar::UnixSecs;
 use std::collections::HashSet;
 
 use crate::reply::Reply;
@@ -20,7 +21,11 @@ const DOWNLOAD_VALID_SECS: i64 = 3600;
 
 impl Reporting {
     /// The reply to a unit admin's command (`reports::chat` has checked the role).
-    pub(super) fn admin_command(&self, request: &AdminRequest, now: i64) -> anyhow::Result<Reply> {
+    pub(super) fn admin_command(
+        &self,
+        request: &AdminRequest,
+        now: UnixSecs,
+    ) -> anyhow::Result<Reply> {
         let AdminRequest { unit, who, command } = request;
         let unit = unit.clone();
         let base = self.settings.public_url.trim_end_matches('/');
@@ -42,7 +47,7 @@ impl Reporting {
                 let link = DownloadLink {
                     unit: unit.clone(),
                     period: period.key(),
-                    expires_at: now + DOWNLOAD_VALID_SECS,
+                    expires_at: now.plus_secs(DOWNLOAD_VALID_SECS),
                 };
                 self.store.put_download_link(&token, &link)?;
                 self.store.flush_blocking()?;
@@ -56,7 +61,7 @@ impl Reporting {
     }
 
     /// "12/15 tổ đã báo cáo T11/2026. Chưa báo cáo: …".
-    fn summary(&self, unit: &str, period: Option<&str>, now: i64) -> anyhow::Result<Reply> {
+    fn summary(&self, unit: &str, period: Option<&str>, now: UnixSecs) -> anyhow::Result<Reply> {
         let defs = self.defs();
         let report = self.report_type(&defs, None)?;
         let period = match period {

@@ -6,6 +6,7 @@
 //! record in one transaction. Replaying the same event returns the recorded replies and
 //! writes nothing.
 
+use crate::calendar::UnixSecs;
 use crate::reply::Reply;
 use crate::reports::chat::{self, Input, InviteSnapshot, World, Write};
 use crate::reports::command::{ADMIN_INVITE_CODE_LEN, INVITE_CODE_LEN};
@@ -23,7 +24,7 @@ impl Reporting {
         &self,
         user_id: &str,
         text: &str,
-        now_unix_secs: i64,
+        now: UnixSecs,
         event_key: &str,
     ) -> anyhow::Result<Option<Vec<Reply>>> {
         if let Some(last) = self.store.report_last_event(user_id)?
@@ -35,11 +36,11 @@ impl Reporting {
         // A concurrent write (two members submitting the same report at once, an invite
         // used by someone else in between) is retried against the fresh state.
         for _ in 0..3 {
-            let Some(mut effects) = self.decide(user_id, input, now_unix_secs)? else {
+            let Some(mut effects) = self.decide(user_id, input, now)? else {
                 return Ok(None);
             };
             if let Some(request) = &effects.admin {
-                let reply = self.admin_command(request, now_unix_secs)?;
+                let reply = self.admin_command(request, now)?;
                 effects.replies.push(reply);
             }
             let last =
@@ -47,7 +48,7 @@ impl Reporting {
             match self.store.commit_report_writes(user_id, &last, &effects.writes) {
                 Ok(()) => {
                     if effects.wrong_code {
-                        self.guesses.wrong(user_id, now_unix_secs);
+                        self.guesses.wrong(user_id, now);
                     }
                     let submitted =
                         effects.writes.iter().filter(|w| matches!(w, Write::AddReport(_))).count();
@@ -67,7 +68,12 @@ impl Reporting {
     }
 
     /// Loads the snapshot `reports::chat::needs` asks for and lets the core decide.
-    fn decide(&self, user: &str, input: Input, now: i64) -> anyhow::Result<Option<chat::Effects>> {
+    fn decide(
+        &self,
+        user: &str,
+        input: Input,
+        now: UnixSecs,
+    ) -> anyhow::Result<Option<chat::Effects>> {
         let member = self.store.report_member(user)?;
         let form = self.store.report_form(user)?;
         let needs = chat::needs(input.text, form.is_some());
@@ -119,7 +125,7 @@ impl Reporting {
         unit: Option<String>,
         role: Role,
         created_by: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> Invite {
         let code = new_invite_code(role);
         chat::new_invite(code, team, unit, role, created_by, now, self.settings.invite_days)

@@ -9,6 +9,7 @@
 //! 31^12 ≈ 7.9·10^17) are out of reach. The counters live in memory: a restart resets
 //! them, which a guesser cannot trigger.
 
+use crate::calendar::UnixSecs;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -32,20 +33,20 @@ pub struct GuessLimiter {
 
 #[derive(Default)]
 struct State {
-    per_user: HashMap<String, VecDeque<i64>>,
-    overall: VecDeque<i64>,
-    alerted_at: Option<i64>,
+    per_user: HashMap<String, VecDeque<UnixSecs>>,
+    overall: VecDeque<UnixSecs>,
+    alerted_at: Option<UnixSecs>,
 }
 
-fn expire(times: &mut VecDeque<i64>, now: i64) {
-    while times.front().is_some_and(|&t| now - t >= WINDOW_SECS) {
+fn expire(times: &mut VecDeque<UnixSecs>, now: UnixSecs) {
+    while times.front().is_some_and(|&t| now.saturating_since(t) >= WINDOW_SECS) {
         times.pop_front();
     }
 }
 
 impl GuessLimiter {
     /// Whether `user` may try a code now (unix seconds).
-    pub fn check(&self, user: &str, now: i64) -> Verdict {
+    pub fn check(&self, user: &str, now: UnixSecs) -> Verdict {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         expire(&mut state.overall, now);
         if state.overall.len() >= OVERALL {
@@ -61,16 +62,18 @@ impl GuessLimiter {
     }
 
     /// Records a wrong code; alerts once per window when the overall limit trips.
-    pub fn wrong(&self, user: &str, now: i64) {
+    pub fn wrong(&self, user: &str, now: UnixSecs) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.overall.push_back(now);
         let times = state.per_user.entry(user.to_owned()).or_default();
         expire(times, now);
         times.push_back(now);
-        state.per_user.retain(|_, t| t.back().is_some_and(|&last| now - last < WINDOW_SECS));
+        state
+            .per_user
+            .retain(|_, t| t.back().is_some_and(|&last| now.saturating_since(last) < WINDOW_SECS));
         expire(&mut state.overall, now);
         if state.overall.len() >= OVERALL
-            && state.alerted_at.is_none_or(|at| now - at >= WINDOW_SECS)
+            && state.alerted_at.is_none_or(|at| now.saturating_since(at) >= WINDOW_SECS)
         {
             state.alerted_at = Some(now);
             tracing::error!(
@@ -91,16 +94,16 @@ mod tests {
     fn limits_per_user_then_overall_and_recovers_after_the_window() {
         let g = GuessLimiter::default();
         for _ in 0..PER_USER {
-            assert_eq!(g.check("a", 0), Verdict::Allowed);
-            g.wrong("a", 0);
+            assert_eq!(g.check("a", UnixSecs(0)), Verdict::Allowed);
+            g.wrong("a", UnixSecs(0));
         }
-        assert_eq!(g.check("a", 10), Verdict::UserLimited);
-        assert_eq!(g.check("b", 10), Verdict::Allowed);
-        assert_eq!(g.check("a", WINDOW_SECS), Verdict::Allowed);
+        assert_eq!(g.check("a", UnixSecs(10)), Verdict::UserLimited);
+        assert_eq!(g.check("b", UnixSecs(10)), Verdict::Allowed);
+        assert_eq!(g.check("a", UnixSecs(WINDOW_SECS)), Verdict::Allowed);
         for i in 0..OVERALL {
-            g.wrong(&format!("u{i}"), WINDOW_SECS + 1);
+            g.wrong(&format!("u{i}"), UnixSecs(WINDOW_SECS + 1));
         }
-        assert_eq!(g.check("fresh", WINDOW_SECS + 2), Verdict::Paused);
-        assert_eq!(g.check("fresh", 2 * WINDOW_SECS + 1), Verdict::Allowed);
+        assert_eq!(g.check("fresh", UnixSecs(WINDOW_SECS + 2)), Verdict::Paused);
+        assert_eq!(g.check("fresh", UnixSecs(2 * WINDOW_SECS + 1)), Verdict::Allowed);
     }
 }

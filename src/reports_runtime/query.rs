@@ -1,6 +1,7 @@
 //! Admin-side operations over the reports data: unit and team management, invites,
 //! report lists, completeness, totals and exports. Used by the admin API and the CLI.
 
+use crate::calendar::UnixSecs;
 use std::collections::{HashMap, HashSet};
 
 use crate::reports::aggregate::{self, CompletenessRow, Fact, FactValues, Hierarchy, TotalsRow};
@@ -99,7 +100,7 @@ impl Reporting {
         &self,
         report: &ReportType,
         filter: Option<&str>,
-        now: i64,
+        now: UnixSecs,
         n: usize,
     ) -> Result<Vec<Period>, QueryError> {
         match filter.filter(|f| !f.trim().is_empty()) {
@@ -151,7 +152,7 @@ impl Reporting {
         unit: &str,
         name: &str,
         expected_from: Option<&str>,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Team, QueryError> {
         let expected_from = expected_from
             .filter(|s| !s.trim().is_empty())
@@ -186,7 +187,7 @@ impl Reporting {
         team: Option<u64>,
         unit: Option<String>,
         role: Role,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Invite, QueryError> {
         match (role, team, &unit) {
             (Role::Admin, _, Some(code)) => {
@@ -276,7 +277,7 @@ impl Reporting {
         report_key: Option<&str>,
         period: Option<&str>,
         unit: Option<&str>,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Vec<CompletenessRow>, QueryError> {
         let defs = self.defs();
         let report = self.report_type(&defs, report_key)?;
@@ -293,7 +294,7 @@ impl Reporting {
         report_key: Option<&str>,
         period: Option<&str>,
         unit: Option<&str>,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Vec<TotalsRow>, QueryError> {
         let defs = self.defs();
         let report = self.report_type(&defs, report_key)?;
@@ -389,7 +390,7 @@ impl Reporting {
     }
 
     /// Imports teams from CSV text; all or nothing (checked before any is created).
-    pub fn import_teams(&self, csv: &str, now: i64) -> Result<Vec<Team>, QueryError> {
+    pub fn import_teams(&self, csv: &str, now: UnixSecs) -> Result<Vec<Team>, QueryError> {
         let units = self.store.report_units()?;
         let rows = import::teams_from_csv(csv, &units)
             .map_err(|e| QueryError::BadRequest(e.join("\n")))?;

@@ -3,6 +3,7 @@
 //! record is the scheduler's state: it lives in the store, survives restarts, and makes
 //! a second send of the same reminder impossible.
 
+use crate::calendar::UnixSecs;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ impl Reporting {
     }
 
     /// One scheduler pass at `now`. Returns how many messages were newly queued.
-    pub fn remind_once(&self, now: i64) -> anyhow::Result<usize> {
+    pub fn remind_once(&self, now: UnixSecs) -> anyhow::Result<usize> {
         let units = self.store.report_units()?;
         let hierarchy = Hierarchy::new(&units);
         let teams = self.store.report_teams()?;
@@ -47,7 +48,7 @@ impl Reporting {
             }
         }
         // Users who unfollowed (or whom Zalo refused) count as never seen: unreachable.
-        let mut last_interaction: HashMap<String, i64> = HashMap::new();
+        let mut last_interaction: HashMap<String, UnixSecs> = HashMap::new();
         for m in &members {
             if let Some(at) = self.store.last_reachable_interaction(&m.user_id)? {
                 last_interaction.insert(m.user_id.clone(), at);
@@ -65,7 +66,7 @@ impl Reporting {
         let mut queued = 0;
         for p in &planned {
             let messages = message::to_messages(&p.reply);
-            if self.store.enqueue_once(&p.once_key, &p.user_id, &messages, now * 1000)? {
+            if self.store.enqueue_once(&p.once_key, &p.user_id, &messages, now.to_ms())? {
                 queued += 1;
                 metrics::counter!("cnscd_reminders_sent_total").increment(1);
             }

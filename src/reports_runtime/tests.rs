@@ -1,20 +1,21 @@
 //! Shell tests over a temporary store: replay idempotency and reminder de-duplication.
 
 use super::{ReportSettings, Reporting};
+use crate::calendar::{UnixMs, UnixSecs};
 use crate::reports::definition::Definitions;
 use crate::reports::model::Role;
 use crate::reports::period::days_from_civil;
 use crate::store::{SessionUpdate, Store, UserRecord};
 
 /// 2026-11-03 10:00 in Vietnam: two days before October's deadline.
-const NOW: i64 = 20_760 * 86_400 + 3 * 3600;
+const NOW: UnixSecs = UnixSecs(20_760 * 86_400 + 3 * 3600);
 
 fn reporting() -> Reporting {
     assert_eq!(days_from_civil(2026, 11, 3), 20_760);
     let defs = Definitions::parse(include_str!("../../config/reports.toml")).unwrap();
     let reporting = Reporting::new(Store::temporary().unwrap(), defs, ReportSettings::default());
     reporting.import_units(include_str!("../../config/units-example.csv")).unwrap();
-    reporting.import_teams(include_str!("../../config/teams-example.csv"), 0).unwrap();
+    reporting.import_teams(include_str!("../../config/teams-example.csv"), UnixSecs(0)).unwrap();
     reporting
 }
 
@@ -32,12 +33,12 @@ fn a_replayed_event_returns_the_same_answer_and_writes_nothing() {
     join(&reporting, "u1", 1, Role::Member);
     let line = "/bc T10 45 20 2 10 8 6 3 5 2 30";
     let first = reporting.handle_chat("u1", line, NOW, "ev-1").unwrap().unwrap();
-    let again = reporting.handle_chat("u1", line, NOW + 5, "ev-1").unwrap().unwrap();
+    let again = reporting.handle_chat("u1", line, NOW.plus_secs(5), "ev-1").unwrap().unwrap();
     assert_eq!(first, again);
     assert!(first[0].text.contains("lần gửi thứ 1"), "{}", first[0].text);
     assert_eq!(reporting.store().report_versions().unwrap().len(), 1);
     // A new event with the same text is a deliberate resubmission.
-    let second = reporting.handle_chat("u1", line, NOW + 10, "ev-2").unwrap().unwrap();
+    let second = reporting.handle_chat("u1", line, NOW.plus_secs(10), "ev-2").unwrap().unwrap();
     assert!(second[0].text.contains("lần gửi thứ 2"));
 }
 
@@ -74,18 +75,41 @@ fn reminders_go_out_once_and_only_to_reachable_members() {
     let store = reporting.store();
     let seen = |ms| UserRecord { last_interaction_ms: ms, reachable: true };
     store
-        .complete(0, "near", SessionUpdate::Keep, Some(&seen((NOW - 3600) * 1000)), &[], 0)
+        .complete(
+            0,
+            "near",
+            SessionUpdate::Keep,
+            Some(&seen(NOW.plus_secs(-3600).to_ms().get())),
+            &[],
+            UnixMs(0),
+        )
         .unwrap();
     store
-        .complete(0, "far", SessionUpdate::Keep, Some(&seen((NOW - 10 * 86_400) * 1000)), &[], 0)
+        .complete(
+            0,
+            "far",
+            SessionUpdate::Keep,
+            Some(&seen(NOW.plus_secs(-10 * 86_400).to_ms().get())),
+            &[],
+            UnixMs(0),
+        )
         .unwrap();
     // A team that has reported is not reminded.
     join(&reporting, "done", 2, Role::Member);
-    store.complete(0, "done", SessionUpdate::Keep, Some(&seen((NOW - 60) * 1000)), &[], 0).unwrap();
+    store
+        .complete(
+            0,
+            "done",
+            SessionUpdate::Keep,
+            Some(&seen(NOW.plus_secs(-60).to_ms().get())),
+            &[],
+            UnixMs(0),
+        )
+        .unwrap();
     reporting.handle_chat("done", "/bc T10 45 20 2 10 8 6 3 5 2 30", NOW, "r1").unwrap();
     assert_eq!(reporting.remind_once(NOW).unwrap(), 1);
-    assert_eq!(reporting.remind_once(NOW + 300).unwrap(), 0, "never twice");
-    let queued = store.outbox_due(i64::MAX, 100).unwrap();
+    assert_eq!(reporting.remind_once(NOW.plus_secs(300)).unwrap(), 0, "never twice");
+    let queued = store.outbox_due(UnixMs(i64::MAX), 100).unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].user_id, "near");
     let text = queued[0].message["text"].as_str().unwrap();
@@ -98,9 +122,9 @@ fn an_idle_form_stops_capturing_messages() {
     join(&reporting, "u1", 1, Role::Member);
     let started = reporting.handle_chat("u1", "/baocao", NOW, "f1").unwrap().unwrap();
     assert!(started[1].text.contains("Câu 1/19"));
-    let inside = reporting.handle_chat("u1", "xin chào", NOW + 60, "f2").unwrap().unwrap();
+    let inside = reporting.handle_chat("u1", "xin chào", NOW.plus_secs(60), "f2").unwrap().unwrap();
     assert!(inside[0].text.contains("Chưa đúng"));
-    let later = NOW + crate::reports::form::FORM_IDLE_SECS + 120;
+    let later = NOW.plus_secs(crate::reports::form::FORM_IDLE_SECS + 120);
     assert_eq!(reporting.handle_chat("u1", "xin chào", later, "f3").unwrap(), None);
     let view = reporting.handle_chat("u1", "/xem", later, "f4").unwrap().unwrap();
     assert!(view[0].text.contains("chưa có báo cáo"), "{}", view[0].text);
@@ -116,7 +140,9 @@ fn membership_paths() {
     };
     assert!(say("a", "/dangky", "1").contains("gửi kèm mã mời"));
     assert!(say("a", "/dangky NOPE42", "2").contains("không đúng"));
-    let expired = reporting.create_invite(Some(1), None, Role::Member, NOW - 30 * 86_400).unwrap();
+    let expired = reporting
+        .create_invite(Some(1), None, Role::Member, NOW.plus_secs(-(30 * 86_400)))
+        .unwrap();
     assert!(say("a", &format!("/dangky {}", expired.code), "3").contains("hết hạn"));
     // Moving: a second invite to another team moves the member and says so.
     join(&reporting, "a", 1, Role::Member);

@@ -10,6 +10,7 @@
 //!
 //! Session ids and link tokens are random (256 bits) and only ever compared as keys.
 
+use crate::calendar::UnixSecs;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, from_json, to_json};
@@ -26,9 +27,9 @@ pub struct ConsoleSession {
     pub unit: Option<String>,
     /// Shown in the header and recorded in the change log ("Quản trị tỉnh", a name).
     pub who: String,
-    pub created_at: i64,
+    pub created_at: UnixSecs,
     /// Unix seconds of the last request; the session ends after the idle timeout.
-    pub last_seen: i64,
+    pub last_seen: UnixSecs,
 }
 
 /// A one-time sign-in link sent to a unit admin in chat (`/quantri`).
@@ -36,7 +37,7 @@ pub struct ConsoleSession {
 pub struct SignInLink {
     pub unit: String,
     pub who: String,
-    pub expires_at: i64,
+    pub expires_at: UnixSecs,
 }
 
 /// A one-time download link of a unit's reports (`/xuat` in chat).
@@ -45,13 +46,13 @@ pub struct DownloadLink {
     pub unit: String,
     /// Period key, e.g. `2026-11`.
     pub period: String,
-    pub expires_at: i64,
+    pub expires_at: UnixSecs,
 }
 
 /// Who changed what in a dialog file, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeLogEntry {
-    pub at: i64,
+    pub at: UnixSecs,
     pub who: String,
     pub file: String,
     /// Lines before → after, e.g. `120 → 122 dòng`.
@@ -76,19 +77,19 @@ impl Store {
     pub fn console_session(
         &self,
         id: &str,
-        now: i64,
+        now: UnixSecs,
         idle_secs: i64,
     ) -> Result<Option<ConsoleSession>, StoreError> {
         let tree = self.console_tree()?;
         let key = format!("sess/{id}");
         let Some(bytes) = tree.get(&key)? else { return Ok(None) };
         let mut session: ConsoleSession = from_json(TREE, &bytes)?;
-        if now - session.last_seen > idle_secs {
+        if now.saturating_since(session.last_seen) > idle_secs {
             tree.remove(&key)?;
             return Ok(None);
         }
         // Touch at most once a minute: page views should not all write.
-        if now - session.last_seen >= 60 {
+        if now.saturating_since(session.last_seen) >= 60 {
             session.last_seen = now;
             tree.insert(&key, to_json(&session))?;
         }
@@ -101,13 +102,17 @@ impl Store {
     }
 
     /// Drops sessions idle longer than `idle_secs`; returns how many.
-    pub fn prune_console_sessions(&self, now: i64, idle_secs: i64) -> Result<usize, StoreError> {
+    pub fn prune_console_sessions(
+        &self,
+        now: UnixSecs,
+        idle_secs: i64,
+    ) -> Result<usize, StoreError> {
         let tree = self.console_tree()?;
         let mut removed = 0;
         for item in tree.scan_prefix(b"sess/") {
             let (key, value) = item?;
             let session: ConsoleSession = from_json(TREE, &value)?;
-            if now - session.last_seen > idle_secs {
+            if now.saturating_since(session.last_seen) > idle_secs {
                 tree.remove(key)?;
                 removed += 1;
             }
@@ -122,12 +127,12 @@ impl Store {
         token: &str,
         unit: &str,
         who: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<(), StoreError> {
         let link = SignInLink {
             unit: unit.to_owned(),
             who: who.to_owned(),
-            expires_at: now + LINK_VALID_SECS,
+            expires_at: now.plus_secs(LINK_VALID_SECS),
         };
         self.put_sign_in_link(token, &link)?;
         self.flush_blocking()
@@ -143,7 +148,7 @@ impl Store {
     pub fn take_sign_in_link(
         &self,
         token: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Option<SignInLink>, StoreError> {
         let Some(bytes) = self.console_tree()?.remove(format!("link/{token}"))? else {
             return Ok(None);
@@ -161,7 +166,7 @@ impl Store {
     pub fn take_download_link(
         &self,
         token: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<Option<DownloadLink>, StoreError> {
         let Some(bytes) = self.console_tree()?.remove(format!("dl/{token}"))? else {
             return Ok(None);
@@ -173,7 +178,7 @@ impl Store {
     pub fn append_change_log(&self, entry: &ChangeLogEntry) -> Result<(), StoreError> {
         let tree = self.console_tree()?;
         let n = self.db.generate_id()?;
-        tree.insert(format!("log/{:016x}{:08x}", entry.at, n as u32), to_json(entry))?;
+        tree.insert(format!("log/{:016x}{:08x}", entry.at.get(), n as u32), to_json(entry))?;
         Ok(())
     }
 
@@ -195,7 +200,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn session(id: &str, last_seen: i64) -> ConsoleSession {
+    fn session(id: &str, last_seen: UnixSecs) -> ConsoleSession {
         ConsoleSession {
             id: id.into(),
             csrf: "c".into(),
@@ -209,24 +214,24 @@ mod tests {
     #[test]
     fn sessions_expire_when_idle() {
         let store = Store::temporary().unwrap();
-        store.put_console_session(&session("a", 1_000)).unwrap();
-        assert!(store.console_session("a", 1_500, 600).unwrap().is_some());
+        store.put_console_session(&session("a", UnixSecs(1_000))).unwrap();
+        assert!(store.console_session("a", UnixSecs(1_500), 600).unwrap().is_some());
         // Touched at 1_500: still alive at 2_000.
-        assert!(store.console_session("a", 2_000, 600).unwrap().is_some());
-        assert!(store.console_session("a", 2_700, 600).unwrap().is_none());
-        assert!(store.console_session("a", 2_701, 600).unwrap().is_none(), "removed");
-        assert!(store.console_session("missing", 0, 600).unwrap().is_none());
+        assert!(store.console_session("a", UnixSecs(2_000), 600).unwrap().is_some());
+        assert!(store.console_session("a", UnixSecs(2_700), 600).unwrap().is_none());
+        assert!(store.console_session("a", UnixSecs(2_701), 600).unwrap().is_none(), "removed");
+        assert!(store.console_session("missing", UnixSecs(0), 600).unwrap().is_none());
     }
 
     #[test]
     fn links_are_single_use_and_expire() {
         let store = Store::temporary().unwrap();
-        let link = SignInLink { unit: "19".into(), who: "Lan".into(), expires_at: 600 };
+        let link = SignInLink { unit: "19".into(), who: "Lan".into(), expires_at: UnixSecs(600) };
         store.put_sign_in_link("t1", &link).unwrap();
         store.put_sign_in_link("t2", &link).unwrap();
-        assert_eq!(store.take_sign_in_link("t1", 100).unwrap(), Some(link));
-        assert_eq!(store.take_sign_in_link("t1", 100).unwrap(), None, "used");
-        assert_eq!(store.take_sign_in_link("t2", 600).unwrap(), None, "expired");
+        assert_eq!(store.take_sign_in_link("t1", UnixSecs(100)).unwrap(), Some(link));
+        assert_eq!(store.take_sign_in_link("t1", UnixSecs(100)).unwrap(), None, "used");
+        assert_eq!(store.take_sign_in_link("t2", UnixSecs(600)).unwrap(), None, "expired");
     }
 
     #[test]
@@ -234,7 +239,7 @@ mod tests {
         let store = Store::temporary().unwrap();
         for at in [10, 30, 20] {
             let entry = ChangeLogEntry {
-                at,
+                at: UnixSecs(at),
                 who: "a".into(),
                 file: "main.toml".into(),
                 summary: String::new(),
@@ -242,6 +247,6 @@ mod tests {
             store.append_change_log(&entry).unwrap();
         }
         let log = store.change_log(2).unwrap();
-        assert_eq!(log.iter().map(|e| e.at).collect::<Vec<_>>(), vec![30, 20]);
+        assert_eq!(log.iter().map(|e| e.at).collect::<Vec<_>>(), vec![UnixSecs(30), UnixSecs(20)]);
     }
 }

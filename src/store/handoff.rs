@@ -14,6 +14,7 @@
 //! transaction over this tree and the outbox, so a crash either replays the event or
 //! has done all of it, and a replay never sends twice.
 
+use crate::calendar::UnixMs;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -116,7 +117,7 @@ impl Store {
         last: Option<&LastEvent>,
         writes: &[HandoffWrite],
         outgoing: &[Outgoing],
-        now_ms: i64,
+        UnixMs(now_ms): UnixMs,
     ) -> Result<(), CommitError> {
         let mut entries = Vec::new();
         for o in outgoing {
@@ -229,17 +230,24 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::UnixSecs;
     use crate::handoff::model::Status;
 
     fn request(id: u64, rev: u64) -> Request {
-        Request { rev, ..Request::open(id, "c", "v", "q".into(), 0) }
+        Request { rev, ..Request::open(id, "c", "v", "q".into(), UnixSecs(0)) }
     }
 
     #[test]
     fn revisions_guard_concurrent_writes_and_live_index_follows_status() {
         let store = Store::temporary().unwrap();
         let put = |r: Request| {
-            store.commit_handoff(None, None, &[HandoffWrite::PutRequest(Box::new(r))], &[], 0)
+            store.commit_handoff(
+                None,
+                None,
+                &[HandoffWrite::PutRequest(Box::new(r))],
+                &[],
+                UnixMs(0),
+            )
         };
         put(request(1, 0)).unwrap();
         assert!(matches!(put(request(1, 0)), Err(CommitError::Conflict(_))));
@@ -264,10 +272,10 @@ mod tests {
                 None,
                 &[HandoffWrite::PutRequest(Box::new(request(1, 0)))],
                 &[out],
-                5,
+                UnixMs(5),
             )
             .unwrap();
-        assert_eq!(store.outbox_due(10, 10).unwrap().len(), 1);
+        assert_eq!(store.outbox_due(UnixMs(10), 10).unwrap().len(), 1);
         assert_eq!(store.forget_handoff_user("c").unwrap(), 1);
         let r = store.handoff_request(1).unwrap().unwrap();
         assert!(r.purged && r.citizen.is_empty() && r.question.is_empty());

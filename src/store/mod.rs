@@ -23,6 +23,7 @@ pub mod reports;
 mod types;
 mod unmatched;
 
+use crate::calendar::{UnixMs, UnixSecs};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -324,7 +325,7 @@ impl Store {
         session: SessionUpdate,
         user: Option<&UserRecord>,
         messages: &[serde_json::Value],
-        now_ms: i64,
+        UnixMs(now_ms): UnixMs,
     ) -> Result<Vec<u64>, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
         let user_value = user.map(to_json);
@@ -378,8 +379,14 @@ impl Store {
     /// at all (unfollowed, or Zalo refused them: `UserRecord::reachable` is false); `None`
     /// also for a user never seen. With `reports::reminders::within_window` this is the one
     /// definition of "reachable" (reminders, admin member list).
-    pub fn last_reachable_interaction(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self.user(user_id)?.filter(|u| u.reachable).map(|u| u.last_interaction_ms / 1000))
+    pub fn last_reachable_interaction(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<UnixSecs>, StoreError> {
+        Ok(self
+            .user(user_id)?
+            .filter(|u| u.reachable)
+            .map(|u| UnixMs(u.last_interaction_ms).to_secs()))
     }
 
     /// Deletes what the service keeps about a user (Zalo `user_withdraw`): session, user
@@ -471,7 +478,7 @@ impl Store {
         once_key: &str,
         user_id: &str,
         messages: &[serde_json::Value],
-        now_ms: i64,
+        UnixMs(now_ms): UnixMs,
     ) -> Result<bool, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
         let queued = (&self.once, &self.outbox, &self.outbox_pending, &self.outbox_queue)

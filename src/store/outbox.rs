@@ -1,5 +1,6 @@
 //! Outbox operations: queued messages, their sending state and the admin views.
 
+use crate::calendar::UnixMs;
 use serde::Deserialize;
 use sled::Transactional;
 use sled::transaction::{
@@ -126,7 +127,7 @@ impl Store {
     /// the previous one stopped (round robin), so under a backlog no user waits for all
     /// users sorted before them. Every candidate is re-checked against its entry: an
     /// index left behind by a crash is repaired instead of re-sending a sent message.
-    pub fn outbox_due(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub fn outbox_due(&self, now_ms: UnixMs, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.outbox_due_except(now_ms, limit, &Default::default())
     }
 
@@ -135,7 +136,7 @@ impl Store {
     /// slot goes to somebody else.
     pub fn outbox_due_except(
         &self,
-        now_ms: i64,
+        UnixMs(now_ms): UnixMs,
         limit: usize,
         in_flight: &std::collections::HashSet<u64>,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
@@ -323,7 +324,7 @@ impl Store {
     }
 
     /// Puts a failed (or pending) entry back in the queue, due now.
-    pub fn outbox_retry(&self, id: u64, now_ms: i64) -> Result<OutboxEntry, StoreError> {
+    pub fn outbox_retry(&self, id: u64, UnixMs(now_ms): UnixMs) -> Result<OutboxEntry, StoreError> {
         let mut entry = self.outbox_get(id)?.ok_or(StoreError::NotFound)?;
         if entry.status == OutboxStatus::Sent {
             return Ok(entry);

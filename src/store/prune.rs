@@ -9,6 +9,7 @@
 //! | `dead`   | `failed_retention_days`                           |
 //! | `once`   | 400 days (longer than any period a reminder is about) |
 
+use crate::calendar::UnixMs;
 use std::time::Duration;
 
 use super::keys;
@@ -59,7 +60,7 @@ pub struct Pass {
 }
 
 impl Pass {
-    pub fn new(now_ms: i64, retention: Retention) -> Pass {
+    pub fn new(UnixMs(now_ms): UnixMs, retention: Retention) -> Pass {
         Pass { phase: Phase::Seen, after: None, now_ms, retention, pruned: Pruned::default() }
     }
 
@@ -138,7 +139,7 @@ impl Store {
     }
 
     /// A whole pass at once (tests, CLI).
-    pub fn prune_all(&self, now_ms: i64, retention: Retention) -> Result<Pruned, StoreError> {
+    pub fn prune_all(&self, now_ms: UnixMs, retention: Retention) -> Result<Pruned, StoreError> {
         let mut pass = Pass::new(now_ms, retention);
         while !pass.is_done() {
             self.prune_step(&mut pass)?;

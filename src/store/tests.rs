@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::calendar::UnixMs;
 
 fn entry(key: &str, user: &str) -> InboxEntry {
     InboxEntry {
@@ -28,7 +29,7 @@ async fn ingest_dedupes_and_keeps_arrival_order() {
 }
 
 fn session(node: &str) -> crate::dialog::Session {
-    crate::dialog::Session::new("v1", "menu", node, 1)
+    crate::dialog::Session::new("v1", "menu", node, crate::calendar::UnixSecs(1))
 }
 
 #[test]
@@ -52,14 +53,14 @@ fn complete_is_atomic_and_queues_messages_in_order() {
             SessionUpdate::Set(session("a")),
             Some(&user),
             &[json!({"text": "1"}), json!({"text": "2"})],
-            10,
+            UnixMs(10),
         )
         .unwrap();
     assert_eq!(ids.len(), 2);
     assert!(store.inbox_pending().unwrap().is_empty());
     assert_eq!(store.session("u1").unwrap(), Some(session("a")));
     assert_eq!(store.user("u1").unwrap(), Some(user));
-    let due = store.outbox_due(10, 10).unwrap();
+    let due = store.outbox_due(UnixMs(10), 10).unwrap();
     assert_eq!(due.len(), 1, "one message per user at a time");
     assert_eq!(due[0].message, json!({"text": "1"}));
 }
@@ -77,8 +78,8 @@ fn last_reachable_interaction_hides_users_zalo_refused() {
     let store = Store::temporary().unwrap();
     let seq = accepted(&store, "m1", "u1");
     let user = UserRecord { last_interaction_ms: 7_000, reachable: true };
-    store.complete(seq, "u1", SessionUpdate::Keep, Some(&user), &[], 10).unwrap();
-    assert_eq!(store.last_reachable_interaction("u1").unwrap(), Some(7));
+    store.complete(seq, "u1", SessionUpdate::Keep, Some(&user), &[], UnixMs(10)).unwrap();
+    assert_eq!(store.last_reachable_interaction("u1").unwrap(), Some(crate::calendar::UnixSecs(7)));
     assert_eq!(store.last_reachable_interaction("never-seen").unwrap(), None);
     store.set_unreachable("u1").unwrap();
     assert_eq!(store.last_reachable_interaction("u1").unwrap(), None);
@@ -87,9 +88,11 @@ fn last_reachable_interaction_hides_users_zalo_refused() {
 #[test]
 fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k1", "u1", &[json!({"text": "a1"}), json!({"text": "a2"})], 0).unwrap();
-    store.enqueue_once("k2", "u2", &[json!({"text": "b1"})], 0).unwrap();
-    let due = store.outbox_due(0, 10).unwrap();
+    store
+        .enqueue_once("k1", "u1", &[json!({"text": "a1"}), json!({"text": "a2"})], UnixMs(0))
+        .unwrap();
+    store.enqueue_once("k2", "u2", &[json!({"text": "b1"})], UnixMs(0)).unwrap();
+    let due = store.outbox_due(UnixMs(0), 10).unwrap();
     let texts: Vec<_> = due.iter().map(|e| e.message["text"].clone()).collect();
     assert_eq!(texts, [json!("a1"), json!("b1")]);
     // Back off u1's first message: its second must wait too.
@@ -97,7 +100,7 @@ fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     first.next_attempt_ms = 100;
     first.attempts = 1;
     store.outbox_save(&first).unwrap();
-    let due = store.outbox_due(50, 10).unwrap();
+    let due = store.outbox_due(UnixMs(50), 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].user_id, "u2");
     assert_eq!(store.outbox_next_due_ms().unwrap(), Some(0));
@@ -112,27 +115,35 @@ fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
 #[test]
 fn enqueue_once_never_queues_twice() {
     let store = Store::temporary().unwrap();
-    assert!(store.enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], 0).unwrap());
-    assert!(!store.enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], 0).unwrap());
+    assert!(
+        store
+            .enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], UnixMs(0))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], UnixMs(0))
+            .unwrap()
+    );
     assert_eq!(store.outbox_list(OutboxFilter::default(), 10).unwrap().len(), 1);
 }
 
 #[test]
 fn failed_entries_are_listed_and_can_be_retried() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k", "u1", &[json!({"text": "x"})], 0).unwrap();
-    let mut e = store.outbox_due(0, 1).unwrap().remove(0);
+    store.enqueue_once("k", "u1", &[json!({"text": "x"})], UnixMs(0)).unwrap();
+    let mut e = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     e.status = OutboxStatus::Failed;
     e.last_error = Some(SendError { code: -213, message: "User has not followed OA".into() });
     store.outbox_save(&e).unwrap();
-    assert!(store.outbox_due(0, 10).unwrap().is_empty());
+    assert!(store.outbox_due(UnixMs(0), 10).unwrap().is_empty());
     let failed =
         store.outbox_list(OutboxFilter { status: Some(OutboxStatus::Failed) }, 10).unwrap();
     assert_eq!(failed.len(), 1);
-    let retried = store.outbox_retry(e.id, 7).unwrap();
+    let retried = store.outbox_retry(e.id, UnixMs(7)).unwrap();
     assert_eq!(retried.status, OutboxStatus::Pending);
-    assert_eq!(store.outbox_due(7, 10).unwrap().len(), 1);
-    assert!(matches!(store.outbox_retry(999_999, 0), Err(StoreError::NotFound)));
+    assert_eq!(store.outbox_due(UnixMs(7), 10).unwrap().len(), 1);
+    assert!(matches!(store.outbox_retry(999_999, UnixMs(0)), Err(StoreError::NotFound)));
 }
 
 #[test]
@@ -148,7 +159,7 @@ fn forget_user_removes_session_record_and_unsent_messages() {
             SessionUpdate::Set(session("a")),
             Some(&UserRecord::default()),
             &[json!({"text": "x"})],
-            0,
+            UnixMs(0),
         )
         .unwrap();
     let IngestOutcome::Accepted { seq } = store.ingest(&entry("w1", "u1")).unwrap() else {
@@ -157,7 +168,7 @@ fn forget_user_removes_session_record_and_unsent_messages() {
     assert_eq!(store.forget_user(seq, "u1").unwrap(), 1);
     assert_eq!(store.session("u1").unwrap(), None);
     assert_eq!(store.user("u1").unwrap(), None);
-    assert!(store.outbox_due(0, 10).unwrap().is_empty());
+    assert!(store.outbox_due(UnixMs(0), 10).unwrap().is_empty());
 }
 
 #[test]
@@ -168,7 +179,7 @@ fn prune_drops_old_marks_but_keeps_recent_ones() {
     recent.received_at_ms = 100_000;
     store.ingest(&recent).unwrap();
     let retention = super::prune::Retention { dedupe_ms: 10_000, sent_ms: 0, failed_ms: 0 };
-    let pruned = store.prune_all(100_500, retention).unwrap();
+    let pruned = store.prune_all(UnixMs(100_500), retention).unwrap();
     assert_eq!(pruned.marks, 1);
     assert_eq!(store.ingest(&recent).unwrap(), IngestOutcome::Duplicate);
 }
@@ -179,7 +190,7 @@ fn token_pair_debug_is_redacted() {
         access_token: "AAA".into(),
         refresh_token: "RRR".into(),
         expires_at: None,
-        issued_at: 0,
+        issued_at: crate::calendar::UnixSecs(0),
     };
     let s = format!("{t:?}");
     assert!(!s.contains("AAA") && !s.contains("RRR"));
@@ -190,13 +201,13 @@ fn a_backing_off_user_never_delays_other_users_however_many_wait_behind_it() {
     let store = Store::temporary().unwrap();
     // u0 has 5,000 messages queued, the first backing off; they all sort before u1's.
     let many: Vec<_> = (0..5_000).map(|i| json!({"text": format!("m{i}")})).collect();
-    store.enqueue_once("k0", "u0", &many, 0).unwrap();
-    store.enqueue_once("k1", "u1", &[json!({"text": "b1"})], 0).unwrap();
-    let mut head = store.outbox_due(0, 1).unwrap().remove(0);
+    store.enqueue_once("k0", "u0", &many, UnixMs(0)).unwrap();
+    store.enqueue_once("k1", "u1", &[json!({"text": "b1"})], UnixMs(0)).unwrap();
+    let mut head = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     assert_eq!(head.user_id, "u0");
     head.next_attempt_ms = 1_000_000;
     store.outbox_save(&head).unwrap();
-    let due = store.outbox_due(10, 8).unwrap();
+    let due = store.outbox_due(UnixMs(10), 8).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].user_id, "u1");
 }
@@ -205,10 +216,14 @@ fn a_backing_off_user_never_delays_other_users_however_many_wait_behind_it() {
 fn due_scan_is_round_robin_across_users() {
     let store = Store::temporary().unwrap();
     for u in 0..6 {
-        store.enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], 0).unwrap();
+        store
+            .enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], UnixMs(0))
+            .unwrap();
     }
-    let first: Vec<_> = store.outbox_due(0, 4).unwrap().into_iter().map(|e| e.user_id).collect();
-    let second: Vec<_> = store.outbox_due(0, 4).unwrap().into_iter().map(|e| e.user_id).collect();
+    let first: Vec<_> =
+        store.outbox_due(UnixMs(0), 4).unwrap().into_iter().map(|e| e.user_id).collect();
+    let second: Vec<_> =
+        store.outbox_due(UnixMs(0), 4).unwrap().into_iter().map(|e| e.user_id).collect();
     assert_eq!(first, ["u0", "u1", "u2", "u3"]);
     assert_eq!(second, ["u4", "u5", "u0", "u1"], "the next scan starts after the last served");
 }
@@ -216,12 +231,14 @@ fn due_scan_is_round_robin_across_users() {
 #[test]
 fn a_stale_index_entry_never_resends_a_sent_message() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], 0).unwrap();
-    let mut sent = store.outbox_due(0, 1).unwrap().remove(0);
+    store
+        .enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], UnixMs(0))
+        .unwrap();
+    let mut sent = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     sent.status = OutboxStatus::Sent;
     // A crash between two separate writes used to leave the index behind: simulate it.
     store.outbox.insert(u64_key(sent.id), to_json(&sent)).unwrap();
-    let due = store.outbox_due(0, 10).unwrap();
+    let due = store.outbox_due(UnixMs(0), 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].message, json!({"text": "b"}), "the sent one is skipped and unindexed");
     assert!(store.outbox_pending.get(u64_key(sent.id)).unwrap().is_none());
@@ -230,8 +247,8 @@ fn a_stale_index_entry_never_resends_a_sent_message() {
 #[test]
 fn outbox_save_changes_entry_and_indexes_together() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k", "u1", &[json!({"text": "a"})], 0).unwrap();
-    let mut e = store.outbox_due(0, 1).unwrap().remove(0);
+    store.enqueue_once("k", "u1", &[json!({"text": "a"})], UnixMs(0)).unwrap();
+    let mut e = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     assert_eq!(store.outbox_queue.len(), 1);
     e.status = OutboxStatus::Sent;
     store.outbox_save(&e).unwrap();
@@ -262,14 +279,19 @@ fn forget_user_leaves_no_trace_in_any_tree() {
             SessionUpdate::Set(session("n")),
             Some(&record),
             &[json!({"text": text})],
-            1,
+            UnixMs(1),
         )
         .unwrap();
-    let mut sent = store.outbox_due(1, 1).unwrap().remove(0);
+    let mut sent = store.outbox_due(UnixMs(1), 1).unwrap().remove(0);
     sent.status = OutboxStatus::Sent;
     store.outbox_save(&sent).unwrap();
     store
-        .enqueue_once(&format!("rem:r:2026-06:due:{user}"), user, &[json!({"text": text})], 1)
+        .enqueue_once(
+            &format!("rem:r:2026-06:due:{user}"),
+            user,
+            &[json!({"text": text})],
+            UnixMs(1),
+        )
         .unwrap();
     let IngestOutcome::Accepted { seq } = store.ingest(&entry("m3", user)).unwrap() else {
         panic!()
@@ -295,7 +317,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
 fn outbox_pages_newest_first_with_a_total() {
     let store = Store::temporary().unwrap();
     let messages: Vec<_> = (0..7).map(|i| json!({"text": format!("m{i}")})).collect();
-    store.enqueue_once("k", "u1", &messages, 0).unwrap();
+    store.enqueue_once("k", "u1", &messages, UnixMs(0)).unwrap();
     let (page, total) = store.outbox_page(OutboxFilter::default(), 2, 3).unwrap();
     assert_eq!(total, 7);
     let texts: Vec<_> = page.iter().map(|e| e.message["text"].clone()).collect();

@@ -1,5 +1,6 @@
 //! Values kept in the store. New fields get `#[serde(default)]` so old data still reads.
 
+use crate::calendar::UnixSecs;
 use serde::{Deserialize, Serialize};
 
 /// A webhook event waiting to be processed.
@@ -81,9 +82,9 @@ pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     /// Unix seconds; `None` when seeded from settings without a known expiry.
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<UnixSecs>,
     /// Unix seconds when this pair was obtained (refresh tokens live about 3 months).
-    pub issued_at: i64,
+    pub issued_at: UnixSecs,
 }
 
 impl std::fmt::Debug for TokenPair {

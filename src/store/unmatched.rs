@@ -2,6 +2,7 @@
 //! can add examples: one record per masked, folded text with a count and first/last seen.
 //! Never a user id. Old records are pruned by age (`dialogs.unmatched_retention_days`).
 
+use crate::calendar::UnixMs;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ pub struct Unmatched {
     /// Times it ended in an ask-back.
     #[serde(default)]
     pub asked_back: u64,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
+    pub first_seen_ms: UnixMs,
+    pub last_seen_ms: UnixMs,
 }
 
 impl Unmatched {
@@ -42,7 +43,7 @@ impl Store {
         &self,
         masked: &str,
         asked_back: bool,
-        now_ms: i64,
+        now_ms: UnixMs,
         retention_ms: i64,
     ) -> Result<(), StoreError> {
         if masked.is_empty() || retention_ms <= 0 {
@@ -76,7 +77,7 @@ impl Store {
             return Err(error);
         }
         if RECORDED.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-            self.unmatched_prune(now_ms - retention_ms)?;
+            self.unmatched_prune(now_ms.plus_ms(-retention_ms))?;
         }
         Ok(())
     }
@@ -86,7 +87,7 @@ impl Store {
     pub fn unmatched_list(
         &self,
         limit: usize,
-        since_ms: i64,
+        since_ms: UnixMs,
     ) -> Result<Vec<Unmatched>, StoreError> {
         let mut all = Vec::new();
         for item in self.unmatched.iter() {
@@ -107,7 +108,7 @@ impl Store {
     }
 
     /// Removes records last seen before `before_ms`; returns how many.
-    pub fn unmatched_prune(&self, before_ms: i64) -> Result<usize, StoreError> {
+    pub fn unmatched_prune(&self, before_ms: UnixMs) -> Result<usize, StoreError> {
         let mut removed = 0;
         for item in self.unmatched.iter() {
             let (key, value) = item?;
@@ -130,20 +131,24 @@ mod tests {
     fn counts_lists_most_frequent_first_and_prunes_by_age() {
         let store = Store::temporary().expect("store");
         let day = 86_400_000;
-        store.unmatched_record("thoi tiet", false, 1_000, day).unwrap();
-        store.unmatched_record("lam so #", false, 2_000, day).unwrap();
-        store.unmatched_record("lam so #", true, 3_000, day).unwrap();
-        let list = store.unmatched_list(10, 0).unwrap();
+        store.unmatched_record("thoi tiet", false, UnixMs(1_000), day).unwrap();
+        store.unmatched_record("lam so #", false, UnixMs(2_000), day).unwrap();
+        store.unmatched_record("lam so #", true, UnixMs(3_000), day).unwrap();
+        let list = store.unmatched_list(10, UnixMs(0)).unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!((list[0].text.as_str(), list[0].count()), ("lam so #", 2));
         assert_eq!(
             (list[0].first_seen_ms, list[0].last_seen_ms, list[0].asked_back),
-            (2_000, 3_000, 1)
+            (UnixMs(2_000), UnixMs(3_000), 1)
         );
-        assert_eq!(store.unmatched_list(10, 2_500).unwrap().len(), 1);
-        assert_eq!(store.unmatched_prune(2_500).unwrap(), 1);
-        assert_eq!(store.unmatched_list(10, 0).unwrap().len(), 1);
-        store.unmatched_record("x", false, 1, 0).unwrap();
-        assert_eq!(store.unmatched_list(10, 0).unwrap().len(), 1, "retention 0 keeps nothing");
+        assert_eq!(store.unmatched_list(10, UnixMs(2_500)).unwrap().len(), 1);
+        assert_eq!(store.unmatched_prune(UnixMs(2_500)).unwrap(), 1);
+        assert_eq!(store.unmatched_list(10, UnixMs(0)).unwrap().len(), 1);
+        store.unmatched_record("x", false, UnixMs(1), 0).unwrap();
+        assert_eq!(
+            store.unmatched_list(10, UnixMs(0)).unwrap().len(),
+            1,
+            "retention 0 keeps nothing"
+        );
     }
 }

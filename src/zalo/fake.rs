@@ -6,6 +6,7 @@
 //! single-use refresh token and the `secret_key` header, the 2,000-character text limit
 //! and at most 5 buttons. Tests can script failures and expire the access token.
 
+use crate::calendar::UnixMs;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,9 +79,9 @@ pub enum SandboxEvent<'a> {
 }
 
 /// A webhook request as Zalo would post it to a sandbox server: the JSON body and the
-/// `X-ZEvent-Signature` header value, stamped `timestamp_ms` (unix milliseconds).
-pub fn sandbox_event(user: &str, event: SandboxEvent, timestamp_ms: i64) -> (String, String) {
-    let timestamp = timestamp_ms.to_string();
+/// `X-ZEvent-Signature` header value, stamped `timestamp`.
+pub fn sandbox_event(user: &str, event: SandboxEvent, timestamp: UnixMs) -> (String, String) {
+    let timestamp = timestamp.get().to_string();
     let body = match event {
         SandboxEvent::Follow => json!({
             "app_id": SANDBOX_APP_ID, "event_name": "follow", "oa_id": "sandbox-oa",
@@ -353,7 +354,7 @@ mod tests {
             (SandboxEvent::Text("Xin chào"), EventKind::UserText, Some("Xin chào")),
             (SandboxEvent::Follow, EventKind::Follow, None),
         ] {
-            let (body, header) = sandbox_event("u1", event, 1_735_693_200_123);
+            let (body, header) = sandbox_event("u1", event, UnixMs(1_735_693_200_123));
             let timestamp = "1735693200123";
             super::super::signature::verify(
                 Some(&header),

@@ -6,6 +6,7 @@
 //! ones are marked failed with Zalo's code and never retried on their own; a rejected
 //! token is refreshed once and the send retried once.
 
+use crate::calendar::UnixMs;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -48,14 +49,14 @@ pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
 }
 
 /// 06:05 Vietnam time (UTC+7, no daylight saving) after `now_ms`.
-pub fn next_morning_ms(now_ms: i64) -> i64 {
+pub fn next_morning_ms(UnixMs(now_ms): UnixMs) -> UnixMs {
     const DAY: i64 = 86_400_000;
     const OFFSET: i64 = crate::calendar::UTC_OFFSET_SECS * 1000;
     const MORNING: i64 = 6 * 3_600_000 + 5 * 60_000;
     let local = now_ms + OFFSET;
     let today_morning = local - local.rem_euclid(DAY) + MORNING;
     let next = if today_morning > local { today_morning } else { today_morning + DAY };
-    next - OFFSET
+    UnixMs(next - OFFSET)
 }
 
 impl Sender {
@@ -159,7 +160,7 @@ impl Sender {
     async fn idle(&self) {
         let now = self.clock.now_ms();
         let wait_ms = match self.store.outbox_next_due_ms() {
-            Ok(Some(at)) => (at - now).clamp(10, 30_000),
+            Ok(Some(at)) => (at - now.get()).clamp(10, 30_000),
             _ => 30_000,
         };
         let _ =
@@ -169,8 +170,9 @@ impl Sender {
     #[tracing::instrument(skip_all, fields(outbox_id = entry.id, user = %crate::privacy::mask_id(&entry.user_id)))]
     async fn attempt(&self, mut entry: OutboxEntry) {
         let now = self.clock.now_ms();
-        metrics::histogram!("cnscd_stage_seconds", "stage" => "dispatched")
-            .record((now - entry.next_attempt_ms.max(entry.created_at_ms)).max(0) as f64 / 1000.0);
+        metrics::histogram!("cnscd_stage_seconds", "stage" => "dispatched").record(
+            (now.get() - entry.next_attempt_ms.max(entry.created_at_ms)).max(0) as f64 / 1000.0,
+        );
         let call = std::time::Instant::now();
         let outcome = self.send_with_refresh(&entry, now).await;
         metrics::histogram!("cnscd_send_call_seconds").record(call.elapsed().as_secs_f64());
@@ -178,11 +180,11 @@ impl Sender {
         if !matches!(outcome, SendOutcome::Night { .. }) {
             entry.attempts += 1;
         }
-        record_send(&outcome, now - entry.created_at_ms);
+        record_send(&outcome, now.get() - entry.created_at_ms);
         match outcome {
             SendOutcome::Sent { message_id } => {
                 entry.status = OutboxStatus::Sent;
-                entry.sent_at_ms = Some(self.clock.now_ms());
+                entry.sent_at_ms = Some(self.clock.now_ms().get());
                 entry.zalo_message_id = message_id;
                 entry.last_error = None;
                 tracing::debug!("message sent");
@@ -190,7 +192,7 @@ impl Sender {
             // Too early, not a failure: try again in the morning.
             SendOutcome::Night { message } => {
                 tracing::info!(%message, "message refused at night; retrying after 06:00");
-                entry.next_attempt_ms = next_morning_ms(now);
+                entry.next_attempt_ms = next_morning_ms(now).get();
                 entry.last_error = Some(SendError { code: NIGHT_CODE, message });
             }
             SendOutcome::Permanent { code, message } => {
@@ -212,7 +214,7 @@ impl Sender {
                 } else {
                     let delay = backoff_ms(entry.attempts, fastrand::f64());
                     tracing::info!(code, %message, attempts = entry.attempts, delay_ms = delay, "send failed, will retry");
-                    entry.next_attempt_ms = now + delay;
+                    entry.next_attempt_ms = now.plus_ms(delay).get();
                 }
             }
         }
@@ -222,7 +224,7 @@ impl Sender {
         }
     }
 
-    async fn send_with_refresh(&self, entry: &OutboxEntry, now_ms: i64) -> SendOutcome {
+    async fn send_with_refresh(&self, entry: &OutboxEntry, now_ms: UnixMs) -> SendOutcome {
         // The web console's test chat user does not exist on Zalo: its replies are read
         // from the outbox and never sent.
         if entry.user_id.starts_with(super::LOCAL_TEST_USER_PREFIX) {
@@ -232,7 +234,7 @@ impl Sender {
         // do not spend a call on it.
         let window_ms = self.config.reply_window_days * 86_400_000;
         if let Ok(Some(user)) = self.store.user(&entry.user_id)
-            && now_ms - user.last_interaction_ms > window_ms
+            && now_ms.get() - user.last_interaction_ms > window_ms
         {
             return SendOutcome::Permanent {
                 code: super::response::code::OUTSIDE_WINDOW,
@@ -249,7 +251,7 @@ impl Sender {
         let outcome = self.client.send_cs(&token, &entry.user_id, &entry.message).await;
         let SendOutcome::TokenRejected { code, message } = outcome else { return outcome };
         tracing::info!(code, %message, "access token rejected; refreshing once");
-        match self.tokens.refresh_after_rejection(&token, now_ms / 1000).await {
+        match self.tokens.refresh_after_rejection(&token, now_ms.to_secs()).await {
             Ok(fresh) => self.client.send_cs(&fresh, &entry.user_id, &entry.message).await,
             Err(e) => {
                 tracing::error!(error = %e, "token refresh failed");
@@ -289,6 +291,7 @@ fn record_send(outcome: &SendOutcome, queued_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::backoff_ms;
+    use crate::calendar::UnixMs;
 
     #[test]
     fn night_refusals_wait_for_the_morning() {
@@ -299,7 +302,7 @@ mod tests {
             (1_795_564_800_000, 1_795_647_900_000), // 25/11 07:00 → 26/11 06:05
         ];
         for (now, want) in cases {
-            assert_eq!(super::next_morning_ms(now), want, "now {now}");
+            assert_eq!(super::next_morning_ms(UnixMs(now)), UnixMs(want), "now {now}");
         }
     }
 

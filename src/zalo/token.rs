@@ -5,6 +5,7 @@
 //! after taking the lock we re-read the store because another task may have rotated
 //! the pair already. Settings only seed the store the first time.
 
+use crate::calendar::UnixSecs;
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
@@ -42,7 +43,7 @@ impl Tokens {
 
     /// Seeds the store from settings when it holds no pair yet. A stored pair always
     /// wins: it may have been rotated since the seed was written.
-    pub async fn seed(&self, zalo: &ZaloSettings, now: i64) -> Result<bool, StoreError> {
+    pub async fn seed(&self, zalo: &ZaloSettings, now: UnixSecs) -> Result<bool, StoreError> {
         if self.store.tokens()?.is_some() {
             return Ok(false);
         }
@@ -74,7 +75,7 @@ impl Tokens {
     pub async fn refresh_after_rejection(
         &self,
         rejected: &str,
-        now: i64,
+        now: UnixSecs,
     ) -> Result<String, TokenError> {
         let _guard = self.refresh_lock.lock().await;
         let pair = self.store.tokens()?.ok_or(TokenError::Missing)?;
@@ -94,10 +95,10 @@ impl Tokens {
 
     /// Refreshes ahead of expiry, and rotates a refresh token older than 60 days
     /// (they live about 3 months). Returns whether a refresh happened.
-    pub async fn refresh_if_due(&self, now: i64) -> Result<bool, TokenError> {
+    pub async fn refresh_if_due(&self, now: UnixSecs) -> Result<bool, TokenError> {
         let due = |pair: &TokenPair| {
-            pair.expires_at.is_some_and(|at| at - now <= self.refresh_before_secs)
-                || now - pair.issued_at > 60 * 86_400
+            pair.expires_at.is_some_and(|at| at.since(now) <= self.refresh_before_secs)
+                || now.since(pair.issued_at) > 60 * 86_400
         };
         match self.store.tokens()? {
             Some(pair) if due(&pair) && !pair.refresh_token.is_empty() => {}
@@ -111,7 +112,7 @@ impl Tokens {
         self.refresh_locked(&pair, now).await.map(|_| true)
     }
 
-    async fn refresh_locked(&self, pair: &TokenPair, now: i64) -> Result<String, TokenError> {
+    async fn refresh_locked(&self, pair: &TokenPair, now: UnixSecs) -> Result<String, TokenError> {
         if pair.refresh_token.is_empty() {
             return Err(TokenError::Missing);
         }
@@ -126,7 +127,7 @@ impl Tokens {
         let new_pair = TokenPair {
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
-            expires_at: Some(now + grant.expires_in_secs),
+            expires_at: Some(now.plus_secs(grant.expires_in_secs)),
             issued_at: now,
         };
         // Durable before use: the old refresh token is already dead at Zalo.

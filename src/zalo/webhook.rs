@@ -5,6 +5,7 @@
 //! acknowledged event survives `kill -9`; Zalo's re-deliveries are deduplicated by
 //! `message.msg_id` (or a hash of the body).
 
+use crate::calendar::UnixMs;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -100,16 +101,19 @@ async fn handle(
         return Err(ApiError::Unauthorized("unknown app_id"));
     }
     let now = state.clock.now_ms();
-    match timestamp.parse::<i64>() {
-        Ok(at) if now - at > state.replay_window_ms => {
+    match timestamp.parse::<i64>().map(UnixMs) {
+        Ok(at) if now.saturating_since(at) > state.replay_window_ms => {
             tracing::warn!(
-                age_ms = now - at,
+                age_ms = now.saturating_since(at),
                 "signed webhook older than the replay window refused"
             );
             return Err(ApiError::Unauthorized("timestamp outside the replay window"));
         }
-        Ok(at) if at - now > MAX_FUTURE_SKEW_MS => {
-            tracing::warn!(ahead_ms = at - now, "signed webhook stamped in the future refused");
+        Ok(at) if at.saturating_since(now) > MAX_FUTURE_SKEW_MS => {
+            tracing::warn!(
+                ahead_ms = at.saturating_since(now),
+                "signed webhook stamped in the future refused"
+            );
             return Err(ApiError::Unauthorized("timestamp outside the replay window"));
         }
         Ok(_) => {}
@@ -138,7 +142,7 @@ async fn handle(
         dedupe_key: dedupe_key(&event, &body),
         user_id,
         event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
-        received_at_ms: now,
+        received_at_ms: now.get(),
         failure: None,
     };
     match state.ingest.accept(entry).await? {

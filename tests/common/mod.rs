@@ -229,6 +229,7 @@ pub fn now_ms_string() -> String {
         .with(|c| c.borrow().clone())
         .unwrap_or_else(|| child_clock().clone())
         .now_ms()
+        .get()
         .to_string()
 }
 

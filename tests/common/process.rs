@@ -42,7 +42,7 @@ impl Service {
             .env("CNSCD__DIALOGS__WATCH", "false")
             // The child is pinned to the tests' date too: its clock starts where the
             // shared child clock is now, so a restart continues the same timeline.
-            .env(cnscd_bot::clock::START_ENV, super::child_clock().now_ms().to_string())
+            .env(cnscd_bot::clock::START_ENV, super::child_clock().now_ms().get().to_string())
             .env("CNSCD__REPORTS__REMINDERS", "false")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -21,6 +21,7 @@
 //! Report keys sort by type, period, team, version: a period's reports are one prefix
 //! scan (the admin queries), and all versions of one team's report are adjacent.
 
+use crate::calendar::UnixSecs;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
@@ -118,8 +119,8 @@ impl Store {
         &self,
         unit: &str,
         name: &str,
-        expected_from: Option<i64>,
-        now: i64,
+        expected_from: Option<UnixSecs>,
+        now: UnixSecs,
     ) -> Result<Team, StoreError> {
         let team = self.insert_team(unit, name, expected_from, now)?;
         self.flush_blocking()?;
@@ -131,8 +132,8 @@ impl Store {
         &self,
         unit: &str,
         name: &str,
-        expected_from: Option<i64>,
-        now: i64,
+        expected_from: Option<UnixSecs>,
+        now: UnixSecs,
     ) -> Result<Team, StoreError> {
         let tree = self.reports_tree();
         let next = tree.update_and_fetch(b"seq/team", |old| {

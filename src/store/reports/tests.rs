@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::calendar::UnixSecs;
 use crate::reports::model::{Role, UnitKind};
 use crate::reports::value::Value;
 
@@ -15,7 +16,7 @@ fn version(team: u64, v: u32, event: &str) -> ReportVersion {
         definition: "d".into(),
         values: BTreeMap::new(),
         submitted_by: "u".into(),
-        submitted_at: 1,
+        submitted_at: UnixSecs(1),
         on_time: true,
         source_event: event.into(),
         withdrawn_at: None,
@@ -40,8 +41,8 @@ fn teams_get_small_sequential_ids() {
         replaced_by: None,
     };
     store.put_report_units(&[unit]).unwrap();
-    assert_eq!(store.create_team("1", "A", None, 0).unwrap().id, 1);
-    assert_eq!(store.create_team("1", "B", None, 0).unwrap().id, 2);
+    assert_eq!(store.create_team("1", "A", None, UnixSecs(0)).unwrap().id, 1);
+    assert_eq!(store.create_team("1", "B", None, UnixSecs(0)).unwrap().id, 2);
     assert_eq!(store.report_teams().unwrap().len(), 2);
     assert_eq!(store.report_units().unwrap().len(), 1);
 }
@@ -65,7 +66,7 @@ fn versions_never_collide_and_current_skips_withdrawn() {
         .unwrap();
     assert_eq!(store.current_reports().unwrap()[0].version, 2);
     let mut withdrawn = version(1, 2, "e3");
-    withdrawn.withdrawn_at = Some(5);
+    withdrawn.withdrawn_at = Some(UnixSecs(5));
     store.commit_report_writes("u", &last("e4"), &[ReportWrite::UpdateReport(withdrawn)]).unwrap();
     assert_eq!(store.current_reports().unwrap()[0].version, 1);
     assert_eq!(store.report_history(1, "thang", "2026-10").unwrap().len(), 2);
@@ -84,16 +85,19 @@ fn an_invite_is_used_once() {
         team: Some(1),
         unit: None,
         role: Role::Member,
-        created_at: 0,
-        expires_at: 10,
+        created_at: UnixSecs(0),
+        expires_at: UnixSecs(10),
         created_by: "admin-api".into(),
         used_by: None,
         used_at: None,
     };
     assert!(store.add_report_invite(&invite).unwrap());
     assert!(!store.add_report_invite(&invite).unwrap());
-    let consume =
-        |user: &str| ReportWrite::ConsumeInvite { code: "ABC234".into(), user: user.into(), at: 1 };
+    let consume = |user: &str| ReportWrite::ConsumeInvite {
+        code: "ABC234".into(),
+        user: user.into(),
+        at: UnixSecs(1),
+    };
     store.commit_report_writes("a", &last("1"), &[consume("a")]).unwrap();
     // The same user again (a replay) is fine; someone else is refused.
     store.commit_report_writes("a", &last("2"), &[consume("a")]).unwrap();
@@ -154,7 +158,7 @@ fn rollups_equal_a_recompute_after_random_submits_amendments_and_withdrawals() {
                     0..=2 if !versions.is_empty() => {
                         let i = rng.usize(0..versions.len());
                         if versions[i].withdrawn_at.is_none() {
-                            versions[i].withdrawn_at = Some(step);
+                            versions[i].withdrawn_at = Some(UnixSecs(step));
                             writes.push(ReportWrite::UpdateReport(versions[i].clone()));
                         }
                     }
