@@ -115,7 +115,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     build_with_clock(settings, Clock::for_service()).await
 }
 
-/// Builds the whole service reading `clock` for every date and time.
+/// Builds the whole service reading `clock` for every date and time. Each phase is a
+/// function below, in the order the service needs them.
 pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::Result<App> {
     // Installs the process-wide metrics recorder before anything records.
     crate::telemetry::metrics();
@@ -126,9 +127,62 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     if settings.server.public_url.trim().is_empty() {
         settings.server.public_url = format!("http://{addr}");
     }
-
     let sandbox =
         if settings.is_sandbox() { Some(start_sandbox(&mut settings, addr).await?) } else { None };
+    let store = open_store(&settings, &clock, sandbox.is_some())?;
+    let stop = Shutdown::new();
+    let (tokens, sender_wake) = start_zalo(&settings, &store, &clock, &stop).await?;
+    stop.track_task(tokio::spawn(crate::store::prune::run(
+        store.clone(),
+        retention(&settings.store),
+        clock.clone(),
+        stop.clone(),
+    )));
+    let (dialogs, watcher) = load_dialogs(&settings, &clock, sandbox.is_none(), &stop);
+    let (reporting, handoff) = start_teams(&settings, &store, &clock, &sender_wake, &stop)?;
+    let conversation = Conversation::new(
+        store.clone(),
+        dialogs.clone(),
+        reporting.clone(),
+        sender_wake.clone(),
+        clock.clone(),
+    )
+    .with_handoff(handoff.clone());
+    let ingest = pipeline::start(
+        store.clone(),
+        conversation,
+        settings.workers.shards,
+        settings.workers.paused,
+        &stop,
+    )?;
+    let state = AppState {
+        webhook: WebhookState {
+            app_id: settings.zalo.app_id.clone(),
+            oa_secret: settings.zalo.oa_secret_key.clone(),
+            ingest: Arc::new(ingest),
+            clock: clock.clone(),
+            replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
+        },
+        admin_token: settings.admin.token.clone(),
+        sender_wake,
+        store,
+        dialogs,
+        reporting,
+        handoff,
+        clock,
+        tokens,
+    };
+    let router =
+        http_stack(router(state.clone(), &settings, sandbox.is_some()), &settings, &sandbox);
+    tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
+    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+    let limits = connection_limits(&settings);
+    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace, limits })
+}
+
+/// Refuses half-configured credentials, then opens the store (in the sandbox, with the
+/// fake's token pair).
+fn open_store(settings: &Settings, clock: &Clock, sandbox: bool) -> anyhow::Result<Store> {
     let missing = settings.missing_credentials();
     if !missing.is_empty() {
         bail!(
@@ -136,10 +190,9 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             missing.join(", ")
         );
     }
-
     let store = Store::open_with_cache(&settings.store.path, settings.store.cache_mb << 20)
         .with_context(|| format!("opening store at {}", settings.store.path.display()))?;
-    if sandbox.is_some() {
+    if sandbox {
         // A kept sandbox store may hold tokens of an earlier fake; this run's fake
         // knows only its seed pair.
         store.put_tokens_blocking(&crate::store::TokenPair {
@@ -149,6 +202,17 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             issued_at: clock.now_secs(),
         })?;
     }
+    Ok(store)
+}
+
+/// The Zalo side: client, token pair (seeded from settings, refreshed ahead of expiry)
+/// and the sender on its own thread. Returns the tokens and the sender's wake-up.
+async fn start_zalo(
+    settings: &Settings,
+    store: &Store,
+    clock: &Clock,
+    stop: &Shutdown,
+) -> anyhow::Result<(Tokens, Arc<tokio::sync::Notify>)> {
     let zalo = &settings.zalo;
     let client = ZaloClient::new(
         &zalo.api_base,
@@ -166,7 +230,6 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             "no Zalo token pair stored: replies stay queued until an admin sets one (`cnscd-bot tokens set`)"
         );
     }
-
     let sender = Sender::new(
         store.clone(),
         client,
@@ -180,7 +243,6 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         clock.clone(),
     );
     let sender_wake = sender.waker();
-    let stop = Shutdown::new();
     // The sender gets its own thread and runtime: draining a backlog must never take
     // the runtime threads that answer Zalo's webhooks within their 2-second budget.
     let sender_stop = stop.clone();
@@ -196,13 +258,17 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         clock.clone(),
         stop.clone(),
     )));
-    stop.track_task(tokio::spawn(crate::store::prune::run(
-        store.clone(),
-        retention(&settings.store),
-        clock.clone(),
-        stop.clone(),
-    )));
+    Ok((tokens, sender_wake))
+}
 
+/// The dialogs, reloaded daily and (with `dialogs.watch`) on file changes; warns loudly
+/// when a live OA still shows the example local facts.
+fn load_dialogs(
+    settings: &Settings,
+    clock: &Clock,
+    live: bool,
+    stop: &Shutdown,
+) -> (Registry, Option<WatcherGuard>) {
     let dialogs = Registry::load(
         &settings.dialogs.dir,
         RegistryOptions {
@@ -213,7 +279,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             ..RegistryOptions::default()
         },
     );
-    if sandbox.is_none() {
+    if live {
         let placeholders = dialogs.status().placeholders;
         if !placeholders.is_empty() {
             tracing::warn!(
@@ -233,6 +299,22 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     } else {
         None
     };
+    stop.track_task(abort_on_stop(
+        tokio::spawn(reload_dialogs_daily(dialogs.clone())),
+        stop.clone(),
+    ));
+    (dialogs, watcher)
+}
+
+/// Team reports (with their reminders) and the citizen → team hand-off (with its
+/// escalation scheduler).
+fn start_teams(
+    settings: &Settings,
+    store: &Store,
+    clock: &Clock,
+    sender_wake: &Arc<tokio::sync::Notify>,
+    stop: &Shutdown,
+) -> anyhow::Result<(crate::reports_runtime::Reporting, crate::handoff_runtime::Handoff)> {
     let report_settings = crate::reports_runtime::ReportSettings {
         reply_window_days: settings.zalo.reply_window_days,
         public_url: settings.public_url(),
@@ -243,10 +325,6 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     if let Some(reminders) = reporting.spawn_reminders(sender_wake.clone()) {
         stop.track_task(abort_on_stop(reminders, stop.clone()));
     }
-    stop.track_task(abort_on_stop(
-        tokio::spawn(reload_dialogs_daily(dialogs.clone())),
-        stop.clone(),
-    ));
     let handoff = crate::handoff_runtime::Handoff::new(
         store.clone(),
         crate::handoff_runtime::HandoffSettings {
@@ -258,52 +336,26 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     if let Some(scheduler) = handoff.spawn_scheduler(sender_wake.clone()) {
         stop.track_task(abort_on_stop(scheduler, stop.clone()));
     }
-    let conversation = Conversation::new(
-        store.clone(),
-        dialogs.clone(),
-        reporting.clone(),
-        sender_wake.clone(),
-        clock.clone(),
-    )
-    .with_handoff(handoff.clone());
-    let ingest = pipeline::start(
-        store.clone(),
-        conversation,
-        settings.workers.shards,
-        settings.workers.paused,
-        &stop,
-    )?;
+    Ok((reporting, handoff))
+}
 
-    let state = AppState {
-        webhook: WebhookState {
-            app_id: settings.zalo.app_id.clone(),
-            oa_secret: settings.zalo.oa_secret_key.clone(),
-            ingest: Arc::new(ingest),
-            clock: clock.clone(),
-            replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
-        },
-        admin_token: settings.admin.token.clone(),
-        sender_wake,
-        store,
-        dialogs,
-        reporting,
-        handoff,
-        clock,
-        tokens,
+/// The layers every route gets: a request timeout, and spans that carry the path only
+/// (a query string may hold a token) and a request id; plus the sandbox's inspector.
+fn http_stack(router: Router, settings: &Settings, sandbox: &Option<FakeZalo>) -> Router {
+    let router = match sandbox {
+        Some(fake) => router.merge(fake.inspect_router()),
+        None => router,
     };
-    let mut router = router(state.clone(), &settings, sandbox.is_some());
-    if let Some(fake) = &sandbox {
-        router = router.merge(fake.inspect_router());
-    }
-    // Spans carry the path only (a query string may hold a token) and a request id.
-    let router = router
+    router
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.server.request_timeout_secs.max(1)),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span));
-    tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");
-    let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        .layer(TraceLayer::new_for_http().make_span_with(crate::hardening::request_span))
+}
+
+/// Connection limits, raising the open-file limit to fit them where allowed.
+fn connection_limits(settings: &Settings) -> crate::server::Limits {
     let limits = crate::server::Limits {
         header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_secs.max(1)),
         max_connections: settings.server.max_connections,
@@ -317,7 +369,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
             "open-file limit is below the connection cap"
         );
     }
-    Ok(App { listener, router, addr, sandbox, state, _watcher: watcher, stop, grace, limits })
+    limits
 }
 
 async fn start_sandbox(settings: &mut Settings, addr: SocketAddr) -> anyhow::Result<FakeZalo> {
