@@ -461,6 +461,17 @@ mod tests {
         }
     }
 
+    /// Team 7 of village V1 (in `sample_units`).
+    fn team_7(name: &str) -> Team {
+        Team {
+            id: 7,
+            unit: "V1".into(),
+            name: name.into(),
+            created_at: UnixSecs(0),
+            expected_from: None,
+        }
+    }
+
     #[test]
     fn plain_sheets_render_as_csv_and_xlsx() {
         let sheet = Sheet {
@@ -480,13 +491,7 @@ mod tests {
         let h = Hierarchy::new(&units);
         let d = defs();
         let report = d.get(None).unwrap();
-        let team = Team {
-            id: 7,
-            unit: "V1".into(),
-            name: "Tổ CNSCĐ thôn Đông".into(),
-            created_at: UnixSecs(0),
-            expected_from: None,
-        };
+        let team = team_7("Tổ CNSCĐ thôn Đông");
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
         let names: HashMap<&str, &str> = [("u1", "Chị Lan")].into_iter().collect();
         let mut values = BTreeMap::new();
@@ -516,13 +521,7 @@ mod tests {
         let h = Hierarchy::new(&units);
         let d = defs();
         let report = d.get(None).unwrap();
-        let team = Team {
-            id: 7,
-            unit: "V1".into(),
-            name: "Tổ <Đông> & Tây".into(),
-            created_at: UnixSecs(0),
-            expected_from: None,
-        };
+        let team = team_7("Tổ <Đông> & Tây");
         let teams: HashMap<u64, &Team> = [(7, &team)].into_iter().collect();
         let names: HashMap<&str, &str> = HashMap::new();
         let mut values = BTreeMap::new();

@@ -429,16 +429,11 @@ fn workbook_xml(names: &[String], filters: &[Option<String>]) -> String {
     xml
 }
 
+/// Text for a double-quoted attribute: escaped as element text, and `"` as well.
 fn push_attribute(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
+    let mut escaped = String::new();
+    push_escaped(&mut escaped, text);
+    out.push_str(&escaped.replace('"', "&quot;"));
 }
 
 fn workbook_rels(sheets: usize) -> String {
