@@ -7,6 +7,7 @@
 //! and at most 5 buttons. Tests can script failures and expire the access token.
 
 use crate::calendar::UnixMs;
+use crate::zalo::response::code;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -248,7 +249,7 @@ async fn send_cs(State(fake): State<FakeZalo>, headers: HeaderMap, body: String)
     state.send_calls += 1;
     let token = headers.get("access_token").and_then(|v| v.to_str().ok()).unwrap_or("");
     if token.is_empty() || token != state.access_token {
-        return api_error(-216, "Access token is invalid");
+        return api_error(code::TOKEN_INVALID, "Access token is invalid");
     }
     if let Some(failure) = state.failures.pop_front() {
         return match failure {
@@ -259,10 +260,10 @@ async fn send_cs(State(fake): State<FakeZalo>, headers: HeaderMap, body: String)
         };
     }
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
-        return api_error(-201, "body is invalid!");
+        return api_error(code::INVALID_USER, "body is invalid!");
     };
     let Some(user_id) = body.pointer("/recipient/user_id").and_then(Value::as_str) else {
-        return api_error(-201, "user_id is invalid!");
+        return api_error(code::INVALID_USER, "user_id is invalid!");
     };
     let message = body.get("message").cloned().unwrap_or(Value::Null);
     let text_len = message.get("text").and_then(Value::as_str).map_or(0, |t| t.chars().count());
