@@ -117,7 +117,7 @@ impl Workbook {
     }
 }
 
-/// Writes one sheet's rows; `row` … `end_row` per line, cells left to right.
+/// Writes one sheet's rows: `start_row` … `end_row` per line, cells left to right.
 pub struct SheetWriter<'w> {
     book: &'w mut Workbook,
     xml: String,
