@@ -27,7 +27,7 @@ fn text(step: &cnscd_bot::dialog::Step) -> String {
 fn reload_swaps_only_valid_sets_and_rollback_restores_the_previous() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     let v1 = registry.status().version.expect("v1 loaded");
     assert_eq!(registry.reload(), ReloadOutcome::Unchanged { version: v1.clone() });
 
@@ -62,7 +62,7 @@ fn reload_swaps_only_valid_sets_and_rollback_restores_the_previous() {
 fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     let at_menu = registry
         .step(None, &Input::Follow, cnscd_bot::calendar::UnixSecs(100))
         .session
@@ -99,7 +99,7 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
 fn a_broken_folder_still_answers_with_an_apology() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), BROKEN);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     assert!(registry.status().version.is_none());
     let step =
         registry.step(None, &Input::Text("xin chào".into()), cnscd_bot::calendar::UnixSecs(1));
@@ -107,7 +107,7 @@ fn a_broken_folder_still_answers_with_an_apology() {
     assert_eq!(step.replies[0].text, NO_DIALOGS_REPLY);
     assert_eq!(registry.rollback(), Err(RollbackError::NoPrevious));
 
-    let missing = Registry::load(&dir.path().join("khong_co"), RegistryOptions::default());
+    let missing = Registry::load(&dir.path().join("khong_co"), pinned());
     assert_eq!(missing.status().last_reload.expect("attempt").errors[0].code, "io");
 }
 
@@ -115,7 +115,7 @@ fn a_broken_folder_still_answers_with_an_apology() {
 async fn watcher_reloads_after_a_file_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     let v1 = registry.status().version;
     let _guard = registry.spawn_watcher().expect("watcher");
     write(dir.path(), MENU_V2);
@@ -146,7 +146,7 @@ async fn call(app: axum::Router, method: &str, uri: &str) -> (StatusCode, serde_
 async fn admin_routes_report_reload_and_roll_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     let app = || cnscd_bot::admin::dialogs::router().with_state(registry.clone());
 
     let (status, body) = call(app(), "GET", "/admin/api/dialogs").await;
@@ -177,7 +177,7 @@ async fn admin_routes_report_reload_and_roll_back() {
 async fn sighup_reloads() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), MENU_V1);
-    let registry = Registry::load(dir.path(), RegistryOptions::default());
+    let registry = Registry::load(dir.path(), pinned());
     let v1 = registry.status().version;
     // Changed before the watcher starts, so only the signal can pick it up.
     write(dir.path(), MENU_V2);
@@ -189,4 +189,13 @@ async fn sighup_reloads() {
     assert!(status.success());
     let changed = version_changes(&registry, v1).await;
     assert!(changed, "SIGHUP should reload within 5 s");
+}
+
+/// Options on a fixed date (fact review dates are read against the clock), so these
+/// tests do not depend on the day they run.
+fn pinned() -> RegistryOptions {
+    RegistryOptions {
+        clock: cnscd_bot::clock::Clock::starting_at_vn(2026, 6, 15, 10, 0),
+        ..RegistryOptions::default()
+    }
 }
