@@ -111,9 +111,10 @@ impl Conversation {
         };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
-        // No flush here: the sender flushes before it sends anything, so a reply never
-        // leaves before the step that produced it is durable (a crash before that
-        // replays the event instead), and one flush covers many events.
+        // `complete` returned once the step was durable (journal), and only then let the
+        // sender see its replies; a crash before that replays the event instead. Report
+        // and hand-off writes are not in the journal: the store marks them, and the
+        // sender flushes sled before it sends anything queued after them.
         self.sender_wake.notify_one();
         Ok(())
     }

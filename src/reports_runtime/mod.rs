@@ -7,7 +7,8 @@
 //! - `reminders`: the scheduler task.
 //!
 //! Invariant: a report is confirmed to the member only after it is on disk — the reply is
-//! queued after the report commit and the sender flushes the store before sending — and
+//! queued after the report commit, which marks the store unflushed, and the sender
+//! flushes a marked store before sending — and
 //! a replayed webhook event never writes twice (see `store::reports::LastEvent`).
 
 mod admin_chat;

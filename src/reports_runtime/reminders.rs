@@ -71,7 +71,8 @@ impl Reporting {
                 metrics::counter!("cnscd_reminders_sent_total").increment(1);
             }
         }
-        // No flush: `enqueue_once` is atomic, and the sender flushes before sending.
+        // No flush: `enqueue_once` is atomic and marks the store, which the sender
+        // flushes before sending.
         Ok(queued)
     }
 }

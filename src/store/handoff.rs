@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// Applies `writes`, records `last` for `user` (when given) and queues `outgoing`,
-    /// atomically. Not flushed: the sender flushes before it sends anything.
+    /// atomically. Not flushed: marked, so the sender flushes before it sends anything.
     pub fn commit_handoff(
         &self,
         user: Option<&str>,
@@ -123,8 +123,8 @@ impl Store {
         for o in outgoing {
             entries.extend(self.new_outbox_entries(&o.user_id, &o.messages, now_ms)?);
         }
-        let result = (&self.handoff, &self.outbox, &self.outbox_pending, &self.outbox_queue)
-            .transaction(|(tree, out, pending, queue)| {
+        let result =
+            (&self.handoff, &self.outbox, &self.outbox_queue).transaction(|(tree, out, queue)| {
                 let abort = |why| ConflictableTransactionError::Abort(CommitError::Conflict(why));
                 for write in writes {
                     match write {
@@ -161,11 +161,14 @@ impl Store {
                 if let (Some(user), Some(last)) = (user, last) {
                     tree.insert(format!("last/{user}").as_bytes(), to_json(last))?;
                 }
-                outbox::insert_new(out, pending, queue, &entries)?;
+                outbox::insert_new(out, queue, &entries)?;
                 Ok(())
             });
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.note_unflushed_write();
+                Ok(self.resync_due(entries.iter().map(|e| (e.user_id.as_str(), e.id)))?)
+            }
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e).into()),
         }

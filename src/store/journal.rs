@@ -16,6 +16,10 @@
 //! seals a log buffer and hands it to sled's I/O threads) than a line in a file that is
 //! synced anyway for the webhooks.
 //!
+//! Processed events' steps ride in it too (`step.rs`): the worker writes the step to
+//! sled with plain writes and appends its line; the line makes the step durable, and
+//! replaces a sled transaction plus a sled flush before sending.
+//!
 //! A checkpoint never stalls the appends: the writer renames the file to
 //! `<journal>.old`, goes on in a fresh file, and a helper thread flushes sled and then
 //! deletes the old file (a sled flush under load takes tens of milliseconds, and every
@@ -32,14 +36,18 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use serde_json::value::RawValue;
+
 use super::keys::u64_key;
+use super::step::{Step, StepRecord, Trees as StepTrees};
 use super::{InboxEntry, OutboxEntry, StoreError};
 
 /// Checkpoint when the journal grows past this size or age.
 const CHECKPOINT_BYTES: u64 = 4 << 20;
 const CHECKPOINT_AGE: Duration = Duration::from_secs(5);
 
-/// One line of the journal: an acknowledged event (`seq` + `entry`) or a send result.
+/// One line of the journal, as read back: an acknowledged event (`seq` + `entry`), a
+/// send result, or a processed event's writes (`seq` + `step`, see `step.rs`).
 #[derive(Serialize, Deserialize)]
 struct Record {
     #[serde(default)]
@@ -49,11 +57,83 @@ struct Record {
     /// The outbox entry as it stands after a send attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     result: Option<OutboxEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    step: Option<StepRecord>,
+}
+
+/// The same line as written: values already serialised by the caller are embedded as
+/// they are, so the journal thread neither serialises nor escapes anything twice.
+#[derive(Serialize)]
+struct RecordOut<'a> {
+    #[serde(skip_serializing_if = "is_zero")]
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<&'a StepRecord>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl RecordOut<'_> {
+    fn line(&self) -> Result<Vec<u8>, StoreError> {
+        let mut line = serde_json::to_vec(self)
+            .map_err(|source| StoreError::Corrupt { tree: "journal", source })?;
+        line.push(b'\n');
+        Ok(line)
+    }
+}
+
+fn raw_json(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
+    let text = std::str::from_utf8(json)
+        .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    RawValue::from_string(text.to_owned())
+        .map_err(|source| StoreError::Corrupt { tree: "journal", source })
+}
+
+/// What the journal thread writes to sled once a line is on disk.
+enum Apply {
+    /// A step was written by its worker before its line (see `step.rs`).
+    Nothing,
+    Event {
+        seq: u64,
+        json: Vec<u8>,
+        dedupe_key: String,
+        received_at_ms: i64,
+    },
+    Result {
+        entry: Box<OutboxEntry>,
+        json: Vec<u8>,
+    },
+}
+
+/// How the caller waits: a task on the runtime, or a worker thread.
+enum Done {
+    Async(oneshot::Sender<Result<(), String>>),
+    Blocking(mpsc::SyncSender<Result<(), String>>),
+}
+
+impl Done {
+    fn send(self, result: Result<(), String>) {
+        match self {
+            Done::Async(tx) => {
+                let _ = tx.send(result);
+            }
+            Done::Blocking(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
 }
 
 struct Job {
-    record: Record,
-    done: oneshot::Sender<Result<(), String>>,
+    line: Vec<u8>,
+    apply: Apply,
+    done: Done,
 }
 
 #[derive(Clone)]
@@ -66,7 +146,20 @@ pub struct Target {
     pub db: sled::Db,
     pub seen: sled::Tree,
     pub inbox: sled::Tree,
+    pub sessions: sled::Tree,
+    pub users: sled::Tree,
     pub outbox: super::outbox::OutboxTrees,
+}
+
+impl Target {
+    fn step_trees(&self) -> StepTrees {
+        StepTrees {
+            inbox: self.inbox.clone(),
+            sessions: self.sessions.clone(),
+            users: self.users.clone(),
+            outbox: self.outbox.clone(),
+        }
+    }
 }
 
 impl Journal {
@@ -83,8 +176,8 @@ impl Journal {
         replayed += replay(&mut file, path, &target)?;
         if replayed > 0 {
             tracing::info!(
-                events = replayed,
-                "replayed acknowledged events from the inbox journal"
+                records = replayed,
+                "replayed acknowledged events, steps and send results from the inbox journal"
             );
         }
         let mut segments = Segments { path: path.to_owned(), flushing: None };
@@ -97,26 +190,59 @@ impl Journal {
     }
 
     /// Appends and syncs the event, then applies it to sled. Returns once durable.
-    pub async fn append(&self, seq: u64, entry: InboxEntry) -> Result<(), StoreError> {
-        self.write(Record { seq, entry: Some(entry), result: None }).await
+    pub async fn append(&self, seq: u64, entry: &InboxEntry) -> Result<(), StoreError> {
+        let json = super::to_json(entry);
+        let line =
+            RecordOut { seq, entry: Some(&raw_json(&json)?), result: None, step: None }.line()?;
+        let apply = Apply::Event {
+            seq,
+            json,
+            dedupe_key: entry.dedupe_key.clone(),
+            received_at_ms: entry.received_at_ms,
+        };
+        self.write_async(line, apply).await
     }
 
     /// Appends and syncs a send result, then writes it to the outbox. Returns once
     /// durable.
     pub async fn append_result(&self, entry: OutboxEntry) -> Result<(), StoreError> {
-        self.write(Record { seq: 0, entry: None, result: Some(entry) }).await
+        let json = super::to_json(&entry);
+        let line = RecordOut { seq: 0, entry: None, result: Some(&raw_json(&json)?), step: None }
+            .line()?;
+        self.write_async(line, Apply::Result { entry: Box::new(entry), json }).await
     }
 
-    async fn write(&self, record: Record) -> Result<(), StoreError> {
+    /// Appends and syncs a step the calling worker has just written to sled. Blocks
+    /// the calling (worker) thread until it is durable.
+    pub(super) fn append_step_blocking(
+        &self,
+        seq: u64,
+        step: &StepRecord,
+    ) -> Result<(), StoreError> {
+        let line = RecordOut { seq, entry: None, result: None, step: Some(step) }.line()?;
+        let (done, wait) = mpsc::sync_channel(1);
+        self.tx
+            .send(Job { line, apply: Apply::Nothing, done: Done::Blocking(done) })
+            .map_err(|_| StoreError::FlushAborted)?;
+        outcome(wait.recv().ok())
+    }
+
+    async fn write_async(&self, line: Vec<u8>, apply: Apply) -> Result<(), StoreError> {
         let (done, wait) = oneshot::channel();
-        self.tx.send(Job { record, done }).map_err(|_| StoreError::FlushAborted)?;
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => {
-                Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(message))))
-            }
-            Err(_) => Err(StoreError::FlushAborted),
+        self.tx
+            .send(Job { line, apply, done: Done::Async(done) })
+            .map_err(|_| StoreError::FlushAborted)?;
+        outcome(wait.await.ok())
+    }
+}
+
+fn outcome(received: Option<Result<(), String>>) -> Result<(), StoreError> {
+    match received {
+        Some(Ok(())) => Ok(()),
+        Some(Err(message)) => {
+            Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(message))))
         }
+        None => Err(StoreError::FlushAborted),
     }
 }
 
@@ -148,7 +274,7 @@ fn writer(mut file: File, mut segments: Segments, target: Target, rx: mpsc::Rece
             tracing::error!(error = %e, "inbox journal write failed");
         }
         for job in jobs {
-            let _ = job.done.send(result.clone());
+            job.done.send(result.clone());
         }
         let big = file.metadata().map(|m| m.len() > CHECKPOINT_BYTES).unwrap_or(false);
         if big || since_checkpoint.elapsed() > CHECKPOINT_AGE {
@@ -251,34 +377,59 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 }
 
 fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), String> {
-    let mut buf = Vec::with_capacity(jobs.len() * 512);
+    let mut buf = Vec::with_capacity(jobs.iter().map(|j| j.line.len()).sum());
     for job in jobs {
-        serde_json::to_writer(&mut buf, &job.record).map_err(|e| e.to_string())?;
-        buf.push(b'\n');
+        buf.extend_from_slice(&job.line);
     }
     file.write_all(&buf).map_err(|e| e.to_string())?;
     file.sync_data().map_err(|e| e.to_string())?;
     for job in jobs {
-        apply(target, &job.record, false).map_err(|e| e.to_string())?;
+        match &job.apply {
+            Apply::Nothing => {}
+            Apply::Event { seq, json, dedupe_key, received_at_ms } => {
+                apply_event(target, *seq, json, dedupe_key, *received_at_ms)
+                    .map_err(|e| e.to_string())?;
+            }
+            Apply::Result { entry, json } => {
+                target.outbox.record_result(entry, json).map_err(|e| e.to_string())?;
+            }
+        }
     }
     Ok(())
 }
 
-/// Records the event in sled (not flushed: the journal holds it until a checkpoint).
-///
 /// The inbox entry goes first: sled recovers a prefix of its log, so if the `seen` mark
 /// survived a crash the inbox entry (or its later removal by processing) did too, and
 /// replay may safely skip every record whose mark is present.
-///
-/// A send result is written like `Store::outbox_save`; on replay only over an entry
-/// that is still pending (a later change, such as an admin's retry, is not undone).
-fn apply(target: &Target, record: &Record, replaying: bool) -> Result<(), StoreError> {
+fn apply_event(
+    target: &Target,
+    seq: u64,
+    json: &[u8],
+    dedupe_key: &str,
+    received_at_ms: i64,
+) -> Result<(), StoreError> {
+    target.inbox.insert(u64_key(seq), json)?;
+    target.seen.insert(dedupe_key.as_bytes(), &received_at_ms.to_be_bytes())?;
+    Ok(())
+}
+
+/// Applies a record read back on start-up (sled is not flushed: the journal holds it
+/// until a checkpoint). A send result is written only over an entry that is still
+/// pending (a later change, such as an admin's retry, is not undone); a step only if
+/// its inbox entry is still there (see `step.rs`).
+fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
     if let Some(entry) = &record.entry {
-        target.inbox.insert(u64_key(record.seq), super::to_json(entry))?;
-        target.seen.insert(entry.dedupe_key.as_bytes(), &entry.received_at_ms.to_be_bytes())?;
+        let json = super::to_json(entry);
+        apply_event(target, record.seq, &json, &entry.dedupe_key, entry.received_at_ms)?;
     }
     if let Some(result) = &record.result {
-        target.outbox.save(result, replaying)?;
+        target.outbox.save(result, true)?;
+    }
+    if let Some(step) = &record.step {
+        let trees = target.step_trees();
+        let step = Step::from_record(record.seq, step)?;
+        step.write_plain(&trees)?;
+        step.publish(&trees)?;
     }
     Ok(())
 }
@@ -319,12 +470,13 @@ fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreE
                     line: line_no,
                     reason: e.to_string(),
                 })?;
-            let missing = match &record.entry {
-                Some(entry) => target.seen.get(entry.dedupe_key.as_bytes())?.is_none(),
-                None => record.result.is_some(),
+            let missing = match (&record.entry, &record.step) {
+                (Some(entry), _) => target.seen.get(entry.dedupe_key.as_bytes())?.is_none(),
+                (None, Some(_)) => target.inbox.get(u64_key(record.seq))?.is_some(),
+                (None, None) => record.result.is_some(),
             };
             if missing {
-                apply(target, &record, true)?;
+                apply(target, &record)?;
                 replayed += 1;
             }
         }
@@ -362,6 +514,8 @@ mod tests {
         Target {
             seen: db.open_tree("seen").unwrap(),
             inbox: db.open_tree("inbox").unwrap(),
+            sessions: db.open_tree("sessions").unwrap(),
+            users: db.open_tree("users").unwrap(),
             outbox: super::super::outbox::OutboxTrees::open(&db).unwrap(),
             db,
         }
@@ -373,13 +527,16 @@ mod tests {
                 db: self.db.clone(),
                 seen: self.seen.clone(),
                 inbox: self.inbox.clone(),
+                sessions: self.sessions.clone(),
+                users: self.users.clone(),
                 outbox: super::super::outbox::OutboxTrees::open(&self.db).unwrap(),
             }
         }
     }
 
     fn line(seq: u64, key: &str) -> String {
-        serde_json::to_string(&Record { seq, entry: Some(entry(key)), result: None }).unwrap()
+        serde_json::to_string(&Record { seq, entry: Some(entry(key)), result: None, step: None })
+            .unwrap()
             + "\n"
     }
 
@@ -405,7 +562,9 @@ mod tests {
         target.outbox.save_new(&entry(1, OutboxStatus::Pending));
         target.outbox.save_new(&entry(2, OutboxStatus::Failed));
         let result = |e: OutboxEntry| {
-            serde_json::to_string(&Record { seq: 0, entry: None, result: Some(e) }).unwrap() + "\n"
+            serde_json::to_string(&Record { seq: 0, entry: None, result: Some(e), step: None })
+                .unwrap()
+                + "\n"
         };
         let path = dir.path().join("j");
         let text = result(entry(1, OutboxStatus::Sent))
@@ -418,6 +577,67 @@ mod tests {
         assert_eq!(status(1), Some(OutboxStatus::Sent));
         assert_eq!(status(2), Some(OutboxStatus::Failed), "not undone");
         assert_eq!(status(3), None, "not brought back");
+    }
+
+    fn step_line(seq: u64, session: &str, entry_id: u64) -> String {
+        use super::super::step::{PreparedEntry, Step};
+        use super::super::{OutboxEntry, OutboxStatus};
+        let outbox = OutboxEntry {
+            id: entry_id,
+            user_id: "u".into(),
+            message: serde_json::json!({"text": "reply"}),
+            status: OutboxStatus::Pending,
+            attempts: 0,
+            created_at_ms: 1,
+            next_attempt_ms: 1,
+            last_error: None,
+            sent_at_ms: None,
+            zalo_message_id: None,
+        };
+        let step = Step {
+            seq,
+            user_id: "u".into(),
+            session: Some(Some(session.as_bytes().to_vec())),
+            user: Some(br#"{"last_interaction_ms":1}"#.to_vec()),
+            entries: vec![PreparedEntry::new(&outbox)],
+        };
+        let record = step.to_record().unwrap();
+        let line = RecordOut { seq, entry: None, result: None, step: Some(&record) }.line();
+        String::from_utf8(line.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_step_whose_inbox_entry_is_still_there_is_written_again_on_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        // A crash after the event was in sled and part of its step was written.
+        target.inbox.insert(u64_key(5), &b"{}"[..]).unwrap();
+        target.sessions.insert("u", &br#"{"old":true}"#[..]).unwrap();
+        std::fs::write(&path, line(5, "k") + &step_line(5, r#"{"node":"b"}"#, 77)).unwrap();
+        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        replay(&mut file, &path, &target).unwrap();
+        assert!(target.inbox.get(u64_key(5)).unwrap().is_none(), "event done");
+        assert_eq!(&*target.sessions.get("u").unwrap().unwrap(), br#"{"node":"b"}"#);
+        assert!(target.users.get("u").unwrap().is_some());
+        assert_eq!(target.outbox.get(77).map(|e| e.user_id), Some("u".to_owned()));
+        let queued = target.outbox.trees().1.get(super::super::outbox::queue_key("u", 77));
+        assert!(queued.unwrap().is_some(), "queued for the sender");
+    }
+
+    #[test]
+    fn a_step_that_survived_whole_is_not_replayed_over_newer_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        // The step's inbox removal survived, and so did a later change of the session.
+        target.seen.insert("k", &[0u8; 8]).unwrap();
+        target.sessions.insert("u", &br#"{"node":"later"}"#[..]).unwrap();
+        std::fs::write(&path, line(5, "k") + &step_line(5, r#"{"node":"b"}"#, 77)).unwrap();
+        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        assert_eq!(replay(&mut file, &path, &target).unwrap(), 0);
+        assert_eq!(&*target.sessions.get("u").unwrap().unwrap(), br#"{"node":"later"}"#);
+        assert!(target.outbox.get(77).is_none());
     }
 
     #[test]

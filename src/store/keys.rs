@@ -5,7 +5,6 @@
 //! | `inbox`          | seq, u64 big-endian       | `InboxEntry` (JSON)           |
 //! | `seen`           | dedupe key (UTF-8)        | received at, i64 ms BE        |
 //! | `outbox`         | id, u64 big-endian        | `OutboxEntry` (JSON)          |
-//! | `outbox_pending` | id, u64 big-endian        | next attempt ms BE + user id  |
 //! | `outbox_queue`   | user id, 0, id u64 BE     | next attempt ms BE            |
 //! | `users`          | Zalo user id (UTF-8)      | `UserRecord` (JSON)           |
 //! | `sessions`       | Zalo user id (UTF-8)      | dialog session (JSON)         |
@@ -16,6 +15,9 @@
 //! | `unmatched`      | masked folded text        | `Unmatched` (JSON)            |
 //!
 //! Big-endian ids make byte order equal numeric order, so iteration is arrival order.
+//! The sender reads `outbox_queue` through an in-memory copy (`due.rs`). Stores written
+//! before it existed had an `outbox_pending` index (id → due + user); it is moved into
+//! the queue and dropped when such a store is opened.
 //!
 //! Beside the sled directory `<store.path>` lives the inbox journal `<store.path>.journal`
 //! (see `journal.rs`): acknowledged webhooks and send results not yet checkpointed into
@@ -24,6 +26,7 @@
 pub const INBOX: &str = "inbox";
 pub const SEEN: &str = "seen";
 pub const OUTBOX: &str = "outbox";
+/// Only read to migrate old stores (see above).
 pub const OUTBOX_PENDING: &str = "outbox_pending";
 pub const OUTBOX_QUEUE: &str = "outbox_queue";
 pub const USERS: &str = "users";

@@ -13,6 +13,7 @@
 //! evolvable with `#[serde(default)]`.
 
 pub mod console;
+mod due;
 mod flusher;
 pub mod handoff;
 mod journal;
@@ -20,6 +21,7 @@ mod keys;
 mod outbox;
 pub mod prune;
 pub mod reports;
+mod step;
 mod types;
 mod unmatched;
 
@@ -83,13 +85,11 @@ pub struct Store {
     inbox: sled::Tree,
     seen: sled::Tree,
     outbox: sled::Tree,
-    /// Ids of outbox entries still to send, in id (= enqueue) order.
-    outbox_pending: sled::Tree,
-    /// The same pending entries keyed by user then id (`outbox::queue_key`): each
-    /// user's head is one seek away, however many messages wait behind it.
+    /// Outbox entries still to send, keyed by user then id (`outbox::queue_key`), with
+    /// their next attempt time.
     outbox_queue: sled::Tree,
-    /// Where the sender's next due scan starts (round robin over users).
-    due_cursor: Arc<Mutex<Vec<u8>>>,
+    /// The same, in memory, as the sender reads it (`due.rs`).
+    due: Arc<Mutex<due::DueIndex>>,
     users: sled::Tree,
     sessions: sled::Tree,
     meta: sled::Tree,
@@ -103,6 +103,9 @@ pub struct Store {
     /// Messages not understood, for editors (see `unmatched.rs`).
     unmatched: sled::Tree,
     flusher: Flusher,
+    /// Set by every write to sled that is not in the journal and may precede a reply
+    /// (see `needs_flush_before_send`).
+    unflushed: Arc<std::sync::atomic::AtomicBool>,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
     journal: Option<journal::Journal>,
@@ -174,6 +177,8 @@ impl Store {
             db: store.db.clone(),
             seen: store.seen.clone(),
             inbox: store.inbox.clone(),
+            sessions: store.sessions.clone(),
+            users: store.users.clone(),
             outbox: store.outbox_trees(),
         };
         store.journal = Some(journal::Journal::open(&Store::journal_path(path), target)?);
@@ -204,13 +209,13 @@ impl Store {
 
     fn from_db(db: sled::Db) -> Result<Store, StoreError> {
         let store = Store {
+            unflushed: Default::default(),
             journal: None,
             inbox: db.open_tree(keys::INBOX)?,
             seen: db.open_tree(keys::SEEN)?,
             outbox: db.open_tree(keys::OUTBOX)?,
-            outbox_pending: db.open_tree(keys::OUTBOX_PENDING)?,
             outbox_queue: db.open_tree(keys::OUTBOX_QUEUE)?,
-            due_cursor: Default::default(),
+            due: Default::default(),
             users: db.open_tree(keys::USERS)?,
             sessions: db.open_tree(keys::SESSIONS)?,
             meta: db.open_tree(keys::META)?,
@@ -224,15 +229,39 @@ impl Store {
             directory_generation: Default::default(),
             db,
         };
-        let indexed = store.rebuild_queue_index()?;
-        if indexed > 0 {
-            tracing::info!(indexed, "built the per-user outbox queue index");
+        let migrated = store.migrate_pending_index()?;
+        if migrated > 0 {
+            tracing::info!(migrated, "moved the old outbox pending index into the queue");
         }
+        store.load_due_index()?;
         let rolled = store.ensure_report_rollups()?;
         if rolled > 0 {
             tracing::info!(rolled, "rebuilt the current-report roll-up records");
         }
         Ok(store)
+    }
+
+    fn step_trees(&self) -> step::Trees {
+        step::Trees {
+            inbox: self.inbox.clone(),
+            sessions: self.sessions.clone(),
+            users: self.users.clone(),
+            outbox: self.outbox_trees(),
+        }
+    }
+
+    /// Records that sled holds a write that is not in the journal and that a reply may
+    /// depend on (a report, a hand-off, a queued reminder…): the sender flushes before
+    /// it sends anything after it.
+    pub fn note_unflushed_write(&self) {
+        self.unflushed.store(true, Ordering::Release);
+    }
+
+    /// Whether the sender must flush sled before sending what it has just picked up;
+    /// clears the mark (a write after this sets it again, and the flush that follows
+    /// covers every write made before it).
+    pub fn take_unflushed(&self) -> bool {
+        self.unflushed.swap(false, Ordering::AcqRel)
     }
 
     /// Makes every write so far durable. Concurrent callers share one fsync.
@@ -268,7 +297,7 @@ impl Store {
             return Ok(IngestOutcome::Duplicate);
         }
         let seq = self.db.generate_id()?;
-        journal.append(seq, entry.clone()).await?;
+        journal.append(seq, entry).await?;
         Ok(IngestOutcome::Accepted { seq })
     }
 
@@ -317,7 +346,9 @@ impl Store {
     }
 
     /// Atomically: the event is handled, the user's session and record are updated and
-    /// the replies are queued. Returns the ids of the queued outbox entries.
+    /// the replies are queued. Returns the ids of the queued outbox entries once all of
+    /// it is durable (through the journal: see `step.rs`); only then can the sender see
+    /// the replies. Blocks the calling (worker) thread for the journal's sync.
     pub fn complete(
         &self,
         seq: u64,
@@ -328,33 +359,31 @@ impl Store {
         UnixMs(now_ms): UnixMs,
     ) -> Result<Vec<u64>, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
-        let user_value = user.map(to_json);
-        (
-            &self.inbox,
-            &self.sessions,
-            &self.users,
-            &self.outbox,
-            &self.outbox_pending,
-            &self.outbox_queue,
-        )
-            .transaction(|(inbox, sessions, users, outbox, pending, queue)| {
-                inbox.remove(&u64_key(seq))?;
-                match &session {
-                    SessionUpdate::Keep => {}
-                    SessionUpdate::Set(value) => {
-                        sessions.insert(user_id.as_bytes(), to_json(value))?;
-                    }
-                    SessionUpdate::Clear => {
-                        sessions.remove(user_id.as_bytes())?;
-                    }
-                }
-                if let Some(value) = &user_value {
-                    users.insert(user_id.as_bytes(), value.as_slice())?;
-                }
-                outbox::insert_new(outbox, pending, queue, &entries)?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })?;
-        Ok(entries.iter().map(|e| e.id).collect())
+        let ids = entries.iter().map(|e| e.id).collect();
+        let step = step::Step {
+            seq,
+            user_id: user_id.to_owned(),
+            session: match &session {
+                SessionUpdate::Keep => None,
+                SessionUpdate::Set(value) => Some(Some(to_json(value))),
+                SessionUpdate::Clear => Some(None),
+            },
+            user: user.map(to_json),
+            entries: entries.iter().map(step::PreparedEntry::new).collect(),
+        };
+        let trees = self.step_trees();
+        match &self.journal {
+            Some(journal) => {
+                step.write_plain(&trees)?;
+                journal.append_step_blocking(seq, &step.to_record()?)?;
+            }
+            None => {
+                step.write_transaction(&trees)?;
+                self.note_unflushed_write();
+            }
+        }
+        step.publish(&trees)?;
+        Ok(ids)
     }
 
     // ----- users and sessions --------------------------------------------------
@@ -421,32 +450,29 @@ impl Store {
             &self.sessions,
             &self.users,
             &self.outbox,
-            &self.outbox_pending,
             &self.outbox_queue,
             &self.dead,
             &self.once,
         )
-            .transaction(
-                |(inbox, sessions, users, outbox, pending, queue, dead_tree, once)| {
-                    inbox.remove(&u64_key(seq))?;
-                    sessions.remove(user_id.as_bytes())?;
-                    users.remove(user_id.as_bytes())?;
-                    for id in &messages {
-                        outbox.remove(&u64_key(*id))?;
-                        pending.remove(&u64_key(*id))?;
-                    }
-                    for key in &queued {
-                        queue.remove(key.as_slice())?;
-                    }
-                    for key in &dead {
-                        dead_tree.remove(key)?;
-                    }
-                    for key in &once_keys {
-                        once.remove(key)?;
-                    }
-                    Ok::<_, ConflictableTransactionError<StoreError>>(())
-                },
-            )?;
+            .transaction(|(inbox, sessions, users, outbox, queue, dead_tree, once)| {
+                inbox.remove(&u64_key(seq))?;
+                sessions.remove(user_id.as_bytes())?;
+                users.remove(user_id.as_bytes())?;
+                for id in &messages {
+                    outbox.remove(&u64_key(*id))?;
+                }
+                for key in &queued {
+                    queue.remove(key.as_slice())?;
+                }
+                for key in &dead {
+                    dead_tree.remove(key)?;
+                }
+                for key in &once_keys {
+                    once.remove(key)?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })?;
+        self.resync_due(messages.iter().map(|id| (user_id, *id)))?;
         Ok(messages.len())
     }
 
@@ -481,15 +507,20 @@ impl Store {
         UnixMs(now_ms): UnixMs,
     ) -> Result<bool, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
-        let queued = (&self.once, &self.outbox, &self.outbox_pending, &self.outbox_queue)
-            .transaction(|(once, outbox, pending, queue)| {
+        let queued = (&self.once, &self.outbox, &self.outbox_queue).transaction(
+            |(once, outbox, queue)| {
                 if once.get(once_key.as_bytes())?.is_some() {
                     return Ok(false);
                 }
                 once.insert(once_key.as_bytes(), &now_ms.to_be_bytes())?;
-                outbox::insert_new(outbox, pending, queue, &entries)?;
+                outbox::insert_new(outbox, queue, &entries)?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(true)
-            })?;
+            },
+        )?;
+        if queued {
+            self.note_unflushed_write();
+            self.resync_due(entries.iter().map(|e| (e.user_id.as_str(), e.id)))?;
+        }
         Ok(queued)
     }
 

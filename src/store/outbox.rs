@@ -7,6 +7,9 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::due::DueIndex;
 use super::keys::{self, parse_u64, u64_key};
 use super::{OutboxEntry, OutboxStatus, Store, StoreError, from_json, get_json, to_json};
 
@@ -16,25 +19,19 @@ pub struct OutboxFilter {
     pub status: Option<OutboxStatus>,
 }
 
-/// The pending index value: when the entry is next due and whose it is, so the sender
-/// can pick due messages without parsing every queued message.
-pub(super) fn pending_value(entry: &OutboxEntry) -> Vec<u8> {
-    let mut value = entry.next_attempt_ms.to_be_bytes().to_vec();
-    value.extend_from_slice(entry.user_id.as_bytes());
-    value
-}
-
-/// (next attempt ms, user id) from a pending index value.
+/// (next attempt ms, user id) from a value of the old pending index (`outbox_pending`).
 fn parse_pending(value: &[u8]) -> Option<(i64, String)> {
     let (at, user) = value.split_at_checked(8)?;
     Some((i64::from_be_bytes(at.try_into().ok()?), std::str::from_utf8(user).ok()?.to_owned()))
 }
 
-/// The three trees an outbox entry lives in, for writers outside `Store` (the journal).
+/// The trees an outbox entry lives in and the in-memory due index, for writers outside
+/// `Store` (the journal).
+#[derive(Clone)]
 pub struct OutboxTrees {
     outbox: sled::Tree,
-    pending: sled::Tree,
     queue: sled::Tree,
+    due: Arc<Mutex<DueIndex>>,
 }
 
 impl OutboxTrees {
@@ -42,20 +39,21 @@ impl OutboxTrees {
     pub fn open(db: &sled::Db) -> Result<OutboxTrees, StoreError> {
         Ok(OutboxTrees {
             outbox: db.open_tree(keys::OUTBOX)?,
-            pending: db.open_tree(keys::OUTBOX_PENDING)?,
             queue: db.open_tree(keys::OUTBOX_QUEUE)?,
+            due: Default::default(),
         })
     }
 
     /// Inserts an entry as a producer would (tests of writers outside `Store`).
     #[cfg(test)]
     pub fn save_new(&self, entry: &OutboxEntry) {
-        (&self.outbox, &self.pending, &self.queue)
-            .transaction(|(outbox, pending, queue)| {
-                insert_new(outbox, pending, queue, std::slice::from_ref(entry))?;
+        (&self.outbox, &self.queue)
+            .transaction(|(outbox, queue)| {
+                insert_new(outbox, queue, std::slice::from_ref(entry))?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .unwrap();
+        self.resync([(entry.user_id.as_str(), entry.id)]).unwrap();
     }
 
     #[cfg(test)]
@@ -64,32 +62,110 @@ impl OutboxTrees {
         from_json(keys::OUTBOX, &bytes).ok()
     }
 
-    /// Writes the entry and its index entries in one transaction. Never brings back an
+    /// Writes the entry and its queue entry in one transaction. Never brings back an
     /// entry that is gone; with `only_if_pending`, leaves alone an entry that is no
     /// longer pending (a replayed result must not undo a later change).
     pub fn save(&self, entry: &OutboxEntry, only_if_pending: bool) -> Result<(), StoreError> {
-        let value = to_json(entry);
-        (&self.outbox, &self.pending, &self.queue)
-            .transaction(|(outbox, pending, queue)| {
-                let Some(stored) = outbox.get(u64_key(entry.id))? else {
-                    return Ok(());
-                };
-                if only_if_pending
-                    && from_json::<OutboxEntry>(keys::OUTBOX, &stored)
-                        .is_ok_and(|s| s.status != OutboxStatus::Pending)
-                {
-                    return Ok(());
-                }
-                outbox.insert(&u64_key(entry.id), value.as_slice())?;
-                if entry.status == OutboxStatus::Pending {
-                    index_insert(pending, queue, entry)?;
-                } else {
-                    index_remove(pending, queue, entry)?;
+        self.save_all(&[entry], only_if_pending)
+    }
+
+    /// `save` for several entries in one transaction (the send results that shared a
+    /// journal sync): each sled transaction costs two log-buffer hand-offs to sled's
+    /// I/O threads, so one per result was most of what recording a result cost.
+    pub fn save_all(
+        &self,
+        entries: &[&OutboxEntry],
+        only_if_pending: bool,
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let values: Vec<Vec<u8>> = entries.iter().map(|e| to_json(*e)).collect();
+        (&self.outbox, &self.queue)
+            .transaction(|(outbox, queue)| {
+                for (entry, value) in entries.iter().zip(&values) {
+                    let Some(stored) = outbox.get(u64_key(entry.id))? else {
+                        continue;
+                    };
+                    if only_if_pending
+                        && from_json::<OutboxEntry>(keys::OUTBOX, &stored)
+                            .is_ok_and(|s| s.status != OutboxStatus::Pending)
+                    {
+                        continue;
+                    }
+                    outbox.insert(&u64_key(entry.id), value.as_slice())?;
+                    if entry.status == OutboxStatus::Pending {
+                        index_insert(queue, entry)?;
+                    } else {
+                        index_remove(queue, entry)?;
+                    }
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
-            .map_err(StoreError::from)
+            .map_err(StoreError::from)?;
+        self.resync(entries.iter().map(|e| (e.user_id.as_str(), e.id)))
     }
+
+    /// A send result as it comes back, with plain writes instead of a transaction
+    /// (each sled transaction costs two log-buffer hand-offs to sled's I/O threads).
+    /// Safe because the result is already in the journal: a crash between the two
+    /// writes is repaired by replaying it (`save` with `only_if_pending`). The entry is
+    /// swapped only if it is still what was read, so a result never brings back an
+    /// entry removed meanwhile (the user withdrew) nor undoes a concurrent change.
+    pub fn record_result(&self, entry: &OutboxEntry, json: &[u8]) -> Result<(), StoreError> {
+        let key = u64_key(entry.id);
+        loop {
+            let Some(stored) = self.outbox.get(key)? else { return Ok(()) };
+            match self.outbox.compare_and_swap(key, Some(&stored), Some(json))? {
+                Ok(()) => break,
+                Err(_) => continue, // changed between the read and the swap: look again
+            }
+        }
+        let queue_key = queue_key(&entry.user_id, entry.id);
+        if entry.status == OutboxStatus::Pending {
+            self.queue.insert(queue_key, &entry.next_attempt_ms.to_be_bytes())?;
+        } else {
+            self.queue.remove(queue_key)?;
+        }
+        self.resync([(entry.user_id.as_str(), entry.id)])
+    }
+
+    /// The outbox and queue trees, for a transaction that also writes other trees.
+    pub(super) fn trees(&self) -> (&sled::Tree, &sled::Tree) {
+        (&self.outbox, &self.queue)
+    }
+
+    /// Brings the due index in line with the queue tree for these messages, after a
+    /// transaction changed them. Reading the tree back under the index's lock (rather
+    /// than applying what the writer meant to do) means concurrent writers can never
+    /// leave the index in a state the tree is no longer in.
+    pub(super) fn resync<'a>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Result<(), StoreError> {
+        let mut due = lock(&self.due);
+        for (user, id) in messages {
+            let at = self.queue.get(queue_key(user, id))?.map(|v| be_i64(&v));
+            due.set(user, id, at);
+        }
+        Ok(())
+    }
+
+    /// Fills the due index from the queue tree (on open).
+    fn load_due(&self) -> Result<usize, StoreError> {
+        let mut due = lock(&self.due);
+        for item in self.queue.iter() {
+            let (key, value) = item?;
+            let (user, id) = split_queue_key(&key);
+            due.set(&String::from_utf8_lossy(user), id, Some(be_i64(&value)));
+        }
+        Ok(due.len())
+    }
+}
+
+fn lock(due: &Mutex<DueIndex>) -> MutexGuard<'_, DueIndex> {
+    // Every change is one `set`, which leaves the index consistent even if it panicked.
+    due.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Store {
@@ -121,12 +197,10 @@ impl Store {
     /// Pending messages ready to send now, at most one per user (the oldest), so one
     /// user's messages go out in order while different users are served in parallel.
     ///
-    /// Heads are found through the per-user queue index by jumping from one user to the
-    /// next, so a user with any number of messages waiting behind a backing-off one
-    /// costs one seek: nobody else's due message is delayed by it. The walk starts where
-    /// the previous one stopped (round robin), so under a backlog no user waits for all
-    /// users sorted before them. Every candidate is re-checked against its entry: an
-    /// index left behind by a crash is repaired instead of re-sending a sent message.
+    /// Heads come from the in-memory due index (`due.rs`), earliest due first, so a
+    /// user with any number of messages waiting behind a backing-off one delays nobody
+    /// else. Every candidate is re-checked against its stored entry: an index entry
+    /// left behind by a crash is repaired instead of re-sending a sent message.
     pub fn outbox_due(&self, now_ms: UnixMs, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
         self.outbox_due_except(now_ms, limit, &Default::default())
     }
@@ -140,108 +214,73 @@ impl Store {
         limit: usize,
         in_flight: &std::collections::HashSet<u64>,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let start = self.due_cursor.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let trees = self.outbox_trees();
         let mut due = Vec::new();
-        let mut cursor = start.clone();
-        let mut wrapped = false;
-        let mut resume = None;
         loop {
-            let Some((key, at)) = self.first_queue_key_from(&cursor)? else {
-                if wrapped || start.is_empty() {
-                    break;
-                }
-                wrapped = true;
-                cursor.clear();
-                continue;
-            };
-            let (user, id) = split_queue_key(&key);
-            if wrapped && user >= start.as_slice() {
-                break;
-            }
-            if in_flight.contains(&id) {
-                cursor = next_user(user);
-                continue;
-            }
-            if at <= now_ms {
+            let candidates = lock(&self.due).due(now_ms, limit, in_flight);
+            let mut repaired = false;
+            for (id, user) in candidates {
                 match self.outbox_get(id)? {
-                    Some(entry) if entry.status == OutboxStatus::Pending => {
-                        due.push(entry);
-                        if due.len() >= limit {
-                            resume = Some(next_user(user));
-                            break;
-                        }
-                    }
-                    stale => {
+                    Some(entry) if entry.status == OutboxStatus::Pending => due.push(entry),
+                    _ => {
                         // Entry gone (user withdrew) or no longer pending: repair the
-                        // index and look at this user's next message.
-                        let _ = stale;
-                        self.unindex(id, user)?;
-                        continue;
+                        // index; the user's next message may be due too.
+                        self.outbox_queue.remove(queue_key(&user, id))?;
+                        trees.resync([(&*user, id)])?;
+                        repaired = true;
                     }
                 }
             }
-            cursor = next_user(user);
-        }
-        *self.due_cursor.lock().unwrap_or_else(|p| p.into_inner()) = resume.unwrap_or_default();
-        Ok(due)
-    }
-
-    /// The first queue key at or after `from`, with its due time.
-    fn first_queue_key_from(&self, from: &[u8]) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
-        match self.outbox_queue.range(from..).next() {
-            Some(item) => {
-                let (key, value) = item?;
-                Ok(Some((key.to_vec(), be_i64(&value))))
+            if !repaired || due.len() >= limit {
+                return Ok(due);
             }
-            None => Ok(None),
+            due.clear();
         }
     }
 
-    fn unindex(&self, id: u64, user: &[u8]) -> Result<(), StoreError> {
-        let key = queue_key_bytes(user, id);
-        (&self.outbox_pending, &self.outbox_queue)
-            .transaction(|(pending, queue)| {
-                pending.remove(&u64_key(id))?;
-                queue.remove(key.as_slice())?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(StoreError::from)
-    }
-
-    /// The earliest time a user's oldest pending message becomes due, over the first
-    /// 10,000 users with pending messages: enough to pick the sender's next wake-up.
+    /// The earliest time a user's oldest pending message becomes due.
     pub fn outbox_next_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        let mut cursor = Vec::new();
-        let mut earliest: Option<i64> = None;
-        for _ in 0..10_000 {
-            let Some((key, at)) = self.first_queue_key_from(&cursor)? else { break };
-            earliest = Some(earliest.map_or(at, |e| e.min(at)));
-            cursor = next_user(split_queue_key(&key).0);
-        }
-        Ok(earliest)
+        Ok(lock(&self.due).next_due_ms())
     }
 
-    /// Rebuilds the per-user queue index from the pending index (stores written before
-    /// the queue index existed). Returns how many entries were indexed.
-    pub(super) fn rebuild_queue_index(&self) -> Result<usize, StoreError> {
-        if !self.outbox_queue.is_empty() || self.outbox_pending.is_empty() {
+    /// Moves the pending index of stores written before the per-user queue existed
+    /// (`outbox_pending`: id → due + user) into the queue tree, then drops it. Returns
+    /// how many entries were moved.
+    pub(super) fn migrate_pending_index(&self) -> Result<usize, StoreError> {
+        let name = keys::OUTBOX_PENDING.as_bytes();
+        if !self.db.tree_names().iter().any(|n| n.as_ref() == name) {
             return Ok(0);
         }
+        let pending = self.db.open_tree(name)?;
         let mut n = 0;
-        for item in self.outbox_pending.iter() {
+        for item in pending.iter() {
             let (key, value) = item?;
             if let Some((at, user)) = parse_pending(&value) {
                 self.outbox_queue.insert(queue_key(&user, parse_u64(&key)), &at.to_be_bytes())?;
                 n += 1;
             }
         }
+        self.db.flush()?;
+        self.db.drop_tree(name)?;
         Ok(n)
     }
 
-    /// Messages waiting to be sent (due or backing off), for `/metrics`. Counts the
-    /// pending index only (sled counts by iterating), never the retained history.
+    /// After a committed transaction changed these messages' queue entries.
+    pub(super) fn resync_due<'a>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Result<(), StoreError> {
+        self.outbox_trees().resync(messages)
+    }
+
+    /// Fills the in-memory due index from the queue tree.
+    pub(super) fn load_due_index(&self) -> Result<usize, StoreError> {
+        self.outbox_trees().load_due()
+    }
+
+    /// Messages waiting to be sent (due or backing off), for `/metrics`.
     pub fn outbox_pending_count(&self) -> usize {
-        self.outbox_pending.len()
+        lock(&self.due).len()
     }
 
     /// Events accepted but not yet processed, and events moved aside after failing.
@@ -257,7 +296,9 @@ impl Store {
     /// The entry, the pending index and the per-user queue change in one transaction,
     /// and an entry that is gone (the user withdrew meanwhile) is not brought back.
     pub fn outbox_save(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.outbox_trees().save(entry, false)
+        self.outbox_trees().save(entry, false)?;
+        self.note_unflushed_write();
+        Ok(())
     }
 
     /// `outbox_save`, durable when it returns: through the journal's shared fdatasync
@@ -275,8 +316,8 @@ impl Store {
     pub(super) fn outbox_trees(&self) -> OutboxTrees {
         OutboxTrees {
             outbox: self.outbox.clone(),
-            pending: self.outbox_pending.clone(),
             queue: self.outbox_queue.clone(),
+            due: self.due.clone(),
         }
     }
 
@@ -386,51 +427,39 @@ fn split_queue_key(key: &[u8]) -> (&[u8], u64) {
     (&key[..cut], parse_u64(&key[cut + 1..]))
 }
 
-/// The smallest key after every key of `user`.
-fn next_user(user: &[u8]) -> Vec<u8> {
-    let mut next = user.to_vec();
-    next.push(1);
-    next
-}
-
 fn be_i64(value: &[u8]) -> i64 {
     value.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes).unwrap_or(0)
 }
 
-/// Stores new outbox entries and adds them to both due indexes, inside a transaction:
-/// every write that queues messages (a processed event, a reminder, a hand-off) goes
-/// through here.
+/// Stores new outbox entries and adds them to the queue, inside a transaction: every
+/// write that queues messages (a processed event, a reminder, a hand-off) goes through
+/// here, and calls `Store::resync_due` with the entries once it has committed.
 pub(super) fn insert_new(
     outbox: &TransactionalTree,
-    pending: &TransactionalTree,
     queue: &TransactionalTree,
     entries: &[OutboxEntry],
 ) -> Result<(), UnabortableTransactionError> {
     for entry in entries {
         outbox.insert(&super::keys::u64_key(entry.id), super::to_json(entry))?;
-        index_insert(pending, queue, entry)?;
+        index_insert(queue, entry)?;
     }
     Ok(())
 }
 
-/// Adds (or moves) an entry in both due indexes, inside a transaction.
+/// Adds (or moves) an entry in the queue, inside a transaction.
 pub(super) fn index_insert(
-    pending: &TransactionalTree,
     queue: &TransactionalTree,
     entry: &OutboxEntry,
 ) -> Result<(), UnabortableTransactionError> {
-    pending.insert(&u64_key(entry.id), pending_value(entry))?;
     queue.insert(queue_key(&entry.user_id, entry.id), &entry.next_attempt_ms.to_be_bytes())?;
     Ok(())
 }
 
-/// Removes an entry from both due indexes, inside a transaction.
+/// Removes an entry from the queue, inside a transaction.
 pub(super) fn index_remove(
-    pending: &TransactionalTree,
     queue: &TransactionalTree,
     entry: &OutboxEntry,
 ) -> Result<(), UnabortableTransactionError> {
-    pending.remove(&u64_key(entry.id))?;
     queue.remove(queue_key(&entry.user_id, entry.id))?;
     Ok(())
 }

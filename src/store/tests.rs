@@ -213,19 +213,78 @@ fn a_backing_off_user_never_delays_other_users_however_many_wait_behind_it() {
 }
 
 #[test]
-fn due_scan_is_round_robin_across_users() {
+fn due_scan_serves_the_earliest_first_and_passes_over_sends_in_flight() {
     let store = Store::temporary().unwrap();
-    for u in 0..6 {
+    for u in [3, 1, 0, 2, 5, 4] {
+        let at = UnixMs(10 - u);
         store
-            .enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], UnixMs(0))
+            .enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], at)
             .unwrap();
     }
-    let first: Vec<_> =
-        store.outbox_due(UnixMs(0), 4).unwrap().into_iter().map(|e| e.user_id).collect();
-    let second: Vec<_> =
-        store.outbox_due(UnixMs(0), 4).unwrap().into_iter().map(|e| e.user_id).collect();
-    assert_eq!(first, ["u0", "u1", "u2", "u3"]);
-    assert_eq!(second, ["u4", "u5", "u0", "u1"], "the next scan starts after the last served");
+    let users = |due: Vec<OutboxEntry>| due.into_iter().map(|e| e.user_id).collect::<Vec<_>>();
+    let first = store.outbox_due(UnixMs(10), 4).unwrap();
+    let in_flight = first.iter().map(|e| e.id).collect();
+    assert_eq!(users(first), ["u5", "u4", "u3", "u2"], "earliest due first");
+    let second = store.outbox_due_except(UnixMs(10), 4, &in_flight).unwrap();
+    assert_eq!(users(second), ["u1", "u0"], "the ones being sent are passed over");
+    assert_eq!(users(store.outbox_due(UnixMs(7), 10).unwrap()), ["u5", "u4", "u3"]);
+}
+
+/// Opens the store again once the previous handle's threads have let go of sled's lock.
+fn reopen(path: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(path) {
+            Ok(store) => return store,
+            Err(e) if std::time::Instant::now() > deadline => panic!("reopen: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
+#[test]
+fn a_store_with_the_old_pending_index_is_migrated_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path).unwrap();
+        store.enqueue_once("k", "u1", &[json!({"text": "a"})], UnixMs(5)).unwrap();
+        let id = store.outbox_due(UnixMs(5), 1).unwrap()[0].id;
+        // As an old version left it: the pending index only.
+        store.outbox_queue.clear().unwrap();
+        let old = store.db.open_tree(keys::OUTBOX_PENDING).unwrap();
+        let mut value = 5i64.to_be_bytes().to_vec();
+        value.extend_from_slice(b"u1");
+        old.insert(u64_key(id), value).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = reopen(&path);
+    assert_eq!(store.outbox_due(UnixMs(5), 10).unwrap().len(), 1);
+    assert_eq!(store.outbox_pending_count(), 1);
+    assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == keys::OUTBOX_PENDING.as_bytes()));
+}
+
+#[test]
+fn the_due_index_is_rebuilt_from_the_store_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path).unwrap();
+        store
+            .enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], UnixMs(5))
+            .unwrap();
+        store.enqueue_once("k2", "u2", &[json!({"text": "c"})], UnixMs(9)).unwrap();
+        let mut sent = store.outbox_due(UnixMs(5), 1).unwrap().remove(0);
+        sent.status = OutboxStatus::Sent;
+        store.outbox_save(&sent).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = reopen(&path);
+    assert_eq!(store.outbox_pending_count(), 2);
+    assert_eq!(store.outbox_next_due_ms().unwrap(), Some(5));
+    let texts: Vec<_> =
+        store.outbox_due(UnixMs(9), 10).unwrap().into_iter().map(|e| e.message).collect();
+    assert_eq!(texts, [json!({"text": "b"}), json!({"text": "c"})]);
 }
 
 #[test]
@@ -241,7 +300,8 @@ fn a_stale_index_entry_never_resends_a_sent_message() {
     let due = store.outbox_due(UnixMs(0), 10).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].message, json!({"text": "b"}), "the sent one is skipped and unindexed");
-    assert!(store.outbox_pending.get(u64_key(sent.id)).unwrap().is_none());
+    assert!(store.outbox_queue.get(outbox::queue_key("u1", sent.id)).unwrap().is_none());
+    assert_eq!(store.outbox_pending_count(), 1);
 }
 
 #[test]
@@ -252,7 +312,8 @@ fn outbox_save_changes_entry_and_indexes_together() {
     assert_eq!(store.outbox_queue.len(), 1);
     e.status = OutboxStatus::Sent;
     store.outbox_save(&e).unwrap();
-    assert!(store.outbox_pending.is_empty() && store.outbox_queue.is_empty());
+    assert!(store.outbox_queue.is_empty());
+    assert_eq!(store.outbox_pending_count(), 0);
     // An entry removed meanwhile (user withdrew) is not brought back by a late result.
     store.outbox.remove(u64_key(e.id)).unwrap();
     store.outbox_save(&e).unwrap();

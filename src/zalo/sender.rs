@@ -115,8 +115,13 @@ impl Sender {
             }
             lock(&in_flight).extend(due.iter().map(|e| e.id));
             // The steps that queued these messages must be durable before any of them
-            // leaves (otherwise a crash would replay the step and send twice).
-            if let Err(e) = self.store.flush().await {
+            // leaves (otherwise a crash would replay the step and send twice). Steps of
+            // processed events are durable through the journal already; anything else
+            // written to sled since the last flush (a report, a hand-off, a reminder)
+            // is flushed here.
+            if self.store.take_unflushed()
+                && let Err(e) = self.store.flush().await
+            {
                 tracing::error!(error = %e, "store flush failed; not sending");
                 lock(&in_flight).retain(|id| !due.iter().any(|e| e.id == *id));
                 tokio::time::sleep(Duration::from_secs(1)).await;

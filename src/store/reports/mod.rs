@@ -370,8 +370,9 @@ impl Store {
     }
 
     /// Applies `writes` and records `last` for `user_id`, atomically. Not flushed here:
-    /// the reply that confirms them is queued after this commit, and the sender flushes
-    /// the store before it sends anything (see `zalo::sender`).
+    /// the reply that confirms them is queued after this commit, and the commit marks
+    /// the store so that the sender flushes it before it sends anything (see
+    /// `Store::note_unflushed_write`).
     pub fn commit_report_writes(
         &self,
         user_id: &str,
@@ -391,6 +392,7 @@ impl Store {
             Err(TransactionError::Abort(e)) => return Err(e),
             Err(TransactionError::Storage(e)) => return Err(StoreError::Sled(e).into()),
         }
+        self.note_unflushed_write();
         if writes
             .iter()
             .any(|w| matches!(w, ReportWrite::PutMember(_) | ReportWrite::RemoveMember(_)))

@@ -1,0 +1,156 @@
+//! The sender's index of pending messages, kept in memory.
+//!
+//! It mirrors the `outbox_queue` tree (user id, id → next attempt): for every user with
+//! pending messages, which is their head (the oldest: one user's messages go out in
+//! order) and when it is due. Heads are kept sorted by (due, id), so the sender finds
+//! what is due now without touching sled, earliest first, and a user whose head is
+//! backing off sorts later instead of holding anybody up. It is loaded from the tree
+//! when the store opens and changed after every transaction that changes the tree, by
+//! reading the tree back (`Store::resync_due`), so it can never keep a state the tree
+//! has left behind.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+#[derive(Default)]
+pub(super) struct DueIndex {
+    /// Each user's pending messages: id → next attempt (unix ms).
+    users: HashMap<Arc<str>, BTreeMap<u64, i64>>,
+    /// Every user's head: (due, id, user).
+    heads: BTreeSet<(i64, u64, Arc<str>)>,
+    len: usize,
+}
+
+impl DueIndex {
+    /// Records that message `id` of `user` is pending and due at `due` (`Some`), or not
+    /// pending any more (`None`).
+    pub(super) fn set(&mut self, user: &str, id: u64, due: Option<i64>) {
+        let old_head = self.head_of(user);
+        match (self.users.get_mut(user), due) {
+            (Some(queue), Some(at)) => {
+                if queue.insert(id, at).is_none() {
+                    self.len += 1;
+                }
+            }
+            (Some(queue), None) => {
+                if queue.remove(&id).is_some() {
+                    self.len -= 1;
+                }
+                if queue.is_empty() {
+                    self.users.remove(user);
+                }
+            }
+            (None, Some(at)) => {
+                self.users.insert(Arc::from(user), BTreeMap::from([(id, at)]));
+                self.len += 1;
+            }
+            (None, None) => {}
+        }
+        let new_head = self.head_of(user);
+        if old_head != new_head {
+            if let Some(head) = old_head {
+                self.heads.remove(&head);
+            }
+            if let Some(head) = new_head {
+                self.heads.insert(head);
+            }
+        }
+    }
+
+    fn head_of(&self, user: &str) -> Option<(i64, u64, Arc<str>)> {
+        let (name, queue) = self.users.get_key_value(user)?;
+        let (&id, &at) = queue.first_key_value()?;
+        Some((at, id, name.clone()))
+    }
+
+    /// Up to `limit` heads due at `now_ms`, earliest first, passing over the ids in
+    /// `skip` (being sent right now: that user's next message waits for the result).
+    pub(super) fn due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        skip: &HashSet<u64>,
+    ) -> Vec<(u64, Arc<str>)> {
+        self.heads
+            .iter()
+            .take_while(|(at, _, _)| *at <= now_ms)
+            .filter(|(_, id, _)| !skip.contains(id))
+            .take(limit)
+            .map(|(_, id, user)| (*id, user.clone()))
+            .collect()
+    }
+
+    /// When the earliest head is due.
+    pub(super) fn next_due_ms(&self) -> Option<i64> {
+        self.heads.first().map(|(at, _, _)| *at)
+    }
+
+    /// Pending messages in all.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(index: &DueIndex, now: i64, limit: usize, skip: &[u64]) -> Vec<u64> {
+        let skip: HashSet<u64> = skip.iter().copied().collect();
+        index.due(now, limit, &skip).into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn only_each_users_head_is_due_earliest_first() {
+        let mut index = DueIndex::default();
+        index.set("a", 1, Some(10));
+        index.set("a", 2, Some(10));
+        index.set("b", 3, Some(5));
+        index.set("c", 4, Some(50));
+        assert_eq!(index.len(), 4);
+        // (now, limit, skip) → due ids
+        let cases: &[(i64, usize, &[u64], &[u64])] = &[
+            (4, 10, &[], &[]),
+            (5, 10, &[], &[3]),
+            (10, 10, &[], &[3, 1]),
+            (10, 1, &[], &[3]),
+            (10, 10, &[3], &[1]),
+            (100, 10, &[], &[3, 1, 4]),
+        ];
+        for (now, limit, skip, want) in cases {
+            assert_eq!(ids(&index, *now, *limit, skip), *want, "now {now} limit {limit}");
+        }
+        assert_eq!(index.next_due_ms(), Some(5));
+    }
+
+    #[test]
+    fn a_users_next_message_becomes_head_when_the_first_leaves() {
+        let mut index = DueIndex::default();
+        index.set("a", 1, Some(0));
+        index.set("a", 2, Some(0));
+        index.set("a", 1, None);
+        assert_eq!(ids(&index, 0, 10, &[]), [2]);
+        index.set("a", 2, None);
+        assert!(ids(&index, i64::MAX, 10, &[]).is_empty());
+        assert_eq!((index.len(), index.next_due_ms()), (0, None));
+        assert!(index.users.is_empty() && index.heads.is_empty());
+    }
+
+    #[test]
+    fn a_backing_off_head_holds_back_only_its_own_user() {
+        let mut index = DueIndex::default();
+        for id in 1..=1000 {
+            index.set("a", id, Some(0));
+        }
+        index.set("b", 2000, Some(0));
+        index.set("a", 1, Some(1_000_000)); // backing off
+        assert_eq!(ids(&index, 10, 10, &[]), [2000]);
+        assert_eq!(index.next_due_ms(), Some(0));
+        index.set("b", 2000, None);
+        assert_eq!(index.next_due_ms(), Some(1_000_000));
+        // Unchanged or repeated updates keep the count right.
+        index.set("a", 1, Some(1_000_000));
+        index.set("b", 2000, None);
+        assert_eq!(index.len(), 1000);
+    }
+}

@@ -1,0 +1,188 @@
+//! A processed event's writes (`Store::complete`), and how they become durable.
+//!
+//! A step removes the event from the inbox and saves the user's session, user record
+//! and queued replies. In a store on disk they are plain sled writes followed by one
+//! line in the inbox journal (`journal.rs`, shared fdatasync), not a sled transaction:
+//! every sled transaction seals the log buffer it writes into and hands it to sled's
+//! I/O pool twice, and the pool wakes all its idle threads each time — that was the
+//! largest CPU cost of a turn (about a quarter, and some 26 thread wake-ups per turn).
+//!
+//! Why plain writes are safe here:
+//! - they are written in this order: outbox entries and queue entries, session, user
+//!   record, and last the removal of the inbox entry. sled recovers a prefix of its
+//!   log, so if the inbox entry is gone after a crash, the whole step survived;
+//! - the journal line is synced before the step's replies become visible to the sender
+//!   (the due index is updated after it), so nothing leaves before the step is durable;
+//! - on start-up a step line whose inbox entry is still in sled is written again (the
+//!   same keys and values, so a partial step is completed, never doubled). A step whose
+//!   inbox entry is gone is skipped: it survived whole, and so did anything logged
+//!   before its last write, which is why replaying it could never overwrite a newer value.
+//!
+//! A temporary store (tests) has no journal and writes the step in one transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::keys::u64_key;
+use super::outbox::{OutboxTrees, queue_key};
+use super::{OutboxEntry, OutboxStatus, StoreError};
+
+/// One processed event's writes, serialised once by the worker.
+pub(super) struct Step {
+    pub seq: u64,
+    pub user_id: String,
+    /// `None`: keep the session; `Some(None)`: remove it; `Some(Some(json))`: set it.
+    pub session: Option<Option<Vec<u8>>>,
+    pub user: Option<Vec<u8>>,
+    pub entries: Vec<PreparedEntry>,
+}
+
+/// An outbox entry with its JSON and queue entry ready to write.
+pub(super) struct PreparedEntry {
+    pub id: u64,
+    pub user_id: String,
+    pub json: Vec<u8>,
+    /// `None` for an entry that is not pending (only in a replayed step).
+    pub queue: Option<(Vec<u8>, [u8; 8])>,
+}
+
+impl PreparedEntry {
+    pub fn new(entry: &OutboxEntry) -> PreparedEntry {
+        PreparedEntry {
+            id: entry.id,
+            user_id: entry.user_id.clone(),
+            json: super::to_json(entry),
+            queue: (entry.status == OutboxStatus::Pending).then(|| {
+                (queue_key(&entry.user_id, entry.id), entry.next_attempt_ms.to_be_bytes())
+            }),
+        }
+    }
+}
+
+/// The trees a step writes to.
+pub(super) struct Trees {
+    pub inbox: sled::Tree,
+    pub sessions: sled::Tree,
+    pub users: sled::Tree,
+    pub outbox: OutboxTrees,
+}
+
+/// A step as a journal line (`Record::step`). The values are the stored JSON, embedded
+/// as they are (no second escaping).
+#[derive(Serialize, Deserialize)]
+pub(super) struct StepRecord {
+    pub user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clear_session: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_record: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<Box<RawValue>>,
+}
+
+fn raw(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
+    let text = String::from_utf8(json.to_vec())
+        .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    RawValue::from_string(text).map_err(|source| StoreError::Corrupt { tree: "journal", source })
+}
+
+impl Step {
+    /// Plain writes, in the order the module doc relies on.
+    pub fn write_plain(&self, trees: &Trees) -> Result<(), StoreError> {
+        let (outbox, queue) = trees.outbox.trees();
+        for entry in &self.entries {
+            outbox.insert(u64_key(entry.id), entry.json.as_slice())?;
+            if let Some((key, due)) = &entry.queue {
+                queue.insert(key.as_slice(), &due[..])?;
+            }
+        }
+        match &self.session {
+            None => {}
+            Some(Some(value)) => {
+                trees.sessions.insert(self.user_id.as_bytes(), value.as_slice())?;
+            }
+            Some(None) => {
+                trees.sessions.remove(self.user_id.as_bytes())?;
+            }
+        }
+        if let Some(value) = &self.user {
+            trees.users.insert(self.user_id.as_bytes(), value.as_slice())?;
+        }
+        trees.inbox.remove(u64_key(self.seq))?;
+        Ok(())
+    }
+
+    /// All of it in one transaction (temporary stores, which have no journal).
+    pub fn write_transaction(&self, trees: &Trees) -> Result<(), StoreError> {
+        let (outbox, queue) = trees.outbox.trees();
+        (&trees.inbox, &trees.sessions, &trees.users, outbox, queue)
+            .transaction(|(inbox, sessions, users, outbox, queue)| {
+                for entry in &self.entries {
+                    outbox.insert(&u64_key(entry.id), entry.json.as_slice())?;
+                    if let Some((key, due)) = &entry.queue {
+                        queue.insert(key.as_slice(), &due[..])?;
+                    }
+                }
+                match &self.session {
+                    None => {}
+                    Some(Some(value)) => {
+                        sessions.insert(self.user_id.as_bytes(), value.as_slice())?;
+                    }
+                    Some(None) => {
+                        sessions.remove(self.user_id.as_bytes())?;
+                    }
+                }
+                if let Some(value) = &self.user {
+                    users.insert(self.user_id.as_bytes(), value.as_slice())?;
+                }
+                inbox.remove(&u64_key(self.seq))?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(StoreError::from)
+    }
+
+    /// Lets the sender see the step's replies.
+    pub fn publish(&self, trees: &Trees) -> Result<(), StoreError> {
+        trees.outbox.resync(self.entries.iter().map(|e| (e.user_id.as_str(), e.id)))
+    }
+
+    pub fn to_record(&self) -> Result<StepRecord, StoreError> {
+        Ok(StepRecord {
+            user: self.user_id.clone(),
+            session: match &self.session {
+                Some(Some(value)) => Some(raw(value)?),
+                _ => None,
+            },
+            clear_session: matches!(self.session, Some(None)),
+            user_record: self.user.as_deref().map(raw).transpose()?,
+            outbox: self.entries.iter().map(|e| raw(&e.json)).collect::<Result<_, _>>()?,
+        })
+    }
+
+    pub fn from_record(seq: u64, record: &StepRecord) -> Result<Step, StoreError> {
+        let corrupt = |source| StoreError::Corrupt { tree: "journal", source };
+        let entries = record
+            .outbox
+            .iter()
+            .map(|value| {
+                let entry: OutboxEntry = serde_json::from_str(value.get()).map_err(corrupt)?;
+                Ok(PreparedEntry::new(&entry))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Step {
+            seq,
+            user_id: record.user.clone(),
+            session: if record.clear_session {
+                Some(None)
+            } else {
+                record.session.as_ref().map(|v| Some(v.get().as_bytes().to_vec()))
+            },
+            user: record.user_record.as_ref().map(|v| v.get().as_bytes().to_vec()),
+            entries,
+        })
+    }
+}
