@@ -25,7 +25,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 cargo build --release --quiet --bin cnscd-bot --example loadgen
-BIN=target/release/cnscd-bot
+BIN=${BENCH_BIN:-target/release/cnscd-bot}  # BENCH_BIN: another build, for an A/B pair
 GEN=target/release/examples/loadgen
 WORK=$(mktemp -d)
 PIDS=()

@@ -16,7 +16,7 @@ use crate::dialog::{self, Input, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
 use crate::reports_runtime::Reporting;
-use crate::store::{SessionUpdate, Store};
+use crate::store::{SessionUpdate, Store, UserRecord};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;
 
@@ -59,7 +59,8 @@ impl Conversation {
         let waited_ms = (now_ms.get() - entry.received_at_ms).max(0);
         metrics::histogram!("cnscd_stage_seconds", "stage" => "queued")
             .record(waited_ms as f64 / 1000.0);
-        let mut user = self.store.user(user_id)?.unwrap_or_default();
+        let stored_user = self.store.user(user_id)?;
+        let mut user = stored_user.clone().unwrap_or_default();
         let input = match event.kind {
             EventKind::Withdraw => {
                 self.reporting.forget_user(user_id)?;
@@ -110,7 +111,8 @@ impl Conversation {
             None => self.respond(user_id, input.as_ref(), now_ms, &entry.dedupe_key)?,
         };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
-        self.store.complete(seq, user_id, session, Some(&user), &messages, now_ms)?;
+        let user_write = user_record_changed(stored_user.as_ref(), &user).then_some(&user);
+        self.store.complete(seq, user_id, session, user_write, &messages, now_ms)?;
         // `complete` returned once the step was durable (journal), and only then let the
         // sender see its replies; a crash before that replays the event instead. Report
         // and hand-off writes are not in the journal: the store marks them, and the
@@ -171,3 +173,39 @@ impl Conversation {
 
 /// Reply to images, stickers, files…: the bot reads only text.
 pub const MEDIA_HINT: &str = "Xin lỗi, tôi chưa xem được hình ảnh, nhãn dán hay tệp. Bạn vui lòng nhắn bằng chữ hoặc bấm vào các nút bên dưới nhé.";
+
+/// Whether the user record must be written after an interaction. Only for a new user, a
+/// change of reachability, or a last interaction at least a minute newer than stored:
+/// the record serves Zalo's 7-day reply window, and rewriting it on every message was
+/// one more sled write per turn for nothing.
+fn user_record_changed(stored: Option<&UserRecord>, now: &UserRecord) -> bool {
+    const PRECISION_MS: i64 = 60_000;
+    match stored {
+        None => true,
+        Some(stored) => {
+            stored.reachable != now.reachable
+                || now.last_interaction_ms - stored.last_interaction_ms >= PRECISION_MS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_record_is_rewritten_only_when_it_matters() {
+        let rec = |ms, reachable| UserRecord { last_interaction_ms: ms, reachable };
+        let cases = [
+            (None, rec(5, true), true),
+            (Some(rec(0, true)), rec(59_999, true), false),
+            (Some(rec(0, true)), rec(60_000, true), true),
+            (Some(rec(0, false)), rec(10, true), true),
+            (Some(rec(0, true)), rec(0, false), true),
+            (Some(rec(100_000, true)), rec(100_000, true), false),
+        ];
+        for (stored, now, want) in cases {
+            assert_eq!(user_record_changed(stored.as_ref(), &now), want, "{stored:?} → {now:?}");
+        }
+    }
+}

@@ -9,16 +9,20 @@
 //! reading the tree back (`Store::resync_due`), so it can never keep a state the tree
 //! has left behind.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 #[derive(Default)]
 pub(super) struct DueIndex {
-    /// Each user's pending messages: id → next attempt (unix ms).
-    users: HashMap<Arc<str>, BTreeMap<u64, i64>>,
+    /// Each user's pending messages, (id, next attempt in unix ms) sorted by id. A short
+    /// deque rather than a map: most users have one or two, and a burst of 100,000
+    /// citizens waiting for a reply must fit the memory budget.
+    users: HashMap<Arc<str>, VecDeque<(u64, i64)>>,
     /// Every user's head: (due, id, user).
     heads: BTreeSet<(i64, u64, Arc<str>)>,
     len: usize,
+    /// The most users waiting at once since memory was last handed back.
+    peak_users: usize,
 }
 
 impl DueIndex {
@@ -27,22 +31,27 @@ impl DueIndex {
     pub(super) fn set(&mut self, user: &str, id: u64, due: Option<i64>) {
         let old_head = self.head_of(user);
         match (self.users.get_mut(user), due) {
-            (Some(queue), Some(at)) => {
-                if queue.insert(id, at).is_none() {
+            (Some(queue), Some(at)) => match queue.binary_search_by_key(&id, |(id, _)| *id) {
+                Ok(i) => queue[i].1 = at,
+                Err(i) => {
+                    queue.insert(i, (id, at));
                     self.len += 1;
                 }
-            }
+            },
             (Some(queue), None) => {
-                if queue.remove(&id).is_some() {
+                if let Ok(i) = queue.binary_search_by_key(&id, |(id, _)| *id) {
+                    queue.remove(i);
                     self.len -= 1;
                 }
                 if queue.is_empty() {
                     self.users.remove(user);
+                    self.after_removal();
                 }
             }
             (None, Some(at)) => {
-                self.users.insert(Arc::from(user), BTreeMap::from([(id, at)]));
+                self.users.insert(Arc::from(user), VecDeque::from([(id, at)]));
                 self.len += 1;
+                self.peak_users = self.peak_users.max(self.users.len());
             }
             (None, None) => {}
         }
@@ -59,8 +68,22 @@ impl DueIndex {
 
     fn head_of(&self, user: &str) -> Option<(i64, u64, Arc<str>)> {
         let (name, queue) = self.users.get_key_value(user)?;
-        let (&id, &at) = queue.first_key_value()?;
+        let &(id, at) = queue.front()?;
         Some((at, id, name.clone()))
+    }
+
+    /// A burst (a reminder to every member, 100k citizens at once) must not leave its
+    /// memory behind once it has been sent: the table shrinks, and once it is empty
+    /// the allocator is asked to hand freed pages back to the system.
+    fn after_removal(&mut self) {
+        let capacity = self.users.capacity();
+        if capacity > 1024 && self.users.len() < capacity / 8 {
+            self.users.shrink_to(self.users.len() * 2);
+        }
+        if self.users.is_empty() && self.peak_users > 1024 {
+            self.peak_users = 0;
+            release_free_memory();
+        }
     }
 
     /// Up to `limit` heads due at `now_ms`, earliest first, passing over the ids in
@@ -88,6 +111,17 @@ impl DueIndex {
     /// Pending messages in all.
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+}
+
+/// Returns free heap pages to the system (glibc keeps them otherwise, so the resident
+/// size after a burst would stay at its peak). Only glibc has `malloc_trim`.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer of ours
+    // is involved, and it is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
