@@ -255,6 +255,7 @@ impl Store {
     /// it sends anything after it.
     pub fn note_unflushed_write(&self) {
         self.unflushed.store(true, Ordering::Release);
+        step::note_unjournaled_on_this_thread();
     }
 
     /// Whether the sender must flush sled before sending what it has just picked up;
@@ -372,14 +373,19 @@ impl Store {
             entries: entries.iter().map(step::PreparedEntry::new).collect(),
         };
         let trees = self.step_trees();
+        // Writes this thread made outside the journal while handling the event (a
+        // report, a hand-off) are not covered by a journal line: such a step goes the
+        // transactional way, after them in sled's log, and marks the store for the
+        // sender's flush (see `step.rs`).
+        let after_unjournaled = step::take_unjournaled_on_this_thread();
         match &self.journal {
-            Some(journal) => {
+            Some(journal) if !after_unjournaled => {
                 step.write_plain(&trees)?;
                 journal.append_step_blocking(seq, &step.to_record()?)?;
             }
-            None => {
+            _ => {
                 step.write_transaction(&trees)?;
-                self.note_unflushed_write();
+                self.unflushed.store(true, Ordering::Release);
             }
         }
         step.publish(&trees)?;

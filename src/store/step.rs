@@ -18,6 +18,14 @@
 //!   inbox entry is gone is skipped: it survived whole, and so did anything logged
 //!   before its last write, which is why replaying it could never overwrite a newer value.
 //!
+//! One exception: a step whose worker wrote to sled outside the journal while handling
+//! the event (a report, a hand-off: `Store::note_unflushed_write`). A journal line for
+//! the step could then outlive those writes after a crash, and replaying the step would
+//! mark the event done without them. Such a step is one sled transaction instead, after
+//! those writes in sled's log (so a crash keeps both or replays the event), and the
+//! sender flushes sled before sending its replies. The mark is per thread: a worker
+//! handles one event at a time, so whatever it wrote before `complete` belongs to it.
+//!
 //! A temporary store (tests) has no journal and writes the step in one transaction.
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +36,20 @@ use sled::transaction::ConflictableTransactionError;
 use super::keys::u64_key;
 use super::outbox::{OutboxTrees, queue_key};
 use super::{OutboxEntry, OutboxStatus, StoreError};
+
+thread_local! {
+    static UNJOURNALED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread wrote to sled outside the journal (see the module doc).
+pub(super) fn note_unjournaled_on_this_thread() {
+    UNJOURNALED.with(|flag| flag.set(true));
+}
+
+/// Whether this thread wrote outside the journal since the last call; clears it.
+pub(super) fn take_unjournaled_on_this_thread() -> bool {
+    UNJOURNALED.with(|flag| flag.replace(false))
+}
 
 /// One processed event's writes, serialised once by the worker.
 pub(super) struct Step {
