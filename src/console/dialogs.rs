@@ -715,7 +715,7 @@ async fn try_chat(
     if let Err(e) = state.webhook.ingest.accept(entry).await {
         return internal(e);
     }
-    // Wait for the worker's replies (they land in the outbox in one transaction).
+    // Wait for the worker's replies (they land in the outbox as one durable step).
     let mut replies = Vec::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;

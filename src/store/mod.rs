@@ -5,8 +5,9 @@
 //!   once it survives a crash: through the fsync'd inbox journal (`journal.rs`) for a
 //!   store on disk, or a transaction plus flush for a temporary one;
 //! - `complete` removes a processed inbox entry and writes the session, the user record
-//!   and the outbox messages in one transaction, so a crash either replays the event or
-//!   has fully handled it;
+//!   and the outbox messages as one step (`step.rs`: plain writes plus a journal line, or
+//!   one transaction), so a crash either replays the event or has fully handled it, and
+//!   the replies reach the sender only once the step is durable;
 //! - token pairs are flushed before they are used (the refresh token is single-use).
 //!
 //! Trees and key layout are in `keys.rs`. Values are JSON: readable in a dump and

@@ -293,7 +293,7 @@ impl Store {
     }
 
     /// Writes back an entry after a send attempt; sent and failed leave the queue.
-    /// The entry, the pending index and the per-user queue change in one transaction,
+    /// The entry and its queue entry change in one transaction,
     /// and an entry that is gone (the user withdrew meanwhile) is not brought back.
     pub fn outbox_save(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox_trees().save(entry, false)?;
