@@ -545,18 +545,7 @@ mod tests {
         use super::super::{OutboxEntry, OutboxStatus};
         let dir = tempfile::tempdir().unwrap();
         let target = target();
-        let entry = |id, status| OutboxEntry {
-            id,
-            user_id: "u".into(),
-            message: serde_json::json!({"text": "x"}),
-            status,
-            attempts: 0,
-            created_at_ms: 1,
-            next_attempt_ms: 1,
-            last_error: None,
-            sent_at_ms: None,
-            zalo_message_id: None,
-        };
+        let entry = outbox_entry;
         // Entry 1 is pending in sled; entry 2 was failed and then retried by an admin
         // (pending again, written to sled directly); entry 3 is gone (user withdrew).
         target.outbox.save_new(&entry(1, OutboxStatus::Pending));
@@ -579,21 +568,26 @@ mod tests {
         assert_eq!(status(3), None, "not brought back");
     }
 
-    fn step_line(seq: u64, session: &str, entry_id: u64) -> String {
-        use super::super::step::{PreparedEntry, Step};
-        use super::super::{OutboxEntry, OutboxStatus};
-        let outbox = OutboxEntry {
-            id: entry_id,
+    /// An outbox entry of user "u", created and due at 1 ms.
+    fn outbox_entry(id: u64, status: super::super::OutboxStatus) -> OutboxEntry {
+        OutboxEntry {
+            id,
             user_id: "u".into(),
-            message: serde_json::json!({"text": "reply"}),
-            status: OutboxStatus::Pending,
+            message: serde_json::json!({"text": "x"}),
+            status,
             attempts: 0,
             created_at_ms: 1,
             next_attempt_ms: 1,
             last_error: None,
             sent_at_ms: None,
             zalo_message_id: None,
-        };
+        }
+    }
+
+    fn step_line(seq: u64, session: &str, entry_id: u64) -> String {
+        use super::super::OutboxStatus;
+        use super::super::step::{PreparedEntry, Step};
+        let outbox = outbox_entry(entry_id, OutboxStatus::Pending);
         let step = Step {
             seq,
             user_id: "u".into(),
