@@ -9,6 +9,7 @@ use crate::calendar::UnixMs;
 use std::sync::Arc;
 
 use anyhow::Context;
+use serde::Deserialize;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -53,7 +54,7 @@ impl Conversation {
         let Some(entry) = self.store.inbox_get(seq)? else {
             return Ok(()); // already handled (replayed after a crash, or duplicated dispatch)
         };
-        let event: Event = serde_json::from_value(entry.event.clone()).context("inbox event")?;
+        let event = Event::deserialize(&entry.event).context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = self.clock.now_ms();
         let waited_ms = (now_ms.get() - entry.received_at_ms).max(0);

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::response::{self, SendOutcome, TokenGrant};
 
@@ -37,7 +38,9 @@ impl ZaloClient {
 
     /// Sends one CS message. Network trouble is a transient outcome, never an error.
     pub async fn send_cs(&self, access_token: &str, user_id: &str, message: &Value) -> SendOutcome {
-        let body = json!({"recipient": {"user_id": user_id}, "message": message});
+        // Borrowed, not `json!`: that would deep-copy the message into a new `Value`
+        // for every send only to serialise and drop it.
+        let body = CsBody { recipient: Recipient { user_id }, message };
         let result = self
             .http
             .post(format!("{}/v3.0/oa/message/cs", self.api_base))
@@ -78,4 +81,16 @@ impl ZaloClient {
         let text = resp.text().await.map_err(|e| format!("reading answer: {e}"))?;
         response::parse_token_grant(status, &text)
     }
+}
+
+/// `POST /v3.0/oa/message/cs` body: `{"recipient": {"user_id": …}, "message": …}`.
+#[derive(Serialize)]
+struct CsBody<'a> {
+    recipient: Recipient<'a>,
+    message: &'a Value,
+}
+
+#[derive(Serialize)]
+struct Recipient<'a> {
+    user_id: &'a str,
 }
