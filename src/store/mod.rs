@@ -105,7 +105,7 @@ pub struct Store {
     unmatched: sled::Tree,
     flusher: Flusher,
     /// Set by every write to sled that is not in the journal and may precede a reply
-    /// (see `needs_flush_before_send`).
+    /// (see `take_unflushed`).
     unflushed: Arc<std::sync::atomic::AtomicBool>,
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.

@@ -66,44 +66,28 @@ impl OutboxTrees {
     /// entry that is gone; with `only_if_pending`, leaves alone an entry that is no
     /// longer pending (a replayed result must not undo a later change).
     pub fn save(&self, entry: &OutboxEntry, only_if_pending: bool) -> Result<(), StoreError> {
-        self.save_all(&[entry], only_if_pending)
-    }
-
-    /// `save` for several entries in one transaction (the send results that shared a
-    /// journal sync): each sled transaction costs two log-buffer hand-offs to sled's
-    /// I/O threads, so one per result was most of what recording a result cost.
-    pub fn save_all(
-        &self,
-        entries: &[&OutboxEntry],
-        only_if_pending: bool,
-    ) -> Result<(), StoreError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let values: Vec<Vec<u8>> = entries.iter().map(|e| to_json(*e)).collect();
+        let value = to_json(entry);
         (&self.outbox, &self.queue)
             .transaction(|(outbox, queue)| {
-                for (entry, value) in entries.iter().zip(&values) {
-                    let Some(stored) = outbox.get(u64_key(entry.id))? else {
-                        continue;
-                    };
-                    if only_if_pending
-                        && from_json::<OutboxEntry>(keys::OUTBOX, &stored)
-                            .is_ok_and(|s| s.status != OutboxStatus::Pending)
-                    {
-                        continue;
-                    }
-                    outbox.insert(&u64_key(entry.id), value.as_slice())?;
-                    if entry.status == OutboxStatus::Pending {
-                        index_insert(queue, entry)?;
-                    } else {
-                        index_remove(queue, entry)?;
-                    }
+                let Some(stored) = outbox.get(u64_key(entry.id))? else {
+                    return Ok(());
+                };
+                if only_if_pending
+                    && from_json::<OutboxEntry>(keys::OUTBOX, &stored)
+                        .is_ok_and(|s| s.status != OutboxStatus::Pending)
+                {
+                    return Ok(());
+                }
+                outbox.insert(&u64_key(entry.id), value.as_slice())?;
+                if entry.status == OutboxStatus::Pending {
+                    index_insert(queue, entry)?;
+                } else {
+                    index_remove(queue, entry)?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(StoreError::from)?;
-        self.resync(entries.iter().map(|e| (e.user_id.as_str(), e.id)))
+        self.resync([(entry.user_id.as_str(), entry.id)])
     }
 
     /// A send result as it comes back, with plain writes instead of a transaction
