@@ -88,7 +88,8 @@ impl RecordOut<'_> {
     }
 }
 
-fn raw_json(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
+/// Stored JSON bytes as a value to embed in a line as they are.
+pub(super) fn raw_json(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
     let text = std::str::from_utf8(json)
         .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     RawValue::from_string(text.to_owned())

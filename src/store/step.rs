@@ -33,6 +33,7 @@ use serde_json::value::RawValue;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
+use super::journal::raw_json;
 use super::keys::u64_key;
 use super::outbox::{OutboxTrees, queue_key};
 use super::{OutboxEntry, OutboxStatus, StoreError};
@@ -64,6 +65,8 @@ pub(super) struct Step {
 /// An outbox entry with its JSON and queue entry ready to write.
 pub(super) struct PreparedEntry {
     pub id: u64,
+    /// `id` as the outbox key.
+    pub key: [u8; 8],
     pub user_id: String,
     pub json: Vec<u8>,
     /// `None` for an entry that is not pending (only in a replayed step).
@@ -74,6 +77,7 @@ impl PreparedEntry {
     pub fn new(entry: &OutboxEntry) -> PreparedEntry {
         PreparedEntry {
             id: entry.id,
+            key: u64_key(entry.id),
             user_id: entry.user_id.clone(),
             json: super::to_json(entry),
             queue: (entry.status == OutboxStatus::Pending).then(|| {
@@ -106,62 +110,81 @@ pub(super) struct StepRecord {
     pub outbox: Vec<Box<RawValue>>,
 }
 
-fn raw(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
-    let text = String::from_utf8(json.to_vec())
-        .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    RawValue::from_string(text).map_err(|source| StoreError::Corrupt { tree: "journal", source })
+/// Which tree a write of a step goes to.
+#[derive(Clone, Copy)]
+enum StepTree {
+    Outbox,
+    Queue,
+    Sessions,
+    Users,
+    Inbox,
 }
 
+/// One write: a value to insert, or `None` to remove the key.
+type Write<'a> = (StepTree, &'a [u8], Option<&'a [u8]>);
+
 impl Step {
-    /// Plain writes, in the order the module doc relies on.
-    pub fn write_plain(&self, trees: &Trees) -> Result<(), StoreError> {
-        let (outbox, queue) = trees.outbox.trees();
+    /// The step's writes, in the order the module doc relies on: outbox and queue
+    /// entries, session, user record, and last the inbox removal.
+    fn writes<'a>(&'a self, inbox_key: &'a [u8; 8]) -> Vec<Write<'a>> {
+        let mut writes = Vec::with_capacity(self.entries.len() * 2 + 3);
         for entry in &self.entries {
-            outbox.insert(u64_key(entry.id), entry.json.as_slice())?;
+            writes.push((StepTree::Outbox, &entry.key[..], Some(entry.json.as_slice())));
             if let Some((key, due)) = &entry.queue {
-                queue.insert(key.as_slice(), &due[..])?;
+                writes.push((StepTree::Queue, key.as_slice(), Some(&due[..])));
             }
         }
-        match &self.session {
-            None => {}
-            Some(Some(value)) => {
-                trees.sessions.insert(self.user_id.as_bytes(), value.as_slice())?;
-            }
-            Some(None) => {
-                trees.sessions.remove(self.user_id.as_bytes())?;
-            }
+        if let Some(value) = &self.session {
+            writes.push((StepTree::Sessions, self.user_id.as_bytes(), value.as_deref()));
         }
         if let Some(value) = &self.user {
-            trees.users.insert(self.user_id.as_bytes(), value.as_slice())?;
+            writes.push((StepTree::Users, self.user_id.as_bytes(), Some(value.as_slice())));
         }
-        trees.inbox.remove(u64_key(self.seq))?;
+        writes.push((StepTree::Inbox, &inbox_key[..], None));
+        writes
+    }
+
+    /// Plain writes, one after the other (a store with a journal).
+    pub fn write_plain(&self, trees: &Trees) -> Result<(), StoreError> {
+        let (outbox, queue) = trees.outbox.trees();
+        let inbox_key = u64_key(self.seq);
+        for (target, key, value) in self.writes(&inbox_key) {
+            let tree = match target {
+                StepTree::Outbox => outbox,
+                StepTree::Queue => queue,
+                StepTree::Sessions => &trees.sessions,
+                StepTree::Users => &trees.users,
+                StepTree::Inbox => &trees.inbox,
+            };
+            match value {
+                Some(value) => tree.insert(key, value)?,
+                None => tree.remove(key)?,
+            };
+        }
         Ok(())
     }
 
-    /// All of it in one transaction (temporary stores, which have no journal).
+    /// All of it in one transaction (temporary stores, which have no journal, and steps
+    /// after writes outside the journal).
     pub fn write_transaction(&self, trees: &Trees) -> Result<(), StoreError> {
         let (outbox, queue) = trees.outbox.trees();
+        let inbox_key = u64_key(self.seq);
+        let writes = self.writes(&inbox_key);
         (&trees.inbox, &trees.sessions, &trees.users, outbox, queue)
             .transaction(|(inbox, sessions, users, outbox, queue)| {
-                for entry in &self.entries {
-                    outbox.insert(&u64_key(entry.id), entry.json.as_slice())?;
-                    if let Some((key, due)) = &entry.queue {
-                        queue.insert(key.as_slice(), &due[..])?;
-                    }
+                for &(target, key, value) in &writes {
+                    let tree = match target {
+                        StepTree::Outbox => outbox,
+                        StepTree::Queue => queue,
+                        StepTree::Sessions => sessions,
+                        StepTree::Users => users,
+                        StepTree::Inbox => inbox,
+                    };
+                    match value {
+                        Some(value) => tree.insert(key, value)?,
+                        None => tree.remove(key)?,
+                    };
                 }
-                match &self.session {
-                    None => {}
-                    Some(Some(value)) => {
-                        sessions.insert(self.user_id.as_bytes(), value.as_slice())?;
-                    }
-                    Some(None) => {
-                        sessions.remove(self.user_id.as_bytes())?;
-                    }
-                }
-                if let Some(value) = &self.user {
-                    users.insert(self.user_id.as_bytes(), value.as_slice())?;
-                }
-                inbox.remove(&u64_key(self.seq))?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(StoreError::from)
@@ -176,12 +199,12 @@ impl Step {
         Ok(StepRecord {
             user: self.user_id.clone(),
             session: match &self.session {
-                Some(Some(value)) => Some(raw(value)?),
+                Some(Some(value)) => Some(raw_json(value)?),
                 _ => None,
             },
             clear_session: matches!(self.session, Some(None)),
-            user_record: self.user.as_deref().map(raw).transpose()?,
-            outbox: self.entries.iter().map(|e| raw(&e.json)).collect::<Result<_, _>>()?,
+            user_record: self.user.as_deref().map(raw_json).transpose()?,
+            outbox: self.entries.iter().map(|e| raw_json(&e.json)).collect::<Result<_, _>>()?,
         })
     }
 
