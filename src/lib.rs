@@ -7,6 +7,7 @@
 //! See ARCHITECTURE.md for the data flow and the invariants.
 
 pub mod admin;
+pub mod alloc;
 pub mod app;
 pub mod calendar;
 pub mod cli;

@@ -58,27 +58,11 @@ enum TokensCommand {
 }
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(async_main()),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// glibc gives each thread that contends for the heap its own arena (up to 8 per core)
-/// and keeps their freed memory: with the webhook, worker, sender and sled threads that
-/// held 117 MB resident after 100,000 sessions, against 82 MB with two arenas, at no
-/// measurable cost in throughput. Must run before any thread starts. `MALLOC_ARENA_MAX`
-/// in the environment still wins.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; called before other threads.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
 }

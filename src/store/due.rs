@@ -82,7 +82,7 @@ impl DueIndex {
         }
         if self.users.is_empty() && self.peak_users > 1024 {
             self.peak_users = 0;
-            release_free_memory();
+            crate::alloc::release_free_memory();
         }
     }
 
@@ -111,17 +111,6 @@ impl DueIndex {
     /// Pending messages in all.
     pub(super) fn len(&self) -> usize {
         self.len
-    }
-}
-
-/// Returns free heap pages to the system (glibc keeps them otherwise, so the resident
-/// size after a burst would stay at its peak). Only glibc has `malloc_trim`.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; no pointer of ours
-    // is involved, and it is safe to call from any thread.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
