@@ -3,10 +3,10 @@
 //! Why not glibc's malloc: a turn allocates and frees on five threads (HTTP, journal,
 //! conversation worker, sender, sled), and glibc serialises them on its arena locks.
 //! Its per-thread arenas remove the contention but kept 117 MB resident after 100,000
-//! sessions, so it ran with two arenas, and allocation (with the futex wake-ups of
-//! those locks) was about a third of the service's CPU in the turn benchmark.
-//! jemalloc's per-thread caches avoid the locks, and its decay returns freed pages to
-//! the system on a background thread. Figures in BENCHMARKS.md.
+//! sessions, so it ran with two arenas, and the lock waits and futex wake-ups showed in
+//! every thread's profile. jemalloc's per-thread caches avoid the locks (18 % less CPU
+//! per turn in the turn benchmark), and its decay returns freed pages to the system on
+//! a background thread. Figures in BENCHMARKS.md.
 //!
 //! `_RJEM_MALLOC_CONF` in the environment still overrides the settings below.
 
@@ -17,9 +17,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// - one arena: with per-thread caches in front of it, more arenas only added memory;
 /// - a background thread purges dirty pages a second after they were freed, so an idle
 ///   service shrinks without a call of ours;
-/// - per-thread caches only for objects up to 512 bytes (the default is 32 KiB): the
-///   25 threads' caches otherwise held 74–81 MB resident after 100,000 sessions,
-///   against 70 MB with this setting (glibc with two arenas: 68–73 MB).
+/// - per-thread caches only for objects up to 512 bytes: with the default 32 KiB and two
+///   arenas the 25 threads' caches kept 85–90 MB resident after 100,000 sessions, with
+///   1 KiB 74–81 MB, with this setting 70–71 MB (glibc with two arenas: 68–73 MB).
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static malloc_conf: &[u8] =
