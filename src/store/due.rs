@@ -23,6 +23,8 @@ pub(super) struct DueIndex {
     len: usize,
     /// The most users waiting at once since memory was last handed back.
     peak_users: usize,
+    /// A burst has just drained: the caller hands freed memory back, after the lock.
+    drained: bool,
 }
 
 impl DueIndex {
@@ -74,7 +76,7 @@ impl DueIndex {
 
     /// A burst (a reminder to every member, 100k citizens at once) must not leave its
     /// memory behind once it has been sent: the table shrinks, and once it is empty
-    /// the allocator is asked to hand freed pages back to the system.
+    /// `take_drained` tells the caller to hand freed pages back to the system.
     fn after_removal(&mut self) {
         let capacity = self.users.capacity();
         if capacity > 1024 && self.users.len() < capacity / 8 {
@@ -82,8 +84,14 @@ impl DueIndex {
         }
         if self.users.is_empty() && self.peak_users > 1024 {
             self.peak_users = 0;
-            crate::alloc::release_free_memory();
+            self.drained = true;
         }
+    }
+
+    /// Whether a burst has drained since the last call. The purge it calls for runs
+    /// outside the index's lock, which the sender and every worker take.
+    pub(super) fn take_drained(&mut self) -> bool {
+        std::mem::take(&mut self.drained)
     }
 
     /// Up to `limit` heads due at `now_ms`, earliest first, passing over the ids in
@@ -175,5 +183,23 @@ mod tests {
         index.set("a", 1, Some(1_000_000));
         index.set("b", 2000, None);
         assert_eq!(index.len(), 1000);
+    }
+
+    #[test]
+    fn only_a_drained_burst_asks_for_memory_back() {
+        let mut index = DueIndex::default();
+        for id in 0..2000 {
+            index.set(&format!("u{id}"), id, Some(0));
+        }
+        index.set("u0", 0, None);
+        assert!(!index.take_drained(), "still waiting users");
+        for id in 1..2000 {
+            index.set(&format!("u{id}"), id, None);
+        }
+        assert!(index.take_drained(), "empty after a burst");
+        assert!(!index.take_drained(), "asked once");
+        index.set("small", 1, Some(0));
+        index.set("small", 1, None);
+        assert!(!index.take_drained(), "a small queue is no burst");
     }
 }

@@ -127,10 +127,16 @@ impl OutboxTrees {
         &self,
         messages: impl IntoIterator<Item = (&'a str, u64)>,
     ) -> Result<(), StoreError> {
-        let mut due = lock(&self.due);
-        for (user, id) in messages {
-            let at = self.queue.get(queue_key(user, id))?.map(|v| be_i64(&v));
-            due.set(user, id, at);
+        let drained = {
+            let mut due = lock(&self.due);
+            for (user, id) in messages {
+                let at = self.queue.get(queue_key(user, id))?.map(|v| be_i64(&v));
+                due.set(user, id, at);
+            }
+            due.take_drained()
+        };
+        if drained {
+            crate::alloc::release_free_memory();
         }
         Ok(())
     }
