@@ -30,7 +30,7 @@ use crate::zalo::sender::{Sender, SenderConfig};
 use crate::zalo::token::Tokens;
 use crate::zalo::webhook::{self, WebhookState};
 
-pub use crate::state::AppState;
+pub use crate::state::{AppParts, AppState};
 
 pub struct App {
     listener: TcpListener,
@@ -155,14 +155,14 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         settings.workers.paused,
         &stop,
     )?;
-    let state = AppState {
-        webhook: WebhookState {
+    let state = AppState::new(AppParts {
+        webhook: Arc::new(WebhookState {
             app_id: settings.zalo.app_id.clone(),
             oa_secret: settings.zalo.oa_secret_key.clone(),
             ingest: Arc::new(ingest),
             clock: clock.clone(),
             replay_window_ms: settings.store.dedupe_hours as i64 * 3_600_000,
-        },
+        }),
         admin_token: settings.admin.token.clone(),
         sender_wake,
         store,
@@ -171,7 +171,7 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
         handoff,
         clock,
         tokens,
-    };
+    });
     let router =
         http_stack(router(state.clone(), &settings, sandbox.is_some()), &settings, &sandbox);
     tracing::info!(%addr, sandbox = sandbox.is_some(), "cnscd-bot listening");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cnscd_bot::app::{AppState, router};
+use cnscd_bot::app::{AppParts, AppState, router};
 use cnscd_bot::clock::Clock;
 use cnscd_bot::dialog_runtime::{Registry, RegistryOptions};
 use cnscd_bot::error::ApiError;
@@ -71,23 +71,23 @@ fn state(clock: &Clock, sink: Arc<Recorder>) -> (AppState, cnscd_bot::settings::
         Duration::from_secs(1),
     )
     .unwrap();
-    let state = AppState {
+    let state = AppState::new(AppParts {
         store: store.clone(),
         sender_wake: Arc::default(),
         admin_token: ADMIN_TOKEN.into(),
-        webhook: WebhookState {
+        webhook: Arc::new(WebhookState {
             app_id: APP_ID.into(),
             oa_secret: OA_SECRET.into(),
             ingest: sink,
             clock: clock.clone(),
             replay_window_ms: 48 * 3_600_000,
-        },
+        }),
         dialogs,
         reporting,
         handoff,
         clock: clock.clone(),
         tokens: Tokens::new(store, client, 3600),
-    };
+    });
     (state, settings)
 }
 

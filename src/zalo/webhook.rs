@@ -52,7 +52,7 @@ pub const SIGNATURE_HEADER: &str = "x-zevent-signature";
 
 /// `POST /webhook`: counts each outcome and times the whole ingest (fsync included).
 pub async fn receive(
-    State(state): State<WebhookState>,
+    State(state): State<Arc<WebhookState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -69,7 +69,7 @@ pub async fn receive(
 
 /// Verifies, parses and durably accepts one event; the outcome names what happened.
 async fn handle(
-    state: WebhookState,
+    state: Arc<WebhookState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(&'static str, Response), ApiError> {
