@@ -9,6 +9,7 @@ pub mod message;
 pub mod response;
 pub mod sender;
 pub mod signature;
+pub mod throttle;
 pub mod token;
 pub mod webhook;
 

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::client::ZaloClient;
 use super::response::{NIGHT_CODE, SendOutcome, is_unreachable_user};
+use super::throttle::Throttle;
 use super::token::Tokens;
 use crate::clock::Clock;
 use crate::shutdown::Shutdown;
@@ -84,9 +85,7 @@ impl Sender {
     /// keeps one user's messages in order). Waiting for a whole batch to come back before
     /// looking again made every message queued meanwhile wait a full round.
     pub async fn run(self, stop: Shutdown) {
-        let period = Duration::from_secs_f64(1.0 / self.config.rate_per_sec);
-        let mut throttle = tokio::time::interval(period);
-        throttle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut throttle = Throttle::new(self.config.rate_per_sec, std::time::Instant::now());
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
         let in_flight: Arc<Mutex<HashSet<u64>>> = Default::default();
         let mut sends = JoinSet::new();
@@ -134,9 +133,8 @@ impl Sender {
                     _ = stop.wait() => break,
                 };
                 let Ok(permit) = permit else { break };
-                tokio::select! {
-                    _ = throttle.tick() => {}
-                    _ = stop.wait() => break,
+                if !self.wait_for_token(&mut throttle, &stop).await {
+                    break;
                 }
                 let (sender, in_flight) = (self.clone(), in_flight.clone());
                 sends.spawn(async move {
@@ -159,6 +157,17 @@ impl Sender {
             tracing::error!(error = %e, "final flush of send results failed");
         }
         tracing::info!("sender stopped");
+    }
+
+    /// Waits until the rate limit allows one more send; false if stopping meanwhile.
+    async fn wait_for_token(&self, throttle: &mut Throttle, stop: &Shutdown) -> bool {
+        while let Err(wait) = throttle.take(std::time::Instant::now()) {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.wait() => return false,
+            }
+        }
+        true
     }
 
     /// Sleeps until woken, until the next backoff expires, or 30 s at most.
