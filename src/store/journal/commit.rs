@@ -213,7 +213,8 @@ fn writer(
                 pipeline.give_back_sync();
             }
         }
-        if written > CHECKPOINT_BYTES || since_checkpoint.elapsed() > CHECKPOINT_AGE {
+        let due = written > CHECKPOINT_BYTES || since_checkpoint.elapsed() > CHECKPOINT_AGE;
+        if due && !segments.checkpoint_running() {
             // Rotation needs every record of the file applied to sled first.
             pipeline.wait_idle();
             match segments.rotate(&mut file, target) {
