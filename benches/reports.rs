@@ -15,6 +15,7 @@ use cnscd_bot::reports::export;
 use cnscd_bot::reports::model::{ReportVersion, Team, Unit, UnitKind};
 use cnscd_bot::reports::period::Period;
 use cnscd_bot::reports::value::Value;
+use cnscd_bot::reports::view::VersionView;
 use cnscd_bot::reports_runtime::query::{ExportFormat, ReportFilter};
 use cnscd_bot::reports_runtime::{ReportSettings, Reporting};
 use cnscd_bot::store::Store;
@@ -86,7 +87,9 @@ fn main() {
 
     let team_map: HashMap<u64, &Team> = teams.iter().map(|t| (t.id, t)).collect();
     let names = HashMap::new();
-    let hundred_k: Vec<&ReportVersion> = versions.iter().take(100_000).collect();
+    // The export core reads versions as views (borrowed, no copy).
+    let views: Vec<VersionView> = versions.iter().take(100_000).map(ReportVersion::view).collect();
+    let hundred_k: Vec<&VersionView> = views.iter().collect();
     let (t, bytes) = best_of(3, || {
         let rows = export::build_rows(&hierarchy, &team_map, &names, &hundred_k);
         export::to_csv(&report, &rows).len()

@@ -188,7 +188,7 @@ impl<T: Serialize> Serialize for Sums<T> {
 /// Ids are small sequential numbers: a multiplicative hash (as rustc's Fx) is enough and
 /// much cheaper than SipHash over 100,000 facts.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {

@@ -18,4 +18,5 @@ pub mod reminders;
 pub mod render;
 pub mod text;
 pub mod value;
+pub mod view;
 pub mod xlsx;

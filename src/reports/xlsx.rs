@@ -337,6 +337,12 @@ fn sheet_name(name: &str) -> String {
 /// and newline) and a literal `_xHHHH_` (which Excel would decode) written the way Excel
 /// escapes them, as `_xHHHH_`.
 fn push_escaped(out: &mut String, text: &str) {
+    // Most cells have nothing to escape: one byte scan, then a plain copy. Every byte
+    // that may start a replacement below is caught (U+FFFE and U+FFFF begin with 0xEF).
+    if !text.bytes().any(|b| b < 0x20 || matches!(b, b'&' | b'<' | b'>' | b'_' | 0xEF)) {
+        out.push_str(text);
+        return;
+    }
     let bytes = text.as_bytes();
     let mut start = 0;
     for (i, c) in text.char_indices() {

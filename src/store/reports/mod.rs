@@ -29,6 +29,7 @@ use super::{Store, StoreError, from_json, to_json};
 use crate::reply::Reply;
 use crate::reports::form::FormState;
 use crate::reports::model::{Invite, Member, ReportVersion, Team, Unit};
+use crate::reports::view::VersionView;
 
 mod current;
 mod numbers;
@@ -44,6 +45,51 @@ pub(super) const TREE: &str = "reports";
 pub struct LastEvent {
     pub event_key: String,
     pub replies: Vec<Reply>,
+}
+
+/// Stored report versions kept as the bytes sled handed out, to be read in place
+/// (`views`): an export borrows its strings from them instead of parsing 100,000
+/// versions into owned records and dropping them again.
+pub struct StoredVersions {
+    /// Each version's bytes in key order, with the number of its run of versions of one
+    /// (type, period, team).
+    records: Vec<(u32, sled::IVec)>,
+    /// Keep only the current version of each run (the latest not withdrawn).
+    current_only: bool,
+}
+
+impl StoredVersions {
+    /// The versions, read in place; only the current ones if so asked.
+    pub fn views(&self) -> Result<Vec<VersionView<'_>>, StoreError> {
+        let mut out = Vec::with_capacity(self.records.len());
+        let mut run = None;
+        let mut best = None;
+        for (at, bytes) in &self.records {
+            let view: VersionView<'_> = serde_json::from_slice(bytes)
+                .map_err(|source| StoreError::Corrupt { tree: TREE, source })?;
+            if !self.current_only {
+                out.push(view);
+                continue;
+            }
+            if run != Some(*at) {
+                out.extend(best.take());
+                run = Some(*at);
+            }
+            if view.withdrawn_at.is_none() {
+                best = Some(view);
+            }
+        }
+        out.extend(best);
+        Ok(out)
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
 }
 
 /// One write of a chat command (decided by `reports::chat`), applied atomically with the
@@ -248,6 +294,46 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Every stored version as bytes, to read in place (`StoredVersions::views`).
+    pub fn report_version_bytes(&self) -> Result<StoredVersions, StoreError> {
+        let mut records = Vec::new();
+        for (at, item) in self.reports_tree().scan_prefix(b"rep/").enumerate() {
+            // Each version is its own run: all of them are kept.
+            records.push((at as u32, item?.1));
+        }
+        Ok(StoredVersions { records, current_only: false })
+    }
+
+    /// Like `current_reports_of`, as bytes to read in place (`StoredVersions::views`).
+    pub fn current_report_bytes(
+        &self,
+        report: &str,
+        periods: Option<&[String]>,
+    ) -> Result<StoredVersions, StoreError> {
+        let prefixes: Vec<String> = match periods {
+            None => vec![format!("rep/{report}/")],
+            Some(periods) => periods.iter().map(|p| format!("rep/{report}/{p}/")).collect(),
+        };
+        let mut records = Vec::new();
+        let mut run = 0u32;
+        let mut stem: Vec<u8> = Vec::new();
+        for prefix in prefixes {
+            for item in self.reports_tree().scan_prefix(prefix.as_bytes()) {
+                let (key, value) = item?;
+                // As in `current_in_prefix_with`: the versions of one report differ only in
+                // the last 8 hex digits of the key.
+                let key_stem = &key[..key.len().saturating_sub(8)];
+                if key_stem != stem.as_slice() {
+                    run = run.wrapping_add(1);
+                    stem.clear();
+                    stem.extend_from_slice(key_stem);
+                }
+                records.push((run, value));
+            }
+        }
+        Ok(StoredVersions { records, current_only: true })
     }
 
     /// The current version of each (team, type, period): the latest not withdrawn.

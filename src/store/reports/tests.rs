@@ -225,3 +225,68 @@ fn rollups_are_rebuilt_at_open_when_missing_or_outdated() {
     let numbers = store.current_report_numbers("thang", &["2026-10".into()], &["A"]).unwrap();
     assert_eq!(numbers[0].numbers, [7]);
 }
+
+/// The versions an export reads in place are the owned ones, field for field: current
+/// ones (latest not withdrawn, per team and period) and, for history, every version.
+#[test]
+fn versions_read_in_place_equal_the_owned_ones() {
+    let store = Store::temporary().unwrap();
+    let mut writes = Vec::new();
+    for team in 1..=4 {
+        for v in 1..=team as u32 {
+            let mut version = version(team, v, &format!("e{team}-{v}"));
+            version.values.insert("CHUNG_01".into(), Value::Int(i64::from(v)));
+            // A text with JSON escapes in it is read as an owned string.
+            version.values.insert("TO_05".into(), Value::Text(format!("\"dòng\"\n{team}")));
+            // Team 3's newest version and team 4's oldest are withdrawn.
+            if (team == 3 && v == 3) || (team == 4 && v == 1) {
+                version.withdrawn_at = Some(UnixSecs(9));
+            }
+            writes.push(ReportWrite::AddReport(version));
+        }
+    }
+    store.commit_report_writes("u", &last("e"), &writes).unwrap();
+    let owned_views = |owned: &[ReportVersion]| -> Vec<String> {
+        owned.iter().map(|v| format!("{:?}", v.view())).collect()
+    };
+    let read_views = |stored: &StoredVersions| -> Vec<String> {
+        let views = stored.views().unwrap();
+        // Compared as the owned view would print: the values as a map.
+        views
+            .iter()
+            .map(|v| {
+                let values: BTreeMap<String, Value> = match &v.values {
+                    crate::reports::view::ViewValues::Read(pairs) => pairs
+                        .iter()
+                        .map(|(code, value)| {
+                            let value = match value {
+                                crate::reports::view::ValueRef::Int(n) => Value::Int(*n),
+                                crate::reports::view::ValueRef::Bool(b) => Value::Bool(*b),
+                                crate::reports::view::ValueRef::Text(t) => {
+                                    Value::Text(t.to_string())
+                                }
+                            };
+                            (code.to_string(), value)
+                        })
+                        .collect(),
+                    crate::reports::view::ViewValues::Map(map) => (*map).clone(),
+                };
+                let mut view = v.clone();
+                view.values = crate::reports::view::ViewValues::Map(&values);
+                format!("{view:?}")
+            })
+            .collect()
+    };
+    let october = ["2026-10".to_owned()];
+    let current = store.current_reports_of("thang", Some(&october)).unwrap();
+    assert_eq!(current.len(), 4);
+    let stored = store.current_report_bytes("thang", Some(&october)).unwrap();
+    assert_eq!(read_views(&stored), owned_views(&current));
+    let all = store.current_reports_of("thang", None).unwrap();
+    let stored = store.current_report_bytes("thang", None).unwrap();
+    assert_eq!(read_views(&stored), owned_views(&all));
+    let history = store.report_versions().unwrap();
+    assert_eq!(history.len(), 10);
+    let stored = store.report_version_bytes().unwrap();
+    assert_eq!(read_views(&stored), owned_views(&history));
+}
