@@ -590,9 +590,10 @@ impl<'s> Turn<'s> {
         session.retries = 0;
         session.pending.clear();
         // The nodes this step shows: `target`, then its `goto` chain up to the message limit.
-        let mut chain: Vec<Target> = Vec::new();
+        // Each is looked up once and kept with its node (the set does not change in a step).
+        let mut chain: Vec<(Target, &'s Node)> = Vec::new();
         loop {
-            if self.set.node(&target.dialog, &target.node).is_none() {
+            let Some(node) = self.set.node(&target.dialog, &target.node) else {
                 // Unreachable with a validated set; fall back rather than fail.
                 self.notice = Some(NOTICE_UPDATED.to_owned());
                 target = self.set.main_start();
@@ -602,9 +603,9 @@ impl<'s> Turn<'s> {
                 }
                 chain.clear();
                 continue;
-            }
-            let next = self.set.node(&target.dialog, &target.node).and_then(|n| n.goto.clone());
-            chain.push(target);
+            };
+            let next = node.goto.clone();
+            chain.push((target, node));
             match next {
                 Some(next) if chain.len() < MAX_MESSAGES_PER_STEP => target = next,
                 _ => break,
@@ -612,15 +613,11 @@ impl<'s> Turn<'s> {
         }
         // A fact-stating step ends with its as-of line, from the oldest `verified` date shown
         // (not on the greeting and main menu, which state no rule a citizen acts on).
-        let greeting = chain.first().is_some_and(|t| self.set.is_main_menu(&t.dialog, &t.node));
-        let as_of = chain
-            .iter()
-            .filter_map(|t| self.set.node(&t.dialog, &t.node).and_then(|n| n.verified))
-            .min()
-            .filter(|_| !greeting);
+        let greeting =
+            chain.first().is_some_and(|(t, _)| self.set.is_main_menu(&t.dialog, &t.node));
+        let as_of = chain.iter().filter_map(|(_, n)| n.verified).min().filter(|_| !greeting);
         let last = chain.len() - 1;
-        for (index, target) in chain.into_iter().enumerate() {
-            let Some(node) = self.set.node(&target.dialog, &target.node) else { continue };
+        for (index, (target, node)) in chain.into_iter().enumerate() {
             if let Some(session) = self.session.as_mut() {
                 session.dialog.clone_from(&target.dialog);
                 session.node.clone_from(&target.node);

@@ -13,12 +13,11 @@
 //! and an unknown word that is two known syllables glued together ("matkhau") is split.
 //! Pure: built once per dialog set, then read-only.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use super::lexicon::Lexicon;
-use super::model::Target;
+use super::model::{FastMap, Target};
 use super::text;
 
 /// Confidence at which the best node is answered directly (if clearly ahead).
@@ -123,13 +122,13 @@ struct Index {
     urgent: Vec<bool>,
     docs: Vec<Doc>,
     /// Term (syllable, or `a_b` for a pair) → id.
-    vocabulary: HashMap<String, u32>,
+    vocabulary: FastMap<String, u32>,
     /// Term id → IDF.
     idf: Vec<f32>,
     /// Term id → (document, BM25 weight of the term in it, before IDF): the inverted index.
     postings: Vec<Vec<(u32, f32)>>,
     /// Normalized whole phrase → documents, for exact matches of short messages.
-    exact: HashMap<String, Vec<u32>>,
+    exact: FastMap<String, Vec<u32>>,
     /// Known single syllables by length in chars, with their document frequency, for typo
     /// repair (a typo changes the length by at most one).
     words_by_len: Vec<Vec<(String, u32)>>,
@@ -367,8 +366,10 @@ pub(crate) struct Query {
     word_ids: Vec<Option<u32>>,
     /// Term ids of the words and pairs, sorted, each once.
     term_ids: Vec<u32>,
-    /// (document, BM25 score) for every document sharing a term.
-    hits: Vec<(u32, f32)>,
+    /// (document, BM25 score times the document's source weight) for every document sharing
+    /// a term: `[ordinary, urgent]`, split once here because `rank` runs up to three times
+    /// per message, each time on one side only.
+    hits: [Vec<(u32, f32)>; 2],
 }
 
 impl Query {
@@ -380,13 +381,6 @@ impl Query {
     pub(crate) fn joined(&self) -> &str {
         &self.joined
     }
-}
-
-/// Unigrams then bigrams (`a_b`) of the words, duplicates kept (BM25 counts them).
-fn terms_of(words: &[String]) -> Vec<String> {
-    let mut terms: Vec<String> = words.to_vec();
-    terms.extend(words.windows(2).map(|pair| format!("{}_{}", pair[0], pair[1])));
-    terms
 }
 
 fn idf(n_docs: usize, df: u32) -> f32 {
@@ -403,10 +397,10 @@ impl Intents {
         urgent: &dyn Fn(&str) -> bool,
     ) -> Intents {
         let mut nodes: Vec<Target> = Vec::new();
-        let mut node_ids: HashMap<Target, u32> = HashMap::new();
+        let mut node_ids: FastMap<&Target, u32> = FastMap::default();
         let mut docs: Vec<Doc> = Vec::new();
-        let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut vocabulary: HashMap<String, u32> = HashMap::new();
+        let mut exact: FastMap<String, Vec<u32>> = FastMap::default();
+        let mut vocabulary: FastMap<String, u32> = FastMap::default();
         // Each document's term ids in order, duplicates kept (BM25 counts them).
         let mut texts: Vec<Vec<u32>> = Vec::new();
         for phrase in phrases {
@@ -420,19 +414,34 @@ impl Intents {
             if words.is_empty() {
                 continue;
             }
-            let node = *node_ids.entry(phrase.target.clone()).or_insert_with(|| {
+            let node = *node_ids.entry(&phrase.target).or_insert_with(|| {
                 nodes.push(phrase.target.clone());
                 (nodes.len() - 1) as u32
             });
             let id = docs.len() as u32;
             exact.entry(words.join(" ")).or_default().push(id);
-            let text: Vec<u32> = terms_of(words)
-                .into_iter()
-                .map(|term| {
-                    let next = vocabulary.len() as u32;
-                    *vocabulary.entry(term).or_insert(next)
-                })
-                .collect();
+            // Unigrams then bigrams (`a_b`), duplicates kept (BM25 counts them). Looked up by
+            // reference: a term is copied only the first time it is seen.
+            let mut text: Vec<u32> = Vec::with_capacity(2 * words.len());
+            let mut id_of = |term: &str| match vocabulary.get(term) {
+                Some(id) => *id,
+                None => {
+                    let id = vocabulary.len() as u32;
+                    vocabulary.insert(term.to_owned(), id);
+                    id
+                }
+            };
+            for word in words {
+                text.push(id_of(word));
+            }
+            let mut pair = String::new();
+            for p in words.windows(2) {
+                pair.clear();
+                pair.push_str(&p[0]);
+                pair.push('_');
+                pair.push_str(&p[1]);
+                text.push(id_of(&pair));
+            }
             let mut terms = text.clone();
             terms.sort_unstable();
             terms.dedup();
@@ -502,7 +511,7 @@ impl Intents {
         let words = lexicon.normalize(typed);
         let Some(index) = &self.index else {
             let joined = words.join(" ");
-            let (word_ids, term_ids, hits) = (Vec::new(), Vec::new(), Vec::new());
+            let (word_ids, term_ids, hits) = (Vec::new(), Vec::new(), [Vec::new(), Vec::new()]);
             return Query { words, joined, word_ids, term_ids, hits };
         };
         let words = index.repair(words);
@@ -530,7 +539,12 @@ impl Intents {
                 *score += idf * weight;
             }
         }
-        let hits = touched.into_iter().map(|doc| (doc, scores[doc as usize])).collect();
+        let mut hits: [Vec<(u32, f32)>; 2] = [Vec::new(), Vec::new()];
+        for doc in touched {
+            let meta = &index.docs[doc as usize];
+            let urgent = index.urgent[meta.node as usize];
+            hits[usize::from(urgent)].push((doc, scores[doc as usize] * meta.weight));
+        }
         let mut term_ids = all;
         term_ids.sort_unstable();
         term_ids.dedup();
@@ -551,19 +565,14 @@ impl Intents {
             return Vec::new();
         }
         let exact: &[u32] = index.exact.get(&query.joined).map(Vec::as_slice).unwrap_or_default();
-        let mut scored: Vec<(u32, f32)> = query
-            .hits
-            .iter()
-            .filter(|(id, _)| {
-                let node = index.docs[*id as usize].node as usize;
-                index.urgent[node] == only_urgent
-            })
-            .map(|(id, score)| {
-                let doc = &index.docs[*id as usize];
-                let exact_bonus = if exact.contains(id) { 2.0 } else { 1.0 };
-                (*id, score * doc.weight * exact_bonus)
-            })
-            .collect();
+        let mut scored: Vec<(u32, f32)> = query.hits[usize::from(only_urgent)].clone();
+        if !exact.is_empty() {
+            for (id, score) in &mut scored {
+                if exact.contains(id) {
+                    *score *= 2.0;
+                }
+            }
+        }
         let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if scored.len() > TOP_DOCS {
             scored.select_nth_unstable_by(TOP_DOCS - 1, by_score);
@@ -632,7 +641,11 @@ impl Intents {
             }
         }
         let mut candidates: Vec<Candidate> = by_node.into_iter().map(|(_, c)| c).collect();
-        candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.target.cmp(b.target)));
+        // Each node once, so no two candidates compare equal: the unstable sort (no buffer)
+        // gives the same order as a stable one.
+        candidates.sort_unstable_by(|a, b| {
+            b.score.total_cmp(&a.score).then_with(|| a.target.cmp(b.target))
+        });
         candidates
     }
 

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::diagnostic::Code;
 use super::format::RawLexicon;
 use super::load::Sink;
+use super::model::FastMap;
 use super::text;
 
 /// How far (in words, either side) a context rule looks for its neighbours.
@@ -20,13 +21,13 @@ const CONTEXT_WINDOW: usize = 3;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lexicon {
     /// Folded word → folded words it stands for (empty = drop).
-    words: HashMap<String, Vec<String>>,
+    words: FastMap<String, Vec<String>>,
     /// Folded word → its context rule.
-    context: HashMap<String, ContextRule>,
+    context: FastMap<String, ContextRule>,
     /// Key as written (lower case, NFC) → folded key, for words typed with tone marks: "cá"
     /// is not the shorthand "ca", "nhà" is not the particle "nha", but "ạ", "nhé", "đc" are
     /// what the file says.
-    written: HashMap<String, String>,
+    written: FastMap<String, String>,
 }
 
 /// True if `word` carries no mark other than `đ`: typed that way it may be shorthand.
@@ -53,11 +54,12 @@ impl Lexicon {
             return self.expand(&words, &vec![None; words.len()]);
         }
         let mut folded: Vec<String> = Vec::new();
-        let mut keys: Vec<Option<String>> = Vec::new();
+        // Borrowed from the lexicon: no copy of an entry per word.
+        let mut keys: Vec<Option<&str>> = Vec::new();
         for written in text::fold_case(text).split(' ').filter(|w| !w.is_empty()) {
             let key = if unmarked(written) { None } else { Some(written) };
             for word in text::fold(written).split(' ').filter(|w| !w.is_empty()) {
-                keys.push(key.map(|k| self.written.get(k).cloned().unwrap_or_default()));
+                keys.push(key.map(|k| self.written.get(k).map_or("", String::as_str)));
                 folded.push(word.to_owned());
             }
         }
@@ -67,10 +69,10 @@ impl Lexicon {
 
     /// `keys[i]`: `None` when word `i` may be any entry, else the only entry it may be
     /// (empty: none).
-    fn expand(&self, words: &[&str], keys: &[Option<String>]) -> Vec<String> {
+    fn expand(&self, words: &[&str], keys: &[Option<&str>]) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len() + 2);
         for (i, word) in words.iter().enumerate() {
-            if keys[i].as_deref().is_some_and(|k| k != *word) {
+            if keys[i].is_some_and(|k| k != *word) {
                 out.push((*word).to_owned());
             } else if let Some(rule) = self.context.get(*word) {
                 let from = i.saturating_sub(CONTEXT_WINDOW);
@@ -99,7 +101,7 @@ impl Lexicon {
 pub(crate) fn compile(sink: &mut Sink<'_>, file: usize, raw: &RawLexicon) -> Lexicon {
     let mut lexicon = Lexicon::default();
     let mut seen: HashMap<String, ()> = HashMap::new();
-    let mut written: HashMap<String, String> = HashMap::new();
+    let mut written: FastMap<String, String> = FastMap::default();
     let mut key = |sink: &mut Sink<'_>, word: &Spanned<String>| -> Option<String> {
         let folded = checked(sink, file, word, "từ")?;
         if folded.contains(' ') {

@@ -5,7 +5,7 @@
 //! its file:line:column. Loading never stops at the first problem; a set is returned only when
 //! there is no error (warnings are allowed). Pure: the caller reads the files and passes `today`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use sha2::{Digest, Sha256};
@@ -19,7 +19,7 @@ use super::format::{RawDialog, RawFacts, RawLexicon};
 use super::intents::{Intents, Phrase, Source};
 use super::lexicon::{self, Lexicon};
 use super::list::expand_list;
-use super::model::{DialogSet, Target};
+use super::model::{DialogSet, FastMap, FastSet, Target};
 use super::nodes::NodeCompiler;
 use super::strict::parse_strict;
 use super::text;
@@ -138,7 +138,7 @@ pub fn load(files: &[SourceFile], options: &LoadOptions) -> Loaded {
     let mut raw_facts: Vec<(usize, RawFacts)> = Vec::new();
     let mut raw_lexicon: Option<(usize, RawLexicon)> = None;
     // Dialogs whose file did not parse: jumps into them are not reported again.
-    let mut unparsed: HashSet<String> = HashSet::new();
+    let mut unparsed: FastSet<String> = FastSet::default();
     for (file, source) in files.iter().enumerate() {
         let name = source.path.rsplit(['/', '\\']).next().unwrap_or(&source.path);
         let Some(stem) = name.strip_suffix(".toml") else { continue };
@@ -330,13 +330,13 @@ fn check_main(sink: &mut Sink<'_>, dialogs: &[(usize, String, RawDialog)]) -> Op
 
 /// Which node ids exist in which dialog, for resolving jumps before nodes are compiled.
 pub(crate) struct NodeIndex {
-    dialogs: HashMap<String, (String, HashSet<String>)>,
+    dialogs: FastMap<String, (String, FastSet<String>)>,
     main: Option<String>,
-    unparsed: HashSet<String>,
+    unparsed: FastSet<String>,
 }
 
 impl NodeIndex {
-    fn new(dialogs: &[(usize, String, RawDialog)], unparsed: HashSet<String>) -> NodeIndex {
+    fn new(dialogs: &[(usize, String, RawDialog)], unparsed: FastSet<String>) -> NodeIndex {
         let main = dialogs.iter().find(|(_, _, d)| d.main).map(|(_, id, _)| id.clone());
         let dialogs = dialogs
             .iter()
@@ -402,7 +402,7 @@ fn check_keywords(
     sink: &mut Sink<'_>,
     dialogs: &[(usize, String, RawDialog)],
 ) -> Vec<(String, String)> {
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut seen: FastMap<String, String> = FastMap::default();
     let mut triggers = Vec::new();
     for (file, id, dialog) in dialogs {
         for keyword in &dialog.keywords {
@@ -457,7 +457,7 @@ fn check_examples(
 ) -> Vec<Phrase> {
     let mut phrases = Vec::new();
     // Normalized example → the node that has it, and where.
-    let mut seen: HashMap<String, (Target, usize, usize)> = HashMap::new();
+    let mut seen: FastMap<String, (Target, usize, usize)> = FastMap::default();
     for (file, id, dialog) in raw {
         for keyword in &dialog.keywords {
             if let Ok(target) = index.resolve(id, id) {
@@ -560,8 +560,8 @@ fn label_phrases(dialogs: &BTreeMap<String, super::model::Dialog>) -> Vec<Phrase
 
 /// A short name per node for ask-back buttons: the dialog title for a start node, else the
 /// first button label leading to it, else its first example.
-fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> HashMap<Target, String> {
-    let mut labels: HashMap<Target, String> = HashMap::new();
+fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> FastMap<Target, String> {
+    let mut labels: FastMap<Target, String> = FastMap::default();
     for dialog in dialogs.values() {
         labels.insert(
             Target { dialog: dialog.id.clone(), node: dialog.start.clone() },
@@ -656,7 +656,7 @@ fn check_way_back(
         }
         let Some(dialog) = dialogs.get_mut(id) else { continue };
         // Distance from the dialog's start over jumps that stay in the dialog.
-        let mut depth: HashMap<String, usize> = HashMap::new();
+        let mut depth: FastMap<String, usize> = FastMap::default();
         let mut queue = std::collections::VecDeque::from([(dialog.start.clone(), 0usize)]);
         while let Some((node_id, d)) = queue.pop_front() {
             if depth.contains_key(&node_id) {
@@ -795,7 +795,7 @@ fn check_reachability(
             }
         }
     }
-    let mut reached: HashSet<Target> = HashSet::new();
+    let mut reached: FastSet<Target> = FastSet::default();
     while let Some(target) = roots.pop() {
         let Some(node) = dialogs.get(&target.dialog).and_then(|d| d.nodes.get(&target.node)) else {
             continue;

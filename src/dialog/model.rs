@@ -3,12 +3,20 @@
 //! A `DialogSet` can only be built by `load`, so the engine never meets a dangling jump
 //! (it still never indexes blindly: a stale session may name a node that is gone).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::date::Date;
 use super::intents::Intents;
 use super::lexicon::Lexicon;
 use super::triggers::Triggers;
+
+/// The maps the engine reads on every step (node lookups, the free-text vocabulary, the
+/// lexicon): keys are short strings, and std's SipHash cost more than the lookups around
+/// it. foldhash (already in the dependency tree through hashbrown) is several times faster;
+/// its seed is still random per process, and these maps are filled from admin files only
+/// (users' words are looked up, never inserted), so collision floods are not a concern.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// A jump target, resolved: the dialog and node both exist in the set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +43,7 @@ pub struct DialogSet {
     /// The free-text index over examples, keywords and button labels.
     pub(crate) intents: Intents,
     /// A short human name per node, for ask-back buttons.
-    pub(crate) labels: HashMap<Target, String>,
+    pub(crate) labels: FastMap<Target, String>,
 }
 
 impl DialogSet {
@@ -83,13 +91,17 @@ impl DialogSet {
     /// True if `dialog:node` is where the main menu greeting rests (its start, or a node its
     /// start reaches by `goto`): a conversation there has nothing in progress.
     pub fn is_main_menu(&self, dialog: &str, node: &str) -> bool {
-        let mut at = self.main_start();
+        // `main_start()`, borrowed: this runs on every step that shows a node.
+        let (mut at_dialog, mut at_node) = match self.dialogs.get(&self.main) {
+            Some(main) => (main.id.as_str(), main.start.as_str()),
+            None => (self.main.as_str(), ""),
+        };
         for _ in 0..super::engine::MAX_MESSAGES_PER_STEP {
-            if at.dialog == dialog && at.node == node {
+            if at_dialog == dialog && at_node == node {
                 return true;
             }
-            match self.node(&at.dialog, &at.node).and_then(|n| n.goto.clone()) {
-                Some(next) => at = next,
+            match self.node(at_dialog, at_node).and_then(|n| n.goto.as_ref()) {
+                Some(next) => (at_dialog, at_node) = (&next.dialog, &next.node),
                 None => return false,
             }
         }
@@ -141,7 +153,7 @@ pub(crate) struct Dialog {
     pub(crate) id: String,
     pub(crate) title: String,
     pub(crate) start: String,
-    pub(crate) nodes: HashMap<String, Node>,
+    pub(crate) nodes: FastMap<String, Node>,
     /// `urgent = true`: danger intents, answered before anything else.
     pub(crate) urgent: bool,
 }

@@ -9,7 +9,7 @@ use super::diagnostic::{Code, did_you_mean};
 use super::facts::{FactMeta, check_fact_meta, verified_date};
 use super::format::{RawAsk, RawDialog, RawNode};
 use super::load::{LoadOptions, MAX_BUTTONS, NodeIndex, Sink, check_text};
-use super::model::{Action, Ask, AskKind, Choice, Dialog, Node, StaleFact, Target};
+use super::model::{Action, Ask, AskKind, Choice, Dialog, FastMap, Node, StaleFact, Target};
 use super::text;
 
 /// Zalo's limit for a button title.
@@ -69,7 +69,7 @@ impl NodeCompiler<'_, '_> {
             }
         };
         let steps = self.sequences(file, raw);
-        let mut nodes = HashMap::with_capacity(raw.nodes.len());
+        let mut nodes = FastMap::with_capacity_and_hasher(raw.nodes.len(), Default::default());
         for (node_id, node) in &raw.nodes {
             let compiled =
                 self.node(file, id, node_id, node, steps.get(node_id.get_ref()).copied());

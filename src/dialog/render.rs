@@ -36,8 +36,19 @@ pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> Strin
 }
 
 /// The payload of choice `index` (0-based) of a node.
+/// Written directly, not through `Payload`'s `Display`: every button of every step gets one,
+/// and cloning the target and running the formatter showed in the engine's profile. Same text
+/// as `Payload::Choice` (tested below).
 pub(crate) fn choice_payload(target: &Target, index: usize) -> String {
-    Payload::Choice { at: target.clone(), number: index + 1 }.to_string()
+    let number = index + 1;
+    let mut payload = String::with_capacity(target.dialog.len() + target.node.len() + 8);
+    payload.push_str("#c:");
+    payload.push_str(&target.dialog);
+    payload.push(':');
+    payload.push_str(&target.node);
+    payload.push(':');
+    let _ = write!(payload, "{number}");
+    payload
 }
 
 /// "Thông tin cập nhật tháng 3/2026": the as-of line of a fact-stating answer, from the oldest
@@ -241,5 +252,19 @@ fn answer_hint(kind: AskKind) -> &'static str {
         AskKind::YesNo => "\"có\" hoặc \"không\"",
         AskKind::Phone => "số điện thoại",
         AskKind::Date => "ngày/tháng/năm",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choice_payload_is_the_payload_text() {
+        let at = Target { dialog: "dvc".into(), node: "buoc_1".into() };
+        for index in [0, 1, 8, 9, 10, 99, 12_345, usize::MAX - 1] {
+            let expected = Payload::Choice { at: at.clone(), number: index + 1 }.to_string();
+            assert_eq!(choice_payload(&at, index), expected);
+        }
     }
 }

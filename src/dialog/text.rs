@@ -24,23 +24,24 @@ pub fn is_nfc(s: &str) -> bool {
 pub fn fold_case(s: &str) -> String {
     if s.is_ascii() {
         // Most citizens type without diacritics: nothing to compose.
-        return words(s.chars().map(|c| c.to_ascii_lowercase()));
+        return words(s.chars().map(|c| c.to_ascii_lowercase()), s.len());
     }
-    words(s.nfc().flat_map(char::to_lowercase))
+    words(s.nfc().flat_map(char::to_lowercase), s.len())
 }
 
 /// Lower case with every tone mark and diacritic removed (stacked marks included) and
 /// `đ` → `d`; words separated by single spaces, punctuation dropped.
 pub fn fold(s: &str) -> String {
     if s.is_ascii() {
-        return words(s.chars().map(|c| c.to_ascii_lowercase()));
+        return words(s.chars().map(|c| c.to_ascii_lowercase()), s.len());
     }
-    words(crate::vntext::unmark(s).chars())
+    words(crate::vntext::unmark(s).chars(), s.len())
 }
 
 /// Keeps letters and digits, turns every run of anything else into one space.
-fn words(chars: impl Iterator<Item = char>) -> String {
-    let mut out = String::new();
+fn words(chars: impl Iterator<Item = char>, capacity: usize) -> String {
+    // Sized once: growing a string char by char reallocated several times per message.
+    let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
     for c in chars {
         if c.is_alphanumeric() {

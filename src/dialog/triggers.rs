@@ -5,8 +5,7 @@
 //! word exactly (no typo tolerance below 5 letters), so they are found through a map from first
 //! word; only keywords starting with a long word are scanned.
 
-use std::collections::HashMap;
-
+use super::model::FastMap;
 use super::text;
 
 #[derive(Debug, Clone, Default)]
@@ -14,7 +13,7 @@ pub(crate) struct Triggers {
     /// (folded phrase, dialog id), longest phrase first.
     phrases: Vec<(String, String)>,
     /// First word → indices into `phrases`, for phrases whose first word must match exactly.
-    by_first_word: HashMap<String, Vec<usize>>,
+    by_first_word: FastMap<String, Vec<usize>>,
     /// Phrases whose first word tolerates a typo: always checked.
     fuzzy_first: Vec<usize>,
 }
@@ -24,7 +23,7 @@ impl Triggers {
     pub(crate) fn new(mut phrases: Vec<(String, String)>) -> Triggers {
         // Longest phrase first, so "lua dao qua mang" wins over "lua dao".
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_first_word: FastMap<String, Vec<usize>> = FastMap::default();
         let mut fuzzy_first = Vec::new();
         for (index, (phrase, _)) in phrases.iter().enumerate() {
             let first = phrase.split(' ').next().unwrap_or_default();
