@@ -213,8 +213,7 @@ fn writer(
                 pipeline.give_back_sync();
             }
         }
-        let due = written > CHECKPOINT_BYTES || since_checkpoint.elapsed() > CHECKPOINT_AGE;
-        if due && !segments.checkpoint_running() {
+        if written > CHECKPOINT_BYTES || since_checkpoint.elapsed() > CHECKPOINT_AGE {
             // Rotation needs every record of the file applied to sled first.
             pipeline.wait_idle();
             match segments.rotate(&mut file, target) {

@@ -267,7 +267,7 @@ impl Segments {
     /// flush that starts after it covers them all. Skipped while the previous
     /// checkpoint still runs (the file just grows a little longer).
     fn rotate(&mut self, file: &mut Arc<File>, target: &Target) -> Result<bool, StoreError> {
-        if self.checkpoint_running() {
+        if self.flushing.as_ref().is_some_and(|h| !h.is_finished()) {
             return Ok(false);
         }
         self.settle(target)?;
@@ -301,11 +301,6 @@ impl Segments {
             },
         )?);
         Ok(true)
-    }
-
-    /// A checkpoint of the previous file is still flushing sled.
-    fn checkpoint_running(&self) -> bool {
-        self.flushing.as_ref().is_some_and(|h| !h.is_finished())
     }
 
     /// Waits for a checkpoint running behind the writer; if it failed (or a crash left
