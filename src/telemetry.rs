@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | `cnscd_webhooks_total` | counter | `outcome` | `zalo/webhook.rs` |
 //! | `cnscd_webhook_seconds` | histogram | — | `zalo/webhook.rs` (ingest, fsync included) |
-//! | `cnscd_journal_batch_events` | histogram | — | `store/journal/commit.rs` (group-commit size) |
+//! | `cnscd_journal_batch_events` | histogram | — | `store/journal.rs` (group-commit size) |
 //! | `cnscd_store_flush_seconds` | histogram | — | `store/flusher.rs` (one sled flush, shared by every waiter) |
 //! | `cnscd_inbox_depth` | gauge | `shard` | `pipeline.rs` |
 //! | `cnscd_stage_seconds` | histogram | `stage` = `queued`, `processed`, `dispatched`, `sent` | `conversation.rs`, `pipeline.rs`, `zalo/sender.rs` |

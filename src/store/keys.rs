@@ -20,7 +20,7 @@
 //! the queue and dropped when such a store is opened.
 //!
 //! Beside the sled directory `<store.path>` lives the inbox journal `<store.path>.journal`
-//! (see `journal/`): acknowledged webhooks and send results not yet checkpointed into
+//! (see `journal.rs`): acknowledged webhooks and send results not yet checkpointed into
 //! sled, and for a moment during a checkpoint its predecessor `<store.path>.journal.old`.
 
 pub const INBOX: &str = "inbox";

@@ -2,7 +2,7 @@
 //!
 //! It speaks domain types, never raw `IVec`s, and owns the durability rules:
 //! - `ingest_durable` records a webhook event (dedupe mark + inbox entry) and returns only
-//!   once it survives a crash: through the fsync'd inbox journal (`journal/`) for a
+//!   once it survives a crash: through the fsync'd inbox journal (`journal.rs`) for a
 //!   store on disk, or a transaction plus flush for a temporary one;
 //! - `complete` removes a processed inbox entry and writes the session, the user record
 //!   and the outbox messages as one step (`step.rs`: plain writes plus a journal line, or
@@ -107,7 +107,7 @@ pub struct Store {
     /// Set by every write to sled that is not in the journal and may precede a reply
     /// (see `take_unflushed`).
     unflushed: Arc<std::sync::atomic::AtomicBool>,
-    /// Durable webhook ingest (see `journal/`); `None` for temporary stores, which
+    /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
     journal: Option<journal::Journal>,
     /// Dedupe keys being journaled right now (std mutex, never held across `.await`).

@@ -2,7 +2,7 @@
 //!
 //! A step removes the event from the inbox and saves the user's session, user record
 //! and queued replies. In a store on disk they are plain sled writes followed by one
-//! line in the inbox journal (`journal/`, shared fdatasync), not a sled transaction:
+//! line in the inbox journal (`journal.rs`, shared fdatasync), not a sled transaction:
 //! every sled transaction seals the log buffer it writes into and hands it to sled's
 //! I/O pool twice, and the pool wakes all its idle threads each time — that was the
 //! largest CPU cost of a turn (about a quarter, and some 26 thread wake-ups per turn).

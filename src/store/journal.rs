@@ -27,18 +27,16 @@
 //! before the current file.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use serde_json::value::RawValue;
-
-mod commit;
 
 use super::keys::u64_key;
 use super::step::{Step, StepRecord, Trees as StepTrees};
@@ -184,9 +182,11 @@ impl Journal {
             );
         }
         let mut segments = Segments { path: path.to_owned(), flushing: None };
-        segments.checkpoint(&file, &target)?;
+        segments.checkpoint(&mut file, &target)?;
         let (tx, rx) = mpsc::channel::<Job>();
-        commit::start(file, segments, target, rx)?;
+        std::thread::Builder::new()
+            .name("inbox-journal".into())
+            .spawn(move || writer(file, segments, target, rx))?;
         Ok(Journal { tx })
     }
 
@@ -247,6 +247,46 @@ fn outcome(received: Option<Result<(), String>>) -> Result<(), StoreError> {
     }
 }
 
+fn writer(mut file: File, mut segments: Segments, target: Target, rx: mpsc::Receiver<Job>) {
+    let mut since_checkpoint = Instant::now();
+    let mut dirty = false;
+    loop {
+        let first = match rx.recv_timeout(CHECKPOINT_AGE) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Idle: checkpoint so the journal does not keep old events around.
+                if dirty {
+                    match segments.checkpoint(&mut file, &target) {
+                        Ok(()) => dirty = false,
+                        Err(e) => tracing::error!(error = %e, "inbox journal checkpoint failed"),
+                    }
+                    since_checkpoint = Instant::now();
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        dirty = true;
+        let mut jobs = vec![first];
+        jobs.extend(rx.try_iter());
+        metrics::histogram!("cnscd_journal_batch_events").record(jobs.len() as f64);
+        let result = write_batch(&mut file, &target, &jobs);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "inbox journal write failed");
+        }
+        for job in jobs {
+            job.done.send(result.clone());
+        }
+        let big = file.metadata().map(|m| m.len() > CHECKPOINT_BYTES).unwrap_or(false);
+        if big || since_checkpoint.elapsed() > CHECKPOINT_AGE {
+            if let Err(e) = segments.rotate(&mut file, &target) {
+                tracing::error!(error = %e, "inbox journal rotation failed");
+            }
+            since_checkpoint = Instant::now();
+        }
+    }
+}
+
 /// `<journal>.old`: the previous file while sled is flushed behind it.
 pub fn old_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -266,9 +306,9 @@ impl Segments {
     /// Every record in the previous file was applied to sled before the rename, so the
     /// flush that starts after it covers them all. Skipped while the previous
     /// checkpoint still runs (the file just grows a little longer).
-    fn rotate(&mut self, file: &mut Arc<File>, target: &Target) -> Result<bool, StoreError> {
+    fn rotate(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
         if self.flushing.as_ref().is_some_and(|h| !h.is_finished()) {
-            return Ok(false);
+            return Ok(());
         }
         self.settle(target)?;
         let old = old_path(&self.path);
@@ -290,7 +330,7 @@ impl Segments {
             }
         };
         // The new name is durable (synced above) before a record in it is acknowledged.
-        *file = Arc::new(fresh);
+        *file = fresh;
         let db = target.db.clone();
         let path = self.path.clone();
         self.flushing = Some(std::thread::Builder::new().name("journal-checkpoint".into()).spawn(
@@ -300,7 +340,7 @@ impl Segments {
                 sync_dir(&path).map_err(|e| e.to_string())
             },
         )?);
-        Ok(true)
+        Ok(())
     }
 
     /// Waits for a checkpoint running behind the writer; if it failed (or a crash left
@@ -324,7 +364,7 @@ impl Segments {
 
     /// Makes sled durable, then empties the journal (and removes any old file). Only
     /// the writer thread calls this, so no record can slip in between.
-    fn checkpoint(&mut self, file: &File, target: &Target) -> Result<(), StoreError> {
+    fn checkpoint(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
         self.settle(target)?;
         checkpoint(file, target)
     }
@@ -337,9 +377,13 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes a durable batch's events and send results to sled (steps were written by
-/// their workers before their lines).
-fn apply_batch(target: &Target, jobs: &[Job]) -> Result<(), String> {
+fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), String> {
+    let mut buf = Vec::with_capacity(jobs.iter().map(|j| j.line.len()).sum());
+    for job in jobs {
+        buf.extend_from_slice(&job.line);
+    }
+    file.write_all(&buf).map_err(|e| e.to_string())?;
+    file.sync_data().map_err(|e| e.to_string())?;
     for job in jobs {
         match &job.apply {
             Apply::Nothing => {}
@@ -444,7 +488,7 @@ fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreE
 
 /// Makes sled durable, then empties the journal. Only the writer thread calls this,
 /// so no record can slip in between.
-fn checkpoint(mut file: &File, target: &Target) -> Result<(), StoreError> {
+fn checkpoint(file: &mut File, target: &Target) -> Result<(), StoreError> {
     target.db.flush()?;
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
@@ -455,9 +499,8 @@ fn checkpoint(mut file: &File, target: &Target) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
-    pub(super) fn entry(key: &str) -> InboxEntry {
+    fn entry(key: &str) -> InboxEntry {
         InboxEntry {
             dedupe_key: key.into(),
             user_id: "u".into(),
@@ -467,7 +510,7 @@ mod tests {
         }
     }
 
-    pub(super) fn target() -> Target {
+    fn target() -> Target {
         let db = sled::Config::new().temporary(true).open().unwrap();
         Target {
             seen: db.open_tree("seen").unwrap(),
@@ -614,13 +657,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = target();
         let path = dir.path().join("j");
-        let file = OpenOptions::new().create(true).read(true).append(true).open(&path).unwrap();
-        let mut file = Arc::new(file);
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path).unwrap();
         let mut segments = Segments { path: path.clone(), flushing: None };
-        (&*file).write_all(line(1, "a").as_bytes()).unwrap();
-        assert!(segments.rotate(&mut file, &target).unwrap(), "rotated");
+        file.write_all(line(1, "a").as_bytes()).unwrap();
+        segments.rotate(&mut file, &target).unwrap();
         // The writer keeps appending to the new file at once.
-        (&*file).write_all(line(2, "b").as_bytes()).unwrap();
+        file.write_all(line(2, "b").as_bytes()).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), line(2, "b"));
         segments.settle(&target).unwrap();
         assert!(!old_path(&path).exists(), "old file gone once sled is flushed");
