@@ -233,17 +233,26 @@ impl Reporting {
         Ok(self.store.report_units()?)
     }
 
-    /// Reports matching `filter` (current versions unless `history`).
-    pub fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportVersion>, QueryError> {
-        let defs = self.defs();
-        let report = self.report_type(&defs, filter.report.as_deref())?;
-        // Named periods are checked like everywhere else: a typo must not export nothing.
-        let periods: Option<HashSet<Period>> = match filter.period.as_deref() {
+    /// The periods `filter` names, checked like everywhere else (a typo must not export
+    /// nothing); `None` when it names none.
+    fn named_periods(
+        &self,
+        report: &ReportType,
+        filter: &ReportFilter,
+    ) -> Result<Option<HashSet<Period>>, QueryError> {
+        Ok(match filter.period.as_deref() {
             Some(list) if !list.trim().is_empty() => Some(
                 self.periods(report, Some(list), self.clock.now_secs(), 1)?.into_iter().collect(),
             ),
             _ => None,
-        };
+        })
+    }
+
+    /// Reports matching `filter` (current versions unless `history`).
+    pub fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportVersion>, QueryError> {
+        let defs = self.defs();
+        let report = self.report_type(&defs, filter.report.as_deref())?;
+        let periods = self.named_periods(report, filter)?;
         let versions = if filter.history {
             self.store.report_versions()?
         } else {
@@ -328,12 +337,7 @@ impl Reporting {
         // The versions are read in place (borrowed from `stored`), not as owned records:
         // parsing and dropping 100,000 of those was over a third of an export. Filtered
         // as `reports` filters them.
-        let periods: Option<HashSet<Period>> = match filter.period.as_deref() {
-            Some(list) if !list.trim().is_empty() => Some(
-                self.periods(report, Some(list), self.clock.now_secs(), 1)?.into_iter().collect(),
-            ),
-            _ => None,
-        };
+        let periods = self.named_periods(report, filter)?;
         let stored = if filter.history {
             self.store.report_version_bytes()?
         } else {
