@@ -172,8 +172,10 @@ pub async fn wait_settled(fake: &FakeZalo, user: &str) -> Vec<FakeMessage> {
     fake.messages_for(user)
 }
 
+/// Waits up to 15 s: a message whose sends failed before a restart (tests/restart.rs
+/// starts against a dead port) may be backing off for two attempts, up to 5 s.
 pub async fn wait_for(fake: &FakeZalo, user: &str, n: usize) -> Vec<FakeMessage> {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let got = fake.messages_for(user);
         if got.len() >= n {
             return got;
