@@ -159,13 +159,14 @@ fn bench_steps() {
     .collect();
     let users = 64;
     let mut sessions: Vec<Option<Session>> = vec![None; users];
-    let steps = 400_000;
+    // `BENCH_STEPS` shortens the run, e.g. under callgrind.
+    let steps = std::env::var("BENCH_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(400_000);
     let start = Instant::now();
     let mut replies = 0usize;
     for i in 0..steps {
         let user = i % users;
         let input = &inputs[(i / users + user) % inputs.len()];
-        let step = dialog::step(&set, sessions[user].as_ref(), input, UnixSecs(1_000 + i as i64));
+        let step = dialog::step(&set, sessions[user].take(), input, UnixSecs(1_000 + i as i64));
         replies += step.replies.len();
         sessions[user] = step.session;
     }
@@ -303,7 +304,16 @@ fn bench_understanding() {
 }
 
 fn main() {
-    bench_load();
-    bench_steps();
-    bench_understanding();
+    // `BENCH_ONLY=steps` (or `load`, `understanding`) runs one part, e.g. under a profiler.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    if run("load") {
+        bench_load();
+    }
+    if run("steps") {
+        bench_steps();
+    }
+    if run("understanding") {
+        bench_understanding();
+    }
 }

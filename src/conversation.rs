@@ -138,7 +138,10 @@ impl Conversation {
             return Ok((SessionUpdate::Keep, vec![Reply::text(MEDIA_HINT)]));
         };
         let session = self.load_session(user_id)?;
-        let step = self.dialogs.step(session.as_ref(), input, now_ms.to_secs());
+        // The hand-off's topic is the dialog the user was in before this step.
+        let topic = session.as_ref().map(|s| &s.dialog).filter(|d| *d != "main" && *d != "gap_to");
+        let topic = topic.cloned();
+        let step = self.dialogs.step(session, input, now_ms.to_secs());
         if let Input::Text(text) = input
             && step.understood != dialog::Understood::Yes
         {
@@ -150,8 +153,8 @@ impl Conversation {
                 tracing::warn!(error = %e, "could not record an unmatched message");
             }
         }
-        let update = match &step.session {
-            Some(session) => SessionUpdate::Set(session.clone()),
+        let update = match step.session {
+            Some(session) => SessionUpdate::Set(session),
             None => SessionUpdate::Clear,
         };
         // A node asked for the hand-off: its message, then the hand-off takes over.
@@ -159,7 +162,6 @@ impl Conversation {
             && handoff.enabled()
         {
             let shown: Vec<Reply> = step.replies.iter().take(at + 1).cloned().collect();
-            let topic = session.map(|s| s.dialog).filter(|d| d != "main" && d != "gap_to");
             let replies = handoff.start(user_id, topic, shown, now_ms.to_secs(), event_key)?;
             return Ok((update, replies));
         }

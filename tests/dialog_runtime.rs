@@ -68,7 +68,7 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
         .session
         .expect("session");
     let in_progress = registry
-        .step(Some(&at_menu), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(110))
+        .step(Some(at_menu.clone()), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(110))
         .session
         .expect("session");
 
@@ -76,21 +76,27 @@ fn sessions_stay_on_their_pinned_version_and_fall_back_when_their_node_is_gone()
     assert!(matches!(registry.reload(), ReloadOutcome::Loaded { .. }));
     // Pinned: in the middle of version 1, "1" still means "Cuối" of version 1.
     let pinned = registry.step(
-        Some(&in_progress),
+        Some(in_progress.clone()),
         &Input::Text("1".into()),
         cnscd_bot::calendar::UnixSecs(200),
     );
     assert!(text(&pinned).contains("Bước cuối bản 1"), "{}", text(&pinned));
     // At the main menu nothing is in progress: the session moves to the current version.
-    let moved =
-        registry.step(Some(&at_menu), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(200));
+    let moved = registry.step(
+        Some(at_menu.clone()),
+        &Input::Text("1".into()),
+        cnscd_bot::calendar::UnixSecs(200),
+    );
     assert!(text(&moved).contains("Bước khác bản 2"), "{}", text(&moved));
 
     // A session naming a node that no version has: main menu with a notice, never an error.
     let mut lost = pinned.session.expect("session");
     lost.version = "gone".into();
-    let step =
-        registry.step(Some(&lost), &Input::Text("1".into()), cnscd_bot::calendar::UnixSecs(300));
+    let step = registry.step(
+        Some(lost.clone()),
+        &Input::Text("1".into()),
+        cnscd_bot::calendar::UnixSecs(300),
+    );
     assert!(text(&step).contains("vừa được cập nhật"), "{}", text(&step));
     assert!(text(&step).contains("bản 2"));
 }

@@ -152,7 +152,7 @@ fn random_walk(dir: &Path, steps: usize) {
             1..=5 if !payloads.is_empty() => Input::Text(payloads[next(payloads.len())].clone()),
             _ => Input::Text(typed[next(typed.len())].to_owned()),
         };
-        let step = dialog::step(&set, session.as_ref(), &input, now);
+        let step = dialog::step(&set, session.take(), &input, now);
         assert!(!step.replies.is_empty(), "step {i}: {input:?} got no reply");
         assert!(
             step.replies.len() <= 3,

@@ -55,14 +55,14 @@ const GOODBYE: &str =
 const FIRST_STEP: &str = "Bạn đang ở bước đầu tiên.";
 
 /// Advances one conversation by one input, with default options.
-pub fn step(set: &DialogSet, session: Option<&Session>, input: &Input, now: UnixSecs) -> Step {
+pub fn step(set: &DialogSet, session: Option<Session>, input: &Input, now: UnixSecs) -> Step {
     step_with(set, session, input, now, &EngineOptions::default())
 }
 
 /// Advances one conversation by one input.
 pub fn step_with(
     set: &DialogSet,
-    session: Option<&Session>,
+    session: Option<Session>,
     input: &Input,
     now: UnixSecs,
     options: &EngineOptions,
@@ -73,7 +73,7 @@ pub fn step_with(
 /// [`step_with`] plus the nodes shown during the step (for transcript coverage).
 pub(crate) fn step_traced(
     set: &DialogSet,
-    session: Option<&Session>,
+    session: Option<Session>,
     input: &Input,
     now: UnixSecs,
     options: &EngineOptions,
@@ -81,8 +81,7 @@ pub(crate) fn step_traced(
     let mut turn = Turn::new(set);
     let live = session.filter(|s| now.since(s.last_active) <= options.idle_timeout_secs);
     match live {
-        Some(s) if set.node(&s.dialog, &s.node).is_some() => {
-            let mut s = s.clone();
+        Some(mut s) if set.node(&s.dialog, &s.node).is_some() => {
             if s.version != set.version {
                 // Moved to another version: forget positions that no longer exist.
                 s.version = set.version.clone();
@@ -660,11 +659,12 @@ fn match_choice(node: &Node, typed: &str, folded: &str) -> ChoiceMatch {
         };
     }
     // "ko", "ừ", "dạ có" answer "Có" / "Không" buttons.
-    let yes_no = |c: &Choice| {
-        (answer::is_yes(folded) && answer::is_yes(&c.folded))
-            || (answer::is_no(folded) && answer::is_no(&c.folded))
-    };
-    if let ChoiceMatch::One(index) = first_tier_hits(node, &[&yes_no]) {
+    let (yes, no) = (answer::is_yes(folded), answer::is_no(folded));
+    let yes_no =
+        |c: &Choice| (yes && answer::is_yes(&c.folded)) || (no && answer::is_no(&c.folded));
+    if (yes || no)
+        && let ChoiceMatch::One(index) = first_tier_hits(node, &[&yes_no])
+    {
         return ChoiceMatch::One(index);
     }
     let exact = text::fold_case(typed);
@@ -782,7 +782,7 @@ mod tests {
         let set = fixture_set();
         let mut stale = Session::new("old", "dvc", "buoc_da_xoa", UnixSecs(1000));
         stale.history.push(Position { dialog: "gone".into(), node: "x".into() });
-        let step = step(&set, Some(&stale), &Input::Text("1".into()), UnixSecs(2000));
+        let step = step(&set, Some(stale.clone()), &Input::Text("1".into()), UnixSecs(2000));
         assert!(step.replies[0].text.starts_with(NOTICE_UPDATED), "{:?}", step.replies);
         let session = step.session.expect("session kept");
         assert_eq!((session.dialog.as_str(), session.version.as_str()), ("menu", set.version()));
@@ -792,7 +792,7 @@ mod tests {
     fn a_session_on_an_old_version_continues_where_its_node_still_exists() {
         let set = fixture_set();
         let old = Session::new("old", "dvc", "gioi_thieu", UnixSecs(1000));
-        let step = step(&set, Some(&old), &Input::Text("1".into()), UnixSecs(2000));
+        let step = step(&set, Some(old.clone()), &Input::Text("1".into()), UnixSecs(2000));
         assert!(step.replies[0].text.starts_with("Bước 1/3"), "{:?}", step.replies);
     }
 
@@ -831,7 +831,8 @@ mod tests {
         for target in set.all_nodes() {
             let session = Session::new(set.version(), &target.dialog, &target.node, UnixSecs(0));
             for input in inputs {
-                let step = step(&set, Some(&session), &Input::Text(input.into()), UnixSecs(10));
+                let step =
+                    step(&set, Some(session.clone()), &Input::Text(input.into()), UnixSecs(10));
                 assert!(!step.replies.is_empty(), "{target:?} {input:?}");
                 assert!(step.replies.len() <= MAX_MESSAGES_PER_STEP, "{target:?} {input:?}");
                 assert!(step.replies.iter().all(|r| !r.text.is_empty() && r.buttons.len() <= 5));

@@ -527,24 +527,7 @@ impl Intents {
             index.vocabulary.get(&pair).copied()
         });
         let all: Vec<u32> = word_ids.iter().copied().chain(pairs).flatten().collect();
-        let mut scores: Vec<f32> = vec![0.0; index.docs.len()];
-        let mut touched: Vec<u32> = Vec::new();
-        for term in &all {
-            let idf = index.idf[*term as usize];
-            for (doc, weight) in &index.postings[*term as usize] {
-                let score = &mut scores[*doc as usize];
-                if *score == 0.0 {
-                    touched.push(*doc);
-                }
-                *score += idf * weight;
-            }
-        }
-        let mut hits: [Vec<(u32, f32)>; 2] = [Vec::new(), Vec::new()];
-        for doc in touched {
-            let meta = &index.docs[doc as usize];
-            let urgent = index.urgent[meta.node as usize];
-            hits[usize::from(urgent)].push((doc, scores[doc as usize] * meta.weight));
-        }
+        let hits = SCORES.with_borrow_mut(|scores| index.score(&all, scores));
         let mut term_ids = all;
         term_ids.sort_unstable();
         term_ids.dedup();
@@ -565,20 +548,10 @@ impl Intents {
             return Vec::new();
         }
         let exact: &[u32] = index.exact.get(&query.joined).map(Vec::as_slice).unwrap_or_default();
-        let mut scored: Vec<(u32, f32)> = query.hits[usize::from(only_urgent)].clone();
-        if !exact.is_empty() {
-            for (id, score) in &mut scored {
-                if exact.contains(id) {
-                    *score *= 2.0;
-                }
-            }
-        }
-        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if scored.len() > TOP_DOCS {
-            scored.select_nth_unstable_by(TOP_DOCS - 1, by_score);
-            scored.truncate(TOP_DOCS);
-        }
-        scored.sort_unstable_by(by_score);
+        let hits = query.hits[usize::from(only_urgent)].iter();
+        let scored = top_docs(
+            hits.map(|&(id, score)| (id, if exact.contains(&id) { score * 2.0 } else { score })),
+        );
         let n_docs = index.docs.len();
         // Unknown words count half a rare word: chatter should not sink a clear match.
         let unknown = 0.5 * idf(n_docs, 1);
@@ -710,6 +683,63 @@ impl Intents {
     }
 }
 
+// Scratch for `Index::score`: one dense score per document, all zero between uses. Kept
+// per thread so a query neither allocates nor clears a vector of every document.
+thread_local! {
+    static SCORES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scored document: (document id, score).
+type Scored = (u32, f32);
+
+/// Orders scored documents by score, best first; ties by id, so the order is total.
+#[derive(Clone, Copy)]
+struct ByScore(Scored);
+
+impl PartialEq for ByScore {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for ByScore {}
+impl PartialOrd for ByScore {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByScore {
+    /// "Less" is better: a higher score, or the same score and a lower id.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.1.total_cmp(&self.0.1).then(self.0.0.cmp(&other.0.0))
+    }
+}
+
+/// The best `TOP_DOCS` of `scored`, best first. One pass with a heap whose top is the worst
+/// kept: most documents of a common word lose one comparison against it and are never
+/// stored (copying every hit to select from them was a tenth of a step).
+fn top_docs(scored: impl Iterator<Item = Scored>) -> Vec<Scored> {
+    let mut heap: std::collections::BinaryHeap<ByScore> =
+        std::collections::BinaryHeap::with_capacity(TOP_DOCS);
+    // The worst kept score: anything strictly below it loses without the full comparison.
+    let mut floor = f32::NEG_INFINITY;
+    for doc in scored.map(ByScore) {
+        if heap.len() < TOP_DOCS {
+            heap.push(doc);
+        } else if doc.0.1 >= floor
+            && let Some(mut worst) = heap.peek_mut()
+            && doc < *worst
+        {
+            *worst = doc;
+        } else {
+            continue;
+        }
+        if heap.len() == TOP_DOCS {
+            floor = heap.peek().map_or(floor, |worst| worst.0.1);
+        }
+    }
+    heap.into_sorted_vec().into_iter().map(|d| d.0).collect()
+}
+
 /// The thresholds, applied to ranked candidates.
 pub(crate) fn decide(candidates: &[Candidate<'_>]) -> Decision {
     // A topic keyword ("khai sinh") gives way to a node of the same dialog that answers
@@ -777,6 +807,34 @@ fn sorted_common<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 
 
 impl Index {
     /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
+    /// BM25 of every document sharing a term of `terms` (repeats count), times its source
+    /// weight, split into `[ordinary, urgent]`. `scores` is all zero on entry and on return.
+    fn score(&self, terms: &[u32], scores: &mut Vec<f32>) -> [Vec<Scored>; 2] {
+        if scores.len() < self.docs.len() {
+            scores.resize(self.docs.len(), 0.0);
+        }
+        let postings: usize = terms.iter().map(|t| self.postings[*t as usize].len()).sum();
+        let mut touched: Vec<u32> = Vec::with_capacity(postings.min(self.docs.len()));
+        for term in terms {
+            let idf = self.idf[*term as usize];
+            for (doc, weight) in &self.postings[*term as usize] {
+                let score = &mut scores[*doc as usize];
+                if *score == 0.0 {
+                    touched.push(*doc);
+                }
+                *score += idf * weight;
+            }
+        }
+        let mut hits: [Vec<Scored>; 2] = [Vec::with_capacity(touched.len()), Vec::new()];
+        for doc in touched {
+            let meta = &self.docs[doc as usize];
+            let urgent = self.urgent[meta.node as usize];
+            let score = std::mem::take(&mut scores[doc as usize]);
+            hits[usize::from(urgent)].push((doc, score * meta.weight));
+        }
+        hits
+    }
+
     fn repair(&self, words: Vec<String>) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len());
         for word in words {

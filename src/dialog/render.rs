@@ -66,11 +66,16 @@ pub(crate) fn node(
     node: &Node,
     as_of: Option<Date>,
 ) -> Reply {
-    let mut text = String::new();
+    // Sized for the text and a few numbered choices: growing it was most of the rendering.
+    let mut text = String::with_capacity(node.say.len() + 32 * node.choices.len() + 64);
     if let Some((i, n)) = node.step {
         let _ = writeln!(text, "Bước {i}/{n}");
     }
-    text.push_str(&fill(set, session, &node.say));
+    if node.say.contains('{') {
+        text.push_str(&fill(set, session, &node.say));
+    } else {
+        text.push_str(&node.say);
+    }
     if let Some(date) = as_of {
         text.push_str("\n\n");
         text.push_str(&as_of_line(date));

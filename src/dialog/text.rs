@@ -26,6 +26,10 @@ pub fn fold_case(s: &str) -> String {
         // Most citizens type without diacritics: nothing to compose.
         return words(s.chars().map(|c| c.to_ascii_lowercase()), s.len());
     }
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        // Already composed (what phones send): composing again would copy it unchanged.
+        return words(s.chars().flat_map(char::to_lowercase), s.len());
+    }
     words(s.nfc().flat_map(char::to_lowercase), s.len())
 }
 
@@ -44,7 +48,7 @@ fn words(chars: impl Iterator<Item = char>, capacity: usize) -> String {
     let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
     for c in chars {
-        if c.is_alphanumeric() {
+        if crate::vntext::is_alphanumeric(c) {
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }

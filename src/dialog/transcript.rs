@@ -118,7 +118,7 @@ fn run_scenario(
             Event::Say(typed) => (Input::Text(typed.clone()), format!("> {typed}")),
         };
         now = now.plus_secs(SECONDS_PER_INPUT);
-        let (step, nodes) = step_traced(set, session.as_ref(), &input, now, options);
+        let (step, nodes) = step_traced(set, session.take(), &input, now, options);
         visited.extend(nodes);
         session = step.session;
         let rendered = render_for_matching(&step.replies);

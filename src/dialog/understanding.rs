@@ -236,8 +236,7 @@ fn run_case(set: &DialogSet, case: Case) -> CaseResult {
     const NOW: UnixSecs = UnixSecs(1_000_000);
     let session = case.at.as_ref().map(|at| Session::new(set.version(), &at.dialog, &at.node, NOW));
     let input = Input::Text(case.message.clone());
-    let (step, visited) =
-        step_traced(set, session.as_ref(), &input, NOW, &EngineOptions::default());
+    let (step, visited) = step_traced(set, session, &input, NOW, &EngineOptions::default());
     let outcome = match step.understood {
         Understood::No => Outcome::Missed,
         Understood::AskedBack => Outcome::AskedBack(

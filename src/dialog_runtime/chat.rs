@@ -80,7 +80,7 @@ pub fn run(
             }
         };
         let step =
-            dialog::step(&set, session.as_ref(), &event, crate::clock::Clock::system().now_secs());
+            dialog::step(&set, session.take(), &event, crate::clock::Clock::system().now_secs());
         session = step.session;
         last_buttons = show(out, &step.replies)?;
         if let Some(file) = record.as_mut() {

@@ -123,11 +123,11 @@ impl Registry {
     }
 
     /// Runs one engine step on the version the session is pinned to (or the current one).
-    pub fn step(&self, session: Option<&Session>, input: &Input, now: UnixSecs) -> Step {
-        let version = self.version_for(session, input);
+    pub fn step(&self, session: Option<Session>, input: &Input, now: UnixSecs) -> Step {
+        let version = self.version_for(session.as_ref(), input);
         let Some(version) = version else {
             return Step {
-                session: session.cloned(),
+                session,
                 replies: vec![Reply::text(NO_DIALOGS_REPLY)],
                 action: None,
                 understood: dialog::Understood::Yes,
