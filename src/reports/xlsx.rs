@@ -610,6 +610,39 @@ mod tests {
     }
 
     #[test]
+    fn cells_after_a_gap_carry_their_reference_and_read_back_in_place() {
+        use calamine::{Data, Reader as _};
+        let mut book = Workbook::new(&["Dữ liệu"]).unwrap();
+        let mut sheet = book.sheet(&["a", "b", "c", "d"], &[]).unwrap();
+        for row in 0..3_000u32 {
+            sheet.start_row();
+            sheet.text("đầu");
+            if row % 2 == 0 {
+                sheet.skip();
+            } else {
+                sheet.number(f64::from(row));
+            }
+            sheet.skip();
+            sheet.text("cuối");
+            sheet.end_row().unwrap();
+        }
+        sheet.finish().unwrap();
+        let bytes = book.finish().unwrap();
+        let mut read: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let range = read.worksheet_range("Dữ liệu").unwrap();
+        assert_eq!(range.get_size(), (3_001, 4));
+        for row in 0..3_000u32 {
+            let r = row as usize + 1;
+            assert_eq!(range.get((r, 0)), Some(&Data::String("đầu".into())));
+            let second = if row % 2 == 0 { Data::Empty } else { Data::Float(f64::from(row)) };
+            assert_eq!(range.get((r, 1)), Some(&second), "row {r}");
+            assert_eq!(range.get((r, 2)), Some(&Data::Empty));
+            assert_eq!(range.get((r, 3)), Some(&Data::String("cuối".into())), "row {r}");
+        }
+    }
+
+    #[test]
     fn a_workbook_needs_every_declared_sheet() {
         let mut book = Workbook::new(&["A", "B"]).unwrap();
         book.sheet(&["x"], &[]).unwrap().finish().unwrap();
