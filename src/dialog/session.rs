@@ -50,7 +50,8 @@ impl Session {
 }
 
 /// A node in a dialog, as stored in a session. Shared strings (stored as plain strings):
-/// every step clones the session, and its history holds up to `MAX_HISTORY` of these.
+/// sessions are cloned (a version move, the hand-off), and the history holds up to
+/// `MAX_HISTORY` of these.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Position {
     pub dialog: Arc<str>,

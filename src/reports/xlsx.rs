@@ -5,9 +5,8 @@
 //! general writer keeps a table of cell objects per row (an allocation per string, a map
 //! insert per cell) before it renders XML; that was most of the export's time. Here each
 //! row is rendered straight to XML and deflated into the zip in memory as it comes, so the
-//! whole sheet is never held uncompressed. Deflate is most of the remaining work, so it runs
-//! on a thread of its own ([`Compressor`]) while the next rows are rendered. Pure otherwise:
-//! no files, no clock.
+//! whole sheet is never held uncompressed. Pure: no files, no clock, no threads (deflating
+//! on a second thread was tried: no gain once the XML got smaller, see BENCHMARKS.md).
 //!
 //! The parts written are the minimum SpreadsheetML that Excel, LibreOffice and Google
 //! Sheets open without repair: `[Content_Types].xml`, `_rels/.rels`, `xl/workbook.xml`
@@ -17,8 +16,6 @@
 
 use std::fmt::Write as _;
 use std::io::{Cursor, Write as _};
-use std::sync::mpsc::{SyncSender, sync_channel};
-use std::thread::JoinHandle;
 
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
@@ -31,8 +28,6 @@ pub enum XlsxError {
     Io(#[from] std::io::Error),
     #[error("XLSX sheet {0} was declared but never written")]
     MissingSheet(usize),
-    #[error("the XLSX compressor thread stopped")]
-    CompressorStopped,
 }
 
 /// Cell styles (indexes into `cellXfs` of `styles.xml`).
@@ -72,9 +67,9 @@ impl Workbook {
         let names: Vec<String> = names.iter().map(|n| sheet_name(n)).collect();
         let mut zip = Compressor::start()?;
         zip.start_file("[Content_Types].xml".into())?;
-        zip.write(content_types(names.len()).into_bytes())?;
+        zip.write(content_types(names.len()).as_bytes())?;
         zip.start_file("_rels/.rels".into())?;
-        zip.write(ROOT_RELS.as_bytes().to_vec())?;
+        zip.write(ROOT_RELS.as_bytes())?;
         Ok(Workbook { zip, names, filters: Vec::new() })
     }
 
@@ -115,79 +110,35 @@ impl Workbook {
             return Err(XlsxError::MissingSheet(self.filters.len()));
         }
         self.zip.start_file("xl/workbook.xml".into())?;
-        self.zip.write(workbook_xml(&self.names, &self.filters).into_bytes())?;
+        self.zip.write(workbook_xml(&self.names, &self.filters).as_bytes())?;
         self.zip.start_file("xl/_rels/workbook.xml.rels".into())?;
-        self.zip.write(workbook_rels(self.names.len()).into_bytes())?;
+        self.zip.write(workbook_rels(self.names.len()).as_bytes())?;
         self.zip.start_file("xl/styles.xml".into())?;
-        self.zip.write(STYLES.as_bytes().to_vec())?;
+        self.zip.write(STYLES.as_bytes())?;
         self.zip.finish()
     }
 }
 
-/// What the compressor thread is handed, in order.
-enum Piece {
-    /// Start the next file of the zip, with this name.
-    File(String),
-    /// Bytes of the current file.
-    Data(Vec<u8>),
-}
-
-/// The zip, filled by a thread of its own: rendering and deflating overlap. A bounded
-/// channel keeps at most a few chunks waiting, so memory stays that of the compressed file.
+/// The zip being written, in memory.
 struct Compressor {
-    pieces: Option<SyncSender<Piece>>,
-    thread: Option<JoinHandle<Result<Vec<u8>, XlsxError>>>,
+    zip: ZipWriter<Cursor<Vec<u8>>>,
 }
-
-/// Chunks rendered but not yet compressed (each about [`CHUNK`] bytes).
-const WAITING_CHUNKS: usize = 4;
 
 impl Compressor {
     fn start() -> Result<Compressor, XlsxError> {
-        let (pieces, received) = sync_channel::<Piece>(WAITING_CHUNKS);
-        let thread = std::thread::Builder::new().name("xlsx-deflate".into()).spawn(move || {
-            let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-            for piece in received {
-                match piece {
-                    Piece::File(name) => zip.start_file(name, options())?,
-                    Piece::Data(bytes) => zip.write_all(&bytes)?,
-                }
-            }
-            Ok(zip.finish()?.into_inner())
-        })?;
-        Ok(Compressor { pieces: Some(pieces), thread: Some(thread) })
+        Ok(Compressor { zip: ZipWriter::new(Cursor::new(Vec::new())) })
     }
 
     fn start_file(&mut self, name: String) -> Result<(), XlsxError> {
-        self.send(Piece::File(name))
+        Ok(self.zip.start_file(name, options())?)
     }
 
-    fn write(&mut self, bytes: Vec<u8>) -> Result<(), XlsxError> {
-        self.send(Piece::Data(bytes))
+    fn write(&mut self, bytes: &[u8]) -> Result<(), XlsxError> {
+        Ok(self.zip.write_all(bytes)?)
     }
 
-    fn send(&mut self, piece: Piece) -> Result<(), XlsxError> {
-        let sent = self.pieces.as_ref().is_some_and(|pieces| pieces.send(piece).is_ok());
-        if sent {
-            return Ok(());
-        }
-        // The thread ended early: it failed, and its error says why.
-        self.pieces = None;
-        match self.join() {
-            Err(e) => Err(e),
-            Ok(_) => Err(XlsxError::CompressorStopped),
-        }
-    }
-
-    /// The zip's bytes, once every piece sent is compressed.
-    fn finish(mut self) -> Result<Vec<u8>, XlsxError> {
-        self.pieces = None;
-        self.join()
-    }
-
-    fn join(&mut self) -> Result<Vec<u8>, XlsxError> {
-        let thread = self.thread.take().ok_or(XlsxError::CompressorStopped)?;
-        thread.join().map_err(|_| XlsxError::CompressorStopped)?
+    fn finish(self) -> Result<Vec<u8>, XlsxError> {
+        Ok(self.zip.finish()?.into_inner())
     }
 }
 
@@ -253,8 +204,8 @@ impl SheetWriter<'_> {
     pub fn end_row(&mut self) -> Result<(), XlsxError> {
         self.xml.push_str("</row>");
         if self.xml.len() >= CHUNK {
-            let chunk = std::mem::replace(&mut self.xml, String::with_capacity(CHUNK + 4096));
-            self.book.zip.write(chunk.into_bytes())?;
+            self.book.zip.write(self.xml.as_bytes())?;
+            self.xml.clear();
         }
         Ok(())
     }
@@ -309,7 +260,7 @@ impl SheetWriter<'_> {
         self.xml.push_str(
             r#"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>"#,
         );
-        self.book.zip.write(std::mem::take(&mut self.xml).into_bytes())?;
+        self.book.zip.write(self.xml.as_bytes())?;
         self.book.filters.push(filter.map(|(_, absolute)| absolute));
         Ok(())
     }
