@@ -56,11 +56,11 @@ fn unmark_any(text: &str, out: &mut String) {
 
 /// What the folding functions need to know about a letter of the Latin blocks.
 #[derive(Clone, Copy)]
-pub struct Latin {
+struct Latin {
     /// `unmark` of the char alone, when that is one char ('ế' → 'e', 'Đ' → 'd').
-    pub unmarked: Option<char>,
+    unmarked: Option<char>,
     /// `char::is_alphanumeric` (a table search in std for anything not ASCII).
-    pub alphanumeric: bool,
+    alphanumeric: bool,
 }
 
 /// Latin-1 Supplement to Latin Extended-B, and Latin Extended Additional (where most
@@ -68,7 +68,7 @@ pub struct Latin {
 const LATIN_BLOCKS: [std::ops::RangeInclusive<u32>; 2] = [0x00C0..=0x024F, 0x1E00..=0x1EFF];
 
 /// The entry of `c` if it is in [`LATIN_BLOCKS`], computed once from the general path.
-pub fn latin(c: char) -> Option<Latin> {
+fn latin(c: char) -> Option<Latin> {
     static TABLE: std::sync::OnceLock<Vec<Latin>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| {
         LATIN_BLOCKS

@@ -806,7 +806,6 @@ fn sorted_common<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 
 }
 
 impl Index {
-    /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
     /// BM25 of every document sharing a term of `terms` (repeats count), times its source
     /// weight, split into `[ordinary, urgent]`. `scores` is all zero on entry and on return.
     fn score(&self, terms: &[u32], scores: &mut Vec<f32>) -> [Vec<Scored>; 2] {
@@ -835,6 +834,7 @@ impl Index {
         hits
     }
 
+    /// Replaces unknown words by a known word one typo away, or splits two glued syllables.
     fn repair(&self, words: Vec<String>) -> Vec<String> {
         let mut out = Vec::with_capacity(words.len());
         for word in words {

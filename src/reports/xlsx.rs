@@ -5,8 +5,7 @@
 //! general writer keeps a table of cell objects per row (an allocation per string, a map
 //! insert per cell) before it renders XML; that was most of the export's time. Here each
 //! row is rendered straight to XML and deflated into the zip in memory as it comes, so the
-//! whole sheet is never held uncompressed. Pure: no files, no clock, no threads (deflating
-//! on a second thread was tried: no gain once the XML got smaller, see BENCHMARKS.md).
+//! whole sheet is never held uncompressed. Pure: no files, no clock.
 //!
 //! The parts written are the minimum SpreadsheetML that Excel, LibreOffice and Google
 //! Sheets open without repair: `[Content_Types].xml`, `_rels/.rels`, `xl/workbook.xml`
@@ -54,7 +53,7 @@ const CHUNK: usize = 64 * 1024;
 /// A workbook whose sheet names are known up front; sheets are then written one after
 /// another, in that order, each row by row.
 pub struct Workbook {
-    zip: Compressor,
+    zip: ZipWriter<Cursor<Vec<u8>>>,
     names: Vec<String>,
     /// Autofilter range of each written sheet (`$A$1:$F$10`), if any.
     filters: Vec<Option<String>>,
@@ -65,11 +64,11 @@ impl Workbook {
     /// none of `[]:*?/\`).
     pub fn new(names: &[&str]) -> Result<Workbook, XlsxError> {
         let names: Vec<String> = names.iter().map(|n| sheet_name(n)).collect();
-        let mut zip = Compressor::start()?;
-        zip.start_file("[Content_Types].xml".into())?;
-        zip.write(content_types(names.len()).as_bytes())?;
-        zip.start_file("_rels/.rels".into())?;
-        zip.write(ROOT_RELS.as_bytes())?;
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file("[Content_Types].xml", options())?;
+        zip.write_all(content_types(names.len()).as_bytes())?;
+        zip.start_file("_rels/.rels", options())?;
+        zip.write_all(ROOT_RELS.as_bytes())?;
         Ok(Workbook { zip, names, filters: Vec::new() })
     }
 
@@ -84,7 +83,7 @@ impl Workbook {
         if index >= self.names.len() {
             return Err(XlsxError::MissingSheet(index));
         }
-        self.zip.start_file(format!("xl/worksheets/sheet{}.xml", index + 1))?;
+        self.zip.start_file(format!("xl/worksheets/sheet{}.xml", index + 1), options())?;
         let mut sheet = SheetWriter {
             book: self,
             xml: String::with_capacity(CHUNK + 4096),
@@ -109,35 +108,12 @@ impl Workbook {
         if self.filters.len() < self.names.len() {
             return Err(XlsxError::MissingSheet(self.filters.len()));
         }
-        self.zip.start_file("xl/workbook.xml".into())?;
-        self.zip.write(workbook_xml(&self.names, &self.filters).as_bytes())?;
-        self.zip.start_file("xl/_rels/workbook.xml.rels".into())?;
-        self.zip.write(workbook_rels(self.names.len()).as_bytes())?;
-        self.zip.start_file("xl/styles.xml".into())?;
-        self.zip.write(STYLES.as_bytes())?;
-        self.zip.finish()
-    }
-}
-
-/// The zip being written, in memory.
-struct Compressor {
-    zip: ZipWriter<Cursor<Vec<u8>>>,
-}
-
-impl Compressor {
-    fn start() -> Result<Compressor, XlsxError> {
-        Ok(Compressor { zip: ZipWriter::new(Cursor::new(Vec::new())) })
-    }
-
-    fn start_file(&mut self, name: String) -> Result<(), XlsxError> {
-        Ok(self.zip.start_file(name, options())?)
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<(), XlsxError> {
-        Ok(self.zip.write_all(bytes)?)
-    }
-
-    fn finish(self) -> Result<Vec<u8>, XlsxError> {
+        self.zip.start_file("xl/workbook.xml", options())?;
+        self.zip.write_all(workbook_xml(&self.names, &self.filters).as_bytes())?;
+        self.zip.start_file("xl/_rels/workbook.xml.rels", options())?;
+        self.zip.write_all(workbook_rels(self.names.len()).as_bytes())?;
+        self.zip.start_file("xl/styles.xml", options())?;
+        self.zip.write_all(STYLES.as_bytes())?;
         Ok(self.zip.finish()?.into_inner())
     }
 }
@@ -204,7 +180,7 @@ impl SheetWriter<'_> {
     pub fn end_row(&mut self) -> Result<(), XlsxError> {
         self.xml.push_str("</row>");
         if self.xml.len() >= CHUNK {
-            self.book.zip.write(self.xml.as_bytes())?;
+            self.book.zip.write_all(self.xml.as_bytes())?;
             self.xml.clear();
         }
         Ok(())
@@ -260,7 +236,7 @@ impl SheetWriter<'_> {
         self.xml.push_str(
             r#"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>"#,
         );
-        self.book.zip.write(self.xml.as_bytes())?;
+        self.book.zip.write_all(self.xml.as_bytes())?;
         self.book.filters.push(filter.map(|(_, absolute)| absolute));
         Ok(())
     }
