@@ -139,8 +139,8 @@ impl Conversation {
         };
         let session = self.load_session(user_id)?;
         // The hand-off's topic is the dialog the user was in before this step.
-        let topic = session.as_ref().map(|s| &s.dialog).filter(|d| *d != "main" && *d != "gap_to");
-        let topic = topic.cloned();
+        let topic =
+            session.as_ref().map(|s| s.dialog.clone()).filter(|d| d != "main" && d != "gap_to");
         let step = self.dialogs.step(session, input, now_ms.to_secs());
         if let Input::Text(text) = input
             && step.understood != dialog::Understood::Yes

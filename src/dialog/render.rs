@@ -28,11 +28,18 @@ pub(crate) const NOT_UNDERSTOOD_FRESH: &str =
 
 /// Fills `{name}` from the session's answers, then the facts.
 pub(crate) fn fill(set: &DialogSet, session: Option<&Session>, s: &str) -> String {
-    text::fill(s, |name| {
+    let mut out = String::with_capacity(s.len());
+    fill_into(&mut out, set, session, s);
+    out
+}
+
+/// [`fill`], appended to `out`.
+fn fill_into(out: &mut String, set: &DialogSet, session: Option<&Session>, s: &str) {
+    text::fill_into(out, s, |name| {
         let answer = session.and_then(|s| s.answers.get(name));
         let fact = || set.facts.get(name).map(|f| &f.value);
         Some(answer.or_else(fact).cloned().unwrap_or_else(|| MISSING_VALUE.to_owned()))
-    })
+    });
 }
 
 /// The payload of choice `index` (0-based) of a node.
@@ -71,11 +78,7 @@ pub(crate) fn node(
     if let Some((i, n)) = node.step {
         let _ = writeln!(text, "Bước {i}/{n}");
     }
-    if node.say.contains('{') {
-        text.push_str(&fill(set, session, &node.say));
-    } else {
-        text.push_str(&node.say);
-    }
+    fill_into(&mut text, set, session, &node.say);
     if let Some(date) = as_of {
         text.push_str("\n\n");
         text.push_str(&as_of_line(date));

@@ -108,11 +108,14 @@ pub fn placeholders(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Replaces each `{name}` with `value(name)`, leaving unknown names and other braces as they are.
-pub fn fill(s: &str, mut value: impl FnMut(&str) -> Option<String>) -> String {
-    if !s.contains('{') {
-        return s.to_owned();
-    }
+pub fn fill(s: &str, value: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(s.len());
+    fill_into(&mut out, s, value);
+    out
+}
+
+/// [`fill`], appended to `out` (a message being built needs no copy of its own).
+pub fn fill_into(out: &mut String, s: &str, mut value: impl FnMut(&str) -> Option<String>) {
     let mut rest = s;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -136,7 +139,6 @@ pub fn fill(s: &str, mut value: impl FnMut(&str) -> Option<String>) -> String {
         }
     }
     out.push_str(rest);
-    out
 }
 
 /// Ids of dialogs, nodes, facts and saved answers: `[a-z0-9_]+` (dialog ids may also use `-`).
