@@ -140,14 +140,9 @@ pub async fn build_with_clock(mut settings: Settings, clock: Clock) -> anyhow::R
     )));
     let (dialogs, watcher) = load_dialogs(&settings, &clock, sandbox.is_none(), &stop);
     let (reporting, handoff) = start_teams(&settings, &store, &clock, &sender_wake, &stop)?;
-    let conversation = Conversation::new(
-        store.clone(),
-        dialogs.clone(),
-        reporting.clone(),
-        sender_wake.clone(),
-        clock.clone(),
-    )
-    .with_handoff(handoff.clone());
+    let conversation =
+        Conversation::new(store.clone(), dialogs.clone(), reporting.clone(), clock.clone())
+            .with_handoff(handoff.clone());
     let ingest = pipeline::start(
         store.clone(),
         conversation,

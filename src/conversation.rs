@@ -2,15 +2,14 @@
 //!
 //! For one inbox entry: load the user's state, turn the Zalo event into an input,
 //! ask the dialog engine (through the `Registry`, which pins each conversation to its
-//! dialog version) for replies, then — in one store transaction — mark the event
-//! handled, save the session and queue the replies; then wake the sender.
+//! dialog version) for replies, then — as one durable step (`store/step.rs`) — mark the event
+//! handled, save the session and queue the replies; the store wakes the sender once that
+//! step is durable.
 
 use crate::calendar::UnixMs;
-use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Deserialize;
-use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::dialog::{self, Input, Session};
@@ -25,7 +24,6 @@ use crate::zalo::message;
 pub struct Conversation {
     store: Store,
     dialogs: Registry,
-    sender_wake: Arc<Notify>,
     /// Team report commands and forms, asked before the dialog engine.
     reporting: Reporting,
     clock: Clock,
@@ -38,10 +36,9 @@ impl Conversation {
         store: Store,
         dialogs: Registry,
         reporting: Reporting,
-        sender_wake: Arc<Notify>,
         clock: Clock,
     ) -> Conversation {
-        Conversation { store, dialogs, reporting, sender_wake, clock, handoff: None }
+        Conversation { store, dialogs, reporting, clock, handoff: None }
     }
 
     /// The same, with the citizen → team hand-off.
@@ -113,12 +110,11 @@ impl Conversation {
         };
         let messages: Vec<_> = replies.iter().flat_map(message::to_messages).collect();
         let user_write = user_record_changed(stored_user.as_ref(), &user).then_some(&user);
+        // The sender sees (and is woken for) the replies only once the step is durable;
+        // a crash before that replays the event instead. Report and hand-off writes are
+        // not in the journal: the store marks them, and the sender flushes sled before
+        // it sends anything queued after them.
         self.store.complete(seq, user_id, session, user_write, &messages, now_ms)?;
-        // `complete` returned once the step was durable (journal), and only then let the
-        // sender see its replies; a crash before that replays the event instead. Report
-        // and hand-off writes are not in the journal: the store marks them, and the
-        // sender flushes sled before it sends anything queued after them.
-        self.sender_wake.notify_one();
         Ok(())
     }
 

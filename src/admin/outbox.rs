@@ -50,7 +50,7 @@ async fn list(
                 "created_at_ms": e.created_at_ms,
                 "sent_at_ms": e.sent_at_ms,
                 "error": e.last_error,
-                "text": e.message.get("text"),
+                "text": e.message.text(),
             })
         })
         .collect();

@@ -753,7 +753,7 @@ fn replies_since(store: &Store, user: &str, after: u64) -> Vec<String> {
         .filter(|e| e.user_id == user && e.id > after)
         .collect();
     entries.sort_by_key(|e| e.id);
-    entries.iter().map(|e| crate::zalo::message::plain_text(&e.message)).collect()
+    entries.iter().map(|e| crate::zalo::message::plain_text(&e.message.value())).collect()
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ fn build(state: &AppState, session: &ConsoleSession, message: Option<(&str, Stri
         );
         for e in &failed {
             let text: String =
-                crate::zalo::message::plain_text(&e.message).chars().take(80).collect();
+                crate::zalo::message::plain_text(&e.message.value()).chars().take(80).collect();
             let (code, reason) = e
                 .last_error
                 .as_ref()

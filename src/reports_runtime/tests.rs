@@ -112,7 +112,7 @@ fn reminders_go_out_once_and_only_to_reachable_members() {
     let queued = store.outbox_due(UnixMs(i64::MAX), 100).unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].user_id, "near");
-    let text = queued[0].message["text"].as_str().unwrap();
+    let text = queued[0].message.text().unwrap();
     assert!(text.contains("Nhắc báo cáo") && text.contains("tháng 10/2026"), "{text}");
 }
 

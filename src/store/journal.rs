@@ -88,45 +88,37 @@ impl RecordOut<'_> {
     }
 }
 
-/// Stored JSON bytes as a value to embed in a line as they are.
-pub(super) fn raw_json(json: &[u8]) -> Result<Box<RawValue>, StoreError> {
-    let text = std::str::from_utf8(json)
-        .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    RawValue::from_string(text.to_owned())
-        .map_err(|source| StoreError::Corrupt { tree: "journal", source })
-}
-
-/// What the journal thread writes to sled once a line is on disk.
+/// What the journal thread does once a line is on disk.
 enum Apply {
-    /// A step was written by its worker before its line (see `step.rs`).
-    Nothing,
+    /// A step, written to sled by its worker before its line (see `step.rs`): its
+    /// replies become visible to the sender now.
+    Publish {
+        user_id: String,
+        ids: Vec<u64>,
+    },
     Event {
         seq: u64,
-        json: Vec<u8>,
+        json: Box<RawValue>,
         dedupe_key: String,
         received_at_ms: i64,
     },
     Result {
         entry: Box<OutboxEntry>,
-        json: Vec<u8>,
+        json: Box<RawValue>,
     },
 }
 
-/// How the caller waits: a task on the runtime, or a worker thread.
+/// Who waits for the line: a task on the runtime, or nobody (a worker's step, whose
+/// replies the journal thread publishes itself).
 enum Done {
     Async(oneshot::Sender<Result<(), String>>),
-    Blocking(mpsc::SyncSender<Result<(), String>>),
+    Detached,
 }
 
 impl Done {
     fn send(self, result: Result<(), String>) {
-        match self {
-            Done::Async(tx) => {
-                let _ = tx.send(result);
-            }
-            Done::Blocking(tx) => {
-                let _ = tx.send(result);
-            }
+        if let Done::Async(tx) = self {
+            let _ = tx.send(result);
         }
     }
 }
@@ -192,9 +184,8 @@ impl Journal {
 
     /// Appends and syncs the event, then applies it to sled. Returns once durable.
     pub async fn append(&self, seq: u64, entry: &InboxEntry) -> Result<(), StoreError> {
-        let json = super::to_json(entry);
-        let line =
-            RecordOut { seq, entry: Some(&raw_json(&json)?), result: None, step: None }.line()?;
+        let json = super::to_raw(entry)?;
+        let line = RecordOut { seq, entry: Some(&json), result: None, step: None }.line()?;
         let apply = Apply::Event {
             seq,
             json,
@@ -207,25 +198,25 @@ impl Journal {
     /// Appends and syncs a send result, then writes it to the outbox. Returns once
     /// durable.
     pub async fn append_result(&self, entry: OutboxEntry) -> Result<(), StoreError> {
-        let json = super::to_json(&entry);
-        let line = RecordOut { seq: 0, entry: None, result: Some(&raw_json(&json)?), step: None }
-            .line()?;
+        let json = super::to_raw(&entry)?;
+        let line = RecordOut { seq: 0, entry: None, result: Some(&json), step: None }.line()?;
         self.write_async(line, Apply::Result { entry: Box::new(entry), json }).await
     }
 
-    /// Appends and syncs a step the calling worker has just written to sled. Blocks
-    /// the calling (worker) thread until it is durable.
-    pub(super) fn append_step_blocking(
-        &self,
-        seq: u64,
-        step: &StepRecord,
-    ) -> Result<(), StoreError> {
-        let line = RecordOut { seq, entry: None, result: None, step: Some(step) }.line()?;
-        let (done, wait) = mpsc::sync_channel(1);
+    /// Queues the line of a step the calling worker has just written to sled, and
+    /// returns at once: the journal thread publishes the step's replies to the sender
+    /// once the line is synced. The worker need not wait: its next event (of this or
+    /// another user) is written to sled after this one, and its line comes after this
+    /// one in the file. If the write fails the replies stay unpublished (in sled's
+    /// queue, sent after a restart), as nothing proves the step durable.
+    pub(super) fn append_step(&self, step: &Step) -> Result<(), StoreError> {
+        let record = step.to_record();
+        let line =
+            RecordOut { seq: step.seq, entry: None, result: None, step: Some(&record) }.line()?;
+        let apply = Apply::Publish { user_id: step.user_id.clone(), ids: step.reply_ids() };
         self.tx
-            .send(Job { line, apply: Apply::Nothing, done: Done::Blocking(done) })
-            .map_err(|_| StoreError::FlushAborted)?;
-        outcome(wait.recv().ok())
+            .send(Job { line, apply, done: Done::Detached })
+            .map_err(|_| StoreError::FlushAborted)
     }
 
     async fn write_async(&self, line: Vec<u8>, apply: Apply) -> Result<(), StoreError> {
@@ -386,13 +377,19 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
     file.sync_data().map_err(|e| e.to_string())?;
     for job in jobs {
         match &job.apply {
-            Apply::Nothing => {}
+            Apply::Publish { user_id, ids } => {
+                super::step::publish(&target.outbox, user_id, ids.iter().copied())
+                    .map_err(|e| e.to_string())?;
+            }
             Apply::Event { seq, json, dedupe_key, received_at_ms } => {
-                apply_event(target, *seq, json, dedupe_key, *received_at_ms)
+                apply_event(target, *seq, json.get().as_bytes(), dedupe_key, *received_at_ms)
                     .map_err(|e| e.to_string())?;
             }
             Apply::Result { entry, json } => {
-                target.outbox.record_result(entry, json).map_err(|e| e.to_string())?;
+                target
+                    .outbox
+                    .record_result(entry, json.get().as_bytes())
+                    .map_err(|e| e.to_string())?;
             }
         }
     }
@@ -574,7 +571,7 @@ mod tests {
         OutboxEntry {
             id,
             user_id: "u".into(),
-            message: serde_json::json!({"text": "x"}),
+            message: serde_json::json!({"text": "x"}).into(),
             status,
             attempts: 0,
             created_at_ms: 1,
@@ -592,11 +589,11 @@ mod tests {
         let step = Step {
             seq,
             user_id: "u".into(),
-            session: Some(Some(session.as_bytes().to_vec())),
-            user: Some(br#"{"last_interaction_ms":1}"#.to_vec()),
-            entries: vec![PreparedEntry::new(&outbox)],
+            session: Some(Some(RawValue::from_string(session.to_owned()).unwrap())),
+            user: Some(RawValue::from_string(r#"{"last_interaction_ms":1}"#.to_owned()).unwrap()),
+            entries: vec![PreparedEntry::new(&outbox).unwrap()],
         };
-        let record = step.to_record().unwrap();
+        let record = step.to_record();
         let line = RecordOut { seq, entry: None, result: None, step: Some(&record) }.line();
         String::from_utf8(line.unwrap()).unwrap()
     }

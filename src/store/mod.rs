@@ -41,8 +41,8 @@ pub use journal::old_path as journal_old_path;
 pub use keys::u64_key;
 pub use outbox::OutboxFilter;
 pub use types::{
-    InboxEntry, IngestOutcome, OutboxEntry, OutboxStatus, SendError, SessionUpdate, TokenPair,
-    UserRecord,
+    InboxEntry, IngestOutcome, MessageJson, OutboxEntry, OutboxStatus, SendError, SessionUpdate,
+    TokenPair, UserRecord,
 };
 pub use unmatched::Unmatched;
 
@@ -91,6 +91,8 @@ pub struct Store {
     outbox_queue: sled::Tree,
     /// The same, in memory, as the sender reads it (`due.rs`).
     due: Arc<Mutex<due::DueIndex>>,
+    /// Wakes the sender when replies become visible in `due` (`Store::sender_wake`).
+    sender_wake: Arc<tokio::sync::Notify>,
     users: sled::Tree,
     sessions: sled::Tree,
     meta: sled::Tree,
@@ -217,6 +219,7 @@ impl Store {
             outbox: db.open_tree(keys::OUTBOX)?,
             outbox_queue: db.open_tree(keys::OUTBOX_QUEUE)?,
             due: Default::default(),
+            sender_wake: Default::default(),
             users: db.open_tree(keys::USERS)?,
             sessions: db.open_tree(keys::SESSIONS)?,
             meta: db.open_tree(keys::META)?,
@@ -249,6 +252,12 @@ impl Store {
             users: self.users.clone(),
             outbox: self.outbox_trees(),
         }
+    }
+
+    /// The sender's wake-up, rung whenever replies become visible to it: after a step
+    /// (by the journal thread once the step is durable) or by whoever queued something.
+    pub fn sender_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.sender_wake.clone()
     }
 
     /// Records that sled holds a write that is not in the journal and that a reply may
@@ -349,8 +358,9 @@ impl Store {
 
     /// Atomically: the event is handled, the user's session and record are updated and
     /// the replies are queued. Returns the ids of the queued outbox entries once all of
-    /// it is durable (through the journal: see `step.rs`); only then can the sender see
-    /// the replies. Blocks the calling (worker) thread for the journal's sync.
+    /// it is in sled; the sender sees the replies (and is woken) only once the step is
+    /// durable: at once for a transaction, or when the journal has synced its line (see
+    /// `step.rs`). The calling worker does not wait for that sync.
     pub fn complete(
         &self,
         seq: u64,
@@ -367,11 +377,11 @@ impl Store {
             user_id: user_id.to_owned(),
             session: match &session {
                 SessionUpdate::Keep => None,
-                SessionUpdate::Set(value) => Some(Some(to_json(value))),
+                SessionUpdate::Set(value) => Some(Some(to_raw(value)?)),
                 SessionUpdate::Clear => Some(None),
             },
-            user: user.map(to_json),
-            entries: entries.iter().map(step::PreparedEntry::new).collect(),
+            user: user.map(to_raw).transpose()?,
+            entries: entries.iter().map(step::PreparedEntry::new).collect::<Result<_, _>>()?,
         };
         let trees = self.step_trees();
         // Writes this thread made outside the journal while handling the event (a
@@ -381,15 +391,17 @@ impl Store {
         let after_unjournaled = step::take_unjournaled_on_this_thread();
         match &self.journal {
             Some(journal) if !after_unjournaled => {
+                // The journal thread publishes the replies once the line is synced; the
+                // worker goes on with its next event meanwhile (see `step.rs`).
                 step.write_plain(&trees)?;
-                journal.append_step_blocking(seq, &step.to_record()?)?;
+                journal.append_step(&step)?;
             }
             _ => {
                 step.write_transaction(&trees)?;
                 self.unflushed.store(true, Ordering::Release);
+                step.publish(&trees)?;
             }
         }
-        step.publish(&trees)?;
         Ok(ids)
     }
 
@@ -537,6 +549,13 @@ impl Store {
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising our own plain structs cannot fail (no maps with non-string keys).
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// The same as embeddable JSON text (a journal line takes it as it is, without parsing
+/// it again).
+fn to_raw<T: Serialize>(value: &T) -> Result<Box<serde_json::value::RawValue>, StoreError> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|source| StoreError::Corrupt { tree: "journal", source })
 }
 
 fn from_json<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::due::DueIndex;
 use super::keys::{self, parse_u64, u64_key};
-use super::{OutboxEntry, OutboxStatus, Store, StoreError, from_json, get_json, to_json};
+use super::{
+    MessageJson, OutboxEntry, OutboxStatus, Store, StoreError, from_json, get_json, to_json,
+};
 
 /// Admin listing filter.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -32,6 +34,8 @@ pub struct OutboxTrees {
     outbox: sled::Tree,
     queue: sled::Tree,
     due: Arc<Mutex<DueIndex>>,
+    /// The sender's wake-up: rung when new replies become visible in the due index.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl OutboxTrees {
@@ -41,6 +45,7 @@ impl OutboxTrees {
             outbox: db.open_tree(keys::OUTBOX)?,
             queue: db.open_tree(keys::OUTBOX_QUEUE)?,
             due: Default::default(),
+            wake: Default::default(),
         })
     }
 
@@ -122,19 +127,26 @@ impl OutboxTrees {
     /// Brings the due index in line with the queue tree for these messages, after a
     /// transaction changed them. Reading the tree back under the index's lock (rather
     /// than applying what the writer meant to do) means concurrent writers can never
-    /// leave the index in a state the tree is no longer in.
+    /// leave the index in a state the tree is no longer in. If any of them is pending,
+    /// the sender is woken: whoever queued it (a step, a hand-off relay, a reminder, an
+    /// admin's retry) need not know about the sender.
     pub(super) fn resync<'a>(
         &self,
         messages: impl IntoIterator<Item = (&'a str, u64)>,
     ) -> Result<(), StoreError> {
+        let mut pending = false;
         let drained = {
             let mut due = lock(&self.due);
             for (user, id) in messages {
                 let at = self.queue.get(queue_key(user, id))?.map(|v| be_i64(&v));
+                pending |= at.is_some();
                 due.set(user, id, at);
             }
             due.take_drained()
         };
+        if pending {
+            self.wake.notify_one();
+        }
         if drained {
             crate::alloc::release_free_memory();
         }
@@ -171,7 +183,7 @@ impl Store {
                 Ok(OutboxEntry {
                     id: self.db.generate_id()?,
                     user_id: user_id.to_owned(),
-                    message: message.clone(),
+                    message: MessageJson::new(message),
                     status: OutboxStatus::Pending,
                     attempts: 0,
                     created_at_ms: now_ms,
@@ -293,11 +305,11 @@ impl Store {
 
     /// `outbox_save`, durable when it returns: through the journal's shared fdatasync
     /// for a store on disk, or a sled flush for a temporary one.
-    pub async fn outbox_record(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    pub async fn outbox_record(&self, entry: OutboxEntry) -> Result<(), StoreError> {
         match &self.journal {
-            Some(journal) => journal.append_result(entry.clone()).await,
+            Some(journal) => journal.append_result(entry).await,
             None => {
-                self.outbox_save(entry)?;
+                self.outbox_save(&entry)?;
                 self.flush().await
             }
         }
@@ -308,6 +320,7 @@ impl Store {
             outbox: self.outbox.clone(),
             queue: self.outbox_queue.clone(),
             due: self.due.clone(),
+            wake: self.sender_wake.clone(),
         }
     }
 

@@ -11,8 +11,12 @@
 //! - they are written in this order: outbox entries and queue entries, session, user
 //!   record, and last the removal of the inbox entry. sled recovers a prefix of its
 //!   log, so if the inbox entry is gone after a crash, the whole step survived;
-//! - the journal line is synced before the step's replies become visible to the sender
-//!   (the due index is updated after it), so nothing leaves before the step is durable;
+//! - the journal line is synced before the step's replies become visible to the sender:
+//!   the journal thread updates the due index after the sync, so nothing leaves before
+//!   the step is durable. The worker does not wait for that sync: its next event is
+//!   written to sled after this one and its line follows this one in the file, so a
+//!   crash keeps a prefix of its steps either way (a 16-thread pool that mostly slept
+//!   in the sync became a few busy threads);
 //! - on start-up a step line whose inbox entry is still in sled is written again (the
 //!   same keys and values, so a partial step is completed, never doubled). A step whose
 //!   inbox entry is gone is skipped: it survived whole, and so did anything logged
@@ -33,7 +37,6 @@ use serde_json::value::RawValue;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::journal::raw_json;
 use super::keys::u64_key;
 use super::outbox::{OutboxTrees, queue_key};
 use super::{OutboxEntry, OutboxStatus, StoreError};
@@ -57,8 +60,10 @@ pub(super) struct Step {
     pub seq: u64,
     pub user_id: String,
     /// `None`: keep the session; `Some(None)`: remove it; `Some(Some(json))`: set it.
-    pub session: Option<Option<Vec<u8>>>,
-    pub user: Option<Vec<u8>>,
+    /// Values are JSON text, serialised once: the same bytes go to sled and, embedded
+    /// as they are, into the journal line.
+    pub session: Option<Option<Box<RawValue>>>,
+    pub user: Option<Box<RawValue>>,
     pub entries: Vec<PreparedEntry>,
 }
 
@@ -67,23 +72,21 @@ pub(super) struct PreparedEntry {
     pub id: u64,
     /// `id` as the outbox key.
     pub key: [u8; 8],
-    pub user_id: String,
-    pub json: Vec<u8>,
+    pub json: Box<RawValue>,
     /// `None` for an entry that is not pending (only in a replayed step).
     pub queue: Option<(Vec<u8>, [u8; 8])>,
 }
 
 impl PreparedEntry {
-    pub fn new(entry: &OutboxEntry) -> PreparedEntry {
-        PreparedEntry {
+    pub fn new(entry: &OutboxEntry) -> Result<PreparedEntry, StoreError> {
+        Ok(PreparedEntry {
             id: entry.id,
             key: u64_key(entry.id),
-            user_id: entry.user_id.clone(),
-            json: super::to_json(entry),
+            json: super::to_raw(entry)?,
             queue: (entry.status == OutboxStatus::Pending).then(|| {
                 (queue_key(&entry.user_id, entry.id), entry.next_attempt_ms.to_be_bytes())
             }),
-        }
+        })
     }
 }
 
@@ -129,16 +132,17 @@ impl Step {
     fn writes<'a>(&'a self, inbox_key: &'a [u8; 8]) -> Vec<Write<'a>> {
         let mut writes = Vec::with_capacity(self.entries.len() * 2 + 3);
         for entry in &self.entries {
-            writes.push((StepTree::Outbox, &entry.key[..], Some(entry.json.as_slice())));
+            writes.push((StepTree::Outbox, &entry.key[..], Some(entry.json.get().as_bytes())));
             if let Some((key, due)) = &entry.queue {
                 writes.push((StepTree::Queue, key.as_slice(), Some(&due[..])));
             }
         }
         if let Some(value) = &self.session {
-            writes.push((StepTree::Sessions, self.user_id.as_bytes(), value.as_deref()));
+            let value = value.as_ref().map(|v| v.get().as_bytes());
+            writes.push((StepTree::Sessions, self.user_id.as_bytes(), value));
         }
         if let Some(value) = &self.user {
-            writes.push((StepTree::Users, self.user_id.as_bytes(), Some(value.as_slice())));
+            writes.push((StepTree::Users, self.user_id.as_bytes(), Some(value.get().as_bytes())));
         }
         writes.push((StepTree::Inbox, &inbox_key[..], None));
         writes
@@ -190,22 +194,27 @@ impl Step {
             .map_err(StoreError::from)
     }
 
-    /// Lets the sender see the step's replies.
+    /// Lets the sender see the step's replies, and wakes it.
     pub fn publish(&self, trees: &Trees) -> Result<(), StoreError> {
-        trees.outbox.resync(self.entries.iter().map(|e| (e.user_id.as_str(), e.id)))
+        publish(&trees.outbox, &self.user_id, self.entries.iter().map(|e| e.id))
     }
 
-    pub fn to_record(&self) -> Result<StepRecord, StoreError> {
-        Ok(StepRecord {
+    /// The ids of the step's replies, to publish once its journal line is synced.
+    pub fn reply_ids(&self) -> Vec<u64> {
+        self.entries.iter().map(|e| e.id).collect()
+    }
+
+    pub fn to_record(&self) -> StepRecord {
+        StepRecord {
             user: self.user_id.clone(),
             session: match &self.session {
-                Some(Some(value)) => Some(raw_json(value)?),
+                Some(Some(value)) => Some(value.clone()),
                 _ => None,
             },
             clear_session: matches!(self.session, Some(None)),
-            user_record: self.user.as_deref().map(raw_json).transpose()?,
-            outbox: self.entries.iter().map(|e| raw_json(&e.json)).collect::<Result<_, _>>()?,
-        })
+            user_record: self.user.clone(),
+            outbox: self.entries.iter().map(|e| e.json.clone()).collect(),
+        }
     }
 
     pub fn from_record(seq: u64, record: &StepRecord) -> Result<Step, StoreError> {
@@ -215,7 +224,7 @@ impl Step {
             .iter()
             .map(|value| {
                 let entry: OutboxEntry = serde_json::from_str(value.get()).map_err(corrupt)?;
-                Ok(PreparedEntry::new(&entry))
+                PreparedEntry::new(&entry)
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Step {
@@ -224,10 +233,20 @@ impl Step {
             session: if record.clear_session {
                 Some(None)
             } else {
-                record.session.as_ref().map(|v| Some(v.get().as_bytes().to_vec()))
+                record.session.clone().map(Some)
             },
-            user: record.user_record.as_ref().map(|v| v.get().as_bytes().to_vec()),
+            user: record.user_record.clone(),
             entries,
         })
     }
+}
+
+/// Makes a user's new replies visible to the sender (read back from the queue tree);
+/// `resync` wakes it.
+pub(super) fn publish(
+    outbox: &OutboxTrees,
+    user_id: &str,
+    ids: impl IntoIterator<Item = u64>,
+) -> Result<(), StoreError> {
+    outbox.resync(ids.into_iter().map(|id| (user_id, id)))
 }

@@ -62,7 +62,35 @@ fn complete_is_atomic_and_queues_messages_in_order() {
     assert_eq!(store.user("u1").unwrap(), Some(user));
     let due = store.outbox_due(UnixMs(10), 10).unwrap();
     assert_eq!(due.len(), 1, "one message per user at a time");
-    assert_eq!(due[0].message, json!({"text": "1"}));
+    assert_eq!(due[0].message.value(), json!({"text": "1"}));
+}
+
+#[tokio::test]
+async fn a_journaled_step_is_published_and_the_sender_woken_once_its_line_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let wake = store.sender_wake();
+    let IngestOutcome::Accepted { seq } = store.ingest_durable(&entry("m1", "u1")).await.unwrap()
+    else {
+        panic!("accepted")
+    };
+    // The worker's call returns without waiting for the journal's sync.
+    let ids = store
+        .complete(seq, "u1", SessionUpdate::Keep, None, &[json!({"text": "1"})], UnixMs(10))
+        .unwrap();
+    assert!(store.inbox_pending().unwrap().is_empty(), "the step is in sled at once");
+    // The journal thread publishes the reply once the line is on disk, and wakes the
+    // sender (a permit is stored if it was not waiting yet).
+    tokio::time::timeout(std::time::Duration::from_secs(5), wake.notified())
+        .await
+        .expect("the sender is woken for the step's reply");
+    let due = store.outbox_due(UnixMs(10), 10).unwrap();
+    assert_eq!(due.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    // A step with no replies wakes nobody.
+    let seq = accepted(&store, "m2", "u1");
+    store.complete(seq, "u1", SessionUpdate::Keep, None, &[], UnixMs(11)).unwrap();
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), wake.notified());
+    assert!(quiet.await.is_err(), "no reply, no wake-up");
 }
 
 /// Ingests a fresh event and returns its inbox sequence number.
@@ -93,7 +121,7 @@ fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
         .unwrap();
     store.enqueue_once("k2", "u2", &[json!({"text": "b1"})], UnixMs(0)).unwrap();
     let due = store.outbox_due(UnixMs(0), 10).unwrap();
-    let texts: Vec<_> = due.iter().map(|e| e.message["text"].clone()).collect();
+    let texts: Vec<_> = due.iter().map(|e| e.message.value()["text"].clone()).collect();
     assert_eq!(texts, [json!("a1"), json!("b1")]);
     // Back off u1's first message: its second must wait too.
     let mut first = due[0].clone();
@@ -283,7 +311,7 @@ fn the_due_index_is_rebuilt_from_the_store_on_open() {
     assert_eq!(store.outbox_pending_count(), 2);
     assert_eq!(store.outbox_next_due_ms().unwrap(), Some(5));
     let texts: Vec<_> =
-        store.outbox_due(UnixMs(9), 10).unwrap().into_iter().map(|e| e.message).collect();
+        store.outbox_due(UnixMs(9), 10).unwrap().into_iter().map(|e| e.message.value()).collect();
     assert_eq!(texts, [json!({"text": "b"}), json!({"text": "c"})]);
 }
 
@@ -299,7 +327,11 @@ fn a_stale_index_entry_never_resends_a_sent_message() {
     store.outbox.insert(u64_key(sent.id), to_json(&sent)).unwrap();
     let due = store.outbox_due(UnixMs(0), 10).unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].message, json!({"text": "b"}), "the sent one is skipped and unindexed");
+    assert_eq!(
+        due[0].message.value(),
+        json!({"text": "b"}),
+        "the sent one is skipped and unindexed"
+    );
     assert!(store.outbox_queue.get(outbox::queue_key("u1", sent.id)).unwrap().is_none());
     assert_eq!(store.outbox_pending_count(), 1);
 }
@@ -381,7 +413,7 @@ fn outbox_pages_newest_first_with_a_total() {
     store.enqueue_once("k", "u1", &messages, UnixMs(0)).unwrap();
     let (page, total) = store.outbox_page(OutboxFilter::default(), 2, 3).unwrap();
     assert_eq!(total, 7);
-    let texts: Vec<_> = page.iter().map(|e| e.message["text"].clone()).collect();
+    let texts: Vec<_> = page.iter().map(|e| e.message.value()["text"].clone()).collect();
     assert_eq!(texts, [json!("m4"), json!("m3"), json!("m2")]);
     let (page, total) = store.outbox_page(OutboxFilter::default(), 6, 3).unwrap();
     assert_eq!((page.len(), total), (1, 7));

@@ -6,14 +6,25 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::response::{self, SendOutcome, TokenGrant};
+
+/// Why the client could not be built (a setting, not a network failure).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("building the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("zalo.api_base gives {0:?}, which is not a URL: {1}")]
+    Url(String, String),
+}
 
 #[derive(Clone)]
 pub struct ZaloClient {
     http: reqwest::Client,
-    api_base: String,
+    /// `POST /v3.0/oa/message/cs`, parsed once: building it from a string for every
+    /// send parsed the URL (IDNA included) each time.
+    cs_url: reqwest::Url,
     oauth_base: String,
     app_id: String,
     app_secret: SecretString,
@@ -26,10 +37,12 @@ impl ZaloClient {
         app_id: &str,
         app_secret: SecretString,
         timeout: Duration,
-    ) -> Result<ZaloClient, reqwest::Error> {
+    ) -> Result<ZaloClient, ClientError> {
+        let cs_url = format!("{}/v3.0/oa/message/cs", api_base.trim_end_matches('/'));
         Ok(ZaloClient {
             http: reqwest::Client::builder().timeout(timeout).build()?,
-            api_base: api_base.trim_end_matches('/').to_owned(),
+            cs_url: reqwest::Url::parse(&cs_url)
+                .map_err(|e| ClientError::Url(cs_url, e.to_string()))?,
             oauth_base: oauth_base.trim_end_matches('/').to_owned(),
             app_id: app_id.to_owned(),
             app_secret,
@@ -37,13 +50,18 @@ impl ZaloClient {
     }
 
     /// Sends one CS message. Network trouble is a transient outcome, never an error.
-    pub async fn send_cs(&self, access_token: &str, user_id: &str, message: &Value) -> SendOutcome {
+    pub async fn send_cs(
+        &self,
+        access_token: &str,
+        user_id: &str,
+        message: &RawValue,
+    ) -> SendOutcome {
         // Borrowed, not `json!`: that would deep-copy the message into a new `Value`
         // for every send only to serialise and drop it.
         let body = CsBody { recipient: Recipient { user_id }, message };
         let result = self
             .http
-            .post(format!("{}/v3.0/oa/message/cs", self.api_base))
+            .post(self.cs_url.clone())
             .header("access_token", access_token)
             .json(&body)
             .send()
@@ -87,7 +105,7 @@ impl ZaloClient {
 #[derive(Serialize)]
 struct CsBody<'a> {
     recipient: Recipient<'a>,
-    message: &'a Value,
+    message: &'a RawValue,
 }
 
 #[derive(Serialize)]

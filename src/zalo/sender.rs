@@ -68,7 +68,8 @@ impl Sender {
         config: SenderConfig,
         clock: Clock,
     ) -> Sender {
-        Sender { store, client, tokens, config, wake: Arc::new(Notify::new()), clock }
+        let wake = store.sender_wake();
+        Sender { store, client, tokens, config, wake, clock }
     }
 
     /// A handle to wake the sender after queueing messages.
@@ -233,7 +234,7 @@ impl Sender {
             }
         }
         // Recorded as it comes back; concurrent sends (and webhooks) share one fsync.
-        if let Err(e) = self.store.outbox_record(&entry).await {
+        if let Err(e) = self.store.outbox_record(entry).await {
             tracing::error!(error = %e, "recording send result failed");
         }
     }
@@ -262,11 +263,11 @@ impl Sender {
             Ok(token) => token,
             Err(e) => return SendOutcome::Transient { code: 0, message: e.to_string() },
         };
-        let outcome = self.client.send_cs(&token, &entry.user_id, &entry.message).await;
+        let outcome = self.client.send_cs(&token, &entry.user_id, entry.message.raw()).await;
         let SendOutcome::TokenRejected { code, message } = outcome else { return outcome };
         tracing::info!(code, %message, "access token rejected; refreshing once");
         match self.tokens.refresh_after_rejection(&token, now_ms.to_secs()).await {
-            Ok(fresh) => self.client.send_cs(&fresh, &entry.user_id, &entry.message).await,
+            Ok(fresh) => self.client.send_cs(&fresh, &entry.user_id, entry.message.raw()).await,
             Err(e) => {
                 tracing::error!(error = %e, "token refresh failed");
                 SendOutcome::TokenRejected {
