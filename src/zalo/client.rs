@@ -40,7 +40,12 @@ impl ZaloClient {
     ) -> Result<ZaloClient, ClientError> {
         let cs_url = format!("{}/v3.0/oa/message/cs", api_base.trim_end_matches('/'));
         Ok(ZaloClient {
-            http: reqwest::Client::builder().timeout(timeout).build()?,
+            // No redirects: the OA API answers where it is asked, and a redirect would
+            // carry the `access_token` header (not one reqwest strips) to another host.
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             cs_url: reqwest::Url::parse(&cs_url)
                 .map_err(|e| ClientError::Url(cs_url, e.to_string()))?,
             oauth_base: oauth_base.trim_end_matches('/').to_owned(),

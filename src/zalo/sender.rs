@@ -138,7 +138,9 @@ impl Sender {
                     break;
                 }
                 let (sender, in_flight) = (self.clone(), in_flight.clone());
-                sends.spawn(async move {
+                // Boxed: the task then holds a pointer, not the whole state of an HTTP
+                // call, which tokio would copy as the task starts and ends.
+                sends.spawn(Box::pin(async move {
                     let id = entry.id;
                     // The permit is held until the result is on disk: a kill -9 can
                     // repeat at most `concurrency` sends, the ones actually in flight.
@@ -147,7 +149,7 @@ impl Sender {
                     drop(permit);
                     // The user's next message (if any) is now at the head of their queue.
                     sender.wake.notify_one();
-                });
+                }));
             }
             // Stopping: what was not handed out is sent after the restart.
             let left: Vec<u64> = due.map(|e| e.id).collect();
