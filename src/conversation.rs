@@ -9,7 +9,6 @@
 use crate::calendar::UnixMs;
 
 use anyhow::Context;
-use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::dialog::{self, Input, Session};
@@ -51,7 +50,7 @@ impl Conversation {
         let Some(entry) = self.store.inbox_get(seq)? else {
             return Ok(()); // already handled (replayed after a crash, or duplicated dispatch)
         };
-        let event = Event::deserialize(&entry.event).context("inbox event")?;
+        let event: Event = entry.event.parse().context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = self.clock.now_ms();
         let waited_ms = (now_ms.get() - entry.received_at_ms).max(0);

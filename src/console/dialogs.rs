@@ -705,10 +705,7 @@ async fn try_chat(
     let entry = crate::store::InboxEntry {
         dedupe_key: event.msg_id.clone().unwrap_or_default(),
         user_id: user.clone(),
-        event: match serde_json::to_value(&event) {
-            Ok(v) => v,
-            Err(e) => return internal(e),
-        },
+        event: crate::store::RawJson::new(&event),
         received_at_ms: state.clock.now_ms().get(),
         failure: None,
     };

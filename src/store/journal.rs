@@ -501,7 +501,7 @@ mod tests {
         InboxEntry {
             dedupe_key: key.into(),
             user_id: "u".into(),
-            event: serde_json::json!({}),
+            event: serde_json::json!({}).into(),
             received_at_ms: 1,
             failure: None,
         }

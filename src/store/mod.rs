@@ -41,7 +41,7 @@ pub use journal::old_path as journal_old_path;
 pub use keys::u64_key;
 pub use outbox::OutboxFilter;
 pub use types::{
-    InboxEntry, IngestOutcome, MessageJson, OutboxEntry, OutboxStatus, SendError, SessionUpdate,
+    InboxEntry, IngestOutcome, OutboxEntry, OutboxStatus, RawJson, SendError, SessionUpdate,
     TokenPair, UserRecord,
 };
 pub use unmatched::Unmatched;

@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::due::DueIndex;
 use super::keys::{self, parse_u64, u64_key};
-use super::{
-    MessageJson, OutboxEntry, OutboxStatus, Store, StoreError, from_json, get_json, to_json,
-};
+use super::{OutboxEntry, OutboxStatus, RawJson, Store, StoreError, from_json, get_json, to_json};
 
 /// Admin listing filter.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -183,7 +181,7 @@ impl Store {
                 Ok(OutboxEntry {
                     id: self.db.generate_id()?,
                     user_id: user_id.to_owned(),
-                    message: MessageJson::new(message),
+                    message: RawJson::new(message),
                     status: OutboxStatus::Pending,
                     attempts: 0,
                     created_at_ms: now_ms,

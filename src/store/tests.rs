@@ -7,7 +7,7 @@ fn entry(key: &str, user: &str) -> InboxEntry {
     InboxEntry {
         dedupe_key: key.into(),
         user_id: user.into(),
-        event: json!({"name": "user_send_text"}),
+        event: json!({"name": "user_send_text"}).into(),
         received_at_ms: 1_000,
         failure: None,
     }
@@ -358,7 +358,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
     let user = "7712345678901234567";
     let text = "số điện thoại của tôi 0912345678";
     let mut e = entry("m1", user);
-    e.event = json!({"text": text});
+    e.event = json!({"text": text}).into();
     let IngestOutcome::Accepted { seq: dead_seq } = store.ingest(&e).unwrap() else { panic!() };
     store.inbox_bury(dead_seq, "boom").unwrap();
     let IngestOutcome::Accepted { seq } = store.ingest(&entry("m2", user)).unwrap() else {

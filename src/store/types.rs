@@ -10,7 +10,7 @@ pub struct InboxEntry {
     pub dedupe_key: String,
     pub user_id: String,
     /// The parsed event (`zalo::Event`), kept as JSON so the store stays channel-agnostic.
-    pub event: serde_json::Value,
+    pub event: RawJson,
     pub received_at_ms: i64,
     /// Why processing gave up (only in the `dead` tree).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,18 +56,21 @@ pub struct SendError {
     pub message: String,
 }
 
-/// An OA API `message` object, kept as the JSON text it was built as. The sender only
-/// copies it into the request body and the journal: held as a parsed map it was parsed,
-/// deep-copied and serialised again on every send (a tenth of the sender's CPU).
+/// A JSON value kept as the text it was written as: an inbox entry's event, an outbox
+/// entry's OA API `message` object. They are written once and then only copied (into
+/// sled, a journal line, a request body) or read by one reader; held as parsed maps
+/// they were parsed, deep-copied and serialised again at every hop (a tenth of the
+/// sender's CPU and a share of every webhook's).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct MessageJson(Box<serde_json::value::RawValue>);
+pub struct RawJson(Box<serde_json::value::RawValue>);
 
-impl MessageJson {
-    pub fn new(message: &serde_json::Value) -> MessageJson {
-        // A `Value` always serialises (its map keys are strings).
-        MessageJson(
-            serde_json::value::to_raw_value(message)
+impl RawJson {
+    pub fn new<T: Serialize + ?Sized>(value: &T) -> RawJson {
+        // Our values always serialise (structs, and maps with string keys); `null` is
+        // the harmless answer if one ever did not.
+        RawJson(
+            serde_json::value::to_raw_value(value)
                 .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         )
     }
@@ -77,36 +80,41 @@ impl MessageJson {
         &self.0
     }
 
-    /// Parsed, for the few readers that look inside (the console, the admin API).
-    pub fn value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    /// Parsed into a type.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.0.get())
     }
 
-    /// The message's `text`, if it has one.
+    /// Parsed as a generic value (the console, the admin API, tests).
+    pub fn value(&self) -> serde_json::Value {
+        self.parse().unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The value's `text` field, if it has one.
     pub fn text(&self) -> Option<String> {
         #[derive(Deserialize)]
         struct Text {
             text: Option<String>,
         }
-        serde_json::from_str::<Text>(self.0.get()).ok().and_then(|t| t.text)
+        self.parse::<Text>().ok().and_then(|t| t.text)
     }
 }
 
-impl PartialEq for MessageJson {
-    fn eq(&self, other: &MessageJson) -> bool {
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
         self.0.get() == other.0.get()
     }
 }
 
-impl std::fmt::Debug for MessageJson {
+impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0.get())
     }
 }
 
-impl From<serde_json::Value> for MessageJson {
-    fn from(message: serde_json::Value) -> MessageJson {
-        MessageJson::new(&message)
+impl From<serde_json::Value> for RawJson {
+    fn from(value: serde_json::Value) -> RawJson {
+        RawJson::new(&value)
     }
 }
 
@@ -116,7 +124,7 @@ pub struct OutboxEntry {
     pub id: u64,
     pub user_id: String,
     /// The OA API `message` object.
-    pub message: MessageJson,
+    pub message: RawJson,
     pub status: OutboxStatus,
     pub attempts: u32,
     pub created_at_ms: i64,

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::event::{Event, signing_fields};
 use super::signature;
 use crate::error::ApiError;
-use crate::store::{InboxEntry, IngestOutcome};
+use crate::store::{InboxEntry, IngestOutcome, RawJson};
 
 /// Where a verified event goes: recorded durably, then queued for processing. Implemented
 /// by `pipeline::Ingest`; defined here so this adapter does not depend on the pipeline.
@@ -141,7 +141,7 @@ async fn handle(
     let entry = InboxEntry {
         dedupe_key: dedupe_key(&event, &body),
         user_id,
-        event: serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?,
+        event: RawJson::new(&event),
         received_at_ms: now.get(),
         failure: None,
     };
