@@ -167,6 +167,7 @@ impl Store {
         match result {
             Ok(()) => {
                 self.note_unflushed_write();
+                self.settle_queued_steps()?;
                 Ok(self.resync_due(entries.iter().map(|e| (e.user_id.as_str(), e.id)))?)
             }
             Err(TransactionError::Abort(e)) => Err(e),

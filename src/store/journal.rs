@@ -106,19 +106,28 @@ enum Apply {
         entry: Box<OutboxEntry>,
         json: Box<RawValue>,
     },
+    /// No line: its caller waits until every job queued before it is done.
+    Barrier,
 }
 
-/// Who waits for the line: a task on the runtime, or nobody (a worker's step, whose
-/// replies the journal thread publishes itself).
+/// Who waits for the line: a task on the runtime, a worker thread (a barrier), or
+/// nobody (a worker's step, whose replies the journal thread publishes itself).
 enum Done {
     Async(oneshot::Sender<Result<(), String>>),
+    Blocking(mpsc::SyncSender<Result<(), String>>),
     Detached,
 }
 
 impl Done {
     fn send(self, result: Result<(), String>) {
-        if let Done::Async(tx) = self {
-            let _ = tx.send(result);
+        match self {
+            Done::Async(tx) => {
+                let _ = tx.send(result);
+            }
+            Done::Blocking(tx) => {
+                let _ = tx.send(result);
+            }
+            Done::Detached => {}
         }
     }
 }
@@ -217,6 +226,19 @@ impl Journal {
         self.tx
             .send(Job { line, apply, done: Done::Detached })
             .map_err(|_| StoreError::FlushAborted)
+    }
+
+    /// Blocks the calling (worker) thread until every line queued before this call is
+    /// on disk and its step published. A step that does not go through the journal
+    /// (after a report or hand-off write) calls it before publishing its replies, so
+    /// that they cannot overtake the same user's earlier replies still waiting for
+    /// their line.
+    pub(super) fn wait_for_queued_lines(&self) -> Result<(), StoreError> {
+        let (done, wait) = mpsc::sync_channel(1);
+        self.tx
+            .send(Job { line: Vec::new(), apply: Apply::Barrier, done: Done::Blocking(done) })
+            .map_err(|_| StoreError::FlushAborted)?;
+        outcome(wait.recv().ok())
     }
 
     async fn write_async(&self, line: Vec<u8>, apply: Apply) -> Result<(), StoreError> {
@@ -373,10 +395,13 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
     for job in jobs {
         buf.extend_from_slice(&job.line);
     }
-    file.write_all(&buf).map_err(|e| e.to_string())?;
-    file.sync_data().map_err(|e| e.to_string())?;
+    if !buf.is_empty() {
+        file.write_all(&buf).map_err(|e| e.to_string())?;
+        file.sync_data().map_err(|e| e.to_string())?;
+    }
     for job in jobs {
         match &job.apply {
+            Apply::Barrier => {}
             Apply::Publish { user_id, ids } => {
                 super::step::publish(&target.outbox, user_id, ids.iter().copied())
                     .map_err(|e| e.to_string())?;

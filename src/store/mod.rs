@@ -254,6 +254,20 @@ impl Store {
         }
     }
 
+    /// Before replies written outside the journal are shown to the sender: this
+    /// thread's earlier steps may still wait for their journal line, and their replies
+    /// must go first, or one user's messages could leave out of order. Only a worker
+    /// that queued a step line waits (for the journal thread to catch up, which costs
+    /// no extra sync).
+    pub(crate) fn settle_queued_steps(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(journal) if step::take_queued_step_on_this_thread() => {
+                journal.wait_for_queued_lines()
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The sender's wake-up, rung whenever replies become visible to it: after a step
     /// (by the journal thread once the step is durable) or by whoever queued something.
     pub fn sender_wake(&self) -> Arc<tokio::sync::Notify> {
@@ -395,10 +409,12 @@ impl Store {
                 // worker goes on with its next event meanwhile (see `step.rs`).
                 step.write_plain(&trees)?;
                 journal.append_step(&step)?;
+                step::note_queued_step_on_this_thread();
             }
             _ => {
                 step.write_transaction(&trees)?;
                 self.unflushed.store(true, Ordering::Release);
+                self.settle_queued_steps()?;
                 step.publish(&trees)?;
             }
         }

@@ -43,6 +43,17 @@ use super::{OutboxEntry, OutboxStatus, StoreError};
 
 thread_local! {
     static UNJOURNALED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static QUEUED_STEP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// This thread queued a step's journal line without waiting for it (`Store::complete`).
+pub(super) fn note_queued_step_on_this_thread() {
+    QUEUED_STEP.with(|flag| flag.set(true));
+}
+
+/// Whether this thread queued a step line since the last call; clears it.
+pub(super) fn take_queued_step_on_this_thread() -> bool {
+    QUEUED_STEP.with(|flag| flag.replace(false))
 }
 
 /// This thread wrote to sled outside the journal (see the module doc).

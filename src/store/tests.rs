@@ -93,6 +93,27 @@ async fn a_journaled_step_is_published_and_the_sender_woken_once_its_line_is_syn
     assert!(quiet.await.is_err(), "no reply, no wake-up");
 }
 
+#[test]
+fn a_step_outside_the_journal_never_overtakes_the_same_users_earlier_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let first = accepted(&store, "m1", "u1");
+    store
+        .complete(first, "u1", SessionUpdate::Keep, None, &[json!({"text": "1"})], UnixMs(10))
+        .unwrap();
+    // A report or hand-off write on this worker makes the next step a sled transaction,
+    // published at once, while the first step's line may still wait for its sync.
+    let second = accepted(&store, "m2", "u1");
+    store.note_unflushed_write();
+    store
+        .complete(second, "u1", SessionUpdate::Keep, None, &[json!({"text": "2"})], UnixMs(11))
+        .unwrap();
+    let due = store.outbox_due(UnixMs(20), 10).unwrap();
+    let texts: Vec<_> = due.iter().map(|e| e.message.text()).collect();
+    assert_eq!(texts, [Some("1".to_owned())], "the user's first reply is at the head");
+    assert_eq!(store.outbox_pending_count(), 2);
+}
+
 /// Ingests a fresh event and returns its inbox sequence number.
 fn accepted(store: &Store, key: &str, user: &str) -> u64 {
     match store.ingest(&entry(key, user)).unwrap() {
