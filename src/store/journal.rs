@@ -403,7 +403,9 @@ fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), Str
         match &job.apply {
             Apply::Barrier => {}
             Apply::Publish { user_id, ids } => {
-                super::step::publish(&target.outbox, user_id, ids.iter().copied())
+                target
+                    .outbox
+                    .resync(ids.iter().map(|id| (user_id.as_str(), *id)))
                     .map_err(|e| e.to_string())?;
             }
             Apply::Event { seq, json, dedupe_key, received_at_ms } => {

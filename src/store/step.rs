@@ -207,7 +207,7 @@ impl Step {
 
     /// Lets the sender see the step's replies, and wakes it.
     pub fn publish(&self, trees: &Trees) -> Result<(), StoreError> {
-        publish(&trees.outbox, &self.user_id, self.entries.iter().map(|e| e.id))
+        trees.outbox.resync(self.entries.iter().map(|e| (self.user_id.as_str(), e.id)))
     }
 
     /// The ids of the step's replies, to publish once its journal line is synced.
@@ -250,14 +250,4 @@ impl Step {
             entries,
         })
     }
-}
-
-/// Makes a user's new replies visible to the sender (read back from the queue tree);
-/// `resync` wakes it.
-pub(super) fn publish(
-    outbox: &OutboxTrees,
-    user_id: &str,
-    ids: impl IntoIterator<Item = u64>,
-) -> Result<(), StoreError> {
-    outbox.resync(ids.into_iter().map(|id| (user_id, id)))
 }
