@@ -26,8 +26,7 @@
 //! webhook waited for it). On open, `<journal>.old` (if a crash left it) is replayed
 //! before the current file.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -38,6 +37,7 @@ use tokio::sync::oneshot;
 
 use serde_json::value::RawValue;
 
+use super::journal_file::{JournalFile, records_end};
 use super::keys::u64_key;
 use super::step::{Step, StepRecord, Trees as StepTrees};
 use super::{InboxEntry, OutboxEntry, StoreError};
@@ -171,10 +171,10 @@ impl Journal {
         let old = old_path(path);
         let mut replayed = 0;
         if old.exists() {
-            let mut file = OpenOptions::new().read(true).append(true).open(&old)?;
+            let mut file = JournalFile::open(&old)?;
             replayed += replay(&mut file, &old, &target)?;
         }
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+        let mut file = JournalFile::open(path)?;
         replayed += replay(&mut file, path, &target)?;
         if replayed > 0 {
             tracing::info!(
@@ -260,7 +260,7 @@ fn outcome(received: Option<Result<(), String>>) -> Result<(), StoreError> {
     }
 }
 
-fn writer(mut file: File, mut segments: Segments, target: Target, rx: mpsc::Receiver<Job>) {
+fn writer(mut file: JournalFile, mut segments: Segments, target: Target, rx: mpsc::Receiver<Job>) {
     let mut since_checkpoint = Instant::now();
     let mut dirty = false;
     loop {
@@ -290,8 +290,7 @@ fn writer(mut file: File, mut segments: Segments, target: Target, rx: mpsc::Rece
         for job in jobs {
             job.done.send(result.clone());
         }
-        let big = file.metadata().map(|m| m.len() > CHECKPOINT_BYTES).unwrap_or(false);
-        if big || since_checkpoint.elapsed() > CHECKPOINT_AGE {
+        if file.len() > CHECKPOINT_BYTES || since_checkpoint.elapsed() > CHECKPOINT_AGE {
             if let Err(e) = segments.rotate(&mut file, &target) {
                 tracing::error!(error = %e, "inbox journal rotation failed");
             }
@@ -319,18 +318,14 @@ impl Segments {
     /// Every record in the previous file was applied to sled before the rename, so the
     /// flush that starts after it covers them all. Skipped while the previous
     /// checkpoint still runs (the file just grows a little longer).
-    fn rotate(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
+    fn rotate(&mut self, file: &mut JournalFile, target: &Target) -> Result<(), StoreError> {
         if self.flushing.as_ref().is_some_and(|h| !h.is_finished()) {
             return Ok(());
         }
         self.settle(target)?;
         let old = old_path(&self.path);
         std::fs::rename(&self.path, &old)?;
-        let fresh = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&self.path)
+        let fresh = JournalFile::open(&self.path)
             .and_then(|fresh| sync_dir(&self.path).map(|()| fresh));
         let fresh = match fresh {
             Ok(fresh) => fresh,
@@ -377,7 +372,7 @@ impl Segments {
 
     /// Makes sled durable, then empties the journal (and removes any old file). Only
     /// the writer thread calls this, so no record can slip in between.
-    fn checkpoint(&mut self, file: &mut File, target: &Target) -> Result<(), StoreError> {
+    fn checkpoint(&mut self, file: &mut JournalFile, target: &Target) -> Result<(), StoreError> {
         self.settle(target)?;
         checkpoint(file, target)
     }
@@ -390,14 +385,14 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn write_batch(file: &mut File, target: &Target, jobs: &[Job]) -> Result<(), String> {
+fn write_batch(file: &mut JournalFile, target: &Target, jobs: &[Job]) -> Result<(), String> {
     let mut buf = Vec::with_capacity(jobs.iter().map(|j| j.line.len()).sum());
     for job in jobs {
         buf.extend_from_slice(&job.line);
     }
     if !buf.is_empty() {
-        file.write_all(&buf).map_err(|e| e.to_string())?;
-        file.sync_data().map_err(|e| e.to_string())?;
+        file.append(&buf).map_err(|e| e.to_string())?;
+        file.sync().map_err(|e| e.to_string())?;
     }
     for job in jobs {
         match &job.apply {
@@ -459,34 +454,31 @@ fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Replays what sled lacks. A torn last record (no final newline: the crash hit the
-/// write, so it was never acknowledged) is cut off with a warning. A record that does
-/// not read in the middle of the file is an acknowledged event we cannot read: start-up
-/// stops with its offset and the command to remove it, rather than dropping it.
-fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreError> {
-    let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0))?;
-    std::io::Read::read_to_end(file, &mut bytes)?;
+/// Replays what sled lacks. The records end at the first NUL byte (`journal_file.rs`
+/// grows the file ahead in zeros). A torn last record (no final newline: the crash hit
+/// the write, so it was never acknowledged) is cut off with a warning, and so is
+/// anything after a gap of zeros (pages of that same unacknowledged write that reached
+/// the disk out of order); the zeros ahead are cut quietly. A record that does not read
+/// before that point is an acknowledged event we cannot read: start-up stops with its
+/// offset and the command to remove it, rather than dropping it.
+fn replay(file: &mut JournalFile, path: &Path, target: &Target) -> Result<usize, StoreError> {
+    let bytes = file.read_all()?;
+    let records = &bytes[..records_end(&bytes)];
     let mut replayed = 0;
     let mut offset = 0usize;
     let mut line_no = 0usize;
-    while offset < bytes.len() {
+    while offset < records.len() {
         line_no += 1;
-        let rest = &bytes[offset..];
-        let (line, complete) = match rest.iter().position(|&b| b == b'\n') {
-            Some(end) => (&rest[..end], true),
-            None => (rest, false),
-        };
-        if !complete {
+        let rest = &records[offset..];
+        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
             tracing::warn!(
                 offset,
-                bytes = line.len(),
+                bytes = rest.len(),
                 "inbox journal ends with a torn record (crash mid-write, never acknowledged); truncating it"
             );
-            file.set_len(offset as u64)?;
-            file.sync_all()?;
             break;
-        }
+        };
+        let line = &rest[..end];
         if !line.is_empty() {
             let record =
                 serde_json::from_slice::<Record>(line).map_err(|e| StoreError::JournalCorrupt {
@@ -507,16 +499,25 @@ fn replay(file: &mut File, path: &Path, target: &Target) -> Result<usize, StoreE
         }
         offset += line.len() + 1;
     }
+    if offset < bytes.len() {
+        let after_gap = bytes[records.len()..].iter().filter(|&&b| b != 0).count();
+        if after_gap > 0 {
+            tracing::warn!(
+                offset = records.len(),
+                bytes = after_gap,
+                "inbox journal has bytes after a gap of zeros (crash mid-write, never acknowledged); truncating them"
+            );
+        }
+        file.truncate(offset as u64)?;
+    }
     Ok(replayed)
 }
 
 /// Makes sled durable, then empties the journal. Only the writer thread calls this,
 /// so no record can slip in between.
-fn checkpoint(file: &mut File, target: &Target) -> Result<(), StoreError> {
+fn checkpoint(file: &mut JournalFile, target: &Target) -> Result<(), StoreError> {
     target.db.flush()?;
-    file.set_len(0)?;
-    file.seek(SeekFrom::Start(0))?;
-    file.sync_all()?;
+    file.reset()?;
     Ok(())
 }
 
@@ -585,7 +586,7 @@ mod tests {
             + &result(entry(2, OutboxStatus::Sent))
             + &result(entry(3, OutboxStatus::Sent));
         std::fs::write(&path, text).unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         replay(&mut file, &path, &target).unwrap();
         let status = |id| target.outbox.get(id).map(|e| e.status);
         assert_eq!(status(1), Some(OutboxStatus::Sent));
@@ -634,7 +635,7 @@ mod tests {
         target.inbox.insert(u64_key(5), &b"{}"[..]).unwrap();
         target.sessions.insert("u", &br#"{"old":true}"#[..]).unwrap();
         std::fs::write(&path, line(5, "k") + &step_line(5, r#"{"node":"b"}"#, 77)).unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         replay(&mut file, &path, &target).unwrap();
         assert!(target.inbox.get(u64_key(5)).unwrap().is_none(), "event done");
         assert_eq!(&*target.sessions.get("u").unwrap().unwrap(), br#"{"node":"b"}"#);
@@ -653,7 +654,7 @@ mod tests {
         target.seen.insert("k", &[0u8; 8]).unwrap();
         target.sessions.insert("u", &br#"{"node":"later"}"#[..]).unwrap();
         std::fs::write(&path, line(5, "k") + &step_line(5, r#"{"node":"b"}"#, 77)).unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         assert_eq!(replay(&mut file, &path, &target).unwrap(), 0);
         assert_eq!(&*target.sessions.get("u").unwrap().unwrap(), br#"{"node":"later"}"#);
         assert!(target.outbox.get(77).is_none());
@@ -681,16 +682,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = target();
         let path = dir.path().join("j");
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         let mut segments = Segments { path: path.clone(), flushing: None };
-        file.write_all(line(1, "a").as_bytes()).unwrap();
+        file.append(line(1, "a").as_bytes()).unwrap();
         segments.rotate(&mut file, &target).unwrap();
         // The writer keeps appending to the new file at once.
-        file.write_all(line(2, "b").as_bytes()).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), line(2, "b"));
+        file.append(line(2, "b").as_bytes()).unwrap();
+        let records = || {
+            let bytes = std::fs::read(&path).unwrap();
+            String::from_utf8(bytes[..records_end(&bytes)].to_vec()).unwrap()
+        };
+        assert_eq!(records(), line(2, "b"));
         segments.settle(&target).unwrap();
         assert!(!old_path(&path).exists(), "old file gone once sled is flushed");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), line(2, "b"), "new records kept");
+        assert_eq!(records(), line(2, "b"), "new records kept");
     }
 
     #[test]
@@ -713,11 +718,49 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         // "a" is already in sled: only "b" is replayed.
         target.seen.insert("a", &[0u8; 8]).unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         assert_eq!(replay(&mut file, &path, &target).unwrap(), 1);
         assert!(target.inbox.get(u64_key(2)).unwrap().is_some());
         assert!(target.inbox.get(u64_key(1)).unwrap().is_none());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), good, "torn tail cut off");
+    }
+
+    #[test]
+    fn replay_stops_at_the_zeros_grown_ahead_and_cuts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        let good = line(1, "a") + &line(2, "b");
+        let mut bytes = good.clone().into_bytes();
+        bytes.resize(4096, 0);
+        std::fs::write(&path, bytes).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
+        assert_eq!(replay(&mut file, &path, &target).unwrap(), 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+        // Appends go on after the last record, not after the zeros.
+        file.append(line(3, "c").as_bytes()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..records_end(&bytes)], (good + &line(3, "c")).as_bytes());
+    }
+
+    #[test]
+    fn a_torn_write_with_a_gap_of_zeros_is_cut_at_the_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        let good = line(1, "a");
+        // The unacknowledged batch "b", "c": its first page partly reached the disk,
+        // then zeros, then a later page of it.
+        let mut bytes = (good.clone() + "{\"seq\":2,\"ent").into_bytes();
+        bytes.resize(bytes.len() + 100, 0);
+        bytes.extend_from_slice(line(3, "c").as_bytes());
+        bytes.resize(8192, 0);
+        std::fs::write(&path, bytes).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
+        assert_eq!(replay(&mut file, &path, &target).unwrap(), 1);
+        assert!(target.inbox.get(u64_key(1)).unwrap().is_some());
+        assert!(target.inbox.get(u64_key(3)).unwrap().is_none(), "never acknowledged");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
     }
 
     #[test]
@@ -727,7 +770,7 @@ mod tests {
         let path = dir.path().join("j");
         let first = line(1, "a");
         std::fs::write(&path, first.clone() + "garbage\n" + &line(3, "c")).unwrap();
-        let mut file = OpenOptions::new().read(true).append(true).open(&path).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
         let err = replay(&mut file, &path, &target).unwrap_err();
         let message = err.to_string();
         assert!(message.contains(&format!("offset {}", first.len())), "{message}");

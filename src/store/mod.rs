@@ -18,6 +18,7 @@ mod due;
 mod flusher;
 pub mod handoff;
 mod journal;
+mod journal_file;
 mod keys;
 mod outbox;
 pub mod prune;
