@@ -325,8 +325,8 @@ impl Segments {
         self.settle(target)?;
         let old = old_path(&self.path);
         std::fs::rename(&self.path, &old)?;
-        let fresh = JournalFile::open(&self.path)
-            .and_then(|fresh| sync_dir(&self.path).map(|()| fresh));
+        let fresh =
+            JournalFile::open(&self.path).and_then(|fresh| sync_dir(&self.path).map(|()| fresh));
         let fresh = match fresh {
             Ok(fresh) => fresh,
             Err(e) => {

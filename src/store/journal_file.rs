@@ -34,7 +34,8 @@ impl JournalFile {
     /// Opens (creating) the file as it is; the caller replays it and then `reset`s it.
     pub fn open(path: &Path) -> std::io::Result<JournalFile> {
         // Not `append`: with O_APPEND, Linux ignores the offset of a positioned write.
-        let file = OpenOptions::new().create(true).read(true).write(true).open(path)?;
+        let file =
+            OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)?;
         let allocated = file.metadata()?.len();
         Ok(JournalFile { file, end: allocated, allocated })
     }

@@ -68,20 +68,55 @@ pub enum EventError {
 impl Event {
     pub fn parse(body: &Value) -> Result<Event, EventError> {
         let obj = body.as_object().ok_or(EventError::NotAnObject)?;
-        let name = obj.get("event_name").and_then(id_string).ok_or(EventError::NoEventName)?;
-        let kind = kind_of(&name);
-        let user_id = match kind {
-            EventKind::Follow | EventKind::Unfollow => path_id(body, &["follower", "id"]),
-            EventKind::ChatNow => path_id(body, &["user_id"]),
-            EventKind::EchoOrReceipt => path_id(body, &["recipient", "id"]),
-            EventKind::Withdraw => path_id(body, &["user_id"])
-                .or_else(|| path_id(body, &["sender", "id"]))
-                .or_else(|| path_id(body, &["follower", "id"])),
-            _ => path_id(body, &["sender", "id"]),
-        };
+        let name = obj.get("event_name").and_then(id_string);
         let msg_id = path_id(body, &["message", "msg_id"]);
         let text = body.pointer("/message/text").and_then(Value::as_str).map(str::to_owned);
+        Event::build(name, |at| path_id(body, at.path()), msg_id, text)
+    }
+
+    /// The rules shared by both readers of a body (this module's `parse` and
+    /// `envelope.rs`): the kind from the name, and where the user id is for that kind.
+    pub(super) fn build(
+        name: Option<String>,
+        user_id_at: impl Fn(UserIdAt) -> Option<String>,
+        msg_id: Option<String>,
+        text: Option<String>,
+    ) -> Result<Event, EventError> {
+        let name = name.ok_or(EventError::NoEventName)?;
+        let kind = kind_of(&name);
+        let user_id = UserIdAt::for_kind(kind).iter().find_map(|&at| user_id_at(at));
         Ok(Event { name, kind, user_id, msg_id, text })
+    }
+}
+
+/// Where an event family carries the id of the user it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UserIdAt {
+    Sender,
+    Recipient,
+    Follower,
+    UserId,
+}
+
+impl UserIdAt {
+    /// Tried in order.
+    fn for_kind(kind: EventKind) -> &'static [UserIdAt] {
+        match kind {
+            EventKind::Follow | EventKind::Unfollow => &[UserIdAt::Follower],
+            EventKind::ChatNow => &[UserIdAt::UserId],
+            EventKind::EchoOrReceipt => &[UserIdAt::Recipient],
+            EventKind::Withdraw => &[UserIdAt::UserId, UserIdAt::Sender, UserIdAt::Follower],
+            _ => &[UserIdAt::Sender],
+        }
+    }
+
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            UserIdAt::Sender => &["sender", "id"],
+            UserIdAt::Recipient => &["recipient", "id"],
+            UserIdAt::Follower => &["follower", "id"],
+            UserIdAt::UserId => &["user_id"],
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! mode and tests). Knows nothing about dialogs or reports.
 
 pub mod client;
+pub mod envelope;
 pub mod event;
 pub mod fake;
 pub mod message;

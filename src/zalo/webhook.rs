@@ -19,7 +19,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::event::{Event, signing_fields};
+use super::envelope::Envelope;
+use super::event::Event;
 use super::signature;
 use crate::error::ApiError;
 use crate::store::{InboxEntry, IngestOutcome, RawJson};
@@ -74,9 +75,9 @@ async fn handle(
     body: Bytes,
 ) -> Result<(&'static str, Response), ApiError> {
     let header = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let parsed: Result<Value, _> = serde_json::from_slice(&body);
     if header.is_none() {
         // Zalo probes a newly saved webhook URL with an unsigned `{}`.
+        let parsed: Result<Value, _> = serde_json::from_slice(&body);
         if matches!(&parsed, Ok(Value::Object(map)) if map.is_empty()) {
             tracing::info!("unsigned empty probe acknowledged");
             return Ok(ok("probe"));
@@ -84,12 +85,12 @@ async fn handle(
         tracing::warn!(reason = "missing signature header", bytes = body.len(), "webhook refused");
         return Err(ApiError::Unauthorized("missing X-ZEvent-Signature"));
     }
-    let Ok(json) = parsed else {
+    let Ok(envelope) = Envelope::read(&body) else {
         tracing::warn!(bytes = body.len(), "webhook body is not valid JSON");
         return Err(ApiError::BadRequest("body is not valid JSON".into()));
     };
-    let (app_id, timestamp) = signing_fields(&json);
-    let (app_id, timestamp) = (app_id.unwrap_or_default(), timestamp.unwrap_or_default());
+    let (app_id, timestamp) =
+        (envelope.app_id.unwrap_or_default(), envelope.timestamp.unwrap_or_default());
     if let Err(e) =
         signature::verify(header, &app_id, &body, &timestamp, state.oa_secret.expose_secret())
     {
@@ -122,7 +123,7 @@ async fn handle(
             return Err(ApiError::BadRequest("timestamp missing or not a number".into()));
         }
     }
-    let event = match Event::parse(&json) {
+    let event = match envelope.event {
         Ok(event) => event,
         Err(e) => {
             // Signed and well-formed but unusable: 200, or Zalo disables the webhook.
