@@ -91,6 +91,10 @@ EVENTS=$(( PER_PART * 3 ))
 echo "pre-signing $EVENTS events..."
 "$GEN" bodies "$EVENTS" "$WORK/bodies.txt"
 split -n l/3 -d "$WORK/bodies.txt" "$WORK/part-"
+rm "$WORK/bodies.txt"
+# The bodies are hundreds of MB: write them out now, or the kernel's writeback of them
+# competes with the service's fdatasyncs during the measured runs.
+sync
 
 echo "wrk: $THREADS threads, $CONNS connections, ${SECS} s per target (after a 2 s warm-up)"
 BARE_PORT=$(free_port)
@@ -116,6 +120,7 @@ fi
 # 100,000 sessions: one message from each of 100,000 users, then wait until all answered.
 SESSIONS=${SESSIONS:-100000}
 "$GEN" bodies "$SESSIONS" "$WORK/sessions.txt" "$SESSIONS"
+sync
 start_bot "$WORK/store-sessions" false
 BOT_PID=${PIDS[-1]}
 wait_up "http://127.0.0.1:$PORT/healthz"
