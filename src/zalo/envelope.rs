@@ -120,23 +120,39 @@ impl<T> Default for Lenient<T> {
     }
 }
 
-/// Skips a value of a type the field does not take.
-fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
-    while seq.next_element::<IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-/// Implements the visits that read as absent for a field type.
+/// Implements `expecting` and, for each kind of JSON value listed, a visit that skips
+/// the value and reads the field as absent (`Default`).
 macro_rules! absent_otherwise {
-    ($($method:ident($($arg:ty)?)),*) => {
-        $(fn $method<E: serde::de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+    ($($kind:ident)*) => {
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        $(absent_otherwise!(@visit $kind);)*
+    };
+    (@visit seq) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
             Ok(Default::default())
-        })*
+        }
+    };
+    (@visit map) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Default::default())
+        }
+    };
+    (@visit numbers) => {
+        absent_otherwise!(@scalar visit_u64(u64));
+        absent_otherwise!(@scalar visit_i64(i64));
+        absent_otherwise!(@scalar visit_f64(f64));
+    };
+    (@visit str) => { absent_otherwise!(@scalar visit_str(&str)); };
+    (@visit bool) => { absent_otherwise!(@scalar visit_bool(bool)); };
+    (@visit unit) => { absent_otherwise!(@scalar visit_unit()); };
+    (@scalar $method:ident($($arg:ty)?)) => {
+        fn $method<E: serde::de::Error>(self $(, _: $arg)?) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
     };
 }
 
@@ -145,9 +161,7 @@ struct IdVisitor;
 impl<'de> Visitor<'de> for IdVisitor {
     type Value = Id;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
+    absent_otherwise!(bool unit seq map);
 
     fn visit_str<E>(self, s: &str) -> Result<Id, E> {
         Ok(Id((!s.is_empty()).then(|| s.to_owned())))
@@ -164,16 +178,6 @@ impl<'de> Visitor<'de> for IdVisitor {
     fn visit_f64<E>(self, n: f64) -> Result<Id, E> {
         Ok(Id(serde_json::Number::from_f64(n).map(|n| n.to_string())))
     }
-
-    absent_otherwise!(visit_bool(bool), visit_unit());
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Id, A::Error> {
-        skip_seq(seq).map(|()| Id(None))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Id, A::Error> {
-        skip_map(map).map(|()| Id(None))
-    }
 }
 
 impl<'de> Deserialize<'de> for Id {
@@ -187,28 +191,10 @@ struct TextVisitor;
 impl<'de> Visitor<'de> for TextVisitor {
     type Value = Text;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
+    absent_otherwise!(bool unit numbers seq map);
 
     fn visit_str<E>(self, s: &str) -> Result<Text, E> {
         Ok(Text(Some(s.to_owned())))
-    }
-
-    absent_otherwise!(
-        visit_bool(bool),
-        visit_unit(),
-        visit_u64(u64),
-        visit_i64(i64),
-        visit_f64(f64)
-    );
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
-        skip_seq(seq).map(|()| Text(None))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
-        skip_map(map).map(|()| Text(None))
     }
 }
 
@@ -223,27 +209,12 @@ struct LenientVisitor<T>(PhantomData<T>);
 impl<'de, T: Deserialize<'de>> Visitor<'de> for LenientVisitor<T> {
     type Value = Lenient<T>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
+    absent_otherwise!(bool unit numbers str seq);
 
     /// Only a map is read as `T` (a derived struct would also take an array, by
     /// position, where `Value::get` finds nothing).
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lenient<T>, A::Error> {
         T::deserialize(MapAccessDeserializer::new(map)).map(|t| Lenient(Some(t)))
-    }
-
-    absent_otherwise!(
-        visit_bool(bool),
-        visit_unit(),
-        visit_u64(u64),
-        visit_i64(i64),
-        visit_f64(f64),
-        visit_str(&str)
-    );
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Lenient<T>, A::Error> {
-        skip_seq(seq).map(|()| Lenient(None))
     }
 }
 
