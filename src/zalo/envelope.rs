@@ -85,20 +85,20 @@ struct Message {
 }
 
 impl Body {
+    /// Moves the fields out; only the one user id the event's kind picks is copied.
     fn envelope(self) -> Envelope {
+        let Body { app_id, timestamp, event_name, user_id, sender, recipient, follower, message } =
+            self;
         let id_of = |who: &Lenient<Who>| who.0.as_ref().and_then(|w| w.id.0.clone());
         let user_id_at = |at| match at {
-            UserIdAt::Sender => id_of(&self.sender),
-            UserIdAt::Recipient => id_of(&self.recipient),
-            UserIdAt::Follower => id_of(&self.follower),
-            UserIdAt::UserId => self.user_id.0.clone(),
+            UserIdAt::Sender => id_of(&sender),
+            UserIdAt::Recipient => id_of(&recipient),
+            UserIdAt::Follower => id_of(&follower),
+            UserIdAt::UserId => user_id.0.clone(),
         };
-        let (msg_id, text) = match &self.message.0 {
-            Some(m) => (m.msg_id.0.clone(), m.text.0.clone()),
-            None => (None, None),
-        };
-        let event = Event::build(self.event_name.0.clone(), user_id_at, msg_id, text);
-        Envelope { app_id: self.app_id.0, timestamp: self.timestamp.0, event }
+        let (msg_id, text) = message.0.map_or((None, None), |m| (m.msg_id.0, m.text.0));
+        let event = Event::build(event_name.0, user_id_at, msg_id, text);
+        Envelope { app_id: app_id.0, timestamp: timestamp.0, event }
     }
 }
 
