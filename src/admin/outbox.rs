@@ -77,13 +77,15 @@ mod tests {
 
     use super::super::testing::{call, state};
     use crate::calendar::UnixMs;
-    use crate::store::{OutboxStatus, SendError};
+    use crate::store::{OutboxStatus, RawJson, SendError};
 
     #[tokio::test]
     async fn failed_sends_are_listed_and_a_retry_puts_one_back_in_the_queue() {
         let state = state();
         let store = &state.store;
-        store.enqueue_once("k", "u1", &[json!({"text": "xin chào"})], UnixMs(0)).unwrap();
+        store
+            .enqueue_once("k", "u1", &[RawJson::new(&json!({"text": "xin chào"}))], UnixMs(0))
+            .unwrap();
         let mut failed = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
         failed.status = OutboxStatus::Failed;
         failed.last_error = Some(SendError { code: -213, message: "not followed".into() });

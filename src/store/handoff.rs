@@ -47,7 +47,7 @@ pub enum HandoffWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub user_id: String,
-    pub messages: Vec<serde_json::Value>,
+    pub messages: Vec<super::RawJson>,
 }
 
 impl Store {
@@ -268,8 +268,10 @@ mod tests {
     #[test]
     fn outgoing_messages_are_queued_with_the_writes() {
         let store = Store::temporary().unwrap();
-        let out =
-            Outgoing { user_id: "m".into(), messages: vec![serde_json::json!({"text": "x"})] };
+        let out = Outgoing {
+            user_id: "m".into(),
+            messages: vec![crate::store::RawJson::new(&serde_json::json!({"text": "x"}))],
+        };
         store
             .commit_handoff(
                 Some("c"),

@@ -382,7 +382,7 @@ impl Store {
         user_id: &str,
         session: SessionUpdate,
         user: Option<&UserRecord>,
-        messages: &[serde_json::Value],
+        messages: &[RawJson],
         UnixMs(now_ms): UnixMs,
     ) -> Result<Vec<u64>, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;
@@ -539,7 +539,7 @@ impl Store {
         &self,
         once_key: &str,
         user_id: &str,
-        messages: &[serde_json::Value],
+        messages: &[RawJson],
         UnixMs(now_ms): UnixMs,
     ) -> Result<bool, StoreError> {
         let entries = self.new_outbox_entries(user_id, messages, now_ms)?;

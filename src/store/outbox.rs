@@ -172,7 +172,7 @@ impl Store {
     pub(super) fn new_outbox_entries(
         &self,
         user_id: &str,
-        messages: &[serde_json::Value],
+        messages: &[RawJson],
         now_ms: i64,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         messages
@@ -181,7 +181,7 @@ impl Store {
                 Ok(OutboxEntry {
                     id: self.db.generate_id()?,
                     user_id: user_id.to_owned(),
-                    message: RawJson::new(message),
+                    message: message.clone(),
                     status: OutboxStatus::Pending,
                     attempts: 0,
                     created_at_ms: now_ms,

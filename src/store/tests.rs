@@ -3,6 +3,11 @@ use serde_json::json;
 use super::*;
 use crate::calendar::UnixMs;
 
+/// A text message as the outbox stores it.
+fn msg(text: impl Into<String>) -> RawJson {
+    RawJson::new(&json!({ "text": text.into() }))
+}
+
 fn entry(key: &str, user: &str) -> InboxEntry {
     InboxEntry {
         dedupe_key: key.into(),
@@ -52,7 +57,7 @@ fn complete_is_atomic_and_queues_messages_in_order() {
             "u1",
             SessionUpdate::Set(session("a")),
             Some(&user),
-            &[json!({"text": "1"}), json!({"text": "2"})],
+            &[msg("1"), msg("2")],
             UnixMs(10),
         )
         .unwrap();
@@ -75,9 +80,8 @@ async fn a_journaled_step_is_published_and_the_sender_woken_once_its_line_is_syn
         panic!("accepted")
     };
     // The worker's call returns without waiting for the journal's sync.
-    let ids = store
-        .complete(seq, "u1", SessionUpdate::Keep, None, &[json!({"text": "1"})], UnixMs(10))
-        .unwrap();
+    let ids =
+        store.complete(seq, "u1", SessionUpdate::Keep, None, &[msg("1")], UnixMs(10)).unwrap();
     assert!(store.inbox_pending().unwrap().is_empty(), "the step is in sled at once");
     // The journal thread publishes the reply once the line is on disk, and wakes the
     // sender (a permit is stored if it was not waiting yet).
@@ -98,16 +102,12 @@ fn a_step_outside_the_journal_never_overtakes_the_same_users_earlier_reply() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
     let first = accepted(&store, "m1", "u1");
-    store
-        .complete(first, "u1", SessionUpdate::Keep, None, &[json!({"text": "1"})], UnixMs(10))
-        .unwrap();
+    store.complete(first, "u1", SessionUpdate::Keep, None, &[msg("1")], UnixMs(10)).unwrap();
     // A report or hand-off write on this worker makes the next step a sled transaction,
     // published at once, while the first step's line may still wait for its sync.
     let second = accepted(&store, "m2", "u1");
     store.note_unflushed_write();
-    store
-        .complete(second, "u1", SessionUpdate::Keep, None, &[json!({"text": "2"})], UnixMs(11))
-        .unwrap();
+    store.complete(second, "u1", SessionUpdate::Keep, None, &[msg("2")], UnixMs(11)).unwrap();
     let due = store.outbox_due(UnixMs(20), 10).unwrap();
     let texts: Vec<_> = due.iter().map(|e| e.message.text()).collect();
     assert_eq!(texts, [Some("1".to_owned())], "the user's first reply is at the head");
@@ -137,10 +137,8 @@ fn last_reachable_interaction_hides_users_zalo_refused() {
 #[test]
 fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
     let store = Store::temporary().unwrap();
-    store
-        .enqueue_once("k1", "u1", &[json!({"text": "a1"}), json!({"text": "a2"})], UnixMs(0))
-        .unwrap();
-    store.enqueue_once("k2", "u2", &[json!({"text": "b1"})], UnixMs(0)).unwrap();
+    store.enqueue_once("k1", "u1", &[msg("a1"), msg("a2")], UnixMs(0)).unwrap();
+    store.enqueue_once("k2", "u2", &[msg("b1")], UnixMs(0)).unwrap();
     let due = store.outbox_due(UnixMs(0), 10).unwrap();
     let texts: Vec<_> = due.iter().map(|e| e.message.value()["text"].clone()).collect();
     assert_eq!(texts, [json!("a1"), json!("b1")]);
@@ -164,23 +162,15 @@ fn outbox_due_serves_users_in_parallel_and_respects_backoff() {
 #[test]
 fn enqueue_once_never_queues_twice() {
     let store = Store::temporary().unwrap();
-    assert!(
-        store
-            .enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], UnixMs(0))
-            .unwrap()
-    );
-    assert!(
-        !store
-            .enqueue_once("reminder:t1:2026-10", "u1", &[json!({"text": "x"})], UnixMs(0))
-            .unwrap()
-    );
+    assert!(store.enqueue_once("reminder:t1:2026-10", "u1", &[msg("x")], UnixMs(0)).unwrap());
+    assert!(!store.enqueue_once("reminder:t1:2026-10", "u1", &[msg("x")], UnixMs(0)).unwrap());
     assert_eq!(store.outbox_list(OutboxFilter::default(), 10).unwrap().len(), 1);
 }
 
 #[test]
 fn failed_entries_are_listed_and_can_be_retried() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k", "u1", &[json!({"text": "x"})], UnixMs(0)).unwrap();
+    store.enqueue_once("k", "u1", &[msg("x")], UnixMs(0)).unwrap();
     let mut e = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     e.status = OutboxStatus::Failed;
     e.last_error = Some(SendError { code: -213, message: "User has not followed OA".into() });
@@ -207,7 +197,7 @@ fn forget_user_removes_session_record_and_unsent_messages() {
             "u1",
             SessionUpdate::Set(session("a")),
             Some(&UserRecord::default()),
-            &[json!({"text": "x"})],
+            &[msg("x")],
             UnixMs(0),
         )
         .unwrap();
@@ -249,9 +239,9 @@ fn token_pair_debug_is_redacted() {
 fn a_backing_off_user_never_delays_other_users_however_many_wait_behind_it() {
     let store = Store::temporary().unwrap();
     // u0 has 5,000 messages queued, the first backing off; they all sort before u1's.
-    let many: Vec<_> = (0..5_000).map(|i| json!({"text": format!("m{i}")})).collect();
+    let many: Vec<_> = (0..5_000).map(|i| msg(format!("m{i}"))).collect();
     store.enqueue_once("k0", "u0", &many, UnixMs(0)).unwrap();
-    store.enqueue_once("k1", "u1", &[json!({"text": "b1"})], UnixMs(0)).unwrap();
+    store.enqueue_once("k1", "u1", &[msg("b1")], UnixMs(0)).unwrap();
     let mut head = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     assert_eq!(head.user_id, "u0");
     head.next_attempt_ms = 1_000_000;
@@ -266,9 +256,7 @@ fn due_scan_serves_the_earliest_first_and_passes_over_sends_in_flight() {
     let store = Store::temporary().unwrap();
     for u in [3, 1, 0, 2, 5, 4] {
         let at = UnixMs(10 - u);
-        store
-            .enqueue_once(&format!("k{u}"), &format!("u{u}"), &[json!({"text": "x"})], at)
-            .unwrap();
+        store.enqueue_once(&format!("k{u}"), &format!("u{u}"), &[msg("x")], at).unwrap();
     }
     let users = |due: Vec<OutboxEntry>| due.into_iter().map(|e| e.user_id).collect::<Vec<_>>();
     let first = store.outbox_due(UnixMs(10), 4).unwrap();
@@ -297,7 +285,7 @@ fn a_store_with_the_old_pending_index_is_migrated_to_the_queue() {
     let path = dir.path().join("store");
     {
         let store = Store::open(&path).unwrap();
-        store.enqueue_once("k", "u1", &[json!({"text": "a"})], UnixMs(5)).unwrap();
+        store.enqueue_once("k", "u1", &[msg("a")], UnixMs(5)).unwrap();
         let id = store.outbox_due(UnixMs(5), 1).unwrap()[0].id;
         // As an old version left it: the pending index only.
         store.outbox_queue.clear().unwrap();
@@ -319,10 +307,8 @@ fn the_due_index_is_rebuilt_from_the_store_on_open() {
     let path = dir.path().join("store");
     {
         let store = Store::open(&path).unwrap();
-        store
-            .enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], UnixMs(5))
-            .unwrap();
-        store.enqueue_once("k2", "u2", &[json!({"text": "c"})], UnixMs(9)).unwrap();
+        store.enqueue_once("k", "u1", &[msg("a"), msg("b")], UnixMs(5)).unwrap();
+        store.enqueue_once("k2", "u2", &[msg("c")], UnixMs(9)).unwrap();
         let mut sent = store.outbox_due(UnixMs(5), 1).unwrap().remove(0);
         sent.status = OutboxStatus::Sent;
         store.outbox_save(&sent).unwrap();
@@ -339,9 +325,7 @@ fn the_due_index_is_rebuilt_from_the_store_on_open() {
 #[test]
 fn a_stale_index_entry_never_resends_a_sent_message() {
     let store = Store::temporary().unwrap();
-    store
-        .enqueue_once("k", "u1", &[json!({"text": "a"}), json!({"text": "b"})], UnixMs(0))
-        .unwrap();
+    store.enqueue_once("k", "u1", &[msg("a"), msg("b")], UnixMs(0)).unwrap();
     let mut sent = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     sent.status = OutboxStatus::Sent;
     // A crash between two separate writes used to leave the index behind: simulate it.
@@ -360,7 +344,7 @@ fn a_stale_index_entry_never_resends_a_sent_message() {
 #[test]
 fn outbox_save_changes_entry_and_indexes_together() {
     let store = Store::temporary().unwrap();
-    store.enqueue_once("k", "u1", &[json!({"text": "a"})], UnixMs(0)).unwrap();
+    store.enqueue_once("k", "u1", &[msg("a")], UnixMs(0)).unwrap();
     let mut e = store.outbox_due(UnixMs(0), 1).unwrap().remove(0);
     assert_eq!(store.outbox_queue.len(), 1);
     e.status = OutboxStatus::Sent;
@@ -392,7 +376,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
             user,
             SessionUpdate::Set(session("n")),
             Some(&record),
-            &[json!({"text": text})],
+            &[msg(text)],
             UnixMs(1),
         )
         .unwrap();
@@ -400,12 +384,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
     sent.status = OutboxStatus::Sent;
     store.outbox_save(&sent).unwrap();
     store
-        .enqueue_once(
-            &format!("rem:r:2026-06:due:{user}"),
-            user,
-            &[json!({"text": text})],
-            UnixMs(1),
-        )
+        .enqueue_once(&format!("rem:r:2026-06:due:{user}"), user, &[msg(text)], UnixMs(1))
         .unwrap();
     let IngestOutcome::Accepted { seq } = store.ingest(&entry("m3", user)).unwrap() else {
         panic!()
@@ -430,7 +409,7 @@ fn forget_user_leaves_no_trace_in_any_tree() {
 #[test]
 fn outbox_pages_newest_first_with_a_total() {
     let store = Store::temporary().unwrap();
-    let messages: Vec<_> = (0..7).map(|i| json!({"text": format!("m{i}")})).collect();
+    let messages: Vec<_> = (0..7).map(|i| msg(format!("m{i}"))).collect();
     store.enqueue_once("k", "u1", &messages, UnixMs(0)).unwrap();
     let (page, total) = store.outbox_page(OutboxFilter::default(), 2, 3).unwrap();
     assert_eq!(total, 7);

@@ -5,27 +5,35 @@
 //! sentence boundaries; buttons ride on the last part so they stay under the text
 //! they belong to.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::reply::{Button, Reply};
+use crate::store::RawJson;
 
 pub use crate::reply::{MAX_BUTTONS, MAX_TEXT_CHARS};
 
-/// The `message` objects to send, in order, for one reply.
-pub fn to_messages(reply: &Reply) -> Vec<Value> {
+/// The `message` objects to send, in order, for one reply, as JSON text.
+///
+/// Written straight from the reply through the borrowing types below: building each
+/// message as a `serde_json::Value` first (a map per object, a copy of every string)
+/// and serialising it again was a tenth of a conversation worker's time. The fields
+/// are declared in the order `Value` sorted them, so the bytes are the same as before.
+pub fn to_messages(reply: &Reply) -> Vec<RawJson> {
     let mut out = Vec::new();
     if let Some(url) = &reply.image_url {
-        out.push(json!({
-            "attachment": {"type": "template", "payload": {
-                "template_type": "media",
-                "elements": [{"media_type": "image", "url": url}]
-            }}
+        out.push(RawJson::new(&Message {
+            attachment: Some(Attachment::template(Payload::Media {
+                elements: [Element { media_type: "image", url }],
+                template_type: "media",
+            })),
+            text: None,
         }));
     }
-    let parts = split_text(&reply.text, MAX_TEXT_CHARS);
+    let parts = split_pieces(&reply.text, MAX_TEXT_CHARS);
     let last = parts.len().saturating_sub(1);
     for (i, part) in parts.into_iter().enumerate() {
-        let mut message = json!({ "text": part });
+        let mut message = Message { attachment: None, text: Some(part) };
         if i == last && !reply.buttons.is_empty() {
             if reply.buttons.len() > MAX_BUTTONS {
                 tracing::warn!(
@@ -33,12 +41,79 @@ pub fn to_messages(reply: &Reply) -> Vec<Value> {
                     "reply has more than {MAX_BUTTONS} buttons; extra buttons dropped"
                 );
             }
-            let buttons: Vec<Value> = reply.buttons.iter().take(MAX_BUTTONS).map(button).collect();
-            message["attachment"] = json!({"type": "template", "payload": {"buttons": buttons}});
+            let buttons = reply.buttons.iter().take(MAX_BUTTONS).map(ButtonOut::from).collect();
+            message.attachment = Some(Attachment::template(Payload::Buttons { buttons }));
         }
-        out.push(message);
+        out.push(RawJson::new(&message));
     }
     out
+}
+
+/// An OA API `message` object (docs/zalo.md §4). Fields in alphabetical order: see
+/// `to_messages`.
+#[derive(Serialize)]
+struct Message<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<Attachment<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    payload: Payload<'a>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl<'a> Attachment<'a> {
+    fn template(payload: Payload<'a>) -> Attachment<'a> {
+        Attachment { payload, kind: "template" }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Payload<'a> {
+    Buttons { buttons: Vec<ButtonOut<'a>> },
+    Media { elements: [Element<'a>; 1], template_type: &'static str },
+}
+
+#[derive(Serialize)]
+struct Element<'a> {
+    media_type: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct ButtonOut<'a> {
+    payload: ButtonPayload<'a>,
+    title: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ButtonPayload<'a> {
+    Query(&'a str),
+    Url { url: &'a str },
+    Phone { phone_code: &'a str },
+}
+
+impl<'a> From<&'a Button> for ButtonOut<'a> {
+    fn from(button: &'a Button) -> ButtonOut<'a> {
+        let (title, kind, payload) = match button {
+            Button::Query { title, payload } => {
+                (title, "oa.query.hide", ButtonPayload::Query(payload))
+            }
+            Button::Url { title, url } => (title, "oa.open.url", ButtonPayload::Url { url }),
+            Button::Phone { title, phone } => {
+                (title, "oa.open.phone", ButtonPayload::Phone { phone_code: phone })
+            }
+        };
+        ButtonOut { payload, title, kind }
+    }
 }
 
 /// A readable rendering of a `message` object built by `to_messages`: the text, then
@@ -61,25 +136,16 @@ pub fn plain_text(message: &Value) -> String {
     out
 }
 
-fn button(button: &Button) -> Value {
-    match button {
-        Button::Query { title, payload } => {
-            json!({"title": title, "type": "oa.query.hide", "payload": payload})
-        }
-        Button::Url { title, url } => {
-            json!({"title": title, "type": "oa.open.url", "payload": {"url": url}})
-        }
-        Button::Phone { title, phone } => {
-            json!({"title": title, "type": "oa.open.phone", "payload": {"phone_code": phone}})
-        }
-    }
-}
-
 /// Splits `text` into pieces of at most `max` characters, cutting at the latest
 /// paragraph break, line break, sentence end or space that fits; a single unbroken run
 /// longer than `max` is cut hard. Empty text yields one empty piece (a reply with only
 /// buttons still needs a text).
 pub fn split_text(text: &str, max: usize) -> Vec<String> {
+    split_pieces(text, max).into_iter().map(str::to_owned).collect()
+}
+
+/// `split_text`, borrowing the pieces from `text`.
+fn split_pieces(text: &str, max: usize) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut rest = text.trim();
     while rest.chars().count() > max {
@@ -87,10 +153,10 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
         let limit = rest.char_indices().nth(max).map(|(i, _)| i).unwrap_or(rest.len());
         let window = &rest[..limit];
         let cut = best_cut(window).unwrap_or(limit);
-        pieces.push(rest[..cut].trim_end().to_owned());
+        pieces.push(rest[..cut].trim_end());
         rest = rest[cut..].trim_start();
     }
-    pieces.push(rest.to_owned());
+    pieces.push(rest);
     pieces
 }
 
@@ -162,7 +228,7 @@ mod tests {
             title: "Cổng DVC".into(),
             url: "https://dichvucong.gov.vn".into(),
         });
-        let messages = to_messages(&reply);
+        let messages: Vec<Value> = to_messages(&reply).iter().map(RawJson::value).collect();
         assert_eq!(messages.len(), 3);
         assert!(messages[0].get("attachment").is_none());
         let buttons = messages[2]["attachment"]["payload"]["buttons"].as_array().unwrap();
@@ -181,11 +247,53 @@ mod tests {
             ],
             image_url: Some("https://a.vn/x.png".into()),
         };
-        let m = to_messages(&reply);
+        let m: Vec<Value> = to_messages(&reply).iter().map(RawJson::value).collect();
         assert_eq!(m[0]["attachment"]["payload"]["elements"][0]["url"], "https://a.vn/x.png");
         let b = &m[1]["attachment"]["payload"]["buttons"];
         assert_eq!(b[0]["payload"]["url"], "https://a.vn");
         assert_eq!(b[1]["type"], "oa.open.phone");
         assert_eq!(b[1]["payload"]["phone_code"], "156");
+    }
+
+    /// The JSON written for each shape, byte for byte: compact, and the keys in the
+    /// order a `serde_json::Value` sorts them (the bytes the service wrote before).
+    #[test]
+    fn messages_are_written_as_the_oa_api_shapes_in_sorted_key_order() {
+        use serde_json::json;
+        let reply = Reply {
+            text: "Chọn \"một\" mục".into(),
+            buttons: vec![
+                Button::Query { title: "Dịch vụ công".into(), payload: "#1".into() },
+                Button::Url { title: "Web".into(), url: "https://a.vn".into() },
+                Button::Phone { title: "Gọi".into(), phone: "156".into() },
+            ],
+            image_url: Some("https://a.vn/x.png".into()),
+        };
+        let cases: &[(Reply, Vec<Value>)] = &[
+            (Reply::text("Xin chào"), vec![json!({"text": "Xin chào"})]),
+            (Reply::text(""), vec![json!({"text": ""})]),
+            (
+                reply,
+                vec![
+                    json!({"attachment": {"type": "template", "payload": {
+                        "template_type": "media",
+                        "elements": [{"media_type": "image", "url": "https://a.vn/x.png"}]
+                    }}}),
+                    json!({"text": "Chọn \"một\" mục", "attachment": {"type": "template", "payload": {
+                        "buttons": [
+                            {"title": "Dịch vụ công", "type": "oa.query.hide", "payload": "#1"},
+                            {"title": "Web", "type": "oa.open.url", "payload": {"url": "https://a.vn"}},
+                            {"title": "Gọi", "type": "oa.open.phone", "payload": {"phone_code": "156"}},
+                        ]
+                    }}}),
+                ],
+            ),
+        ];
+        for (reply, want) in cases {
+            let got = to_messages(reply);
+            let texts: Vec<&str> = got.iter().map(|m| m.raw().get()).collect();
+            let want: Vec<String> = want.iter().map(|v| v.to_string()).collect();
+            assert_eq!(texts, want, "{reply:?}");
+        }
     }
 }
