@@ -23,6 +23,7 @@ mod keys;
 mod outbox;
 pub mod prune;
 pub mod reports;
+mod session_cache;
 mod step;
 mod types;
 mod unmatched;
@@ -419,6 +420,13 @@ impl Store {
                 step.publish(&trees)?;
             }
         }
+        match (session, &step.session) {
+            (SessionUpdate::Set(session), Some(Some(json))) => {
+                session_cache::put(user_id, json.get().as_bytes(), session);
+            }
+            (SessionUpdate::Clear, _) => session_cache::forget(user_id),
+            _ => {}
+        }
         Ok(ids)
     }
 
@@ -426,13 +434,22 @@ impl Store {
 
     /// The user's dialog session. One that no longer parses (an old format) is `None`,
     /// so the conversation starts afresh rather than blocking the user.
+    /// The user's stored session. A worker reading back what it wrote itself gets it
+    /// without a parse (`session_cache.rs`).
     pub fn session(&self, user_id: &str) -> Result<Option<crate::dialog::Session>, StoreError> {
-        match get_json(&self.sessions, keys::SESSIONS, user_id.as_bytes()) {
+        let Some(stored) = self.sessions.get(user_id.as_bytes())? else {
+            session_cache::forget(user_id);
+            return Ok(None);
+        };
+        if let Some(session) = session_cache::take(user_id, &stored) {
+            return Ok(Some(session));
+        }
+        match from_json(keys::SESSIONS, &stored) {
             Err(StoreError::Corrupt { source, .. }) => {
                 tracing::warn!(error = %source, "stored session unreadable; starting afresh");
                 Ok(None)
             }
-            other => other,
+            other => other.map(Some),
         }
     }
 
@@ -509,6 +526,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })?;
         self.resync_due(messages.iter().map(|id| (user_id, *id)))?;
+        session_cache::forget(user_id);
         Ok(messages.len())
     }
 

@@ -44,6 +44,46 @@ fn a_session_that_no_longer_parses_reads_as_none() {
     assert_eq!(store.session("u1").unwrap(), None);
 }
 
+/// The session cache (`session_cache.rs`) hands back the session it wrote instead of
+/// parsing the stored bytes, which is right only if a session reads back from its JSON
+/// exactly as it was: every field, the optional ones set and unset.
+#[test]
+fn a_session_reads_back_from_its_json_exactly_as_written() {
+    use crate::dialog::Position;
+    let pos = |d: &str, n: &str| Position { dialog: d.into(), node: n.into() };
+    let mut full = session("a");
+    full.history = vec![pos("menu", "start"), pos("dvc", "b\"c")];
+    full.answers.insert("ten".into(), "Nguyễn Văn A".into());
+    full.retries = 2;
+    full.pending = vec![pos("dvc", "x"), pos("tt", "y")];
+    for s in [session("a"), full] {
+        let json = to_json(&s);
+        assert_eq!(from_json::<crate::dialog::Session>(keys::SESSIONS, &json).unwrap(), s);
+    }
+}
+
+#[test]
+fn a_session_written_by_other_means_is_read_from_the_store_not_the_cache() {
+    let store = Store::temporary().unwrap();
+    let step = |seq_key: &str, update| {
+        let IngestOutcome::Accepted { seq } = store.ingest(&entry(seq_key, "u1")).unwrap() else {
+            panic!("accepted")
+        };
+        store.complete(seq, "u1", update, None, &[], UnixMs(10)).unwrap();
+    };
+    step("m1", SessionUpdate::Set(session("a")));
+    assert_eq!(store.session("u1").unwrap(), Some(session("a")), "the cached one");
+    step("m2", SessionUpdate::Set(session("b")));
+    store.sessions.insert("u1", to_json(&session("other"))).unwrap();
+    assert_eq!(store.session("u1").unwrap(), Some(session("other")), "another writer");
+    step("m3", SessionUpdate::Set(session("c")));
+    store.sessions.remove("u1").unwrap();
+    assert_eq!(store.session("u1").unwrap(), None, "removed");
+    step("m4", SessionUpdate::Set(session("d")));
+    step("m5", SessionUpdate::Clear);
+    assert_eq!(store.session("u1").unwrap(), None, "cleared");
+}
+
 #[test]
 fn complete_is_atomic_and_queues_messages_in_order() {
     let store = Store::temporary().unwrap();
