@@ -15,7 +15,7 @@ use crate::dialog::{self, Input, Session};
 use crate::dialog_runtime::Registry;
 use crate::reply::Reply;
 use crate::reports_runtime::Reporting;
-use crate::store::{SessionUpdate, Store, UserRecord};
+use crate::store::{InboxEntry, SessionUpdate, Store, UserRecord};
 use crate::zalo::event::{Event, EventKind};
 use crate::zalo::message;
 
@@ -45,11 +45,10 @@ impl Conversation {
         Conversation { handoff: Some(handoff), ..self }
     }
 
-    #[tracing::instrument(skip(self))]
-    pub fn process(&self, seq: u64) -> anyhow::Result<()> {
-        let Some(entry) = self.store.inbox_get(seq)? else {
-            return Ok(()); // already handled (replayed after a crash, or duplicated dispatch)
-        };
+    /// Handles inbox entry `seq`, handed over by the pipeline as it was recorded (the
+    /// worker does not read it back from the store).
+    #[tracing::instrument(skip(self, entry))]
+    pub fn process(&self, seq: u64, entry: &InboxEntry) -> anyhow::Result<()> {
         let event: Event = entry.event.parse().context("inbox event")?;
         let user_id = entry.user_id.as_str();
         let now_ms = self.clock.now_ms();
@@ -115,6 +114,12 @@ impl Conversation {
         // it sends anything queued after them.
         self.store.complete(seq, user_id, session, user_write, &messages, now_ms)?;
         Ok(())
+    }
+
+    /// Whether entry `seq` still waits in the inbox: a retry after a failed attempt
+    /// asks first, since that attempt may have completed the step before it failed.
+    pub fn still_pending(&self, seq: u64) -> anyhow::Result<bool> {
+        Ok(self.store.inbox_contains(seq)?)
     }
 
     pub fn bury(&self, seq: u64, reason: &str) -> anyhow::Result<()> {

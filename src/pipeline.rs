@@ -24,7 +24,8 @@ use crate::store::{InboxEntry, IngestOutcome, Store};
 #[derive(Clone)]
 pub struct Ingest {
     store: Store,
-    shards: Arc<Vec<mpsc::Sender<u64>>>,
+    /// Each event goes to its worker with its entry, so the worker need not read it back.
+    shards: Arc<Vec<mpsc::Sender<(u64, InboxEntry)>>>,
     /// `cnscd_inbox_depth{shard}`, one handle per shard, registered once (not per event).
     depth: Arc<Vec<metrics::Gauge>>,
     /// `workers.paused`: record events but leave them in the inbox.
@@ -46,7 +47,6 @@ impl Ingest {
     }
 
     async fn record_and_dispatch(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
-        let user = entry.user_id.clone();
         let outcome = self
             .store
             .ingest_durable(&entry)
@@ -55,15 +55,15 @@ impl Ingest {
         if let IngestOutcome::Accepted { seq } = outcome
             && !self.paused
         {
-            self.dispatch(seq, &user);
+            self.dispatch(seq, entry);
         }
         Ok(outcome)
     }
 
-    fn dispatch(&self, seq: u64, user_id: &str) {
-        let shard = shard_of(user_id, self.shards.len());
+    fn dispatch(&self, seq: u64, entry: InboxEntry) {
+        let shard = shard_of(&entry.user_id, self.shards.len());
         self.depth[shard].increment(1.0);
-        if self.shards[shard].send(seq).is_err() {
+        if self.shards[shard].send((seq, entry)).is_err() {
             // Only during shutdown; the entry stays in the inbox for the next start.
             tracing::warn!(seq, "worker gone; event left in the inbox");
         }
@@ -122,14 +122,14 @@ pub fn start(
         tracing::info!(events = pending.len(), "resuming unfinished events from the inbox");
     }
     for (seq, entry) in pending {
-        ingest.dispatch(seq, &entry.user_id);
+        ingest.dispatch(seq, entry);
     }
     Ok(ingest)
 }
 
 fn worker(
     shard: usize,
-    rx: mpsc::Receiver<u64>,
+    rx: mpsc::Receiver<(u64, InboxEntry)>,
     conversation: Conversation,
     stop: Shutdown,
     depth: metrics::Gauge,
@@ -140,8 +140,8 @@ fn worker(
         if stop.is_stopping() {
             return;
         }
-        let seq = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(seq) => seq,
+        let (seq, entry) = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
@@ -150,7 +150,11 @@ fn worker(
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match conversation.process(seq) {
+            // A failed attempt may have completed the step before it failed.
+            if attempt > 1 && !conversation.still_pending(seq).unwrap_or(true) {
+                break;
+            }
+            match conversation.process(seq, &entry) {
                 Ok(()) => break,
                 Err(e) if attempt < 3 => {
                     tracing::warn!(

@@ -355,6 +355,11 @@ impl Store {
             .collect()
     }
 
+    /// Whether entry `seq` is still in the inbox (not yet handled).
+    pub fn inbox_contains(&self, seq: u64) -> Result<bool, StoreError> {
+        Ok(self.inbox.contains_key(u64_key(seq))?)
+    }
+
     pub fn inbox_get(&self, seq: u64) -> Result<Option<InboxEntry>, StoreError> {
         get_json(&self.inbox, keys::INBOX, &u64_key(seq))
     }
