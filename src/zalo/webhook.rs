@@ -164,6 +164,40 @@ fn dedupe_key(event: &Event, body: &[u8]) -> String {
     }
 }
 
+/// Zalo's expected answer, `{"error":0,"message":…}`. The few statuses are fixed words,
+/// so the body is written out once per status rather than built as a JSON map on every
+/// webhook.
 fn ok(status: &'static str) -> (&'static str, Response) {
-    (status, (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response())
+    let body: &'static str = match status {
+        "accepted" => r#"{"error":0,"message":"accepted"}"#,
+        "duplicate" => r#"{"error":0,"message":"duplicate"}"#,
+        "ignored" => r#"{"error":0,"message":"ignored"}"#,
+        "probe" => r#"{"error":0,"message":"probe"}"#,
+        _ => {
+            return (
+                status,
+                (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response(),
+            );
+        }
+    };
+    let headers = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    (status, (StatusCode::OK, headers, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_answer_is_zalos_json_shape() {
+        for status in ["accepted", "duplicate", "ignored", "probe", "other"] {
+            let (said, response) = ok(status);
+            assert_eq!(said, status);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()[axum::http::header::CONTENT_TYPE], "application/json");
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body, json!({"error": 0, "message": status}), "{status}");
+        }
+    }
 }
