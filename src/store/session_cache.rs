@@ -21,8 +21,11 @@ use crate::dialog::Session;
 /// Users kept per thread: 4 worker threads × 256 × about 1 KB.
 const CAPACITY: usize = 256;
 
+/// A cached session and the exact bytes it was written as.
+type Entry = (Box<[u8]>, Session);
+
 thread_local! {
-    static CACHE: RefCell<HashMap<Box<str>, (Box<[u8]>, Session), foldhash::fast::RandomState>> =
+    static CACHE: RefCell<HashMap<Box<str>, Entry, foldhash::fast::RandomState>> =
         RefCell::new(HashMap::default());
 }
 

@@ -237,26 +237,9 @@ mod tests {
         assert_eq!(buttons[0]["payload"], "#0");
     }
 
-    #[test]
-    fn button_shapes_follow_the_facts_doc() {
-        let reply = Reply {
-            text: "Liên hệ".into(),
-            buttons: vec![
-                Button::Url { title: "Web".into(), url: "https://a.vn".into() },
-                Button::Phone { title: "Gọi".into(), phone: "156".into() },
-            ],
-            image_url: Some("https://a.vn/x.png".into()),
-        };
-        let m: Vec<Value> = to_messages(&reply).iter().map(RawJson::value).collect();
-        assert_eq!(m[0]["attachment"]["payload"]["elements"][0]["url"], "https://a.vn/x.png");
-        let b = &m[1]["attachment"]["payload"]["buttons"];
-        assert_eq!(b[0]["payload"]["url"], "https://a.vn");
-        assert_eq!(b[1]["type"], "oa.open.phone");
-        assert_eq!(b[1]["payload"]["phone_code"], "156");
-    }
-
-    /// The JSON written for each shape, byte for byte: compact, and the keys in the
-    /// order a `serde_json::Value` sorts them (the bytes the service wrote before).
+    /// The JSON written for each shape of docs/zalo.md §4 (text, image, query, URL and
+    /// phone buttons), byte for byte: compact, and the keys in the order a
+    /// `serde_json::Value` sorts them (the bytes the service wrote before).
     #[test]
     fn messages_are_written_as_the_oa_api_shapes_in_sorted_key_order() {
         use serde_json::json;
