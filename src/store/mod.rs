@@ -438,9 +438,8 @@ impl Store {
     // ----- users and sessions --------------------------------------------------
 
     /// The user's dialog session. One that no longer parses (an old format) is `None`,
-    /// so the conversation starts afresh rather than blocking the user.
-    /// The user's stored session. A worker reading back what it wrote itself gets it
-    /// without a parse (`session_cache.rs`).
+    /// so the conversation starts afresh rather than blocking the user. A worker reading
+    /// back the session it wrote itself gets it without a parse (`session_cache.rs`).
     pub fn session(&self, user_id: &str) -> Result<Option<crate::dialog::Session>, StoreError> {
         let Some(stored) = self.sessions.get(user_id.as_bytes())? else {
             session_cache::forget(user_id);

@@ -8,7 +8,7 @@
 //! session only if they are identical. So any other write (the user withdrew, an admin,
 //! another thread, a replay) is seen as a miss and parsed as before: the cache can be
 //! stale, never wrong. A `Session` reads back from its JSON exactly as it was written
-//! (a test in `store/tests.rs` holds the shipped shapes to that).
+//! (`store/tests.rs` checks that with every field set and unset).
 //!
 //! A read takes the entry out (the turn owns the session and hands a new one back to
 //! `Store::complete`), so nothing is cloned. At most `CAPACITY` users per thread.
