@@ -30,7 +30,7 @@ pub fn to_messages(reply: &Reply) -> Vec<RawJson> {
             text: None,
         }));
     }
-    let parts = split_pieces(&reply.text, MAX_TEXT_CHARS);
+    let parts = split_text(&reply.text, MAX_TEXT_CHARS);
     let last = parts.len().saturating_sub(1);
     for (i, part) in parts.into_iter().enumerate() {
         let mut message = Message { attachment: None, text: Some(part) };
@@ -140,12 +140,7 @@ pub fn plain_text(message: &Value) -> String {
 /// paragraph break, line break, sentence end or space that fits; a single unbroken run
 /// longer than `max` is cut hard. Empty text yields one empty piece (a reply with only
 /// buttons still needs a text).
-pub fn split_text(text: &str, max: usize) -> Vec<String> {
-    split_pieces(text, max).into_iter().map(str::to_owned).collect()
-}
-
-/// `split_text`, borrowing the pieces from `text`.
-fn split_pieces(text: &str, max: usize) -> Vec<&str> {
+pub fn split_text(text: &str, max: usize) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut rest = text.trim();
     while rest.chars().count() > max {

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Json, http::StatusCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::envelope::Envelope;
@@ -80,7 +80,7 @@ async fn handle(
         let parsed: Result<Value, _> = serde_json::from_slice(&body);
         if matches!(&parsed, Ok(Value::Object(map)) if map.is_empty()) {
             tracing::info!("unsigned empty probe acknowledged");
-            return Ok(ok("probe"));
+            return Ok(ok(Answer::Probe));
         }
         tracing::warn!(reason = "missing signature header", bytes = body.len(), "webhook refused");
         return Err(ApiError::Unauthorized("missing X-ZEvent-Signature"));
@@ -128,16 +128,16 @@ async fn handle(
         Err(e) => {
             // Signed and well-formed but unusable: 200, or Zalo disables the webhook.
             tracing::warn!(error = %e, "signed webhook without event_name; acknowledged and dropped");
-            return Ok(ok("ignored"));
+            return Ok(ok(Answer::Ignored));
         }
     };
     if !event.kind.needs_processing() {
         tracing::debug!(event = %event.name, "event acknowledged without processing");
-        return Ok(ok("ignored"));
+        return Ok(ok(Answer::Ignored));
     }
     let Some(user_id) = event.user_id.clone() else {
         tracing::warn!(event = %event.name, "event without a user id; acknowledged and dropped");
-        return Ok(ok("ignored"));
+        return Ok(ok(Answer::Ignored));
     };
     let entry = InboxEntry {
         dedupe_key: dedupe_key(&event, &body),
@@ -147,10 +147,10 @@ async fn handle(
         failure: None,
     };
     match state.ingest.accept(entry).await? {
-        IngestOutcome::Accepted { .. } => Ok(ok("accepted")),
+        IngestOutcome::Accepted { .. } => Ok(ok(Answer::Accepted)),
         IngestOutcome::Duplicate => {
             tracing::info!(event = %event.name, "duplicate delivery acknowledged");
-            Ok(ok("duplicate"))
+            Ok(ok(Answer::Duplicate))
         }
     }
 }
@@ -164,34 +164,52 @@ fn dedupe_key(event: &Event, body: &[u8]) -> String {
     }
 }
 
-/// Zalo's expected answer, `{"error":0,"message":…}`. The few statuses are fixed words,
-/// so the body is written out once per status rather than built as a JSON map on every
-/// webhook.
-fn ok(status: &'static str) -> (&'static str, Response) {
-    let body: &'static str = match status {
-        "accepted" => r#"{"error":0,"message":"accepted"}"#,
-        "duplicate" => r#"{"error":0,"message":"duplicate"}"#,
-        "ignored" => r#"{"error":0,"message":"ignored"}"#,
-        "probe" => r#"{"error":0,"message":"probe"}"#,
-        _ => {
-            return (
-                status,
-                (StatusCode::OK, Json(json!({"error": 0, "message": status}))).into_response(),
-            );
+/// What the webhook answers Zalo with 200, and the `outcome` it counts.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Accepted,
+    Duplicate,
+    Ignored,
+    Probe,
+}
+
+impl Answer {
+    fn name(self) -> &'static str {
+        match self {
+            Answer::Accepted => "accepted",
+            Answer::Duplicate => "duplicate",
+            Answer::Ignored => "ignored",
+            Answer::Probe => "probe",
         }
-    };
+    }
+
+    /// Zalo's expected body, `{"error":0,"message":…}`, written out once per answer
+    /// rather than built as a JSON map on every webhook.
+    fn body(self) -> &'static str {
+        match self {
+            Answer::Accepted => r#"{"error":0,"message":"accepted"}"#,
+            Answer::Duplicate => r#"{"error":0,"message":"duplicate"}"#,
+            Answer::Ignored => r#"{"error":0,"message":"ignored"}"#,
+            Answer::Probe => r#"{"error":0,"message":"probe"}"#,
+        }
+    }
+}
+
+fn ok(answer: Answer) -> (&'static str, Response) {
     let headers = [(axum::http::header::CONTENT_TYPE, "application/json")];
-    (status, (StatusCode::OK, headers, body).into_response())
+    (answer.name(), (StatusCode::OK, headers, answer.body()).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[tokio::test]
     async fn every_answer_is_zalos_json_shape() {
-        for status in ["accepted", "duplicate", "ignored", "probe", "other"] {
-            let (said, response) = ok(status);
+        for answer in [Answer::Accepted, Answer::Duplicate, Answer::Ignored, Answer::Probe] {
+            let status = answer.name();
+            let (said, response) = ok(answer);
             assert_eq!(said, status);
             assert_eq!(response.status(), StatusCode::OK);
             assert_eq!(response.headers()[axum::http::header::CONTENT_TYPE], "application/json");
