@@ -3,10 +3,10 @@
 //! Acknowledging an event requires it on disk. A sled flush under a steady write load
 //! costs far more than an fsync of an append-only file, so the webhook path appends the
 //! event to this journal and fdatasyncs it (group commit: one dedicated thread, one sync
-//! for every event waiting), then applies it to sled (`seen` + `inbox`) without a
-//! flush. The journal stays the source of truth until a checkpoint: the same thread
-//! flushes sled and then truncates the file. On open, records not yet in sled are
-//! replayed. A torn last line (crash mid-write) was never acknowledged and is cut off;
+//! for every event waiting), then applies it to sled (its `inbox` entry; the dedupe
+//! mark comes when it leaves the inbox, `pending.rs`) without a flush. The journal
+//! stays the source of truth until a checkpoint: the same thread flushes sled and then
+//! truncates the file. On open, records not yet in sled are replayed. A torn last line (crash mid-write) was never acknowledged and is cut off;
 //! an unreadable line before it stops start-up (see `replay`). When no event arrives
 //! the writer checkpoints on its own, so an idle service leaves an empty journal.
 //!
@@ -99,8 +99,6 @@ enum Apply {
     Event {
         seq: u64,
         json: Box<RawValue>,
-        dedupe_key: String,
-        received_at_ms: i64,
     },
     Result {
         entry: Box<OutboxEntry>,
@@ -157,6 +155,7 @@ impl Target {
     fn step_trees(&self) -> StepTrees {
         StepTrees {
             inbox: self.inbox.clone(),
+            seen: self.seen.clone(),
             sessions: self.sessions.clone(),
             users: self.users.clone(),
             outbox: self.outbox.clone(),
@@ -195,13 +194,7 @@ impl Journal {
     pub async fn append(&self, seq: u64, entry: &InboxEntry) -> Result<(), StoreError> {
         let json = super::to_raw(entry)?;
         let line = RecordOut { seq, entry: Some(&json), result: None, step: None }.line()?;
-        let apply = Apply::Event {
-            seq,
-            json,
-            dedupe_key: entry.dedupe_key.clone(),
-            received_at_ms: entry.received_at_ms,
-        };
-        self.write_async(line, apply).await
+        self.write_async(line, Apply::Event { seq, json }).await
     }
 
     /// Appends and syncs a send result, then writes it to the outbox. Returns once
@@ -403,8 +396,10 @@ fn write_batch(file: &mut JournalFile, target: &Target, jobs: &[Job]) -> Result<
                     .resync(ids.iter().map(|id| (user_id.as_str(), *id)))
                     .map_err(|e| e.to_string())?;
             }
-            Apply::Event { seq, json, dedupe_key, received_at_ms } => {
-                apply_event(target, *seq, json.get().as_bytes(), dedupe_key, *received_at_ms)
+            Apply::Event { seq, json } => {
+                target
+                    .inbox
+                    .insert(u64_key(*seq), json.get().as_bytes())
                     .map_err(|e| e.to_string())?;
             }
             Apply::Result { entry, json } => {
@@ -418,29 +413,13 @@ fn write_batch(file: &mut JournalFile, target: &Target, jobs: &[Job]) -> Result<
     Ok(())
 }
 
-/// The inbox entry goes first: sled recovers a prefix of its log, so if the `seen` mark
-/// survived a crash the inbox entry (or its later removal by processing) did too, and
-/// replay may safely skip every record whose mark is present.
-fn apply_event(
-    target: &Target,
-    seq: u64,
-    json: &[u8],
-    dedupe_key: &str,
-    received_at_ms: i64,
-) -> Result<(), StoreError> {
-    target.inbox.insert(u64_key(seq), json)?;
-    target.seen.insert(dedupe_key.as_bytes(), &received_at_ms.to_be_bytes())?;
-    Ok(())
-}
-
 /// Applies a record read back on start-up (sled is not flushed: the journal holds it
 /// until a checkpoint). A send result is written only over an entry that is still
 /// pending (a later change, such as an admin's retry, is not undone); a step only if
 /// its inbox entry is still there (see `step.rs`).
 fn apply(target: &Target, record: &Record) -> Result<(), StoreError> {
     if let Some(entry) = &record.entry {
-        let json = super::to_json(entry);
-        apply_event(target, record.seq, &json, &entry.dedupe_key, entry.received_at_ms)?;
+        target.inbox.insert(u64_key(record.seq), super::to_json(entry))?;
     }
     if let Some(result) = &record.result {
         target.outbox.save(result, true)?;
@@ -487,8 +466,15 @@ fn replay(file: &mut JournalFile, path: &Path, target: &Target) -> Result<usize,
                     line: line_no,
                     reason: e.to_string(),
                 })?;
+            // An event is in sled while it waits in the inbox; once handled, its inbox
+            // entry is gone and its dedupe mark is there (written before the removal, so
+            // sled's prefix recovery cannot keep the one without the other). A journal
+            // from an older version wrote the mark on arrival: present, skipped too.
             let missing = match (&record.entry, &record.step) {
-                (Some(entry), _) => target.seen.get(entry.dedupe_key.as_bytes())?.is_none(),
+                (Some(entry), _) => {
+                    target.inbox.get(u64_key(record.seq))?.is_none()
+                        && target.seen.get(entry.dedupe_key.as_bytes())?.is_none()
+                }
                 (None, Some(_)) => target.inbox.get(u64_key(record.seq))?.is_some(),
                 (None, None) => record.result.is_some(),
             };
@@ -620,6 +606,7 @@ mod tests {
             session: Some(Some(RawValue::from_string(session.to_owned()).unwrap())),
             user: Some(RawValue::from_string(r#"{"last_interaction_ms":1}"#.to_owned()).unwrap()),
             entries: vec![PreparedEntry::new(&outbox).unwrap()],
+            seen: Some(super::super::pending::SeenMark { key: "k".into(), at: 42 }),
         };
         let record = step.to_record();
         let line = RecordOut { seq, entry: None, result: None, step: Some(&record) }.line();
@@ -638,11 +625,30 @@ mod tests {
         let mut file = JournalFile::open(&path).unwrap();
         replay(&mut file, &path, &target).unwrap();
         assert!(target.inbox.get(u64_key(5)).unwrap().is_none(), "event done");
+        assert_eq!(&*target.seen.get("k").unwrap().unwrap(), &42i64.to_be_bytes(), "mark left");
         assert_eq!(&*target.sessions.get("u").unwrap().unwrap(), br#"{"node":"b"}"#);
         assert!(target.users.get("u").unwrap().is_some());
         assert_eq!(target.outbox.get(77).map(|e| e.user_id), Some("u".to_owned()));
         let queued = target.outbox.trees().1.get(super::super::outbox::queue_key("u", 77));
         assert!(queued.unwrap().is_some(), "queued for the sender");
+    }
+
+    #[test]
+    fn an_event_in_the_inbox_or_handled_is_skipped_and_one_sled_lost_is_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = target();
+        let path = dir.path().join("j");
+        // 1 waits in the inbox (no dedupe mark yet); 2 was handled (mark, no entry);
+        // 3 was lost with sled's unflushed tail.
+        target.inbox.insert(u64_key(1), &b"{}"[..]).unwrap();
+        target.seen.insert("b", &[0u8; 8]).unwrap();
+        std::fs::write(&path, line(1, "a") + &line(2, "b") + &line(3, "c")).unwrap();
+        let mut file = JournalFile::open(&path).unwrap();
+        assert_eq!(replay(&mut file, &path, &target).unwrap(), 1);
+        assert_eq!(&*target.inbox.get(u64_key(1)).unwrap().unwrap(), b"{}", "left alone");
+        assert!(target.inbox.get(u64_key(2)).unwrap().is_none(), "not brought back");
+        assert!(target.inbox.get(u64_key(3)).unwrap().is_some());
+        assert!(target.seen.get("c").unwrap().is_none(), "marked only once handled");
     }
 
     #[test]

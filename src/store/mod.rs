@@ -1,13 +1,14 @@
 //! The embedded store: the only module that imports `sled`.
 //!
 //! It speaks domain types, never raw `IVec`s, and owns the durability rules:
-//! - `ingest_durable` records a webhook event (dedupe mark + inbox entry) and returns only
-//!   once it survives a crash: through the fsync'd inbox journal (`journal.rs`) for a
-//!   store on disk, or a transaction plus flush for a temporary one;
-//! - `complete` removes a processed inbox entry and writes the session, the user record
-//!   and the outbox messages as one step (`step.rs`: plain writes plus a journal line, or
-//!   one transaction), so a crash either replays the event or has fully handled it, and
-//!   the replies reach the sender only once the step is durable;
+//! - `ingest_durable` records a webhook event (its inbox entry) and returns only once it
+//!   survives a crash: through the fsync'd inbox journal (`journal.rs`) for a store on
+//!   disk, or a transaction plus flush (with the dedupe mark) for a temporary one;
+//! - `complete` removes a processed inbox entry, leaves its dedupe mark (`pending.rs`)
+//!   and writes the session, the user record and the outbox messages as one step
+//!   (`step.rs`: plain writes plus a journal line, or one transaction), so a crash
+//!   either replays the event or has fully handled it, and the replies reach the sender
+//!   only once the step is durable;
 //! - token pairs are flushed before they are used (the refresh token is single-use).
 //!
 //! Trees and key layout are in `keys.rs`. Values are JSON: readable in a dump and
@@ -21,6 +22,7 @@ mod journal;
 mod journal_file;
 mod keys;
 mod outbox;
+mod pending;
 pub mod prune;
 pub mod reports;
 mod session_cache;
@@ -29,7 +31,6 @@ mod types;
 mod unmatched;
 
 use crate::calendar::{UnixMs, UnixSecs};
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,7 @@ pub use types::{
 pub use unmatched::Unmatched;
 
 use flusher::Flusher;
+use pending::SeenMark;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,31 +116,13 @@ pub struct Store {
     /// Durable webhook ingest (see `journal.rs`); `None` for temporary stores, which
     /// fall back to a sled transaction and flush.
     journal: Option<journal::Journal>,
-    /// Dedupe keys being journaled right now (std mutex, never held across `.await`).
-    in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Dedupe keys being journaled or waiting in the inbox, whose `seen` mark is
+    /// written when their event leaves it (`pending.rs`).
+    pending: pending::Pending,
     /// Bumped after every write to units, teams or members (in this process, which is
     /// the only one with the store open): lets the hand-off keep its routing directory
     /// until one of them changes (`directory_generation`).
     directory_generation: Arc<AtomicU64>,
-}
-
-/// A claim on a dedupe key while its event is being journaled; released on drop.
-struct InFlight<'a> {
-    set: &'a Mutex<HashSet<String>>,
-    key: String,
-}
-
-impl<'a> InFlight<'a> {
-    fn claim(set: &'a Mutex<HashSet<String>>, key: &str) -> Option<InFlight<'a>> {
-        let mut guard = set.lock().unwrap_or_else(|p| p.into_inner());
-        guard.insert(key.to_owned()).then(|| InFlight { set, key: key.to_owned() })
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.set.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
-    }
 }
 
 /// A one-off command could not open the store; usually the running service holds sled's
@@ -187,6 +171,7 @@ impl Store {
             outbox: store.outbox_trees(),
         };
         store.journal = Some(journal::Journal::open(&Store::journal_path(path), target)?);
+        store.hold_inbox_keys()?;
         Ok(store)
     }
 
@@ -231,7 +216,7 @@ impl Store {
             handoff: db.open_tree(handoff::TREE)?,
             unmatched: db.open_tree(keys::UNMATCHED)?,
             flusher: Flusher::new(db.clone()),
-            in_flight: Default::default(),
+            pending: Default::default(),
             directory_generation: Default::default(),
             db,
         };
@@ -250,6 +235,7 @@ impl Store {
     fn step_trees(&self) -> step::Trees {
         step::Trees {
             inbox: self.inbox.clone(),
+            seen: self.seen.clone(),
             sessions: self.sessions.clone(),
             users: self.users.clone(),
             outbox: self.outbox_trees(),
@@ -310,14 +296,15 @@ impl Store {
     // ----- inbox ---------------------------------------------------------------
 
     /// Records an event durably unless its dedupe key was seen before; returns once it
-    /// survives a crash. Concurrent deliveries of one key are serialised by `in_flight`.
+    /// survives a crash. A key is a duplicate while its first copy is journaled or waits
+    /// in the inbox (`pending`), and once handled (`seen`, written as it left).
     pub async fn ingest_durable(&self, entry: &InboxEntry) -> Result<IngestOutcome, StoreError> {
         let Some(journal) = &self.journal else {
             let outcome = self.ingest(entry)?;
             self.flush().await?;
             return Ok(outcome);
         };
-        let Some(_claim) = InFlight::claim(&self.in_flight, &entry.dedupe_key) else {
+        let Some(claim) = self.pending.claim(&entry.dedupe_key) else {
             return Ok(IngestOutcome::Duplicate);
         };
         if self.seen.get(entry.dedupe_key.as_bytes())?.is_some() {
@@ -325,7 +312,27 @@ impl Store {
         }
         let seq = self.db.generate_id()?;
         journal.append(seq, entry).await?;
+        claim.hold(seq, entry.received_at_ms);
         Ok(IngestOutcome::Accepted { seq })
+    }
+
+    /// On open: every event waiting in the inbox holds its dedupe key (`pending.rs`).
+    /// Reads only the two fields it needs from each entry.
+    fn hold_inbox_keys(&self) -> Result<(), StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Key<'a> {
+            #[serde(borrow)]
+            dedupe_key: std::borrow::Cow<'a, str>,
+            received_at_ms: i64,
+        }
+        for item in self.inbox.iter() {
+            let (seq, value) = item?;
+            let key: Key = serde_json::from_slice(&value)
+                .map_err(|source| StoreError::Corrupt { tree: keys::INBOX, source })?;
+            let mark = SeenMark { key: key.dedupe_key.into_owned(), at: key.received_at_ms };
+            self.pending.hold(keys::parse_u64(&seq), mark);
+        }
+        Ok(())
     }
 
     /// Records an event unless its dedupe key was seen before. Not durable until `flush`.
@@ -368,13 +375,18 @@ impl Store {
     pub fn inbox_bury(&self, seq: u64, reason: &str) -> Result<(), StoreError> {
         let Some(mut entry) = self.inbox_get(seq)? else { return Ok(()) };
         entry.failure = Some(reason.to_owned());
-        (&self.inbox, &self.dead)
-            .transaction(|(inbox, dead)| {
+        // It leaves the inbox, so it leaves its dedupe mark (`pending.rs`).
+        let seen_at = entry.received_at_ms.to_be_bytes();
+        (&self.inbox, &self.dead, &self.seen)
+            .transaction(|(inbox, dead, seen)| {
+                seen.insert(entry.dedupe_key.as_bytes(), &seen_at[..])?;
                 inbox.remove(&u64_key(seq))?;
                 dead.insert(&u64_key(seq), to_json(&entry))?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
-            .map_err(StoreError::from)
+            .map_err(StoreError::from)?;
+        self.pending.release(seq);
+        Ok(())
     }
 
     /// Atomically: the event is handled, the user's session and record are updated and
@@ -403,6 +415,7 @@ impl Store {
             },
             user: user.map(to_raw).transpose()?,
             entries: entries.iter().map(step::PreparedEntry::new).collect::<Result<_, _>>()?,
+            seen: self.pending.mark(seq),
         };
         let trees = self.step_trees();
         // Writes this thread made outside the journal while handling the event (a
@@ -425,6 +438,7 @@ impl Store {
                 step.publish(&trees)?;
             }
         }
+        self.pending.release(seq);
         match (session, &step.session) {
             (SessionUpdate::Set(session), Some(Some(json))) => {
                 session_cache::put(user_id, json.get().as_bytes(), session);
@@ -502,6 +516,9 @@ impl Store {
             .keys()
             .map(|k| k.map(|k| k.to_vec()))
             .collect::<Result<_, _>>()?;
+        // The withdrawal event leaves its dedupe mark as it leaves the inbox (`pending.rs`).
+        let mark = self.pending.mark(seq);
+        let seen_at = mark.as_ref().map_or(0, |m| m.at).to_be_bytes();
         (
             &self.inbox,
             &self.sessions,
@@ -510,25 +527,32 @@ impl Store {
             &self.outbox_queue,
             &self.dead,
             &self.once,
+            &self.seen,
         )
-            .transaction(|(inbox, sessions, users, outbox, queue, dead_tree, once)| {
-                inbox.remove(&u64_key(seq))?;
-                sessions.remove(user_id.as_bytes())?;
-                users.remove(user_id.as_bytes())?;
-                for id in &messages {
-                    outbox.remove(&u64_key(*id))?;
-                }
-                for key in &queued {
-                    queue.remove(key.as_slice())?;
-                }
-                for key in &dead {
-                    dead_tree.remove(key)?;
-                }
-                for key in &once_keys {
-                    once.remove(key)?;
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })?;
+            .transaction(
+                |(inbox, sessions, users, outbox, queue, dead_tree, once, seen)| {
+                    if let Some(mark) = &mark {
+                        seen.insert(mark.key.as_bytes(), &seen_at[..])?;
+                    }
+                    inbox.remove(&u64_key(seq))?;
+                    sessions.remove(user_id.as_bytes())?;
+                    users.remove(user_id.as_bytes())?;
+                    for id in &messages {
+                        outbox.remove(&u64_key(*id))?;
+                    }
+                    for key in &queued {
+                        queue.remove(key.as_slice())?;
+                    }
+                    for key in &dead {
+                        dead_tree.remove(key)?;
+                    }
+                    for key in &once_keys {
+                        once.remove(key)?;
+                    }
+                    Ok::<_, ConflictableTransactionError<StoreError>>(())
+                },
+            )?;
+        self.pending.release(seq);
         self.resync_due(messages.iter().map(|id| (user_id, *id)))?;
         session_cache::forget(user_id);
         Ok(messages.len())

@@ -9,8 +9,9 @@
 //!
 //! Why plain writes are safe here:
 //! - they are written in this order: outbox entries and queue entries, session, user
-//!   record, and last the removal of the inbox entry. sled recovers a prefix of its
-//!   log, so if the inbox entry is gone after a crash, the whole step survived;
+//!   record, the event's dedupe mark (`pending.rs`), and last the removal of the inbox
+//!   entry. sled recovers a prefix of its log, so if the inbox entry is gone after a
+//!   crash, the whole step survived, its dedupe mark with it;
 //! - the journal line is synced before the step's replies become visible to the sender:
 //!   the journal thread updates the due index after the sync, so nothing leaves before
 //!   the step is durable. The worker does not wait for that sync: its next event is
@@ -39,6 +40,7 @@ use sled::transaction::ConflictableTransactionError;
 
 use super::keys::u64_key;
 use super::outbox::{OutboxTrees, queue_key};
+use super::pending::SeenMark;
 use super::{OutboxEntry, OutboxStatus, StoreError};
 
 thread_local! {
@@ -76,6 +78,9 @@ pub(super) struct Step {
     pub session: Option<Option<Box<RawValue>>>,
     pub user: Option<Box<RawValue>>,
     pub entries: Vec<PreparedEntry>,
+    /// The dedupe mark the event leaves in `seen` (`None`: written when it arrived, as
+    /// a temporary store and older versions do).
+    pub seen: Option<SeenMark>,
 }
 
 /// An outbox entry with its JSON and queue entry ready to write.
@@ -104,6 +109,7 @@ impl PreparedEntry {
 /// The trees a step writes to.
 pub(super) struct Trees {
     pub inbox: sled::Tree,
+    pub seen: sled::Tree,
     pub sessions: sled::Tree,
     pub users: sled::Tree,
     pub outbox: OutboxTrees,
@@ -122,6 +128,8 @@ pub(super) struct StepRecord {
     pub user_record: Option<Box<RawValue>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<SeenMark>,
 }
 
 /// Which tree a write of a step goes to.
@@ -131,6 +139,7 @@ enum StepTree {
     Queue,
     Sessions,
     Users,
+    Seen,
     Inbox,
 }
 
@@ -139,9 +148,9 @@ type Write<'a> = (StepTree, &'a [u8], Option<&'a [u8]>);
 
 impl Step {
     /// The step's writes, in the order the module doc relies on: outbox and queue
-    /// entries, session, user record, and last the inbox removal.
-    fn writes<'a>(&'a self, inbox_key: &'a [u8; 8]) -> Vec<Write<'a>> {
-        let mut writes = Vec::with_capacity(self.entries.len() * 2 + 3);
+    /// entries, session, user record, dedupe mark, and last the inbox removal.
+    fn writes<'a>(&'a self, inbox_key: &'a [u8; 8], seen_at: &'a [u8; 8]) -> Vec<Write<'a>> {
+        let mut writes = Vec::with_capacity(self.entries.len() * 2 + 4);
         for entry in &self.entries {
             writes.push((StepTree::Outbox, &entry.key[..], Some(entry.json.get().as_bytes())));
             if let Some((key, due)) = &entry.queue {
@@ -155,6 +164,9 @@ impl Step {
         if let Some(value) = &self.user {
             writes.push((StepTree::Users, self.user_id.as_bytes(), Some(value.get().as_bytes())));
         }
+        if let Some(mark) = &self.seen {
+            writes.push((StepTree::Seen, mark.key.as_bytes(), Some(&seen_at[..])));
+        }
         writes.push((StepTree::Inbox, &inbox_key[..], None));
         writes
     }
@@ -162,13 +174,14 @@ impl Step {
     /// Plain writes, one after the other (a store with a journal).
     pub fn write_plain(&self, trees: &Trees) -> Result<(), StoreError> {
         let (outbox, queue) = trees.outbox.trees();
-        let inbox_key = u64_key(self.seq);
-        for (target, key, value) in self.writes(&inbox_key) {
+        let (inbox_key, seen_at) = self.keys();
+        for (target, key, value) in self.writes(&inbox_key, &seen_at) {
             let tree = match target {
                 StepTree::Outbox => outbox,
                 StepTree::Queue => queue,
                 StepTree::Sessions => &trees.sessions,
                 StepTree::Users => &trees.users,
+                StepTree::Seen => &trees.seen,
                 StepTree::Inbox => &trees.inbox,
             };
             match value {
@@ -183,16 +196,17 @@ impl Step {
     /// after writes outside the journal).
     pub fn write_transaction(&self, trees: &Trees) -> Result<(), StoreError> {
         let (outbox, queue) = trees.outbox.trees();
-        let inbox_key = u64_key(self.seq);
-        let writes = self.writes(&inbox_key);
-        (&trees.inbox, &trees.sessions, &trees.users, outbox, queue)
-            .transaction(|(inbox, sessions, users, outbox, queue)| {
+        let (inbox_key, seen_at) = self.keys();
+        let writes = self.writes(&inbox_key, &seen_at);
+        (&trees.inbox, &trees.seen, &trees.sessions, &trees.users, outbox, queue)
+            .transaction(|(inbox, seen, sessions, users, outbox, queue)| {
                 for &(target, key, value) in &writes {
                     let tree = match target {
                         StepTree::Outbox => outbox,
                         StepTree::Queue => queue,
                         StepTree::Sessions => sessions,
                         StepTree::Users => users,
+                        StepTree::Seen => seen,
                         StepTree::Inbox => inbox,
                     };
                     match value {
@@ -203,6 +217,11 @@ impl Step {
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(StoreError::from)
+    }
+
+    /// The inbox key and the dedupe mark's value (its arrival time, `prune.rs`).
+    fn keys(&self) -> ([u8; 8], [u8; 8]) {
+        (u64_key(self.seq), self.seen.as_ref().map_or(0, |m| m.at).to_be_bytes())
     }
 
     /// Lets the sender see the step's replies, and wakes it.
@@ -225,6 +244,7 @@ impl Step {
             clear_session: matches!(self.session, Some(None)),
             user_record: self.user.clone(),
             outbox: self.entries.iter().map(|e| e.json.clone()).collect(),
+            seen: self.seen.clone(),
         }
     }
 
@@ -248,6 +268,7 @@ impl Step {
             },
             user: record.user_record.clone(),
             entries,
+            seen: record.seen.clone(),
         })
     }
 }

@@ -458,3 +458,46 @@ fn outbox_pages_newest_first_with_a_total() {
     let (page, total) = store.outbox_page(OutboxFilter::default(), 6, 3).unwrap();
     assert_eq!((page.len(), total), (1, 7));
 }
+
+/// A re-delivery is a duplicate at every stage of its first copy: waiting in the inbox
+/// (no `seen` mark yet, `pending.rs`), after a restart, and once it left the inbox by
+/// its step, a burial or a withdrawal, each of which leaves the mark.
+#[tokio::test]
+async fn a_redelivery_is_a_duplicate_while_waiting_after_a_restart_and_once_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let durable = |store: &Store, key: &str| {
+        let (store, entry) = (store.clone(), entry(key, "u1"));
+        async move { store.ingest_durable(&entry).await.unwrap() }
+    };
+    let (stepped, buried, withdrawn) = {
+        let store = Store::open(&path).unwrap();
+        let mut seqs = Vec::new();
+        for key in ["m:step", "m:bury", "m:withdraw"] {
+            let IngestOutcome::Accepted { seq } = durable(&store, key).await else {
+                panic!("{key} accepted")
+            };
+            assert_eq!(durable(&store, key).await, IngestOutcome::Duplicate, "{key} waiting");
+            assert!(store.seen.get(key).unwrap().is_none(), "the mark comes as it leaves");
+            seqs.push(seq);
+        }
+        (seqs[0], seqs[1], seqs[2])
+    };
+    // The journal was not checkpointed into a flushed sled before this: a restart
+    // replays it and the waiting events hold their keys again.
+    let store = reopen(&path);
+    assert_eq!(store.inbox_pending().unwrap().len(), 3);
+    for key in ["m:step", "m:bury", "m:withdraw"] {
+        assert_eq!(durable(&store, key).await, IngestOutcome::Duplicate, "{key} after restart");
+    }
+    store.complete(stepped, "u1", SessionUpdate::Keep, None, &[], UnixMs(10)).unwrap();
+    store.inbox_bury(buried, "keeps failing").unwrap();
+    store.forget_user(withdrawn, "u1").unwrap();
+    assert!(store.inbox_pending().unwrap().is_empty());
+    assert_eq!(store.pending.len(), 0, "every key handed over to `seen`");
+    for key in ["m:step", "m:bury", "m:withdraw"] {
+        assert_eq!(&*store.seen.get(key).unwrap().unwrap(), &1_000i64.to_be_bytes(), "{key}");
+        assert_eq!(durable(&store, key).await, IngestOutcome::Duplicate, "{key} handled");
+    }
+    assert!(matches!(durable(&store, "m:new").await, IngestOutcome::Accepted { .. }));
+}
