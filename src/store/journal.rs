@@ -6,9 +6,10 @@
 //! for every event waiting), then applies it to sled (its `inbox` entry; the dedupe
 //! mark comes when it leaves the inbox, `pending.rs`) without a flush. The journal
 //! stays the source of truth until a checkpoint: the same thread flushes sled and then
-//! truncates the file. On open, records not yet in sled are replayed. A torn last line (crash mid-write) was never acknowledged and is cut off;
-//! an unreadable line before it stops start-up (see `replay`). When no event arrives
-//! the writer checkpoints on its own, so an idle service leaves an empty journal.
+//! truncates the file. On open, records not yet in sled are replayed. A torn last line
+//! (crash mid-write) was never acknowledged and is cut off; an unreadable line before
+//! it stops start-up (see `replay`). When no event arrives the writer checkpoints on
+//! its own, so an idle service leaves an empty journal.
 //!
 //! Send results ride in the same file and the same fdatasync: the sender must know a
 //! result is on disk before it takes on another message (a crash then repeats at most

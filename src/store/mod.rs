@@ -376,10 +376,10 @@ impl Store {
         let Some(mut entry) = self.inbox_get(seq)? else { return Ok(()) };
         entry.failure = Some(reason.to_owned());
         // It leaves the inbox, so it leaves its dedupe mark (`pending.rs`).
-        let seen_at = entry.received_at_ms.to_be_bytes();
+        let mark = SeenMark::of(&entry);
         (&self.inbox, &self.dead, &self.seen)
             .transaction(|(inbox, dead, seen)| {
-                seen.insert(entry.dedupe_key.as_bytes(), &seen_at[..])?;
+                seen.insert(mark.key.as_bytes(), &mark.value()[..])?;
                 inbox.remove(&u64_key(seq))?;
                 dead.insert(&u64_key(seq), to_json(&entry))?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
@@ -518,7 +518,6 @@ impl Store {
             .collect::<Result<_, _>>()?;
         // The withdrawal event leaves its dedupe mark as it leaves the inbox (`pending.rs`).
         let mark = self.pending.mark(seq);
-        let seen_at = mark.as_ref().map_or(0, |m| m.at).to_be_bytes();
         (
             &self.inbox,
             &self.sessions,
@@ -532,7 +531,7 @@ impl Store {
             .transaction(
                 |(inbox, sessions, users, outbox, queue, dead_tree, once, seen)| {
                     if let Some(mark) = &mark {
-                        seen.insert(mark.key.as_bytes(), &seen_at[..])?;
+                        seen.insert(mark.key.as_bytes(), &mark.value()[..])?;
                     }
                     inbox.remove(&u64_key(seq))?;
                     sessions.remove(user_id.as_bytes())?;

@@ -14,6 +14,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use super::InboxEntry;
+
 /// The `seen` mark an event leaves behind: its dedupe key and when it arrived (pruned
 /// by that age, `prune.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,12 +24,26 @@ pub struct SeenMark {
     pub at: i64,
 }
 
+impl SeenMark {
+    pub fn of(entry: &InboxEntry) -> SeenMark {
+        SeenMark { key: entry.dedupe_key.clone(), at: entry.received_at_ms }
+    }
+
+    /// The value stored under the key in `seen`: the arrival time, which `prune.rs`
+    /// reads back.
+    pub fn value(&self) -> [u8; 8] {
+        self.at.to_be_bytes()
+    }
+}
+
+/// A held key is stored once, shared by the set and the map (a paused service can
+/// hold hundreds of thousands).
 #[derive(Default)]
 struct Keys {
     /// Claimed (being journaled) or held (waiting in the inbox).
-    keys: HashSet<String>,
-    /// The held ones by inbox sequence number.
-    held: HashMap<u64, SeenMark>,
+    keys: HashSet<Arc<str>>,
+    /// The held ones by inbox sequence number, with their arrival time.
+    held: HashMap<u64, (Arc<str>, i64)>,
 }
 
 /// Shared by every clone of a `Store` (std mutex, never held across `.await`).
@@ -42,29 +58,33 @@ impl Pending {
     /// Claims `key` for an event about to be journaled; `None` if it is claimed or held
     /// already (a duplicate). The claim is released on drop unless `hold` is called.
     pub fn claim(&self, key: &str) -> Option<Claim<'_>> {
-        self.lock()
-            .keys
-            .insert(key.to_owned())
-            .then(|| Claim { pending: self, key: key.to_owned() })
+        let key: Arc<str> = Arc::from(key);
+        // The guard is dropped before a `Claim` exists: a refused one is never built, so
+        // its drop can neither wait on this lock nor free the first copy's key.
+        let fresh = self.lock().keys.insert(key.clone());
+        fresh.then(|| Claim { pending: self, key: Some(key) })
     }
 
     /// An event found in the inbox on start-up.
     pub fn hold(&self, seq: u64, mark: SeenMark) {
+        let key: Arc<str> = Arc::from(mark.key);
         let mut keys = self.lock();
-        keys.keys.insert(mark.key.clone());
-        keys.held.insert(seq, mark);
+        keys.keys.insert(key.clone());
+        keys.held.insert(seq, (key, mark.at));
     }
 
     /// The mark inbox entry `seq` leaves behind, if this process holds it.
     pub fn mark(&self, seq: u64) -> Option<SeenMark> {
-        self.lock().held.get(&seq).cloned()
+        let keys = self.lock();
+        let (key, at) = keys.held.get(&seq)?;
+        Some(SeenMark { key: key.to_string(), at: *at })
     }
 
     /// Entry `seq` left the inbox and its mark is in sled: `seen` answers for it now.
     pub fn release(&self, seq: u64) {
         let mut keys = self.lock();
-        if let Some(mark) = keys.held.remove(&seq) {
-            keys.keys.remove(&mark.key);
+        if let Some((key, _)) = keys.held.remove(&seq) {
+            keys.keys.remove(&key);
         }
     }
 
@@ -78,21 +98,23 @@ impl Pending {
 /// `hold` once the event is in the inbox.
 pub struct Claim<'a> {
     pending: &'a Pending,
-    key: String,
+    /// `None` once held.
+    key: Option<Arc<str>>,
 }
 
 impl Claim<'_> {
     /// The event is journaled and in the inbox as entry `seq`.
     pub fn hold(mut self, seq: u64, at: i64) {
-        let key = std::mem::take(&mut self.key);
-        self.pending.lock().held.insert(seq, SeenMark { key, at });
+        if let Some(key) = self.key.take() {
+            self.pending.lock().held.insert(seq, (key, at));
+        }
     }
 }
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        if !self.key.is_empty() {
-            self.pending.lock().keys.remove(&self.key);
+        if let Some(key) = self.key.take() {
+            self.pending.lock().keys.remove(&key);
         }
     }
 }

@@ -221,7 +221,7 @@ impl Step {
 
     /// The inbox key and the dedupe mark's value (its arrival time, `prune.rs`).
     fn keys(&self) -> ([u8; 8], [u8; 8]) {
-        (u64_key(self.seq), self.seen.as_ref().map_or(0, |m| m.at).to_be_bytes())
+        (u64_key(self.seq), self.seen.as_ref().map_or([0; 8], SeenMark::value))
     }
 
     /// Lets the sender see the step's replies, and wakes it.
