@@ -275,6 +275,9 @@ impl Signals {
             ]);
         let install = any(&["cai", "tai"]) && pair("ung", "dung");
         let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
+        // The opening line of a scam script: nobody outside a scam calls to say the citizen
+        // won a prize or is caught up in money laundering, even before money is named.
+        let hook = any_pair(&[("trung", "thuong"), ("trung", "giai"), ("rua", "tien")]);
         let threat = money
             || info
             || code
@@ -283,7 +286,8 @@ impl Signals {
             || lost
             || (install && (contact || pressed))
             || (lock && contact)
-            || (amount && contact);
+            || (amount && contact)
+            || (hook && (contact || pair("thong", "bao")));
         // "đang nhập" and "đăng ký" fold to "dang" too.
         let doing = w.windows(2).any(|p| p[0] == "dang" && !matches!(p[1], "nhap" | "ky"))
             || w.last() == Some(&"dang");
@@ -1010,6 +1014,11 @@ mod tests {
             ("doi cung cap so tai khoan", true, false, false, false, false, false),
             ("ngan hang co goi dien doi otp khong", true, true, false, true, false, false),
             ("zalo anh trai nhan muon 10 trieu", true, true, false, false, false, false),
+            ("co nguoi goi bao toi trung thuong", true, true, true, false, false, false),
+            ("cong an goi bao toi lien quan rua tien", true, true, false, false, false, false),
+            ("lam sao nhan biet tin nhan trung thuong gia", true, true, false, true, false, false),
+            ("trung thuong la gi", false, false, false, false, false, false),
+            ("toi duoc thong bao trung thuong xe may", true, false, false, false, false, false),
         ];
         for (message, threat, contact, now, general, asking, mistake) in cases {
             let words = lexicon.normalize(message);
