@@ -559,28 +559,79 @@ fn label_phrases(dialogs: &BTreeMap<String, super::model::Dialog>) -> Vec<Phrase
 }
 
 /// A short name per node for ask-back buttons: the dialog title for a start node, else the
-/// first button label leading to it, else its first example.
+/// first button label leading to it that names it alone, else the name of the node before
+/// it with the step ("Nhận hàng, trả tiền (bước 2)"), else its first example.
+///
+/// A label that leads to several nodes of its dialog ("Bước tiếp", "Có", "Không") names
+/// none of them: an ask-back of "[Bước tiếp] [Bước tiếp]" or "[Có]" asks nothing.
 fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> FastMap<Target, String> {
-    let mut labels: FastMap<Target, String> = FastMap::default();
+    // (name, step): step 1 is the name itself, step n is n - 1 generic buttons further on.
+    let mut names: FastMap<Target, (String, u32)> = FastMap::default();
     for dialog in dialogs.values() {
-        labels.insert(
+        names.insert(
             Target { dialog: dialog.id.clone(), node: dialog.start.clone() },
-            dialog.title.clone(),
+            (dialog.title.clone(), 1),
         );
     }
     let mut ids: Vec<(&String, &super::model::Dialog)> = dialogs.iter().collect();
     ids.sort_by_key(|(id, _)| *id);
+    // Every (node, choice) in a stable order, with whether its label names its target alone.
+    let mut choices: Vec<(Target, &super::model::Choice, bool)> = Vec::new();
     for (_, dialog) in &ids {
-        let mut nodes: Vec<(&String, &super::model::Node)> = dialog.nodes.iter().collect();
-        nodes.sort_by_key(|(id, _)| *id);
-        for (_, node) in nodes {
+        let mut targets_of: FastMap<&str, Vec<&Target>> = FastMap::default();
+        for node in dialog.nodes.values() {
             for choice in &node.choices {
-                if !choice.label.contains('{') {
-                    labels.entry(choice.target.clone()).or_insert_with(|| choice.label.clone());
+                let targets = targets_of.entry(choice.label.as_str()).or_default();
+                if !targets.contains(&&choice.target) {
+                    targets.push(&choice.target);
                 }
             }
         }
+        let mut nodes: Vec<(&String, &super::model::Node)> = dialog.nodes.iter().collect();
+        nodes.sort_by_key(|(id, _)| *id);
+        for (node_id, node) in nodes {
+            let from = Target { dialog: dialog.id.clone(), node: node_id.clone() };
+            for choice in &node.choices {
+                let alone = targets_of.get(choice.label.as_str()).is_some_and(|t| t.len() == 1)
+                    && !choice.label.contains('{');
+                choices.push((from.clone(), choice, alone));
+            }
+        }
     }
+    for (_, choice, alone) in &choices {
+        if *alone {
+            names.entry(choice.target.clone()).or_insert_with(|| (choice.label.clone(), 1));
+        }
+    }
+    // Generic buttons: one more step after the node they are on, walked breadth first from
+    // the nodes named so far (in a stable order), so each node gets its shortest step.
+    let mut generic: FastMap<&Target, Vec<&Target>> = FastMap::default();
+    for (from, choice, alone) in &choices {
+        if !*alone {
+            generic.entry(from).or_default().push(&choice.target);
+        }
+    }
+    let mut queue: std::collections::VecDeque<Target> = {
+        let mut named: Vec<Target> = names.keys().cloned().collect();
+        named.sort();
+        named.into()
+    };
+    while let Some(from) = queue.pop_front() {
+        let Some((name, step)) = names.get(&from).cloned() else { continue };
+        for target in generic.get(&from).into_iter().flatten() {
+            if !names.contains_key(*target) {
+                names.insert((*target).clone(), (name.clone(), step + 1));
+                queue.push_back((*target).clone());
+            }
+        }
+    }
+    let mut labels: FastMap<Target, String> = names
+        .into_iter()
+        .map(|(target, (name, step))| {
+            let label = if step == 1 { name } else { format!("{name} (bước {step})") };
+            (target, label)
+        })
+        .collect();
     for (_, dialog) in &ids {
         for (node_id, node) in &dialog.nodes {
             if let Some(example) = node.examples.first() {
@@ -1036,5 +1087,38 @@ mod tests {
             f
         });
         assert!(codes(&load(&twice, &LoadOptions::default())).contains(&(E, Conflict)));
+    }
+
+    #[test]
+    fn ask_back_names_never_come_from_a_label_that_leads_to_several_nodes() {
+        // b → c1 "Nhận hàng", c1 → c2 → c3 "Bước tiếp"; q → y "Có" and q → n "Xem mẹo", and
+        // r → z "Có": "Có" leads to two nodes, so names neither; "Xem mẹo" names n alone.
+        let x = "title = \"Mua sắm\"\nstart = \"b\"\n\
+            [nodes.b]\nsay = \"x\"\nchoices = [ { label = \"Nhận hàng\", goto = \"c1\" }, { label = \"Hỏi nhanh\", goto = \"q\" }, { label = \"Hỏi lại\", goto = \"r\" } ]\n\
+            [nodes.c1]\nsay = \"1\"\nchoices = [ { label = \"Bước tiếp\", goto = \"c2\" } ]\n\
+            [nodes.c2]\nsay = \"2\"\nchoices = [ { label = \"Bước tiếp\", goto = \"c3\" } ]\n\
+            [nodes.c3]\nsay = \"3\"\nend = true\n\
+            [nodes.q]\nsay = \"?\"\nchoices = [ { label = \"Có\", goto = \"y\" }, { label = \"Xem mẹo\", goto = \"n\" } ]\n\
+            [nodes.r]\nsay = \"?\"\nchoices = [ { label = \"Có\", goto = \"z\" } ]\n\
+            [nodes.y]\nsay = \"y\"\nend = true\n\
+            [nodes.n]\nsay = \"n\"\nend = true\n\
+            [nodes.z]\nexamples = [\"có thật không\"]\nsay = \"z\"\nend = true\n";
+        let loaded = load_with(x);
+        assert!(loaded.errors().next().is_none(), "{:?}", loaded.diagnostics);
+        let set = loaded.set.expect("loads");
+        let cases = [
+            ("b", "Mua sắm"),
+            ("c1", "Nhận hàng"),
+            ("c2", "Nhận hàng (bước 2)"),
+            ("c3", "Nhận hàng (bước 3)"),
+            ("q", "Hỏi nhanh"),
+            ("y", "Hỏi nhanh (bước 2)"),
+            ("n", "Xem mẹo"),
+            ("z", "Hỏi lại (bước 2)"),
+        ];
+        for (node, want) in cases {
+            let target = Target { dialog: "x".into(), node: node.into() };
+            assert_eq!(set.label_of(&target), want, "{node}");
+        }
     }
 }
