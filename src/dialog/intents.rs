@@ -264,6 +264,7 @@ impl Signals {
                 ("mao", "danh"),
                 ("gia", "danh"),
                 ("ho", "bao"),
+                ("ho", "noi"),
                 ("ho", "bat"),
                 ("ho", "doi"),
                 ("no", "bao"),
@@ -275,9 +276,19 @@ impl Signals {
             ]);
         let install = any(&["cai", "tai"]) && pair("ung", "dung");
         let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
-        // The opening line of a scam script: nobody outside a scam calls to say the citizen
-        // won a prize or is caught up in money laundering, even before money is named.
-        let hook = any_pair(&[("trung", "thuong"), ("trung", "giai"), ("rua", "tien")]);
+        // The opening line of a scam script: a caller with a prize, a refund, a debt, an
+        // accident of a relative or a money-laundering case is a scam even before money is
+        // named.
+        let hook = any_pair(&[
+            ("trung", "thuong"),
+            ("trung", "giai"),
+            ("rua", "tien"),
+            ("hoan", "tien"),
+            ("no", "tien"),
+            ("no", "cuoc"),
+            ("tai", "nan"),
+            ("buu", "pham"),
+        ]);
         let threat = money
             || info
             || code
@@ -1019,6 +1030,10 @@ mod tests {
             ("lam sao nhan biet tin nhan trung thuong gia", true, true, false, true, false, false),
             ("trung thuong la gi", false, false, false, false, false, false),
             ("toi duoc thong bao trung thuong xe may", true, false, false, false, false, false),
+            ("nguoi ta goi bao con bi tai nan can tien gap", true, true, true, false, false, false),
+            ("co so la goi noi toi no tien the tin dung", true, true, true, false, false, false),
+            ("ho noi toi co buu pham bi giu phai dong phi", true, true, false, false, false, false),
+            ("hoan tien don hang mat bao lau", false, false, false, false, false, false),
         ];
         for (message, threat, contact, now, general, asking, mistake) in cases {
             let words = lexicon.normalize(message);
