@@ -1,6 +1,8 @@
 //! Member commands of the hand-off. Recognised only with a slash (`/nhan 12`) or as the
-//! exact command word with fitting arguments (`nhan 12`, `tl 12 nội dung`), never as
-//! everyday words: "tôi", "hẹn 3 giờ", "tra cứu" stay with the dialogs.
+//! exact command word with fitting arguments (`nhan 12`, `tl 12 nội dung`, `ten Nguyễn
+//! Thị Lan`, `tinh hinh` alone), never as everyday words: "tôi", "hẹn 3 giờ", "tra cứu",
+//! "tên tôi là Lan" stay with the dialogs. (A phone keyboard hides "/" behind a second
+//! layout, so volunteers often leave it out.)
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -46,11 +48,11 @@ pub fn recognise(text: &str) -> Option<Recognised> {
     let mut parts = body.splitn(2, char::is_whitespace);
     let word = crate::vntext::unmark(parts.next()?);
     let rest = parts.next().unwrap_or("").trim();
-    // "/tinh hinh" in two words.
-    let (word, rest) = if word == "tinh" && crate::vntext::unmark(rest) == "hinh" {
-        ("tinhhinh".to_owned(), "")
-    } else {
-        (word, rest)
+    // "/tinh hinh", "/yeu cau" in two words.
+    let (word, rest) = match (word.as_str(), crate::vntext::unmark(rest).as_str()) {
+        ("tinh", "hinh") => ("tinhhinh".to_owned(), ""),
+        ("yeu", "cau") => ("yeucau".to_owned(), ""),
+        _ => (word, rest),
     };
     let (number, after) = split_number(rest);
     let command = match word.as_str() {
@@ -66,10 +68,10 @@ pub fn recognise(text: &str) -> Option<Recognised> {
             Some(n) if !after.is_empty() => Command::Visit(n, after.to_owned()),
             _ => Command::Usage(USAGE_VISIT),
         },
-        "ten" if slash => Command::Name(rest.to_owned()),
+        "ten" if slash || looks_like_a_name(rest) => Command::Name(rest.to_owned()),
         "toi" if slash => Command::Me,
-        "tinhhinh" if slash => Command::Overview,
-        "yeucau" if slash => Command::List,
+        "tinhhinh" if slash || rest.is_empty() => Command::Overview,
+        "yeucau" if slash || rest.is_empty() => Command::List,
         _ => return None,
     };
     // Without a slash only the exact forms count: "nhan 12", "tl 12 …".
@@ -77,6 +79,25 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         return None;
     }
     Some(Recognised { command, explicit: slash })
+}
+
+/// "Nguyễn Thị Lan", "lan": one to six words of letters, not a sentence about a name
+/// ("tôi là Lan", "đăng nhập", "của con"). Compared without marks, so the list leaves out
+/// words that are also surnames (Đặng, Đỗ, Hồ, Cù).
+fn looks_like_a_name(rest: &str) -> bool {
+    const NOT_A_NAME: &[&str] = &[
+        "toi", "minh", "em", "anh", "chi", "ban", "cua", "la", "gi", "nguoi", "khai", "tren",
+        "file", "mien", "day", "nay", "con", "me", "bo", "ong", "ba", "co", "khong", "duoc", "bi",
+        "sai", "doi", "thay", "moi", "goi", "nhu", "ai", "nick", "zalo",
+    ];
+    const NOT_A_NAME_PAIR: &[&str] = &["dang nhap", "tai khoan"];
+    let words: Vec<String> = rest.split_whitespace().map(crate::vntext::unmark).collect();
+    let Some(first) = words.first() else { return false };
+    let pair = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+    words.len() <= 6
+        && rest.split_whitespace().all(|w| w.chars().all(char::is_alphabetic))
+        && !NOT_A_NAME.contains(&first.as_str())
+        && !NOT_A_NAME_PAIR.contains(&pair.as_str())
 }
 
 fn number_only(
@@ -136,12 +157,25 @@ mod tests {
             ("tra 12", plain(Command::Return(12))),
             ("/ten Nguyễn Văn A", cmd(Command::Name("Nguyễn Văn A".into()))),
             ("ten toi la Lan", None),
+            ("ten Nguyen Thi Lan", plain(Command::Name("Nguyen Thi Lan".into()))),
+            ("Tên Nguyễn Thị Lan", plain(Command::Name("Nguyễn Thị Lan".into()))),
+            ("ten lan", plain(Command::Name("lan".into()))),
+            ("ten dang nhap la gi", None),
+            ("tên của con ghi sai", None),
+            ("ten", None),
+            ("ten 123", None),
+            ("ten Đặng Văn Hùng", plain(Command::Name("Đặng Văn Hùng".into()))),
+            ("ten do thi mai", plain(Command::Name("do thi mai".into()))),
             ("/toi", cmd(Command::Me)),
             ("tôi", None),
             ("/tinhhinh", cmd(Command::Overview)),
             ("/tình hình", cmd(Command::Overview)),
             ("tinh hinh the nao", None),
+            ("tình hình", plain(Command::Overview)),
+            ("tinhhinh", plain(Command::Overview)),
             ("/yeucau", cmd(Command::List)),
+            ("yêu cầu", plain(Command::List)),
+            ("yeu cau ho tro", None),
             ("/nhan 12abc", cmd(Command::Usage(USAGE_CLAIM))),
         ];
         for (text, want) in cases {

@@ -70,10 +70,16 @@ impl Handoff {
     ) -> anyhow::Result<Option<Vec<Reply>>> {
         // `/ten` is a member's name, shown to leaders and in exports even with the
         // hand-off off; everything else here is the hand-off's.
-        let is_name = || {
-            command::recognise(text.trim()).is_some_and(|r| matches!(r.command, Command::Name(_)))
+        // Without a slash (`ten Nguyễn Thị Lan`) only a member's counts, as in `decide`.
+        let is_name = || -> anyhow::Result<bool> {
+            Ok(match command::recognise(text.trim()) {
+                Some(r) if matches!(r.command, Command::Name(_)) => {
+                    r.explicit || self.store.report_member(user)?.is_some()
+                }
+                _ => false,
+            })
         };
-        if !self.enabled() && !is_name() {
+        if !self.enabled() && !is_name()? {
             return Ok(None);
         }
         if let Some(last) = self.store.handoff_last_event(user)?
