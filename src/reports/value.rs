@@ -1,8 +1,9 @@
 //! Typed indicator values and their tolerant parsing.
 //!
-//! Volunteers type on phones: "1.200", "1,200", "１２", "có", "ko". Integers accept `.`
-//! or `,` only as thousands separators (groups of three); anything else that looks
-//! like a decimal is refused rather than guessed.
+//! Volunteers type on phones: "1.200", "1,200", "１２", "có", "ko", and answer a count
+//! as they would say it: "12 lượt", "không có" (0), "một". Integers accept `.` or `,`
+//! only as thousands separators (groups of three); anything else that looks like a
+//! decimal is refused rather than guessed, and so is an approximation ("khoảng 12").
 
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +121,21 @@ pub fn parse_value(indicator: &Indicator, raw: &str) -> Result<Value, ValueError
 
 fn parse_int(raw: &str) -> Result<i64, ValueError> {
     let folded = fold(raw);
+    let words: Vec<&str> = folded.split_whitespace().collect();
+    if let Some(n) = count_word(&words.join(" ")) {
+        return Ok(n);
+    }
+    // "12 lượt", "3 buổi", "1.200 người": the number, then its unit in words.
+    let folded = match words.as_slice() {
+        [number, unit @ ..]
+            if (1..=3).contains(&unit.len())
+                && number.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit())
+                && unit.iter().all(|w| w.chars().all(char::is_alphabetic)) =>
+        {
+            (*number).to_owned()
+        }
+        _ => folded,
+    };
     let compact: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
     if let Some(rest) = compact.strip_prefix('-')
         && !rest.is_empty()
@@ -143,6 +159,24 @@ fn parse_int(raw: &str) -> Result<i64, ValueError> {
     digits.parse::<i64>().map_err(|_| ValueError::NotANumber(preview(raw)))
 }
 
+/// A whole answer in words (folded): "không", "chưa có" are 0, "một" … "mười" 1 to 10.
+fn count_word(folded: &str) -> Option<i64> {
+    Some(match folded {
+        "khong" | "ko" | "k" | "kg" | "khong co" | "ko co" | "k co" | "chua" | "chua co" => 0,
+        "mot" => 1,
+        "hai" => 2,
+        "ba" => 3,
+        "bon" | "tu" => 4,
+        "nam" => 5,
+        "sau" => 6,
+        "bay" => 7,
+        "tam" => 8,
+        "chin" => 9,
+        "muoi" => 10,
+        _ => return None,
+    })
+}
+
 /// "1.234.567" or "1,234": a 1–3 digit head, then groups of exactly three, one separator.
 fn is_thousands_grouped(text: &str) -> bool {
     let separator = if text.contains('.') { '.' } else { ',' };
@@ -156,8 +190,11 @@ fn is_thousands_grouped(text: &str) -> bool {
 
 fn parse_yes_no(raw: &str) -> Result<bool, ValueError> {
     match fold(raw).as_str() {
-        "co" | "c" | "yes" | "y" | "1" | "x" | "roi" | "dung" => Ok(true),
-        "khong" | "k" | "ko" | "kg" | "no" | "n" | "0" | "chua" => Ok(false),
+        "co" | "c" | "yes" | "y" | "1" | "x" | "roi" | "dung" | "co roi" | "da co" | "da lam" => {
+            Ok(true)
+        }
+        "khong" | "k" | "ko" | "kg" | "no" | "n" | "0" | "chua" | "khong co" | "chua co"
+        | "ko co" | "chua lam" => Ok(false),
         _ => Err(ValueError::NotYesNo(preview(raw))),
     }
 }
@@ -200,6 +237,22 @@ mod tests {
             ("-3", Err(ValueError::Negative)),
             ("200.000", Err(ValueError::TooLarge(100_000))),
             ("99999999999999999999", Err(ValueError::NotANumber("99999999999999999999".into()))),
+            // As volunteers answer a count: with its unit, or in words.
+            ("12 lượt", Ok(Value::Int(12))),
+            ("3 buoi", Ok(Value::Int(3))),
+            ("1.200 người dân", Ok(Value::Int(1200))),
+            ("1 200", Ok(Value::Int(1200))),
+            ("không có", Ok(Value::Int(0))),
+            ("Chưa", Ok(Value::Int(0))),
+            ("ko", Ok(Value::Int(0))),
+            ("một", Ok(Value::Int(1))),
+            ("Bảy", Ok(Value::Int(7))),
+            ("mười", Ok(Value::Int(10))),
+            ("12 hay 13", Err(ValueError::NotANumber("12 hay 13".into()))),
+            ("khoảng 12", Err(ValueError::NotANumber("khoảng 12".into()))),
+            ("12 lượt 3 hộ", Err(ValueError::NotANumber("12 lượt 3 hộ".into()))),
+            ("1.5 buổi", Err(ValueError::Decimal("1.5 buổi".into()))),
+            ("-3 lượt", Err(ValueError::Negative)),
         ];
         for (raw, want) in cases {
             assert_eq!(&parse_value(&ind, raw), want, "input {raw:?}");
