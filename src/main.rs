@@ -84,6 +84,9 @@ async fn async_main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = || Settings::load(cli.config.as_deref());
+    if !matches!(cli.command, Command::Serve { .. }) {
+        quit_quietly_on_closed_stdout();
+    }
     match cli.command {
         Command::Serve { fresh } => {
             let settings = settings()?;
@@ -102,6 +105,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => reports::export(&settings()?, args)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal commands print with `println!`, which panics when stdout is a pipe that
+/// closed (`cnscd-bot say … | head`). Like other Unix tools they should just stop, so
+/// SIGPIPE gets its default action back (Rust ignores it). Not for `serve`: there a peer
+/// closing a socket must be an error to handle, not the end of the process.
+fn quit_quietly_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal before any other thread writes to a pipe
+    // for this command; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 async fn shutdown_signal() {
