@@ -637,11 +637,21 @@ fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> FastMap<Targ
             if let Some(example) = node.examples.first() {
                 labels
                     .entry(Target { dialog: dialog.id.clone(), node: node_id.clone() })
-                    .or_insert_with(|| example.clone());
+                    .or_insert_with(|| capitalized(example));
             }
         }
     }
     labels
+}
+
+/// An example as a button title: typed the way citizens type ("ok", "cảm ơn nhé"), shown
+/// with a capital first letter like every other button.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// `goto` chains send several messages in one step: at most 2, and never a cycle.
@@ -1102,7 +1112,8 @@ mod tests {
             [nodes.r]\nsay = \"?\"\nchoices = [ { label = \"Có\", goto = \"z\" } ]\n\
             [nodes.y]\nsay = \"y\"\nend = true\n\
             [nodes.n]\nsay = \"n\"\nend = true\n\
-            [nodes.z]\nexamples = [\"có thật không\"]\nsay = \"z\"\nend = true\n";
+            [nodes.z]\nexamples = [\"có thật không\"]\nsay = \"z\"\nend = true\n\
+            [nodes.w]\nexamples = [\"ừ được\"]\nsay = \"w\"\nend = true\n";
         let loaded = load_with(x);
         assert!(loaded.errors().next().is_none(), "{:?}", loaded.diagnostics);
         let set = loaded.set.expect("loads");
@@ -1115,6 +1126,8 @@ mod tests {
             ("y", "Hỏi nhanh (bước 2)"),
             ("n", "Xem mẹo"),
             ("z", "Hỏi lại (bước 2)"),
+            // No button leads to it: its first example, as a button title.
+            ("w", "Ừ được"),
         ];
         for (node, want) in cases {
             let target = Target { dialog: "x".into(), node: node.into() };
