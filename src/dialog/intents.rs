@@ -276,19 +276,32 @@ impl Signals {
             ]);
         let install = any(&["cai", "tai"]) && pair("ung", "dung");
         let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
-        // The opening line of a scam script: a caller with a prize, a refund, a debt, an
-        // accident of a relative or a money-laundering case is a scam even before money is
-        // named.
-        let hook = any_pair(&[
-            ("trung", "thuong"),
-            ("trung", "giai"),
-            ("rua", "tien"),
-            ("hoan", "tien"),
-            ("no", "tien"),
-            ("no", "cuoc"),
-            ("tai", "nan"),
-            ("buu", "pham"),
-        ]);
+        // The opening line of a scam script, told by a caller or a stranger: a prize, a
+        // refund, a debt, an accident of a relative, a parcel held, a money-laundering case
+        // is a scam even before money is named. A shop's or carrier's own text about a
+        // refund or a bill is not, so a message ("tin nhắn") alone does not count here.
+        let prize = any_pair(&[("trung", "thuong"), ("trung", "giai")]);
+        let hook = prize
+            || any_pair(&[
+                ("rua", "tien"),
+                ("hoan", "tien"),
+                ("no", "tien"),
+                ("no", "cuoc"),
+                ("tai", "nan"),
+                ("buu", "pham"),
+            ]);
+        let caller = any(&["goi", "xung", "alo"])
+            || any_pair(&[
+                ("co", "nguoi"),
+                ("nguoi", "la"),
+                ("so", "la"),
+                ("ai", "do"),
+                ("nguoi", "ta"),
+                ("ho", "bao"),
+                ("ho", "noi"),
+                ("gia", "danh"),
+                ("mao", "danh"),
+            ]);
         let threat = money
             || info
             || code
@@ -298,7 +311,8 @@ impl Signals {
             || (install && (contact || pressed))
             || (lock && contact)
             || (amount && contact)
-            || (hook && (contact || pair("thong", "bao")));
+            || (hook && caller)
+            || (prize && pair("thong", "bao"));
         // "đang nhập" and "đăng ký" fold to "dang" too.
         let doing = w.windows(2).any(|p| p[0] == "dang" && !matches!(p[1], "nhap" | "ky"))
             || w.last() == Some(&"dang");
@@ -1027,7 +1041,10 @@ mod tests {
             ("zalo anh trai nhan muon 10 trieu", true, true, false, false, false, false),
             ("co nguoi goi bao toi trung thuong", true, true, true, false, false, false),
             ("cong an goi bao toi lien quan rua tien", true, true, false, false, false, false),
-            ("lam sao nhan biet tin nhan trung thuong gia", true, true, false, true, false, false),
+            ("lam sao nhan biet tin nhan trung thuong gia", false, true, false, true, false, false),
+            ("shopee nhan tin hoan tien vao vi roi", false, true, false, false, false, false),
+            ("nha mang gui tin nhan bao no cuoc", false, true, false, false, false, false),
+            ("tin nhan tu so la bao trung giai thuong lon", true, true, true, false, false, false),
             ("trung thuong la gi", false, false, false, false, false, false),
             ("toi duoc thong bao trung thuong xe may", true, false, false, false, false, false),
             ("nguoi ta goi bao con bi tai nan can tien gap", true, true, true, false, false, false),
