@@ -98,6 +98,13 @@ fn latin(c: char) -> Option<Latin> {
     None
 }
 
+/// The text with a capital first letter ("tháng 11/2026" → "Tháng 11/2026"), for labels
+/// and messages built from lower-case parts or typed by users.
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// `char::is_alphanumeric`, answered from a table for the Latin letters users type.
 pub fn is_alphanumeric(c: char) -> bool {
     if c.is_ascii() {

@@ -97,7 +97,7 @@ fn build(
          <p class=\"lead\">{} · {} — hạn nộp {} ngày sau khi hết kỳ.</p>",
         html::esc(&key),
         html::esc(&report.name),
-        html::esc(&capitalise(&period.label())),
+        html::esc(&crate::vntext::capitalise(&period.label())),
         report.deadline_days
     );
 
@@ -243,11 +243,6 @@ fn build(
     }
     out.push_str("</div></section>");
     Ok((out, key))
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// A small bar chart as inline SVG (presentation attributes only: the CSP forbids inline

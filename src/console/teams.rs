@@ -536,7 +536,7 @@ fn invite_card(invite: &Invite, team_name: &str, unit_name: &str) -> String {
     let place = if team_name.is_empty() {
         format!("Cán bộ quản lý {unit_name}")
     } else {
-        format!("{} — {team_name}, {unit_name}", capitalise(invite.role.label()))
+        format!("{} — {team_name}, {unit_name}", crate::vntext::capitalise(invite.role.label()))
     };
     let used = match invite.used_at {
         Some(at) => {
@@ -558,11 +558,6 @@ fn invite_card(invite: &Invite, team_name: &str, unit_name: &str) -> String {
         html::esc(&invite.code),
         html::date(invite.expires_at),
     )
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The QR code of `text` as inline SVG (no XML declaration, no inline styles).

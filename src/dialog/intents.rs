@@ -254,25 +254,31 @@ impl Signals {
             ("cat", "dien"),
             ("cat", "nuoc"),
         ]);
-        let contact = any(&["goi", "xung", "gui", "alo"])
+        // Someone calling or a stranger speaking ("có người", "họ nói"); with a message or a
+        // chat, someone is contacting the citizen.
+        let caller = any(&["goi", "xung", "alo"])
+            || any_pair(&[
+                ("co", "nguoi"),
+                ("nguoi", "la"),
+                ("so", "la"),
+                ("ai", "do"),
+                ("nguoi", "ta"),
+                ("ho", "bao"),
+                ("ho", "noi"),
+                ("gia", "danh"),
+                ("mao", "danh"),
+            ]);
+        let contact = caller
+            || has("gui")
             || (has("nhan") && any(&["zalo", "facebook"]))
             || any_pair(&[
                 ("nhan", "tin"),
                 ("tin", "nhan"),
                 ("nhan", "zalo"),
                 ("nhan", "facebook"),
-                ("mao", "danh"),
-                ("gia", "danh"),
-                ("ho", "bao"),
-                ("ho", "noi"),
                 ("ho", "bat"),
                 ("ho", "doi"),
                 ("no", "bao"),
-                ("nguoi", "ta"),
-                ("nguoi", "la"),
-                ("ai", "do"),
-                ("co", "nguoi"),
-                ("so", "la"),
             ]);
         let install = any(&["cai", "tai"]) && pair("ung", "dung");
         let pressed = any(&["bat", "bao", "doi", "ep", "doa"]);
@@ -289,18 +295,6 @@ impl Signals {
                 ("no", "cuoc"),
                 ("tai", "nan"),
                 ("buu", "pham"),
-            ]);
-        let caller = any(&["goi", "xung", "alo"])
-            || any_pair(&[
-                ("co", "nguoi"),
-                ("nguoi", "la"),
-                ("so", "la"),
-                ("ai", "do"),
-                ("nguoi", "ta"),
-                ("ho", "bao"),
-                ("ho", "noi"),
-                ("gia", "danh"),
-                ("mao", "danh"),
             ]);
         let threat = money
             || info

@@ -637,21 +637,12 @@ fn node_labels(dialogs: &BTreeMap<String, super::model::Dialog>) -> FastMap<Targ
             if let Some(example) = node.examples.first() {
                 labels
                     .entry(Target { dialog: dialog.id.clone(), node: node_id.clone() })
-                    .or_insert_with(|| capitalized(example));
+                    // Typed the way citizens type ("ok"): a capital like every other button.
+                    .or_insert_with(|| crate::vntext::capitalise(example));
             }
         }
     }
     labels
-}
-
-/// An example as a button title: typed the way citizens type ("ok", "cảm ơn nhé"), shown
-/// with a capital first letter like every other button.
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// `goto` chains send several messages in one step: at most 2, and never a cycle.

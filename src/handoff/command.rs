@@ -93,9 +93,9 @@ fn looks_like_a_name(rest: &str) -> bool {
     const NOT_A_NAME_PAIR: &[&str] = &["dang nhap", "tai khoan"];
     let words: Vec<String> = rest.split_whitespace().map(crate::vntext::unmark).collect();
     let Some(first) = words.first() else { return false };
-    let pair = words.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+    let pair = words[..words.len().min(2)].join(" ");
     words.len() <= 6
-        && rest.split_whitespace().all(|w| w.chars().all(char::is_alphabetic))
+        && words.iter().all(|w| w.chars().all(char::is_alphabetic))
         && !NOT_A_NAME.contains(&first.as_str())
         && !NOT_A_NAME_PAIR.contains(&pair.as_str())
 }

@@ -203,12 +203,12 @@ pub fn default_period(report: &ReportType, now: UnixSecs) -> Period {
 /// Refuses future and locked periods.
 pub fn check_open(report: &ReportType, period: Period, now: UnixSecs) -> Result<(), PeriodError> {
     if period.start() > now {
-        return Err(PeriodError::Future(capitalise(&period.label())));
+        return Err(PeriodError::Future(crate::vntext::capitalise(&period.label())));
     }
     let locked_at = lock_time(report, period);
     if now >= locked_at {
         return Err(PeriodError::Locked {
-            period: capitalise(&period.label()),
+            period: crate::vntext::capitalise(&period.label()),
             locked_at: format_local_date(locked_at),
         });
     }
@@ -326,11 +326,6 @@ pub fn format_local_datetime(unix: UnixSecs) -> String {
 /// Hour of day (0–23) in Vietnam time.
 pub fn local_hour(unix: UnixSecs) -> u32 {
     ((unix.get() + UTC_OFFSET_SECS).rem_euclid(DAY) / 3600) as u32
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// ISO weekday, Monday = 1.
