@@ -327,7 +327,11 @@ fn start_teams(
             ..settings.handoff.clone()
         },
         clock.clone(),
-    );
+    )
+    .with_report_definitions({
+        let reporting = reporting.clone();
+        Arc::new(move || reporting.defs())
+    });
     if let Some(scheduler) = handoff.spawn_scheduler(sender_wake.clone()) {
         stop.track_task(abort_on_stop(scheduler, stop.clone()));
     }

@@ -253,8 +253,12 @@ async fn unclaimed_requests_go_to_the_commune_then_the_admin() {
     // The member of the other village's team, now told, may claim it.
     chat_to(&app, "m-vx", "nhan 1", "c-2", "đã nhận yêu cầu #1").await;
     chat(&app, "l-an", "/nhan 1", "đã được").await;
+    // 1 December, in the grace window: the team is asked for November's report.
     let overview = chat(&app, "l-an", "/tinhhinh", "Tình hình Tổ").await;
-    assert!(overview.contains("Chưa gửi báo cáo"), "{overview}");
+    assert!(
+        overview.contains("Báo cáo tháng 11/2026: chưa gửi, hạn chót hết ngày 05/12/2026"),
+        "{overview}"
+    );
 }
 
 /// Asserts `other` got nothing since `before` (call it once a later message of the same
@@ -502,4 +506,43 @@ async fn kill_9_mid_hand_off_loses_no_relayed_message_and_keeps_the_claim() {
     assert_eq!(list["items"][0]["rating"]["satisfied"], true);
     assert_eq!(list["items"][0]["lines"].as_array().unwrap().len(), 7);
     s.kill9();
+}
+
+/// A volunteer on a phone writes as people talk, without the slash: the name alone after
+/// joining, "gửi báo cáo tháng này", a one-line report while a form is open, "ai chưa
+/// báo cáo". A citizen writing the same words is not taken for a member.
+#[tokio::test]
+async fn volunteers_words_without_the_slash_reach_the_team_commands() {
+    let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
+    let (phu_an, _) = setup(&app).await;
+    join(&app, "m-hoa", json!({"team": phu_an, "role": "member"})).await;
+    join(&app, "l-an", json!({"team": phu_an, "role": "leader"})).await;
+
+    // Not a name: stays with the dialogs.
+    let said = chat(&app, "m-hoa", "hồ sơ khai sinh", "").await;
+    assert!(!said.contains("tên hiển thị"), "{said}");
+    chat(&app, "m-hoa", "Nguyễn Thị Hoa", "Đã lưu tên hiển thị: Nguyễn Thị Hoa").await;
+    // Named once: a second bare name is no longer taken (`/ten` changes it).
+    let said = chat(&app, "m-hoa", "Trần Thị Mai", "").await;
+    assert!(!said.contains("tên hiển thị"), "{said}");
+
+    chat(&app, "m-hoa", "em gửi báo cáo tháng này ạ", "Câu 1/19").await;
+    chat(&app, "m-hoa", "12 lượt", "Câu 2/19").await;
+    chat(&app, "m-hoa", "bc 12 5 3", "Biểu mẫu báo cáo đang dở đã được bỏ").await;
+
+    let overview = chat(&app, "l-an", "ai chưa báo cáo?", "Tình hình Tổ").await;
+    assert!(
+        overview.contains("Báo cáo tháng 11/2026: chưa gửi, hạn chót hết ngày 05/12/2026"),
+        "{overview}"
+    );
+
+    for text in ["Nguyễn Thị Hoa", "gửi báo cáo tháng này", "ai chưa báo cáo"] {
+        let said = chat(&app, "c-9", text, "").await;
+        assert!(
+            !said.contains("tên hiển thị")
+                && !said.contains("Câu 1")
+                && !said.contains("Tình hình"),
+            "{text}: {said}"
+        );
+    }
 }

@@ -49,8 +49,14 @@ pub fn recognise(text: &str) -> Option<Recognised> {
     let word = crate::vntext::unmark(parts.next()?);
     let rest = parts.next().unwrap_or("").trim();
     // "/tinh hinh", "/yeu cau" in two words.
-    let (word, rest) = match (word.as_str(), crate::vntext::unmark(rest).as_str()) {
-        ("tinh", "hinh") => ("tinhhinh".to_owned(), ""),
+    // "ai chưa báo cáo", "tình hình tổ": a leader asking for the overview in words.
+    let unmarked_rest = crate::vntext::unmark(rest);
+    let (word, rest) = match (word.as_str(), unmarked_rest.trim_end_matches(['?', '.', '!'])) {
+        ("tinh", "hinh" | "hinh to" | "hinh bao cao") => ("tinhhinh".to_owned(), ""),
+        ("tinhhinh", "to") => ("tinhhinh".to_owned(), ""),
+        ("ai", "chua bao cao" | "chua gui bao cao" | "chua nop bao cao" | "chua lam bao cao") => {
+            ("tinhhinh".to_owned(), "")
+        }
         ("yeu", "cau") => ("yeucau".to_owned(), ""),
         _ => (word, rest),
     };
@@ -100,6 +106,81 @@ fn looks_like_a_name(rest: &str) -> bool {
         && !NOT_A_NAME_PAIR.contains(&pair.as_str())
 }
 
+/// The name alone, as a member who has none yet answers the join message's question:
+/// "Nguyễn Thị Hoa", "tran van binh", "tên tôi là Lê Văn Nam". Taken only when it reads as
+/// a person's full name: two to five words of letters, the first a common surname, and
+/// either every word capitalised or the second a usual middle name ("văn", "thị"…). So
+/// "hồ sơ khai sinh", "Lê hội" or "mai tôi đi" are not names. The caller asks only for
+/// members without a name (`handoff_runtime`).
+pub fn bare_full_name(text: &str) -> Option<&str> {
+    const SURNAMES: &[&str] = &[
+        "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
+        "ho", "ngo", "duong", "ly", "dinh", "truong", "lam", "mai", "trinh", "cao", "luong", "luu",
+        "ha", "ta", "quach", "doan", "vuong", "kieu", "thai", "tang", "chu", "chau", "la", "lai",
+        "giang", "hua", "tong", "nghiem", "dao", "diep", "han", "kim", "ma", "mac", "ninh",
+        "phung", "thach", "to", "trieu", "tu", "vi", "cu", "khuat", "ung",
+    ];
+    const MIDDLE: &[&str] = &[
+        "van", "thi", "duc", "huu", "ngoc", "minh", "quang", "xuan", "thanh", "kim", "hong", "thu",
+        "cong", "dinh", "ba", "trong", "quoc", "gia", "anh", "tuan", "hai", "thuy", "my", "bao",
+        "khac", "manh", "tien", "viet", "nhu", "phuong", "hoai", "tan", "the", "trung", "nhat",
+        "dieu", "mai", "cam", "dang", "hoang", "tuong", "vinh",
+    ];
+    const PREFIXES: &[&str] = &[
+        "ten toi la",
+        "ten em la",
+        "ten minh la",
+        "ten chau la",
+        "toi ten la",
+        "em ten la",
+        "minh ten la",
+        "toi ten",
+        "em ten",
+        "minh ten",
+        "ten la",
+        "ten cua toi la",
+    ];
+    let text = text.trim().trim_end_matches(['.', '!']).trim_end();
+    let folded = crate::vntext::unmark(text);
+    let mut name = text;
+    for prefix in PREFIXES {
+        if let Some(rest) = folded.strip_prefix(prefix)
+            && rest.starts_with(' ')
+        {
+            // The prefix's words are plain letters: skip as many words of the original.
+            let skip = prefix.split(' ').count();
+            name = word_start(text, skip).map_or("", |at| text[at..].trim());
+            break;
+        }
+    }
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let unmarked: Vec<String> = words.iter().map(|w| crate::vntext::unmark(w)).collect();
+    let fits = (2..=5).contains(&words.len())
+        && words.iter().all(|w| w.chars().all(char::is_alphabetic))
+        && SURNAMES.contains(&unmarked[0].as_str())
+        && (words.iter().all(|w| w.starts_with(char::is_uppercase))
+            || MIDDLE.contains(&unmarked[1].as_str()));
+    fits.then_some(name)
+}
+
+/// Byte offset where word `n` (0-based) of `text` starts.
+fn word_start(text: &str, n: usize) -> Option<usize> {
+    let mut count = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            in_word = false;
+        } else if !in_word {
+            if count == n {
+                return Some(i);
+            }
+            count += 1;
+            in_word = true;
+        }
+    }
+    None
+}
+
 fn number_only(
     number: Option<u64>,
     after: &str,
@@ -129,6 +210,33 @@ fn split_number(rest: &str) -> (Option<u64>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_alone_is_a_full_name_and_nothing_else() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("Nguyễn Thị Hoa", Some("Nguyễn Thị Hoa")),
+            ("tran van binh", Some("tran van binh")),
+            ("Lê Nam", Some("Lê Nam")),
+            ("Đặng Hữu Phúc.", Some("Đặng Hữu Phúc")),
+            ("tên tôi là Lê Văn Nam", Some("Lê Văn Nam")),
+            ("Tên em là Phạm Thu Trang", Some("Phạm Thu Trang")),
+            ("em tên Võ Thị Sáu", Some("Võ Thị Sáu")),
+            ("hồ sơ khai sinh", None),
+            ("ho so khai sinh", None),
+            ("Lê hội làng", None),
+            ("mai toi di", None),
+            ("do la gi", None),
+            ("Nguyễn", None),
+            ("Nguyễn Văn A ơi cho hỏi cách cài VNeID", None),
+            ("gui bao cao", None),
+            ("Nguyễn Thị 5", None),
+            ("tên tôi là", None),
+            ("ten toi la gi", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(bare_full_name(text), *want, "text {text:?}");
+        }
+    }
 
     #[test]
     fn recognition_table() {
@@ -173,6 +281,11 @@ mod tests {
             ("tinh hinh the nao", None),
             ("tình hình", plain(Command::Overview)),
             ("tinhhinh", plain(Command::Overview)),
+            ("ai chưa báo cáo?", plain(Command::Overview)),
+            ("Ai chưa nộp báo cáo", plain(Command::Overview)),
+            ("tình hình tổ", plain(Command::Overview)),
+            ("ai chưa báo cáo lừa đảo", None),
+            ("tình hình lừa đảo", None),
             ("/yeucau", cmd(Command::List)),
             ("yêu cầu", plain(Command::List)),
             ("yeu cau ho tro", None),

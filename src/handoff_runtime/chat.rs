@@ -71,12 +71,17 @@ impl Handoff {
         // `/ten` is a member's name, shown to leaders and in exports even with the
         // hand-off off; everything else here is the hand-off's.
         // Without a slash (`ten Nguyễn Thị Lan`) only a member's counts, as in `decide`.
+        // So is a nameless member's name alone (`bare_name`).
         let is_name = || -> anyhow::Result<bool> {
             Ok(match command::recognise(text.trim()) {
                 Some(r) if matches!(r.command, Command::Name(_)) => {
                     r.explicit || self.store.report_member(user)?.is_some()
                 }
-                _ => false,
+                Some(_) => false,
+                None => match self.store.report_member(user)? {
+                    Some(member) => self.bare_name(&member, text)?.is_some(),
+                    None => false,
+                },
             })
         };
         if !self.enabled() && !is_name()? {
@@ -790,6 +795,9 @@ impl Handoff {
         {
             return Ok(None);
         }
+        if let Some(name) = self.bare_name(member, text)? {
+            return self.command(member, Command::Name(name.to_owned()), now).map(Some);
+        }
         let held: Vec<Request> = self
             .store
             .handoff_live_requests()?
@@ -808,6 +816,20 @@ impl Handoff {
             )],
             ..Effect::default()
         }))
+    }
+
+    /// The join message asks a new member for the name they are shown by; many answer
+    /// with the name alone. Taken only while they have none, no report form is open and
+    /// the text reads as a full name (`command::bare_full_name`).
+    fn bare_name<'t>(&self, member: &Member, text: &'t str) -> anyhow::Result<Option<&'t str>> {
+        if member.display_name.is_some() {
+            return Ok(None);
+        }
+        let Some(name) = command::bare_full_name(text) else { return Ok(None) };
+        if self.store.report_form(&member.user_id)?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(name))
     }
 
     fn list(&self, member: &Member) -> anyhow::Result<Effect> {
@@ -877,8 +899,28 @@ impl Handoff {
             }
         }
         let join = |v: &[String]| if v.is_empty() { "không có".to_owned() } else { v.join(", ") };
-        text.push_str(&format!("\n- Đã gửi báo cáo: {}", join(&reported)));
-        text.push_str(&format!("\n- Chưa gửi báo cáo: {}", join(&not_reported)));
+        match &self.report_defs {
+            // The team's report for the period it is asked for (in the first days of a
+            // month, the month just ended), not who sent something this calendar month.
+            Some(defs) => {
+                let team_members: Vec<_> =
+                    members.iter().filter(|m| m.team == Some(team_id)).cloned().collect();
+                let versions = self.store.report_versions()?;
+                for line in crate::reports::reminders::team_status_lines(
+                    &defs(),
+                    team_id,
+                    &versions,
+                    &team_members,
+                    now,
+                ) {
+                    text.push_str(&format!("\n- {line}"));
+                }
+            }
+            None => {
+                text.push_str(&format!("\n- Đã gửi báo cáo: {}", join(&reported)));
+                text.push_str(&format!("\n- Chưa gửi báo cáo: {}", join(&not_reported)));
+            }
+        }
         text.push_str(&format!("\n- Chưa liên lạc được qua Zalo: {}", join(&unreachable)));
         let team = c.teams.get(&(month, team_id)).map(|a| a.finish()).unwrap_or_default();
         text.push_str(&format!("\nCả Tổ (tự động tính):\n{}", figures_text(&team)));

@@ -52,15 +52,33 @@ pub struct Handoff {
     /// rebuilt only after units, teams or members changed (a rebuild reads and parses
     /// every member: ≈ 75 ms at 5,000 teams, against ≈ 10 µs to route).
     directory: Arc<Mutex<Option<CachedDirectory>>>,
+    /// The report definitions as the reports runtime has them now (it reloads them), so
+    /// a leader's overview says where the team stands with the period it is asked for.
+    report_defs: Option<ReportDefs>,
 }
 
 /// A directory and the store's directory generation it was built at.
 type CachedDirectory = (u64, Arc<Directory>);
 
+/// Reads the current report definitions (`Handoff::with_report_definitions`).
+pub type ReportDefs = Arc<dyn Fn() -> Arc<crate::reports::definition::Definitions> + Send + Sync>;
+
 impl Handoff {
     pub fn new(store: Store, settings: HandoffSettings, clock: Clock) -> Handoff {
         let config = Arc::new(settings.config());
-        Handoff { store, settings: Arc::new(settings), config, clock, directory: Arc::default() }
+        Handoff {
+            store,
+            settings: Arc::new(settings),
+            config,
+            clock,
+            directory: Arc::default(),
+            report_defs: None,
+        }
+    }
+
+    /// The same, with the report definitions for the leader's overview.
+    pub fn with_report_definitions(self, defs: ReportDefs) -> Handoff {
+        Handoff { report_defs: Some(defs), ..self }
     }
 
     pub fn enabled(&self) -> bool {

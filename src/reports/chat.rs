@@ -147,9 +147,15 @@ pub fn decide(world: &World, input: Input, now: UnixSecs) -> Option<Effects> {
     let form = world.form.clone().filter(|_| !stale);
     let recognised = recognise(input.text);
     if let Some(state) = form {
-        let is_other_command = recognised
-            .as_ref()
-            .is_some_and(|r| r.explicit && !matches!(r.command, Command::Withdraw { .. }));
+        // Without a slash, a one-line report ("bc 12 5 3"), `xem` or `mẫu` is no answer
+        // to any question either: the member has moved on (phone keyboards hide "/").
+        let is_other_command = recognised.as_ref().is_some_and(|r| match &r.command {
+            Command::Withdraw { .. } => false,
+            _ if r.explicit => true,
+            Command::Report { args } => !args.is_empty(),
+            Command::View { .. } | Command::Template => true,
+            _ => false,
+        });
         if !is_other_command {
             return Some(advance_form(world, state, input, now));
         }
@@ -800,6 +806,27 @@ mod tests {
                 "/mau",
                 Some("Biểu mẫu báo cáo đang dở đã được bỏ"),
                 vec!["ClearForm"],
+            ),
+            (
+                "a one-line report without the slash abandons an open form too",
+                with(&m, &|g| g.form_age = Some(60)),
+                "bc 12 5 3",
+                Some("Biểu mẫu báo cáo đang dở đã được bỏ"),
+                vec!["ClearForm"],
+            ),
+            (
+                "so does \"xem báo cáo\"",
+                with(&m, &|g| g.form_age = Some(60)),
+                "xem báo cáo",
+                Some("Biểu mẫu báo cáo đang dở đã được bỏ"),
+                vec!["ClearForm"],
+            ),
+            (
+                "\"báo cáo\" alone in an open form is an answer, not a restart",
+                with(&m, &|g| g.form_age = Some(60)),
+                "báo cáo",
+                Some("không phải là số"),
+                vec!["PutForm"],
             ),
             ("withdraw asks first", m.clone(), "/huy", Some("Bấm \"Rút lại\""), vec![]),
             (

@@ -82,6 +82,7 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         ("tonghop", _) if slash => (1, CommandName::Summary),
         ("tong", Some("hop")) if slash => (2, CommandName::Summary),
         ("xuat", _) if slash => (1, CommandName::ExportLink),
+        _ if !slash => return report_request(&words),
         _ => return None,
     };
     let rest_words = &raw_words[command_words.min(raw_words.len())..];
@@ -96,10 +97,11 @@ pub fn recognise(text: &str) -> Option<Recognised> {
             Command::Join { code: rest_words.first().map(|c| c.to_uppercase()) }
         }
         CommandName::Report => {
-            // Slash-less "báo cáo …" is ours only when what follows looks like a report;
-            // "báo cáo lừa đảo" is a citizen asking about scams.
+            // Slash-less "báo cáo …" is ours only when what follows looks like a report
+            // or names the period ("báo cáo tháng này"); "báo cáo lừa đảo" is a citizen
+            // asking about scams.
             if !slash && !rest_words.is_empty() && !looks_like_report_args(rest_words) {
-                return None;
+                return report_request(&words);
             }
             Command::Report { args }
         }
@@ -126,7 +128,7 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         && !rest_words.is_empty()
         && matches!(command, Command::Template | Command::View { .. })
     {
-        return None;
+        return report_request(&words);
     }
     let explicit = slash || matches!(command, Command::Join { .. });
     Some(Recognised { command, explicit })
@@ -153,6 +155,50 @@ enum CommandName {
     ConsoleLink,
     Summary,
     ExportLink,
+}
+
+/// A member asking for the report form in words, as volunteers write it: "gửi báo cáo",
+/// "em nộp báo cáo tháng này ạ", "làm báo cáo tháng 10" (or to see it: "xem báo cáo tháng
+/// 10"). The words around "báo cáo" may only be a pronoun, a verb of sending and a
+/// courtesy word; what follows may only name the period. So "báo cáo lừa đảo", "gửi báo cáo cho công an" stay with the dialogs.
+/// Not explicit: only a registered member's message is taken (see `recognise`).
+fn report_request(words: &[String]) -> Option<Recognised> {
+    const BEFORE: &[&str] = &[
+        "toi", "em", "minh", "tui", "to", "xin", "muon", "can", "se", "gui", "nop", "lam", "viet",
+        "dien", "cho", "de", "bat", "dau",
+    ];
+    const AFTER: &[&str] = &["a", "ah", "ak", "nhe", "nha", "voi", "di", "nao", "ha"];
+    let start = words.iter().position(|w| !BEFORE.contains(&w.as_str()))?;
+    let mut end = words.len();
+    while end > start && AFTER.contains(&words[end - 1].as_str()) {
+        end -= 1;
+    }
+    let core: Vec<&str> = words[start..end].iter().map(String::as_str).collect();
+    // "xem báo cáo (tháng này)" is `/xem`, "mẫu báo cáo" `/mau`.
+    if start == 0 && matches!(core.as_slice(), ["mau", "bao", "cao"] | ["mau", "baocao"]) {
+        return Some(Recognised { command: Command::Template, explicit: false });
+    }
+    let (view, period) = match core.as_slice() {
+        ["bao", "cao", rest @ ..] | ["baocao", rest @ ..] => (false, rest),
+        ["xem", "bao", "cao", rest @ ..] | ["xem", "baocao", rest @ ..] if start == 0 => {
+            (true, rest)
+        }
+        _ => return None,
+    };
+    let args = match period {
+        [] | ["thang" | "ky" | "tuan", "nay"] | ["ket", "qua"] | ["dinh", "ky"] => String::new(),
+        ["ket", "qua", "thang" | "tuan", "nay"] => String::new(),
+        ["thang", month] | ["ket", "qua", "thang", month] => {
+            let number = month.split('/').next().unwrap_or("");
+            match number.parse::<u32>() {
+                Ok(1..=12) => format!("T{month}"),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let command = if view { Command::View { args } } else { Command::Report { args } };
+    Some(Recognised { command, explicit: false })
 }
 
 fn looks_like_report_args(words: &[&str]) -> bool {
@@ -200,6 +246,25 @@ mod tests {
             ("bc hd=12  vneid=5", Some((report("hd=12 vneid=5"), false))),
             ("bc T10 1 2", Some((report("T10 1 2"), false))),
             ("báo cáo lừa đảo", None),
+            ("gui bao cao", Some((report(""), false))),
+            ("Em gửi báo cáo tháng này ạ", Some((report(""), false))),
+            ("nộp báo cáo", Some((report(""), false))),
+            ("toi muon lam bao cao", Some((report(""), false))),
+            ("báo cáo kết quả tháng này", Some((report(""), false))),
+            ("bao cao thang 10", Some((report("T10"), false))),
+            ("gửi báo cáo tháng 10/2026", Some((report("T10/2026"), false))),
+            ("bao cao thang 13", None),
+            ("gửi báo cáo lừa đảo", None),
+            ("gửi báo cáo cho công an", None),
+            ("tôi muốn báo cáo một vụ lừa đảo", None),
+            ("làm sao báo cáo tin nhắn rác", None),
+            ("toi muon", None),
+            ("xem báo cáo", Some((Command::View { args: String::new() }, false))),
+            ("xem bao cao thang 10", Some((Command::View { args: "T10".into() }, false))),
+            ("xem báo cáo lừa đảo", None),
+            ("toi xem bao cao", None),
+            ("mẫu báo cáo", Some((Command::Template, false))),
+            ("mẫu báo cáo lừa đảo", None),
             ("/báo cáo lừa đảo", Some((report("lừa đảo"), true))),
             ("/mau", Some((Command::Template, true))),
             ("mẫu", Some((Command::Template, false))),

@@ -303,6 +303,59 @@ fn plan_digests(
 
 /// How leaders and admins see a member: the name set with `/ten`, else when they
 /// joined; never the Zalo id or a pseudonym. Shared with `/tinhhinh`.
+/// For a leader's overview: where the team stands with each report it is asked for now
+/// (the period a member's `/baocao` would open, so during the grace window the month just
+/// ended). "Báo cáo tháng 11/2026: đã gửi (bản 2, Nguyễn Thị Hoa, 30/11/2026 20:15)" or
+/// "… chưa gửi, hạn chót hết ngày 05/12/2026" ("đã quá hạn" once past it). `members`
+/// name who sent it.
+pub fn team_status_lines(
+    defs: &Definitions,
+    team: u64,
+    versions: &[super::model::ReportVersion],
+    members: &[Member],
+    now: UnixSecs,
+) -> Vec<String> {
+    defs.reports
+        .iter()
+        .map(|report| {
+            let period = super::period::default_period(report, now);
+            let current = versions
+                .iter()
+                .filter(|v| {
+                    v.team == team
+                        && v.report == report.key
+                        && v.period == period
+                        && v.withdrawn_at.is_none()
+                })
+                .max_by_key(|v| v.version);
+            let title = super::render::title(report, period);
+            match current {
+                Some(v) => {
+                    let by = members
+                        .iter()
+                        .find(|m| m.user_id == v.submitted_by)
+                        .map_or_else(|| "thành viên đã rời tổ".to_owned(), member_label);
+                    format!(
+                        "{title}: đã gửi (bản {}, {by}, {})",
+                        v.version,
+                        format_local_datetime(v.submitted_at)
+                    )
+                }
+                None => {
+                    let due = deadline(report, period);
+                    // The deadline instant is the start of the next day: name the last one.
+                    let last_day = format_local_date(due.plus_secs(-1));
+                    if now < due {
+                        format!("{title}: chưa gửi, hạn chót hết ngày {last_day}")
+                    } else {
+                        format!("{title}: chưa gửi, đã quá hạn (hết ngày {last_day})")
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
 pub fn member_label(m: &Member) -> String {
     label(m.display_name.as_deref(), m.joined_at)
 }
@@ -402,6 +455,75 @@ mod tests {
             ],
             reported: [(2, "thang".to_owned(), "2026-10".to_owned())].into_iter().collect(),
             last,
+        }
+    }
+
+    #[test]
+    fn a_leader_sees_the_team_report_of_the_period_it_is_asked_for() {
+        let f = fixture(vn(2026, 11, 1, 0));
+        let sent = |team: u64, period: &str, version: u32, by: &str, at: UnixSecs| {
+            crate::reports::model::ReportVersion {
+                team,
+                report: "thang".into(),
+                period: crate::reports::period::Period::from_key(period).unwrap(),
+                version,
+                definition: "d".into(),
+                values: Default::default(),
+                submitted_by: by.into(),
+                submitted_at: at,
+                on_time: true,
+                source_event: format!("ev-{version}"),
+                withdrawn_at: None,
+            }
+        };
+        let withdrawn = crate::reports::model::ReportVersion {
+            withdrawn_at: Some(vn(2026, 11, 2, 11)),
+            ..sent(1, "2026-10", 2, "m1", vn(2026, 11, 2, 10))
+        };
+        let versions = vec![
+            sent(1, "2026-10", 1, "old", vn(2026, 11, 2, 10)),
+            withdrawn,
+            sent(2, "2026-11", 1, "m2", vn(2026, 11, 20, 9)),
+            sent(1, "2026-09", 1, "gone", vn(2026, 10, 3, 8)),
+        ];
+        let cases: &[(u64, UnixSecs, &str)] = &[
+            // 00:30 on 1 November in Vietnam (still 31 October in UTC): October is asked.
+            (
+                2,
+                vn(2026, 11, 1, 0).plus_secs(1800),
+                "Báo cáo tháng 10/2026: chưa gửi, hạn chót hết ngày 05/11/2026",
+            ),
+            (
+                2,
+                vn(2026, 11, 6, 10),
+                "Báo cáo tháng 10/2026: chưa gửi, đã quá hạn (hết ngày 05/11/2026)",
+            ),
+            // Past the 7-day grace window: the current month.
+            (
+                3,
+                vn(2026, 11, 8, 10),
+                "Báo cáo tháng 11/2026: chưa gửi, hạn chót hết ngày 05/12/2026",
+            ),
+            (
+                2,
+                vn(2026, 11, 30, 23),
+                "Báo cáo tháng 11/2026: đã gửi (bản 1, thành viên chưa đặt tên (tham gia 01/01/1970 07:00), 20/11/2026 09:00)",
+            ),
+            // The withdrawn second version does not count; the first is current.
+            (
+                1,
+                vn(2026, 11, 3, 10),
+                "Báo cáo tháng 10/2026: đã gửi (bản 1, Lê Văn Cũ, 02/11/2026 10:00)",
+            ),
+            (
+                1,
+                vn(2026, 10, 3, 10),
+                "Báo cáo tháng 9/2026: đã gửi (bản 1, thành viên đã rời tổ, 03/10/2026 08:00)",
+            ),
+        ];
+        for (team, now, want) in cases {
+            let lines = team_status_lines(&f.defs, *team, &versions, &f.members, *now);
+            assert_eq!(lines, vec![want.to_string()], "team {team} at {now:?}");
         }
     }
 
