@@ -510,7 +510,8 @@ async fn kill_9_mid_hand_off_loses_no_relayed_message_and_keeps_the_claim() {
 
 /// A volunteer on a phone writes as people talk, without the slash: the name alone after
 /// joining, "gửi báo cáo tháng này", a one-line report while a form is open, "ai chưa
-/// báo cáo". A citizen writing the same words is not taken for a member.
+/// báo cáo", and a commune official's "tổng hợp". A citizen writing the same words is not
+/// taken for a member.
 #[tokio::test]
 async fn volunteers_words_without_the_slash_reach_the_team_commands() {
     let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
@@ -536,7 +537,13 @@ async fn volunteers_words_without_the_slash_reach_the_team_commands() {
         "{overview}"
     );
 
-    for text in ["Nguyễn Thị Hoa", "gửi báo cáo tháng này", "ai chưa báo cáo"] {
+    // A commune official's view is the commune's.
+    join(&app, "adm", json!({"unit": "20000", "role": "admin"})).await;
+    chat(&app, "adm", "ai chưa báo cáo", "/tonghop").await;
+    chat(&app, "adm", "tổng hợp", "tổ đã báo cáo tháng 11/2026").await;
+
+    for text in ["Nguyễn Thị Hoa", "gửi báo cáo tháng này", "ai chưa báo cáo", "tổng hợp"]
+    {
         let said = chat(&app, "c-9", text, "").await;
         assert!(
             !said.contains("tên hiển thị")

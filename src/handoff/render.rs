@@ -304,7 +304,15 @@ pub fn members_only() -> Reply {
 }
 
 pub fn leaders_only() -> Reply {
-    Reply::text("Lệnh /tinhhinh dành cho tổ trưởng và cán bộ quản lý.")
+    Reply::text("Lệnh /tinhhinh dành cho tổ trưởng.")
+}
+
+/// A commune official asking "ai chưa báo cáo": their view is the commune's, `/tonghop`.
+pub fn admin_overview() -> Reply {
+    Reply::text(
+        "Cán bộ quản lý xem các tổ đã, chưa báo cáo bằng lệnh /tonghop (kỳ khác: /tonghop T10).",
+    )
+    .with_query("Xem tổng hợp", "/tonghop")
 }
 
 pub fn usage(line: &str) -> Reply {

@@ -871,6 +871,9 @@ impl Handoff {
     }
 
     fn overview(&self, member: &Member, now: UnixSecs) -> anyhow::Result<Effect> {
+        if member.role == Role::Admin {
+            return Ok(Effect::reply(render::admin_overview()));
+        }
         let Some(team_id) = member.team.filter(|_| member.role == Role::Leader) else {
             return Ok(Effect::reply(render::leaders_only()));
         };

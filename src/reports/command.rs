@@ -174,9 +174,19 @@ fn report_request(words: &[String]) -> Option<Recognised> {
         end -= 1;
     }
     let core: Vec<&str> = words[start..end].iter().map(String::as_str).collect();
-    // "xem báo cáo (tháng này)" is `/xem`, "mẫu báo cáo" `/mau`.
-    if start == 0 && matches!(core.as_slice(), ["mau", "bao", "cao"] | ["mau", "baocao"]) {
-        return Some(Recognised { command: Command::Template, explicit: false });
+    // "xem báo cáo (tháng này)" is `/xem`, "mẫu báo cáo" `/mau`; for unit admins
+    // "tổng hợp (báo cáo)" is `/tonghop`, "xuất báo cáo" `/xuat`.
+    let named = match core.as_slice() {
+        _ if start > 0 => None,
+        ["mau", "bao", "cao"] | ["mau", "baocao"] => Some(Command::Template),
+        ["tong", "hop"] | ["tonghop"] | ["tong", "hop", "bao", "cao"] => {
+            Some(Command::Summary { period: None })
+        }
+        ["xuat", "bao", "cao"] | ["xuat", "baocao"] => Some(Command::ExportLink),
+        _ => None,
+    };
+    if let Some(command) = named {
+        return Some(Recognised { command, explicit: false });
     }
     let (view, period) = match core.as_slice() {
         ["bao", "cao", rest @ ..] | ["baocao", rest @ ..] => (false, rest),
@@ -265,6 +275,10 @@ mod tests {
             ("toi xem bao cao", None),
             ("mẫu báo cáo", Some((Command::Template, false))),
             ("mẫu báo cáo lừa đảo", None),
+            ("tổng hợp", Some((Command::Summary { period: None }, false))),
+            ("Tổng hợp báo cáo", Some((Command::Summary { period: None }, false))),
+            ("xuất báo cáo", Some((Command::ExportLink, false))),
+            ("tổng hợp các chiêu lừa đảo", None),
             ("/báo cáo lừa đảo", Some((report("lừa đảo"), true))),
             ("/mau", Some((Command::Template, true))),
             ("mẫu", Some((Command::Template, false))),
@@ -295,7 +309,7 @@ mod tests {
             ("quantri", None),
             ("/tonghop", Some((Command::Summary { period: None }, true))),
             ("/tổng hợp T11", Some((Command::Summary { period: Some("T11".into()) }, true))),
-            ("tong hop", None),
+            ("tong hop", Some((Command::Summary { period: None }, false))),
             ("/xuat", Some((Command::ExportLink, true))),
             ("xuất", None),
             ("xin chào", None),
