@@ -540,7 +540,12 @@ async fn volunteers_words_without_the_slash_reach_the_team_commands() {
     // A commune official's view is the commune's.
     join(&app, "adm", json!({"unit": "20000", "role": "admin"})).await;
     chat(&app, "adm", "ai chưa báo cáo", "/tonghop").await;
-    chat(&app, "adm", "tổng hợp", "tổ đã báo cáo tháng 11/2026").await;
+    // Both teams were created in December: not expected for November, and said so.
+    let summary = chat(&app, "adm", "tổng hợp", "tổ đã báo cáo tháng 11/2026").await;
+    assert!(
+        summary.contains("0/0 tổ đã báo cáo tháng 11/2026. (2 tổ lập sau tháng 11/2026 chưa phải báo cáo kỳ này.)"),
+        "{summary}"
+    );
 
     for text in ["Nguyễn Thị Hoa", "gửi báo cáo tháng này", "ai chưa báo cáo", "tổng hợp"]
     {

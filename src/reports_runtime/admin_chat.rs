@@ -87,12 +87,11 @@ impl Reporting {
             .iter()
             .map(|v| v.team)
             .collect();
-        let expected: Vec<_> = self
+        let (expected, newer): (Vec<_>, Vec<_>) = self
             .teams()?
             .into_iter()
             .filter(|t| hierarchy.is_within(&t.unit, unit))
-            .filter(|t| t.expected_from() < period.end() || reported.contains(&t.id))
-            .collect();
+            .partition(|t| t.expected_from() < period.end() || reported.contains(&t.id));
         let mut missing: Vec<&str> = expected
             .iter()
             .filter(|t| !reported.contains(&t.id))
@@ -106,6 +105,14 @@ impl Reporting {
             expected.len(),
             period.label()
         );
+        // Otherwise "0/0 tổ" reads as if the unit's teams were missing.
+        if !newer.is_empty() {
+            text.push_str(&format!(
+                " ({} tổ lập sau {} chưa phải báo cáo kỳ này.)",
+                newer.len(),
+                period.label()
+            ));
+        }
         if !missing.is_empty() {
             text.push_str("\nChưa báo cáo:");
             for name in missing.iter().take(30) {
