@@ -558,3 +558,23 @@ async fn volunteers_words_without_the_slash_reach_the_team_commands() {
         );
     }
 }
+
+/// Asked where they live, a citizen often types what they need instead: it is kept, the
+/// place asked again, and the request made with it once the place is known. A second
+/// answer that is no place still leaves the hand-off for the dialogs, as before.
+#[tokio::test]
+async fn a_request_typed_before_the_place_is_kept() {
+    let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
+    let (phu_an, _) = setup(&app).await;
+    join(&app, "m-lan", json!({"team": phu_an, "role": "member"})).await;
+
+    chat(&app, "c-1", "gặp tổ", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-1", "tôi muốn nhờ tổ đến nhà hướng dẫn cài vneid", "Mình đã ghi lại").await;
+    chat(&app, "c-1", "phu an", "Đã ghi nhận yêu cầu #1").await;
+    wait_new(&app.fake, "m-lan", 0, "nhờ tổ đến nhà hướng dẫn cài vneid").await;
+
+    chat(&app, "c-2", "gặp tổ", "thôn, tổ dân phố nào").await;
+    chat(&app, "c-2", "hà nội", "chưa tìm thấy nơi nào").await;
+    let said = chat(&app, "c-2", "làm sao để cài vneid", "").await;
+    assert!(!said.contains("Mình đã ghi lại") && !said.contains("yêu cầu #"), "{said}");
+}

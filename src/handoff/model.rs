@@ -213,6 +213,10 @@ pub struct Citizen {
     /// Unix seconds of the last change (a stale question stage is dropped).
     #[serde(default)]
     pub updated_at: UnixSecs,
+    /// The request typed when asked for the place ("nhờ tổ đến nhà cài VNeID"): kept so
+    /// that once the place is known the request is made without asking again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
 }
 
 /// A member's pending plain message awaiting "send to the citizen?" confirmation.

@@ -30,6 +30,15 @@ pub fn place_not_found(typed: &str) -> Reply {
     ))
 }
 
+/// The citizen answered "where do you live" with their request: it is kept, the place
+/// asked again.
+pub fn place_after_question(question: &str) -> Reply {
+    let shown = clip(question, 120);
+    Reply::text(format!(
+        "Mình đã ghi lại việc bạn cần: «{shown}».\nBạn ở thôn, tổ dân phố nào (hoặc xã, phường nào)? Ví dụ: \"Phú An\". Gõ \"menu\" để quay về trợ lý."
+    ))
+}
+
 /// Several places matched: one button per place.
 pub fn choose_place(options: &[(String, String)]) -> Reply {
     let mut text = String::from("Có vài nơi trùng tên. Bạn ở nơi nào?");

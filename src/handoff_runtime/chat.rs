@@ -167,6 +167,10 @@ impl Handoff {
     }
 
     fn put_citizen(user: &str, mut c: Citizen, stage: Stage, now: UnixSecs) -> HandoffWrite {
+        // A request typed before the place lives only while the place is being asked.
+        if !matches!(stage, Stage::AskPlace | Stage::AskPlaceAgain | Stage::ChoosePlace { .. }) {
+            c.question = None;
+        }
         c.stage = stage;
         c.updated_at = now;
         HandoffWrite::PutCitizen(user.to_owned(), c)
@@ -408,6 +412,15 @@ impl Handoff {
                     ..Effect::default()
                 }))
             }
+            PlaceMatch::None if c.stage == Stage::AskPlace && reads_as_a_request(text) => {
+                let mut c = c;
+                c.question = Some(text.chars().take(MAX_TEXT_CHARS).collect());
+                Ok(Some(Effect {
+                    replies: vec![render::place_after_question(text)],
+                    writes: vec![Self::put_citizen(user, c, Stage::AskPlaceAgain, now)],
+                    ..Effect::default()
+                }))
+            }
             PlaceMatch::None if c.stage == Stage::AskPlaceAgain => self.to_idle(user, c, now),
             PlaceMatch::None => Ok(Some(Effect {
                 replies: vec![render::place_not_found(text)],
@@ -426,6 +439,13 @@ impl Handoff {
     ) -> anyhow::Result<Effect> {
         let dir = self.directory()?;
         c.place = Some(code.to_owned());
+        // The request was typed before the place: make it now.
+        if let Some(question) = c.question.take() {
+            let mut effect = self.create_request(user, c, &question, now)?;
+            let place = Reply::text(format!("Nơi ở của bạn: {}.", dir.place_label(code)));
+            effect.replies.insert(0, place);
+            return Ok(effect);
+        }
         Ok(Effect {
             replies: vec![render::ask_question(&dir.place_label(code))],
             writes: vec![Self::put_citizen(user, c, Stage::AskQuestion, now)],
@@ -976,6 +996,17 @@ pub(crate) fn reopen(
     (r, route.recipients)
 }
 
+/// Whether an answer to "where do you live" is the citizen's request instead ("tôi muốn
+/// nhờ tổ đến nhà hướng dẫn"): a word of asking or needing that no place name has.
+fn reads_as_a_request(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "toi", "tui", "minh", "em", "chau", "muon", "can", "nho", "giup", "huong", "cach", "sao",
+        "khong", "duoc", "hoi", "cai", "vneid", "dang", "lam", "bi", "ai",
+    ];
+    let unmarked = crate::vntext::unmark(text);
+    unmarked.split(|c: char| !c.is_alphanumeric()).filter(|w| WORDS.contains(w)).count() >= 2
+}
+
 fn anyhow_commit(e: CommitError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
@@ -1006,4 +1037,24 @@ pub(crate) fn figures_text(f: &contrib::Figures) -> String {
         f.reports_on_time,
         f.invites_used
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_request_is_told_from_a_place_name() {
+        let cases = [
+            ("tôi muốn nhờ tổ đến nhà hướng dẫn", true),
+            ("lam sao de cai vneid", true),
+            ("em cần giúp đăng ký tài khoản", true),
+            ("thôn Phú An, xã Phú Vinh", false),
+            ("phu an", false),
+            ("tổ dân phố Lang Xá Cồn phường Thanh Thủy", false),
+            ("hà nội", false),
+            ("Đăng Hà", false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(super::reads_as_a_request(text), want, "{text:?}");
+        }
+    }
 }
