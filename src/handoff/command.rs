@@ -60,7 +60,7 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         ("yeu", "cau") => ("yeucau".to_owned(), ""),
         _ => (word, rest),
     };
-    let (number, after) = split_number(rest);
+    let (number, after) = split_number(skip_request_words(rest));
     let command = match word.as_str() {
         "nhan" => number_only(number, after, Command::Claim, USAGE_CLAIM)?,
         "xong" => number_only(number, after, Command::Close, USAGE_CLOSE)?,
@@ -193,6 +193,18 @@ fn number_only(
     })
 }
 
+/// "yêu cầu số 12 …" → "12 …": volunteers name the request as the notice does.
+fn skip_request_words(rest: &str) -> &str {
+    let mut rest = rest.trim_start();
+    loop {
+        let (word, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if !matches!(crate::vntext::unmark(word).as_str(), "yeu" | "cau" | "yc" | "so") {
+            return rest;
+        }
+        rest = after.trim_start();
+    }
+}
+
 /// "12 nội dung" → (12, "nội dung"); "#12" is accepted too.
 fn split_number(rest: &str) -> (Option<u64>, &str) {
     let rest = rest.trim_start_matches('#');
@@ -282,6 +294,11 @@ mod tests {
             ("tình hình", plain(Command::Overview)),
             ("tinhhinh", plain(Command::Overview)),
             ("ai chưa báo cáo?", plain(Command::Overview)),
+            ("nhận yêu cầu 12", plain(Command::Claim(12))),
+            ("xong yêu cầu số 12", plain(Command::Close(12))),
+            ("/nhan yc 12", cmd(Command::Claim(12))),
+            ("tl yêu cầu 12 Bác mở VNeID", plain(Command::Answer(12, "Bác mở VNeID".into()))),
+            ("nhận yêu cầu", None),
             ("Ai chưa nộp báo cáo", plain(Command::Overview)),
             ("tình hình tổ", plain(Command::Overview)),
             ("ai chưa báo cáo lừa đảo", None),
