@@ -561,7 +561,8 @@ async fn volunteers_words_without_the_slash_reach_the_team_commands() {
 
 /// Asked where they live, a citizen often types what they need instead: it is kept, the
 /// place asked again, and the request made with it once the place is known. A second
-/// answer that is no place still leaves the hand-off for the dialogs, as before.
+/// answer that is no place still leaves the hand-off for the dialogs, as before. The
+/// rating, too, may come in words.
 #[tokio::test]
 async fn a_request_typed_before_the_place_is_kept() {
     let app = spawn(Clock::starting_at_vn(2026, 12, 1, 9, 0)).await;
@@ -572,6 +573,12 @@ async fn a_request_typed_before_the_place_is_kept() {
     chat(&app, "c-1", "tôi muốn nhờ tổ đến nhà hướng dẫn cài vneid", "Mình đã ghi lại").await;
     chat(&app, "c-1", "phu an", "Đã ghi nhận yêu cầu #1").await;
     wait_new(&app.fake, "m-lan", 0, "nhờ tổ đến nhà hướng dẫn cài vneid").await;
+    // Closed and rated in the citizen's own words: the words are the comment too.
+    chat(&app, "m-lan", "nhận yêu cầu 1", "Bạn đã nhận yêu cầu #1").await;
+    chat(&app, "m-lan", "xong yêu cầu 1", "Đã đóng yêu cầu #1").await;
+    chat_to(&app, "c-1", "tốt lắm cảm ơn cháu", "m-lan", "Hài lòng").await;
+    let requests = json_of(app.admin_get("/admin/api/requests?status=closed").await).await;
+    assert_eq!(requests["items"][0]["rating"]["comment"], "tốt lắm cảm ơn cháu", "{requests}");
 
     chat(&app, "c-2", "gặp tổ", "thôn, tổ dân phố nào").await;
     chat(&app, "c-2", "hà nội", "chưa tìm thấy nơi nào").await;

@@ -7,7 +7,8 @@
 //!
 //! Owns: the records (`model`), office hours (`hours`), finding the citizen's village
 //! from what they typed (`place`), routing (`route`), the escalation plan (`escalate`),
-//! contribution roll-ups (`contrib`), member command recognition (`command`) and the
+//! contribution roll-ups (`contrib`), member command recognition (`command`), a rating in
+//! the citizen's words (`rating`) and the
 //! Vietnamese texts (`render`). No I/O: time is a parameter (unix seconds); the I/O edge
 //! is `crate::handoff_runtime`.
 
@@ -18,6 +19,7 @@ pub mod hours;
 pub mod model;
 pub mod payload;
 pub mod place;
+pub mod rating;
 pub mod render;
 pub mod route;
 

@@ -352,12 +352,13 @@ impl Handoff {
                 Ok(Some(effect))
             }
             Stage::Rate { id } => {
-                let satisfied = match folded {
-                    "hai long" | "rat hai long" | "tot" => true,
-                    "chua hai long" | "khong hai long" => false,
-                    _ => return self.to_idle(user, c, now),
+                let Some(satisfied) = crate::handoff::rating::rating_of(text) else {
+                    return self.to_idle(user, c, now);
                 };
-                self.rate(user, c, id, satisfied, now)
+                // "tốt lắm, cảm ơn cháu": the answer is its own comment.
+                let comment = crate::handoff::rating::is_a_comment(text)
+                    .then(|| text.chars().take(MAX_TEXT_CHARS).collect());
+                self.rate(user, c, id, satisfied, comment, now)
             }
             Stage::Comment { id } => {
                 let mut effect = Effect::reply(render::thanks());
@@ -540,20 +541,28 @@ impl Handoff {
         c: Citizen,
         id: u64,
         satisfied: bool,
+        comment: Option<String>,
         now: UnixSecs,
     ) -> anyhow::Result<Option<Effect>> {
         let Some(mut r) = self.store.handoff_request(id)? else { return Ok(None) };
         if r.citizen != user || r.status != Status::Closed || r.rating.is_some() {
             return self.to_idle(user, c, now);
         }
-        r.rating = Some(Rating { satisfied, comment: None, at: now });
+        let commented = comment.is_some();
+        r.rating = Some(Rating { satisfied, comment, at: now });
         r.rev += 1;
-        let mut effect = Effect::reply(render::ask_comment());
+        // A comment given with the rating: thanks, no second question.
+        let (reply, stage) = if commented {
+            (render::thanks(), Stage::Idle)
+        } else {
+            (render::ask_comment(), Stage::Comment { id })
+        };
+        let mut effect = Effect::reply(reply);
         if let Some(claimer) = &r.claimed_by {
             effect.send(&claimer.clone(), &render::rated_for_member(id, satisfied));
         }
         effect.writes.push(HandoffWrite::PutRequest(Box::new(r)));
-        effect.writes.push(Self::put_citizen(user, c, Stage::Comment { id }, now));
+        effect.writes.push(Self::put_citizen(user, c, stage, now));
         Ok(Some(effect))
     }
 
@@ -589,7 +598,7 @@ impl Handoff {
                 _ => Ok(Some(Effect::reply(render::not_live(id, true)))),
             },
             HandoffPayload::Rate { id, satisfied } => {
-                match self.rate(user, c, id, satisfied, now)? {
+                match self.rate(user, c, id, satisfied, None, now)? {
                     Some(effect) => Ok(Some(effect)),
                     None => Ok(Some(Effect::reply(render::thanks()))),
                 }
