@@ -31,10 +31,7 @@ const BAD: &[&str] = &[
     "khong hai long",
     "khong tot",
     "chua tot",
-    "te",
-    "kem",
-    "chan",
-    "cham",
+    "khong hay",
     "khong nhiet tinh",
     "chua duoc",
     "khong duoc",
@@ -43,8 +40,11 @@ const BAD: &[&str] = &[
     "khong den",
     "chua den",
     "bo mac",
-    "thai do",
 ];
+
+/// Dissatisfied words that, without their marks, are also words of praise or others
+/// ("chân thành", "chăm chỉ", "y tế", "kem"): matched only as typed with diacritics.
+const BAD_MARKED: &[&str] = &["tệ", "kém", "chán", "chậm", "dở"];
 
 /// A question is not a rating, even with "cảm ơn" in it: the dialogs answer it.
 const QUESTION: &[&str] =
@@ -55,13 +55,16 @@ pub fn rating_of(text: &str) -> Option<bool> {
     let unmarked = crate::vntext::unmark(text);
     let words: Vec<&str> =
         unmarked.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let lower = text.to_lowercase();
+    let marked_words: Vec<&str> =
+        lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let has = |phrase: &str| {
         let parts: Vec<&str> = phrase.split(' ').collect();
         words.windows(parts.len()).any(|w| w == parts.as_slice())
     };
     if text.contains('?') || QUESTION.iter().any(|p| has(p)) {
         None
-    } else if BAD.iter().any(|p| has(p)) {
+    } else if BAD.iter().any(|p| has(p)) || marked_words.iter().any(|w| BAD_MARKED.contains(w)) {
         Some(false)
     } else if GOOD.iter().any(|p| has(p)) || text.contains('👍') {
         Some(true)
@@ -92,6 +95,11 @@ mod tests {
             ("không hài lòng vì hẹn mà không đến", Some(false)),
             ("chưa được, vẫn chưa cài được", Some(false)),
             ("tệ quá", Some(false)),
+            ("chân thành cảm ơn cháu", Some(true)),
+            ("cháu chăm chỉ, nhiệt tình", Some(true)),
+            ("thái độ rất tốt", Some(true)),
+            ("phục vụ chậm quá", Some(false)),
+            ("khong hay lam", Some(false)),
             ("menu", None),
             ("làm sao cài vneid", None),
             ("tôi muốn hỏi thêm", None),

@@ -935,14 +935,12 @@ impl Handoff {
             // The team's report for the period it is asked for (in the first days of a
             // month, the month just ended), not who sent something this calendar month.
             Some(defs) => {
-                let team_members: Vec<_> =
-                    members.iter().filter(|m| m.team == Some(team_id)).cloned().collect();
                 let versions = self.store.report_versions()?;
                 for line in crate::reports::reminders::team_status_lines(
                     &defs(),
                     team_id,
                     &versions,
-                    &team_members,
+                    &members,
                     now,
                 ) {
                     text.push_str(&format!("\n- {line}"));

@@ -160,8 +160,9 @@ enum CommandName {
 /// A member asking for the report form in words, as volunteers write it: "gửi báo cáo",
 /// "em nộp báo cáo tháng này ạ", "làm báo cáo tháng 10" (or to see it: "xem báo cáo tháng
 /// 10"). The words around "báo cáo" may only be a pronoun, a verb of sending and a
-/// courtesy word; what follows may only name the period. So "báo cáo lừa đảo", "gửi báo cáo cho công an" stay with the dialogs.
-/// Not explicit: only a registered member's message is taken (see `recognise`).
+/// courtesy word; what follows may only name the period. So "báo cáo lừa đảo", "gửi báo
+/// cáo cho công an" stay with the dialogs. Not explicit: only a registered member's
+/// message is taken (see `recognise`).
 fn report_request(words: &[String]) -> Option<Recognised> {
     const BEFORE: &[&str] = &[
         "toi", "em", "minh", "tui", "to", "xin", "muon", "can", "se", "gui", "nop", "lam", "viet",
