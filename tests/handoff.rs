@@ -522,7 +522,7 @@ async fn volunteers_words_without_the_slash_reach_the_team_commands() {
     // Not a name: stays with the dialogs.
     let said = chat(&app, "m-hoa", "hồ sơ khai sinh", "").await;
     assert!(!said.contains("tên hiển thị"), "{said}");
-    chat(&app, "m-hoa", "Nguyễn Thị Hoa", "Đã lưu tên hiển thị: Nguyễn Thị Hoa").await;
+    chat(&app, "m-hoa", "nguyễn thị hoa", "Đã lưu tên hiển thị: Nguyễn Thị Hoa").await;
     // Named once: a second bare name is no longer taken (`/ten` changes it).
     let said = chat(&app, "m-hoa", "Trần Thị Mai", "").await;
     assert!(!said.contains("tên hiển thị"), "{said}");

@@ -642,6 +642,16 @@ impl Handoff {
                 if name.is_empty() {
                     return Ok(Effect::reply(render::ask_name()));
                 }
+                // "tran van binh" is shown as "Tran Van Binh"; a name typed with capitals
+                // is kept as typed.
+                let name = if name == name.to_lowercase() {
+                    name.split_whitespace()
+                        .map(crate::vntext::capitalise)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else {
+                    name
+                };
                 self.store.set_member_display_name(&member.user_id, &name)?;
                 Ok(Effect::reply(render::name_set(&name)))
             }
