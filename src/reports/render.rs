@@ -58,7 +58,9 @@ pub fn invite_invalid(code: &str) -> Reply {
 
 /// Asks a member for the name leaders (and citizens they help) see them by. Also used by
 /// the hand-off.
-pub const ASK_NAME: &str = "Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ /ten rồi tên, ví dụ: /ten Nguyễn Văn A";
+/// A member with no name may answer with the full name alone (`handoff::command::
+/// bare_full_name`); `/ten` works always.
+pub const ASK_NAME: &str = "Bạn muốn người dân và tổ trưởng thấy bạn với tên nào? Gõ họ và tên của bạn, ví dụ: Nguyễn Văn A (hoặc /ten Nguyễn Văn A).";
 
 /// The join confirmation; `ask_name` when the member has no display name yet (asked
 /// once, here, right after joining).
