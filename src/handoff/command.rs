@@ -108,23 +108,34 @@ fn looks_like_a_name(rest: &str) -> bool {
 
 /// The name alone, as a member who has none yet answers the join message's question:
 /// "Nguyễn Thị Hoa", "tran van binh", "tên tôi là Lê Văn Nam". Taken only when it reads as
-/// a person's full name: two to five words of letters, the first a common surname, and
-/// either every word capitalised or the second a usual middle name ("văn", "thị"…). So
-/// "hồ sơ khai sinh", "Lê hội" or "mai tôi đi" are not names. The caller asks only for
-/// members without a name (`handoff_runtime`).
+/// a person's full name: two to five words of letters, and either every word capitalised
+/// after a common surname, or, in lower case, a surname that is no everyday word followed
+/// by a usual middle name ("văn", "thị"…). So "hồ sơ khai sinh", "làm thủ tục khai sinh",
+/// "Lê hội" or "mai tôi đi" are not names. The caller asks only for members without a
+/// name (`handoff_runtime`).
 pub fn bare_full_name(text: &str) -> Option<&str> {
+    // Surnames, for a name typed with capitals ("Lâm Văn Tú", "Mai Thị Lan").
     const SURNAMES: &[&str] = &[
         "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
         "ho", "ngo", "duong", "ly", "dinh", "truong", "lam", "mai", "trinh", "cao", "luong", "luu",
         "ha", "ta", "quach", "doan", "vuong", "kieu", "thai", "tang", "chu", "chau", "la", "lai",
         "giang", "hua", "tong", "nghiem", "dao", "diep", "han", "kim", "ma", "mac", "ninh",
-        "phung", "thach", "to", "trieu", "tu", "vi", "cu", "khuat", "ung",
+        "phung", "thach", "to", "trieu", "tu", "vi", "cu", "khuat", "ung", "nong", "lo", "be",
+        "quan", "luc", "sung", "giap", "au", "dam", "khuc",
+    ];
+    // Surnames that are no everyday word when typed without marks or capitals ("lam",
+    // "mai", "do", "dang" are "làm", "mai", "đó", "đang"): only these start a lower-case
+    // name, and then only with a usual middle name after them.
+    const PLAIN_SURNAMES: &[&str] = &[
+        "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "bui", "ngo",
+        "duong", "ly", "trinh", "luong", "luu", "quach", "doan", "vuong", "kieu", "nghiem",
+        "phung", "thach", "trieu", "khuat", "nong", "giap", "sung", "khuc",
     ];
     const MIDDLE: &[&str] = &[
         "van", "thi", "duc", "huu", "ngoc", "minh", "quang", "xuan", "thanh", "kim", "hong", "thu",
-        "cong", "dinh", "ba", "trong", "quoc", "gia", "anh", "tuan", "hai", "thuy", "my", "bao",
-        "khac", "manh", "tien", "viet", "nhu", "phuong", "hoai", "tan", "the", "trung", "nhat",
-        "dieu", "mai", "cam", "dang", "hoang", "tuong", "vinh",
+        "cong", "dinh", "trong", "quoc", "gia", "anh", "tuan", "hai", "thuy", "my", "bao", "khac",
+        "manh", "viet", "nhu", "phuong", "hoai", "tan", "trung", "nhat", "dieu", "mai", "cam",
+        "dang", "hoang", "tuong", "vinh",
     ];
     const PREFIXES: &[&str] = &[
         "ten toi la",
@@ -155,11 +166,14 @@ pub fn bare_full_name(text: &str) -> Option<&str> {
     }
     let words: Vec<&str> = name.split_whitespace().collect();
     let unmarked: Vec<String> = words.iter().map(|w| crate::vntext::unmark(w)).collect();
+    let capitalised = words.iter().all(|w| w.starts_with(char::is_uppercase));
     let fits = (2..=5).contains(&words.len())
         && words.iter().all(|w| w.chars().all(char::is_alphabetic))
-        && SURNAMES.contains(&unmarked[0].as_str())
-        && (words.iter().all(|w| w.starts_with(char::is_uppercase))
-            || MIDDLE.contains(&unmarked[1].as_str()));
+        && if capitalised {
+            SURNAMES.contains(&unmarked[0].as_str())
+        } else {
+            PLAIN_SURNAMES.contains(&unmarked[0].as_str()) && MIDDLE.contains(&unmarked[1].as_str())
+        };
     fits.then_some(name)
 }
 
@@ -233,6 +247,15 @@ mod tests {
             ("tên tôi là Lê Văn Nam", Some("Lê Văn Nam")),
             ("Tên em là Phạm Thu Trang", Some("Phạm Thu Trang")),
             ("em tên Võ Thị Sáu", Some("Võ Thị Sáu")),
+            ("Nông Văn Dền", Some("Nông Văn Dền")),
+            ("Lò Thị Xuân", Some("Lò Thị Xuân")),
+            ("lo thi xuan", None),
+            ("làm thủ tục khai sinh", None),
+            ("lam the can cuoc", None),
+            ("đang thu tiền điện", None),
+            ("đóng tiền điện", None),
+            ("mai văn phòng có mở không", None),
+            ("Lâm Văn Tú", Some("Lâm Văn Tú")),
             ("hồ sơ khai sinh", None),
             ("ho so khai sinh", None),
             ("Lê hội làng", None),
