@@ -183,6 +183,10 @@ fn report_request(words: &[String]) -> Option<Recognised> {
         ["tong", "hop"] | ["tonghop"] | ["tong", "hop", "bao", "cao"] => {
             Some(Command::Summary { period: None })
         }
+        // "tổng hợp tháng 10" is `/tonghop T10`.
+        ["tong", "hop", "thang", month] | ["tonghop", "thang", month] => {
+            month_token(month).map(|period| Command::Summary { period: Some(period) })
+        }
         ["xuat", "bao", "cao"] | ["xuat", "baocao"] => Some(Command::ExportLink),
         _ => None,
     };
@@ -199,17 +203,17 @@ fn report_request(words: &[String]) -> Option<Recognised> {
     let args = match period {
         [] | ["thang" | "ky" | "tuan", "nay"] | ["ket", "qua"] | ["dinh", "ky"] => String::new(),
         ["ket", "qua", "thang" | "tuan", "nay"] => String::new(),
-        ["thang", month] | ["ket", "qua", "thang", month] => {
-            let number = month.split('/').next().unwrap_or("");
-            match number.parse::<u32>() {
-                Ok(1..=12) => format!("T{month}"),
-                _ => return None,
-            }
-        }
+        ["thang", month] | ["ket", "qua", "thang", month] => month_token(month)?,
         _ => return None,
     };
     let command = if view { Command::View { args } } else { Command::Report { args } };
     Some(Recognised { command, explicit: false })
+}
+
+/// "10" or "10/2026" after "tháng" as a period token ("T10", "T10/2026").
+fn month_token(month: &str) -> Option<String> {
+    let number = month.split('/').next().unwrap_or("");
+    matches!(number.parse::<u32>(), Ok(1..=12)).then(|| format!("T{month}"))
 }
 
 fn looks_like_report_args(words: &[&str]) -> bool {
@@ -280,6 +284,8 @@ mod tests {
             ("Tổng hợp báo cáo", Some((Command::Summary { period: None }, false))),
             ("xuất báo cáo", Some((Command::ExportLink, false))),
             ("tổng hợp các chiêu lừa đảo", None),
+            ("tổng hợp tháng 10", Some((Command::Summary { period: Some("T10".into()) }, false))),
+            ("tong hop thang 13", None),
             ("/báo cáo lừa đảo", Some((report("lừa đảo"), true))),
             ("/mau", Some((Command::Template, true))),
             ("mẫu", Some((Command::Template, false))),
