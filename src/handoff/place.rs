@@ -144,8 +144,36 @@ impl PlaceIndex {
     }
 }
 
+/// Whether an answer to "where do you live" is the citizen's request instead ("tôi muốn
+/// nhờ tổ đến nhà hướng dẫn"): a word of asking or needing that no place name has.
+pub fn reads_as_a_request(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "toi", "tui", "minh", "em", "chau", "muon", "can", "nho", "giup", "huong", "cach", "sao",
+        "khong", "duoc", "hoi", "cai", "vneid", "dang", "lam", "bi", "ai",
+    ];
+    let unmarked = crate::vntext::unmark(text);
+    unmarked.split(|c: char| !c.is_alphanumeric()).filter(|w| WORDS.contains(w)).count() >= 2
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_request_is_told_from_a_place_name() {
+        let cases = [
+            ("tôi muốn nhờ tổ đến nhà hướng dẫn", true),
+            ("lam sao de cai vneid", true),
+            ("em cần giúp đăng ký tài khoản", true),
+            ("thôn Phú An, xã Phú Vinh", false),
+            ("phu an", false),
+            ("tổ dân phố Lang Xá Cồn phường Thanh Thủy", false),
+            ("hà nội", false),
+            ("Đăng Hà", false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(reads_as_a_request(text), want, "{text:?}");
+        }
+    }
+
     use super::*;
     use crate::reports::model::UnitKind;
 

@@ -11,7 +11,7 @@ use crate::handoff::model::{
     Citizen, Level, Line, Party, PendingRelay, Rating, Request, Stage, Status,
 };
 use crate::handoff::payload::{Payload as HandoffPayload, PayloadError};
-use crate::handoff::place::{PlaceIndex, PlaceMatch};
+use crate::handoff::place::{self, PlaceIndex, PlaceMatch};
 use crate::handoff::render;
 use crate::handoff::route::Directory;
 use crate::reply::Reply;
@@ -413,7 +413,7 @@ impl Handoff {
                     ..Effect::default()
                 }))
             }
-            PlaceMatch::None if c.stage == Stage::AskPlace && reads_as_a_request(text) => {
+            PlaceMatch::None if c.stage == Stage::AskPlace && place::reads_as_a_request(text) => {
                 let mut c = c;
                 c.question = Some(text.chars().take(MAX_TEXT_CHARS).collect());
                 Ok(Some(Effect {
@@ -834,7 +834,10 @@ impl Handoff {
         {
             return Ok(None);
         }
-        if let Some(name) = self.bare_name(member, text)? {
+        // No report form is open (checked above): the name alone is the member's name.
+        if let Some(name) =
+            member.display_name.is_none().then(|| command::bare_full_name(text)).flatten()
+        {
             return self.command(member, Command::Name(name.to_owned()), now).map(Some);
         }
         let held: Vec<Request> = self
@@ -1013,17 +1016,6 @@ pub(crate) fn reopen(
     (r, route.recipients)
 }
 
-/// Whether an answer to "where do you live" is the citizen's request instead ("tôi muốn
-/// nhờ tổ đến nhà hướng dẫn"): a word of asking or needing that no place name has.
-fn reads_as_a_request(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "toi", "tui", "minh", "em", "chau", "muon", "can", "nho", "giup", "huong", "cach", "sao",
-        "khong", "duoc", "hoi", "cai", "vneid", "dang", "lam", "bi", "ai",
-    ];
-    let unmarked = crate::vntext::unmark(text);
-    unmarked.split(|c: char| !c.is_alphanumeric()).filter(|w| WORDS.contains(w)).count() >= 2
-}
-
 fn anyhow_commit(e: CommitError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
@@ -1054,24 +1046,4 @@ pub(crate) fn figures_text(f: &contrib::Figures) -> String {
         f.reports_on_time,
         f.invites_used
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_request_is_told_from_a_place_name() {
-        let cases = [
-            ("tôi muốn nhờ tổ đến nhà hướng dẫn", true),
-            ("lam sao de cai vneid", true),
-            ("em cần giúp đăng ký tài khoản", true),
-            ("thôn Phú An, xã Phú Vinh", false),
-            ("phu an", false),
-            ("tổ dân phố Lang Xá Cồn phường Thanh Thủy", false),
-            ("hà nội", false),
-            ("Đăng Hà", false),
-        ];
-        for (text, want) in cases {
-            assert_eq!(super::reads_as_a_request(text), want, "{text:?}");
-        }
-    }
 }
