@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cnscd_bot::zalo::fake::FakeZalo;
+use support::raw_http::{self, RawClient, Replies};
 use support::{quantile, signed_text, start_bot, wait_up};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -34,46 +35,38 @@ const SCRIPT: &[&str] = &[
 
 const USER_BASE: u64 = 990_000_000_000;
 
+/// Which load generator drives the service (`BENCH_DRIVER`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Driver {
+    /// Plain sockets for the webhooks and a lean fake Zalo (`support/raw_http.rs`): the
+    /// default, so that the driver takes as little of the two cores as it can.
+    Raw,
+    /// reqwest for the webhooks and the crate's axum fake Zalo (`zalo::fake`): the
+    /// driver of the figures before the fourteenth session, kept to compare with them.
+    Reqwest,
+}
+
 fn main() {
     let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let users: usize = std::env::var("BENCH_USERS").ok().and_then(|s| s.parse().ok()).unwrap_or(32);
+    let driver = match std::env::var("BENCH_DRIVER").as_deref() {
+        Ok("reqwest") => Driver::Reqwest,
+        Ok("raw") | Err(_) => Driver::Raw,
+        Ok(other) => panic!("BENCH_DRIVER={other}: expected raw or reqwest"),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
-        let fake = FakeZalo::new("bench-app-secret", "access-0", "refresh-0");
-        let tap = fake.tap();
-        let fake_base = fake.serve_loopback().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let bot = start_bot(&fake_base, &dir.path().join("store"), false);
-        wait_up(&format!("{}/healthz", bot.1)).await;
-        let url = format!("{}/webhook/zalo", bot.1);
-
-        // Every user (and the calibration user, index `users`) gets its own inbox.
-        let mut inboxes = Vec::new();
-        let mut routes = Vec::new();
-        for _ in 0..=users {
-            let (tx, rx) = unbounded_channel();
-            routes.push(tx);
-            inboxes.push(rx);
-        }
-        tokio::spawn(route_replies(tap, routes));
-        let client = reqwest::Client::builder().pool_max_idle_per_host(users + 1).build().unwrap();
-
-        let mut calibration = inboxes.pop().unwrap();
-        let counts = calibrate(&client, &url, users, &mut calibration).await;
-        println!("turn benchmark: {users} closed-loop users, {secs} s, 1 s warm-up");
-        println!("replies per scripted message: {counts:?}");
-        let counts = Arc::new(counts);
-
         let stop = Arc::new(AtomicBool::new(false));
         let measuring = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for (index, inbox) in inboxes.into_iter().enumerate() {
-            let (client, url, counts) = (client.clone(), url.clone(), counts.clone());
-            let (stop, measuring) = (stop.clone(), measuring.clone());
-            tasks.push(tokio::spawn(async move {
-                chat(index, inbox, &client, &url, &counts, &stop, &measuring).await
-            }));
-        }
+        let (bot, counts, tasks) = match driver {
+            Driver::Reqwest => {
+                start_reqwest(users, dir.path(), stop.clone(), measuring.clone()).await
+            }
+            Driver::Raw => start_raw(users, dir.path(), stop.clone(), measuring.clone()).await,
+        };
+        println!("turn benchmark: {users} closed-loop users, {secs} s, 1 s warm-up, driver {driver:?}");
+        println!("replies per scripted message: {counts:?}");
         tokio::time::sleep(Duration::from_secs(1)).await;
         measuring.store(true, Ordering::Relaxed);
         let started = Instant::now();
@@ -125,6 +118,141 @@ fn main() {
             println!("service RSS at the end: {rss:.1} MB");
         }
     });
+}
+
+type Chats = Vec<tokio::task::JoinHandle<(Vec<f64>, usize)>>;
+
+/// The service behind the crate's axum fake Zalo, driven by reqwest.
+async fn start_reqwest(
+    users: usize,
+    dir: &std::path::Path,
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
+) -> ((support::ChildGuard, String), Vec<usize>, Chats) {
+    let fake = FakeZalo::new("bench-app-secret", "access-0", "refresh-0");
+    let tap = fake.tap();
+    let fake_base = fake.serve_loopback().await.unwrap();
+    let bot = start_bot(&fake_base, &dir.join("store"), false);
+    wait_up(&format!("{}/healthz", bot.1)).await;
+    let url = format!("{}/webhook/zalo", bot.1);
+
+    // Every user (and the calibration user, index `users`) gets its own inbox.
+    let mut inboxes = Vec::new();
+    let mut routes = Vec::new();
+    for _ in 0..=users {
+        let (tx, rx) = unbounded_channel();
+        routes.push(tx);
+        inboxes.push(rx);
+    }
+    tokio::spawn(route_replies(tap, routes));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(users + 1).build().unwrap();
+
+    let mut calibration = inboxes.pop().unwrap();
+    let counts = calibrate(&client, &url, users, &mut calibration).await;
+    let shared = Arc::new(counts.clone());
+    let mut tasks = Vec::new();
+    for (index, inbox) in inboxes.into_iter().enumerate() {
+        let (client, url, counts) = (client.clone(), url.clone(), shared.clone());
+        let (stop, measuring) = (stop.clone(), measuring.clone());
+        tasks.push(tokio::spawn(async move {
+            chat(index, inbox, &client, &url, &counts, &stop, &measuring).await
+        }));
+    }
+    (bot, counts, tasks)
+}
+
+/// The service behind the lean fake Zalo, driven over plain keep-alive sockets.
+async fn start_raw(
+    users: usize,
+    dir: &std::path::Path,
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
+) -> ((support::ChildGuard, String), Vec<usize>, Chats) {
+    let replies = Replies::new(USER_BASE, users + 1);
+    let fake_base = raw_http::serve_fake_zalo("access-0", replies.clone()).await.unwrap();
+    let bot = start_bot(&fake_base, &dir.join("store"), false);
+    wait_up(&format!("{}/healthz", bot.1)).await;
+    let counts = calibrate_raw(&bot.1, users, &replies).await;
+    let shared = Arc::new(counts.clone());
+    let mut tasks = Vec::new();
+    for index in 0..users {
+        let client = RawClient::connect(&bot.1, "/webhook/zalo").await.unwrap();
+        let (replies, counts) = (replies.clone(), shared.clone());
+        let (stop, measuring) = (stop.clone(), measuring.clone());
+        tasks.push(tokio::spawn(async move {
+            chat_raw(index, client, &replies, &counts, &stop, &measuring).await
+        }));
+    }
+    (bot, counts, tasks)
+}
+
+async fn post_raw(client: &mut RawClient, user: &str, text: &str, msg_id: &str) -> bool {
+    let (body, mac) = signed_text(user, text, msg_id, support::now_ms());
+    client
+        .post(&[("x-zevent-signature", &mac)], body.as_bytes())
+        .await
+        .is_ok_and(|status| status == 200)
+}
+
+/// As `calibrate`, for the raw driver: replies counted by the lean fake.
+async fn calibrate_raw(base: &str, index: usize, replies: &Replies) -> Vec<usize> {
+    let mut client = RawClient::connect(base, "/webhook/zalo").await.unwrap();
+    let user = user_id(index);
+    let mut counts = Vec::new();
+    for round in 0..2 {
+        counts.clear();
+        for (i, text) in SCRIPT.iter().enumerate() {
+            let before = replies.count(index);
+            assert!(post_raw(&mut client, &user, text, &format!("cal-{round}-{i}")).await);
+            let mut seen = before;
+            while tokio::time::timeout(
+                Duration::from_millis(400),
+                replies.wait_for(index, seen + 1),
+            )
+            .await
+            .is_ok()
+            {
+                seen = replies.count(index);
+            }
+            assert!(seen > before, "no reply to {text:?}");
+            counts.push(seen - before);
+        }
+    }
+    counts
+}
+
+/// As `chat`, for the raw driver.
+async fn chat_raw(
+    index: usize,
+    mut client: RawClient,
+    replies: &Replies,
+    counts: &[usize],
+    stop: &AtomicBool,
+    measuring: &AtomicBool,
+) -> (Vec<f64>, usize) {
+    let user = user_id(index);
+    let mut latencies = Vec::new();
+    let mut turn = 0usize;
+    let mut expected = replies.count(index);
+    while !stop.load(Ordering::Relaxed) {
+        let step = turn % SCRIPT.len();
+        let started = Instant::now();
+        let measured = measuring.load(Ordering::Relaxed);
+        if !post_raw(&mut client, &user, SCRIPT[step], &format!("t-{index}-{turn}")).await {
+            return (latencies, 1);
+        }
+        expected += counts[step];
+        let waited =
+            tokio::time::timeout(Duration::from_secs(5), replies.wait_for(index, expected)).await;
+        if waited.is_err() {
+            return (latencies, 1);
+        }
+        if measured && measuring.load(Ordering::Relaxed) {
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        turn += 1;
+    }
+    (latencies, 0)
 }
 
 fn user_id(index: usize) -> String {

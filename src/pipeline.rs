@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use crate::conversation::Conversation;
 use crate::error::ApiError;
 use crate::shutdown::Shutdown;
-use crate::store::{InboxEntry, IngestOutcome, Store};
+use crate::store::{InboxEntry, IngestOutcome, OnRecorded, Store};
 
 /// Records webhook events and hands them to the workers. Cheap to clone.
 #[derive(Clone)]
@@ -46,27 +46,37 @@ impl Ingest {
             .map_err(|e| ApiError::Unavailable(e.to_string()))?
     }
 
+    /// The store hands the event to its worker as soon as it is in the inbox, before
+    /// its journal line is synced (`Store::ingest_durable_then` says why that is safe);
+    /// the webhook is answered once it is synced.
     async fn record_and_dispatch(&self, entry: InboxEntry) -> Result<IngestOutcome, ApiError> {
-        let outcome = self
-            .store
-            .ingest_durable(&entry)
+        let then: Option<OnRecorded> = (!self.paused).then(|| {
+            let (shards, depth) = (self.shards.clone(), self.depth.clone());
+            Box::new(move |seq, entry| dispatch(&shards, &depth, seq, entry)) as OnRecorded
+        });
+        self.store
+            .ingest_durable_then(entry, then)
             .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        if let IngestOutcome::Accepted { seq } = outcome
-            && !self.paused
-        {
-            self.dispatch(seq, entry);
-        }
-        Ok(outcome)
+            .map_err(|e| ApiError::Unavailable(e.to_string()))
     }
 
     fn dispatch(&self, seq: u64, entry: InboxEntry) {
-        let shard = shard_of(&entry.user_id, self.shards.len());
-        self.depth[shard].increment(1.0);
-        if self.shards[shard].send((seq, entry)).is_err() {
-            // Only during shutdown; the entry stays in the inbox for the next start.
-            tracing::warn!(seq, "worker gone; event left in the inbox");
-        }
+        dispatch(&self.shards, &self.depth, seq, entry);
+    }
+}
+
+/// Queues the event for the worker of its user.
+fn dispatch(
+    shards: &[mpsc::Sender<(u64, InboxEntry)>],
+    depth: &[metrics::Gauge],
+    seq: u64,
+    entry: InboxEntry,
+) {
+    let shard = shard_of(&entry.user_id, shards.len());
+    depth[shard].increment(1.0);
+    if shards[shard].send((seq, entry)).is_err() {
+        // Only during shutdown; the entry stays in the inbox for the next start.
+        tracing::warn!(seq, "worker gone; event left in the inbox");
     }
 }
 

@@ -2,6 +2,8 @@
 //! the bare axum baseline, signed webhook bodies, and percentiles.
 #![allow(dead_code)] // each bench uses a different part
 
+pub mod raw_http;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -95,20 +95,38 @@ impl DueIndex {
     }
 
     /// Up to `limit` heads due at `now_ms`, earliest first, passing over the ids in
-    /// `skip` (being sent right now: that user's next message waits for the result).
+    /// `sending` (being sent right now: that user's next message waits for the result).
+    /// A head in `settled` has been sent (or has failed for good) and only waits for its
+    /// result to reach the disk: the user's next message stands in for it, so a turn's
+    /// second reply need not wait for the first one's fdatasync.
     pub(super) fn due(
         &self,
         now_ms: i64,
         limit: usize,
-        skip: &HashSet<u64>,
+        sending: &HashSet<u64>,
+        settled: &HashSet<u64>,
     ) -> Vec<(u64, Arc<str>)> {
-        self.heads
-            .iter()
-            .take_while(|(at, _, _)| *at <= now_ms)
-            .filter(|(_, id, _)| !skip.contains(id))
-            .take(limit)
-            .map(|(_, id, user)| (*id, user.clone()))
-            .collect()
+        let mut out = Vec::new();
+        for (at, id, user) in &self.heads {
+            if *at > now_ms || out.len() >= limit {
+                break;
+            }
+            let candidate = if settled.contains(id) {
+                self.users
+                    .get(user)
+                    .and_then(|queue| queue.iter().find(|(id, _)| !settled.contains(id)))
+                    .copied()
+            } else {
+                Some((*id, *at))
+            };
+            if let Some((id, at)) = candidate
+                && at <= now_ms
+                && !sending.contains(&id)
+            {
+                out.push((id, user.clone()));
+            }
+        }
+        out
     }
 
     /// When the earliest head is due.
@@ -127,8 +145,50 @@ mod tests {
     use super::*;
 
     fn ids(index: &DueIndex, now: i64, limit: usize, skip: &[u64]) -> Vec<u64> {
-        let skip: HashSet<u64> = skip.iter().copied().collect();
-        index.due(now, limit, &skip).into_iter().map(|(id, _)| id).collect()
+        settled_ids(index, now, limit, skip, &[])
+    }
+
+    fn settled_ids(
+        index: &DueIndex,
+        now: i64,
+        limit: usize,
+        sending: &[u64],
+        settled: &[u64],
+    ) -> Vec<u64> {
+        let sending: HashSet<u64> = sending.iter().copied().collect();
+        let settled: HashSet<u64> = settled.iter().copied().collect();
+        index.due(now, limit, &sending, &settled).into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn a_settled_head_lets_its_users_next_message_go() {
+        let mut index = DueIndex::default();
+        index.set("a", 1, Some(10));
+        index.set("a", 2, Some(10));
+        index.set("a", 3, Some(10));
+        index.set("b", 4, Some(5));
+        index.set("c", 5, Some(0));
+        index.set("c", 6, Some(500)); // scheduled later
+        // (now, sending, settled) → due ids
+        type Case<'a> = (i64, &'a [u64], &'a [u64], &'a [u64]);
+        let cases: &[Case] = &[
+            (10, &[], &[], &[5, 4, 1]),
+            (10, &[1], &[], &[5, 4]),
+            (10, &[], &[1], &[5, 4, 2]),
+            (10, &[2], &[1], &[5, 4]),
+            (10, &[], &[1, 2], &[5, 4, 3]),
+            (10, &[], &[1, 2, 3, 4], &[5]),
+            (10, &[], &[5], &[4, 1]),
+            (500, &[], &[5], &[6, 4, 1]),
+            (7, &[], &[4], &[5]),
+        ];
+        for (now, sending, settled, want) in cases {
+            assert_eq!(
+                settled_ids(&index, *now, 10, sending, settled),
+                *want,
+                "now {now} sending {sending:?} settled {settled:?}"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! before the current file.
 
 use std::fs::File;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -97,9 +98,12 @@ enum Apply {
         user_id: String,
         ids: Vec<u64>,
     },
+    /// An event: into sled's inbox and handed to `handoff` before the sync (see
+    /// `Store::ingest_durable_then`), acknowledged after it.
     Event {
         seq: u64,
         json: Box<RawValue>,
+        handoff: Option<Box<dyn FnOnce() + Send>>,
     },
     Result {
         entry: Box<OutboxEntry>,
@@ -130,6 +134,10 @@ impl Done {
         }
     }
 }
+
+/// Called once an event is in sled's inbox, before its line is synced (the pipeline
+/// hands the event to its worker).
+pub type OnRecorded = Box<dyn FnOnce(u64, InboxEntry) + Send>;
 
 struct Job {
     line: Vec<u8>,
@@ -191,19 +199,31 @@ impl Journal {
         Ok(Journal { tx })
     }
 
-    /// Appends and syncs the event, then applies it to sled. Returns once durable.
-    pub async fn append(&self, seq: u64, entry: &InboxEntry) -> Result<(), StoreError> {
-        let json = super::to_raw(entry)?;
+    /// Applies the event to sled's inbox, calls `then` with it, appends and syncs its
+    /// line. Returns once durable.
+    pub async fn append(
+        &self,
+        seq: u64,
+        entry: InboxEntry,
+        then: Option<OnRecorded>,
+    ) -> Result<(), StoreError> {
+        let json = super::to_raw(&entry)?;
         let line = RecordOut { seq, entry: Some(&json), result: None, step: None }.line()?;
-        self.write_async(line, Apply::Event { seq, json }).await
+        let handoff =
+            then.map(|then| Box::new(move || then(seq, entry)) as Box<dyn FnOnce() + Send>);
+        self.write_async(line, Apply::Event { seq, json, handoff }).await
     }
 
-    /// Appends and syncs a send result, then writes it to the outbox. Returns once
-    /// durable.
-    pub async fn append_result(&self, entry: OutboxEntry) -> Result<(), StoreError> {
+    /// Queues a send result's line now; the returned future completes once it is
+    /// synced and written to the outbox.
+    pub fn queue_result(
+        &self,
+        entry: OutboxEntry,
+    ) -> Result<impl Future<Output = Result<(), StoreError>> + Send + 'static, StoreError> {
         let json = super::to_raw(&entry)?;
         let line = RecordOut { seq: 0, entry: None, result: Some(&json), step: None }.line()?;
-        self.write_async(line, Apply::Result { entry: Box::new(entry), json }).await
+        let wait = self.queue(line, Apply::Result { entry: Box::new(entry), json })?;
+        Ok(async move { outcome(wait.await.ok()) })
     }
 
     /// Queues the line of a step the calling worker has just written to sled, and
@@ -236,11 +256,21 @@ impl Journal {
     }
 
     async fn write_async(&self, line: Vec<u8>, apply: Apply) -> Result<(), StoreError> {
+        let wait = self.queue(line, apply)?;
+        outcome(wait.await.ok())
+    }
+
+    /// Hands the line to the journal thread; the receiver says when it is done.
+    fn queue(
+        &self,
+        line: Vec<u8>,
+        apply: Apply,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, StoreError> {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Job { line, apply, done: Done::Async(done) })
             .map_err(|_| StoreError::FlushAborted)?;
-        outcome(wait.await.ok())
+        Ok(wait)
     }
 }
 
@@ -277,7 +307,7 @@ fn writer(mut file: JournalFile, mut segments: Segments, target: Target, rx: mps
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
         metrics::histogram!("cnscd_journal_batch_events").record(jobs.len() as f64);
-        let result = write_batch(&mut file, &target, &jobs);
+        let result = write_batch(&mut file, &target, &mut jobs);
         if let Err(e) = &result {
             tracing::error!(error = %e, "inbox journal write failed");
         }
@@ -379,28 +409,33 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn write_batch(file: &mut JournalFile, target: &Target, jobs: &[Job]) -> Result<(), String> {
+/// Writes and syncs a batch of lines. Events go into sled's inbox and to their worker
+/// first, so that a worker's step can make the next sync; everything else is applied
+/// once the lines are on disk.
+fn write_batch(file: &mut JournalFile, target: &Target, jobs: &mut [Job]) -> Result<(), String> {
+    for job in jobs.iter_mut() {
+        if let Apply::Event { seq, json, handoff } = &mut job.apply {
+            target.inbox.insert(u64_key(*seq), json.get().as_bytes()).map_err(|e| e.to_string())?;
+            if let Some(handoff) = handoff.take() {
+                handoff();
+            }
+        }
+    }
     let mut buf = Vec::with_capacity(jobs.iter().map(|j| j.line.len()).sum());
-    for job in jobs {
+    for job in jobs.iter() {
         buf.extend_from_slice(&job.line);
     }
     if !buf.is_empty() {
         file.append(&buf).map_err(|e| e.to_string())?;
         file.sync().map_err(|e| e.to_string())?;
     }
-    for job in jobs {
+    for job in jobs.iter() {
         match &job.apply {
-            Apply::Barrier => {}
+            Apply::Barrier | Apply::Event { .. } => {}
             Apply::Publish { user_id, ids } => {
                 target
                     .outbox
                     .resync(ids.iter().map(|id| (user_id.as_str(), *id)))
-                    .map_err(|e| e.to_string())?;
-            }
-            Apply::Event { seq, json } => {
-                target
-                    .inbox
-                    .insert(u64_key(*seq), json.get().as_bytes())
                     .map_err(|e| e.to_string())?;
             }
             Apply::Result { entry, json } => {

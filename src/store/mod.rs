@@ -40,6 +40,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
+pub use journal::OnRecorded;
 pub use journal::old_path as journal_old_path;
 pub use keys::u64_key;
 pub use outbox::OutboxFilter;
@@ -299,9 +300,31 @@ impl Store {
     /// survives a crash. A key is a duplicate while its first copy is journaled or waits
     /// in the inbox (`pending`), and once handled (`seen`, written as it left).
     pub async fn ingest_durable(&self, entry: &InboxEntry) -> Result<IngestOutcome, StoreError> {
+        self.ingest_durable_then(entry.clone(), None).await
+    }
+
+    /// The same, and `on_recorded(seq, entry)` is called (on the journal thread) as soon
+    /// as the event is in sled's inbox, before its journal line is synced: the pipeline
+    /// hands it to its worker there, so that the worker's step goes to disk in the next
+    /// group fdatasync instead of the one after (a turn waited for three syncs; now two).
+    ///
+    /// Why that is safe: nothing of the step leaves before its own line is synced, and
+    /// that line comes after the event's in the same file, so one sync covers both. If
+    /// the process dies before the event's sync, the webhook was not answered and Zalo
+    /// delivers it again; that copy is refused as a duplicate if sled kept the inbox
+    /// entry or the step (its key is held from the inbox on open, or marked `seen`),
+    /// and is a new event if sled kept neither.
+    pub async fn ingest_durable_then(
+        &self,
+        entry: InboxEntry,
+        on_recorded: Option<OnRecorded>,
+    ) -> Result<IngestOutcome, StoreError> {
         let Some(journal) = &self.journal else {
-            let outcome = self.ingest(entry)?;
+            let outcome = self.ingest(&entry)?;
             self.flush().await?;
+            if let (IngestOutcome::Accepted { seq }, Some(then)) = (&outcome, on_recorded) {
+                then(*seq, entry);
+            }
             return Ok(outcome);
         };
         let Some(claim) = self.pending.claim(&entry.dedupe_key) else {
@@ -311,8 +334,17 @@ impl Store {
             return Ok(IngestOutcome::Duplicate);
         }
         let seq = self.db.generate_id()?;
-        journal.append(seq, entry).await?;
+        // Held before the worker can see the event: its step reads the mark it leaves.
         claim.hold(seq, entry.received_at_ms);
+        if let Err(e) = journal.append(seq, entry, on_recorded).await {
+            // Not in the inbox: the key is free for Zalo's retry. In the inbox (the sync
+            // failed after it was handed over): still held, so the retry is a duplicate
+            // of an event that will be answered.
+            if !self.inbox.contains_key(keys::u64_key(seq)).unwrap_or(true) {
+                self.pending.release(seq);
+            }
+            return Err(e);
+        }
         Ok(IngestOutcome::Accepted { seq })
     }
 

@@ -7,6 +7,8 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::due::DueIndex;
@@ -202,22 +204,24 @@ impl Store {
     /// else. Every candidate is re-checked against its stored entry: an index entry
     /// left behind by a crash is repaired instead of re-sending a sent message.
     pub fn outbox_due(&self, now_ms: UnixMs, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.outbox_due_except(now_ms, limit, &Default::default())
+        self.outbox_due_except(now_ms, limit, &Default::default(), &Default::default())
     }
 
-    /// `outbox_due`, passing over users whose head message is in `in_flight` (being
+    /// `outbox_due`, passing over users whose head message is in `sending` (being
     /// sent right now): their next message must wait for that send's result, and the
-    /// slot goes to somebody else.
+    /// slot goes to somebody else. A head in `settled` (sent, its result on the way to
+    /// disk) is passed over for the user's next message (`due.rs`).
     pub fn outbox_due_except(
         &self,
         UnixMs(now_ms): UnixMs,
         limit: usize,
-        in_flight: &std::collections::HashSet<u64>,
+        sending: &std::collections::HashSet<u64>,
+        settled: &std::collections::HashSet<u64>,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let trees = self.outbox_trees();
         let mut due = Vec::new();
         loop {
-            let candidates = lock(&self.due).due(now_ms, limit, in_flight);
+            let candidates = lock(&self.due).due(now_ms, limit, sending, settled);
             let mut repaired = false;
             for (id, user) in candidates {
                 match self.outbox_get(id)? {
@@ -301,14 +305,27 @@ impl Store {
         Ok(())
     }
 
-    /// `outbox_save`, durable when it returns: through the journal's shared fdatasync
-    /// for a store on disk, or a sled flush for a temporary one.
-    pub async fn outbox_record(&self, entry: OutboxEntry) -> Result<(), StoreError> {
+    /// `outbox_save`, durable once the returned future completes: through the
+    /// journal's shared fdatasync for a store on disk, or a sled flush for a temporary
+    /// one. The result takes its place (its journal line, or its sled write) before this
+    /// returns, so a result recorded after it (the same user's next message) can never
+    /// reach the disk before it.
+    pub fn outbox_record(
+        &self,
+        entry: OutboxEntry,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'static>> {
         match &self.journal {
-            Some(journal) => journal.append_result(entry).await,
+            Some(journal) => match journal.queue_result(entry) {
+                Ok(line) => Box::pin(line),
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            },
             None => {
-                self.outbox_save(&entry)?;
-                self.flush().await
+                let saved = self.outbox_save(&entry);
+                let store = self.clone();
+                Box::pin(async move {
+                    saved?;
+                    store.flush().await
+                })
             }
         }
     }

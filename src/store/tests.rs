@@ -302,7 +302,7 @@ fn due_scan_serves_the_earliest_first_and_passes_over_sends_in_flight() {
     let first = store.outbox_due(UnixMs(10), 4).unwrap();
     let in_flight = first.iter().map(|e| e.id).collect();
     assert_eq!(users(first), ["u5", "u4", "u3", "u2"], "earliest due first");
-    let second = store.outbox_due_except(UnixMs(10), 4, &in_flight).unwrap();
+    let second = store.outbox_due_except(UnixMs(10), 4, &in_flight, &Default::default()).unwrap();
     assert_eq!(users(second), ["u1", "u0"], "the ones being sent are passed over");
     assert_eq!(users(store.outbox_due(UnixMs(7), 10).unwrap()), ["u5", "u4", "u3"]);
 }
@@ -500,4 +500,42 @@ async fn a_redelivery_is_a_duplicate_while_waiting_after_a_restart_and_once_hand
         assert_eq!(durable(&store, key).await, IngestOutcome::Duplicate, "{key} handled");
     }
     assert!(matches!(durable(&store, "m:new").await, IngestOutcome::Accepted { .. }));
+}
+
+/// The pipeline's worker gets an event as soon as it is in the inbox, before its journal
+/// line is synced (`Store::ingest_durable_then`): the key is held by then, so a
+/// re-delivery meanwhile is a duplicate, and a step made at once survives a restart
+/// with the event handled exactly once.
+#[tokio::test]
+async fn an_event_is_handed_over_from_the_inbox_before_its_sync_and_handled_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let (replies, seq) = {
+        let store = Store::open(&path).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let probe = store.clone();
+        let then: OnRecorded = Box::new(move |seq, entry| {
+            let in_inbox = probe.inbox.contains_key(u64_key(seq)).unwrap();
+            let held = probe.pending.mark(seq).map(|mark| mark.key);
+            tx.send((seq, entry.dedupe_key, in_inbox, held)).unwrap();
+        });
+        let outcome = store.ingest_durable_then(entry("m1", "u1"), Some(then)).await.unwrap();
+        let IngestOutcome::Accepted { seq } = outcome else { panic!("accepted") };
+        let handed = rx.try_recv().expect("handed over before the answer");
+        assert_eq!(handed, (seq, "m1".to_owned(), true, Some("m1".to_owned())));
+        assert!(rx.try_recv().is_err(), "handed over once");
+        assert_eq!(
+            store.ingest_durable(&entry("m1", "u1")).await.unwrap(),
+            IngestOutcome::Duplicate
+        );
+        let replies =
+            store.complete(seq, "u1", SessionUpdate::Keep, None, &[msg("a")], UnixMs(10)).unwrap();
+        store.journal.as_ref().unwrap().wait_for_queued_lines().unwrap();
+        (replies, seq)
+    };
+    let store = reopen(&path);
+    assert!(store.inbox_pending().unwrap().is_empty(), "event {seq} not handled again");
+    let due = store.outbox_due(UnixMs(10), 10).unwrap();
+    assert_eq!(due.iter().map(|e| e.id).collect::<Vec<_>>(), replies);
+    assert_eq!(store.ingest_durable(&entry("m1", "u1")).await.unwrap(), IngestOutcome::Duplicate);
 }

@@ -88,13 +88,14 @@ impl Sender {
     pub async fn run(self, stop: Shutdown) {
         let mut throttle = Throttle::new(self.config.rate_per_sec, std::time::Instant::now());
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
-        let in_flight: Arc<Mutex<HashSet<u64>>> = Default::default();
+        let in_flight: Arc<Mutex<InFlight>> = Default::default();
         let mut sends = JoinSet::new();
         while !stop.is_stopping() {
             while sends.try_join_next().is_some() {}
             let now = self.clock.now_ms();
-            let skip = lock(&in_flight).clone();
-            let due = match self.store.outbox_due_except(now, self.config.concurrency * 4, &skip) {
+            let InFlight { sending, settled } = lock(&in_flight).clone();
+            let limit = self.config.concurrency * 4;
+            let due = match self.store.outbox_due_except(now, limit, &sending, &settled) {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "reading outbox failed");
@@ -113,7 +114,7 @@ impl Sender {
                 }
                 continue;
             }
-            lock(&in_flight).extend(due.iter().map(|e| e.id));
+            lock(&in_flight).sending.extend(due.iter().map(|e| e.id));
             // The steps that queued these messages must be durable before any of them
             // leaves (otherwise a crash would replay the step and send twice). Steps of
             // processed events are durable through the journal already; anything else
@@ -123,7 +124,7 @@ impl Sender {
                 && let Err(e) = self.store.flush().await
             {
                 tracing::error!(error = %e, "store flush failed; not sending");
-                lock(&in_flight).retain(|id| !due.iter().any(|e| e.id == *id));
+                lock(&in_flight).sending.retain(|id| !due.iter().any(|e| e.id == *id));
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -144,8 +145,8 @@ impl Sender {
                     let id = entry.id;
                     // The permit is held until the result is on disk: a kill -9 can
                     // repeat at most `concurrency` sends, the ones actually in flight.
-                    sender.attempt(entry).await;
-                    lock(&in_flight).remove(&id);
+                    sender.attempt(entry, &in_flight).await;
+                    lock(&in_flight).finish(id);
                     drop(permit);
                     // The user's next message (if any) is now at the head of their queue.
                     sender.wake.notify_one();
@@ -153,7 +154,7 @@ impl Sender {
             }
             // Stopping: what was not handed out is sent after the restart.
             let left: Vec<u64> = due.map(|e| e.id).collect();
-            lock(&in_flight).retain(|id| !left.contains(id));
+            lock(&in_flight).sending.retain(|id| !left.contains(id));
         }
         while sends.join_next().await.is_some() {}
         if let Err(e) = self.store.flush().await {
@@ -185,7 +186,7 @@ impl Sender {
     }
 
     #[tracing::instrument(skip_all, fields(outbox_id = entry.id, user = %crate::privacy::mask_id(&entry.user_id)))]
-    async fn attempt(&self, mut entry: OutboxEntry) {
+    async fn attempt(&self, mut entry: OutboxEntry, in_flight: &Mutex<InFlight>) {
         let now = self.clock.now_ms();
         metrics::histogram!("cnscd_stage_seconds", "stage" => "dispatched").record(
             (now.get() - entry.next_attempt_ms.max(entry.created_at_ms)).max(0) as f64 / 1000.0,
@@ -236,7 +237,17 @@ impl Sender {
             }
         }
         // Recorded as it comes back; concurrent sends (and webhooks) share one fsync.
-        if let Err(e) = self.store.outbox_record(entry).await {
+        // The result takes its place in the journal first; then, if the message is done
+        // with, the user's next one may go while this result is being synced (it cannot
+        // reach the disk before this one, and this permit is held until then, so a crash
+        // still repeats at most `concurrency` sends).
+        let (id, done_with) = (entry.id, entry.status != OutboxStatus::Pending);
+        let recorded = self.store.outbox_record(entry);
+        if done_with {
+            lock(in_flight).settle(id);
+            self.wake.notify_one();
+        }
+        if let Err(e) = recorded.await {
             tracing::error!(error = %e, "recording send result failed");
         }
     }
@@ -281,9 +292,34 @@ impl Sender {
     }
 }
 
-/// The in-flight set is only touched for an insert or a removal, never across an
-/// `.await`, so a poisoned lock still holds a consistent set.
-fn lock(set: &Mutex<HashSet<u64>>) -> MutexGuard<'_, HashSet<u64>> {
+/// Messages the sender has taken on and whose result is not on disk yet.
+#[derive(Default, Clone)]
+struct InFlight {
+    /// Being sent: the user's next message waits.
+    sending: HashSet<u64>,
+    /// Sent (or failed for good), the result on its way to disk: the user's next
+    /// message may go (`DueIndex::due`).
+    settled: HashSet<u64>,
+}
+
+impl InFlight {
+    /// Moves `id` from sending to settled in one step, so that no scan sees it in
+    /// neither set and takes it for a message still to send.
+    fn settle(&mut self, id: u64) {
+        self.settled.insert(id);
+        self.sending.remove(&id);
+    }
+
+    /// The result of `id` is on disk (or failed to get there).
+    fn finish(&mut self, id: u64) {
+        self.sending.remove(&id);
+        self.settled.remove(&id);
+    }
+}
+
+/// The in-flight sets are only touched for inserts and removals, never across an
+/// `.await`, so a poisoned lock still holds consistent sets.
+fn lock(set: &Mutex<InFlight>) -> MutexGuard<'_, InFlight> {
     set.lock().unwrap_or_else(|p| p.into_inner())
 }
 
