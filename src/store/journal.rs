@@ -3,8 +3,11 @@
 //! Acknowledging an event requires it on disk. A sled flush under a steady write load
 //! costs far more than an fsync of an append-only file, so the webhook path appends the
 //! event to this journal and fdatasyncs it (group commit: one dedicated thread, one sync
-//! for every event waiting), then applies it to sled (its `inbox` entry; the dedupe
-//! mark comes when it leaves the inbox, `pending.rs`) without a flush. The journal
+//! for every event waiting). Just before the sync the event goes into sled (its `inbox`
+//! entry, no flush; the dedupe mark comes when it leaves the inbox, `pending.rs`) and to
+//! its worker, so that the worker's step line makes the next sync
+//! (`Store::ingest_durable_then` says why that is safe); the webhook is answered after
+//! the sync. The journal
 //! stays the source of truth until a checkpoint: the same thread flushes sled and then
 //! truncates the file. On open, records not yet in sled are replayed. A torn last line
 //! (crash mid-write) was never acknowledged and is cut off; an unreadable line before
