@@ -122,6 +122,62 @@ fn main() {
 
 type Chats = Vec<tokio::task::JoinHandle<(Vec<f64>, usize)>>;
 
+/// One user's connection to the service and to the replies the fake Zalo accepted for
+/// them, for either driver.
+enum Link {
+    Reqwest { client: reqwest::Client, url: String, inbox: UnboundedReceiver<()> },
+    Raw { client: RawClient, replies: Arc<Replies>, index: usize, seen: usize },
+}
+
+impl Link {
+    /// Posts a signed text webhook; true if the service answered 200.
+    async fn post(&mut self, user: &str, text: &str, msg_id: &str) -> bool {
+        let (body, mac) = signed_text(user, text, msg_id, support::now_ms());
+        match self {
+            Link::Reqwest { client, url, .. } => {
+                let resp =
+                    client.post(url.as_str()).header("X-ZEvent-Signature", mac).body(body).send();
+                resp.await.is_ok_and(|r| r.status() == 200)
+            }
+            Link::Raw { client, .. } => client
+                .post(&[("x-zevent-signature", &mac)], body.as_bytes())
+                .await
+                .is_ok_and(|status| status == 200),
+        }
+    }
+
+    /// Waits for `n` more replies; false if they did not all come within `within`.
+    async fn replies(&mut self, n: usize, within: Duration) -> bool {
+        match self {
+            Link::Reqwest { inbox, .. } => tokio::time::timeout(within, async {
+                for _ in 0..n {
+                    inbox.recv().await?;
+                }
+                Some(())
+            })
+            .await
+            .is_ok_and(|done| done.is_some()),
+            Link::Raw { replies, index, seen, .. } => {
+                *seen += n;
+                tokio::time::timeout(within, replies.wait_for(*index, *seen)).await.is_ok()
+            }
+        }
+    }
+
+    /// Counts the replies that come until none has come for 400 ms.
+    async fn replies_until_quiet(&mut self) -> usize {
+        let mut n = 0;
+        while self.replies(1, Duration::from_millis(400)).await {
+            n += 1;
+        }
+        // The raw link counted the one that did not come.
+        if let Link::Raw { replies, index, seen, .. } = self {
+            *seen = replies.count(*index);
+        }
+        n
+    }
+}
+
 /// The service behind the crate's axum fake Zalo, driven by reqwest.
 async fn start_reqwest(
     users: usize,
@@ -146,18 +202,13 @@ async fn start_reqwest(
     }
     tokio::spawn(route_replies(tap, routes));
     let client = reqwest::Client::builder().pool_max_idle_per_host(users + 1).build().unwrap();
-
-    let mut calibration = inboxes.pop().unwrap();
-    let counts = calibrate(&client, &url, users, &mut calibration).await;
-    let shared = Arc::new(counts.clone());
-    let mut tasks = Vec::new();
-    for (index, inbox) in inboxes.into_iter().enumerate() {
-        let (client, url, counts) = (client.clone(), url.clone(), shared.clone());
-        let (stop, measuring) = (stop.clone(), measuring.clone());
-        tasks.push(tokio::spawn(async move {
-            chat(index, inbox, &client, &url, &counts, &stop, &measuring).await
-        }));
-    }
+    let mut links = inboxes
+        .into_iter()
+        .map(|inbox| Link::Reqwest { client: client.clone(), url: url.clone(), inbox })
+        .collect::<Vec<_>>();
+    let mut calibration = links.pop().unwrap();
+    let counts = calibrate(&mut calibration, users).await;
+    let tasks = start_chats(links, &counts, stop, measuring);
     (bot, counts, tasks)
 }
 
@@ -172,87 +223,37 @@ async fn start_raw(
     let fake_base = raw_http::serve_fake_zalo("access-0", replies.clone()).await.unwrap();
     let bot = start_bot(&fake_base, &dir.join("store"), false);
     wait_up(&format!("{}/healthz", bot.1)).await;
-    let counts = calibrate_raw(&bot.1, users, &replies).await;
-    let shared = Arc::new(counts.clone());
-    let mut tasks = Vec::new();
-    for index in 0..users {
+    let connect = async |index| {
         let client = RawClient::connect(&bot.1, "/webhook/zalo").await.unwrap();
-        let (replies, counts) = (replies.clone(), shared.clone());
-        let (stop, measuring) = (stop.clone(), measuring.clone());
-        tasks.push(tokio::spawn(async move {
-            chat_raw(index, client, &replies, &counts, &stop, &measuring).await
-        }));
+        Link::Raw { client, replies: replies.clone(), index, seen: 0 }
+    };
+    let counts = calibrate(&mut connect(users).await, users).await;
+    // Connected after the calibration: the service drops a connection that sends
+    // nothing for `server.header_read_timeout_secs`.
+    let mut links = Vec::new();
+    for index in 0..users {
+        links.push(connect(index).await);
     }
+    let tasks = start_chats(links, &counts, stop, measuring);
     (bot, counts, tasks)
 }
 
-async fn post_raw(client: &mut RawClient, user: &str, text: &str, msg_id: &str) -> bool {
-    let (body, mac) = signed_text(user, text, msg_id, support::now_ms());
-    client
-        .post(&[("x-zevent-signature", &mac)], body.as_bytes())
-        .await
-        .is_ok_and(|status| status == 200)
-}
-
-/// As `calibrate`, for the raw driver: replies counted by the lean fake.
-async fn calibrate_raw(base: &str, index: usize, replies: &Replies) -> Vec<usize> {
-    let mut client = RawClient::connect(base, "/webhook/zalo").await.unwrap();
-    let user = user_id(index);
-    let mut counts = Vec::new();
-    for round in 0..2 {
-        counts.clear();
-        for (i, text) in SCRIPT.iter().enumerate() {
-            let before = replies.count(index);
-            assert!(post_raw(&mut client, &user, text, &format!("cal-{round}-{i}")).await);
-            let mut seen = before;
-            while tokio::time::timeout(
-                Duration::from_millis(400),
-                replies.wait_for(index, seen + 1),
-            )
-            .await
-            .is_ok()
-            {
-                seen = replies.count(index);
-            }
-            assert!(seen > before, "no reply to {text:?}");
-            counts.push(seen - before);
-        }
-    }
-    counts
-}
-
-/// As `chat`, for the raw driver.
-async fn chat_raw(
-    index: usize,
-    mut client: RawClient,
-    replies: &Replies,
+/// One closed-loop task per user.
+fn start_chats(
+    links: Vec<Link>,
     counts: &[usize],
-    stop: &AtomicBool,
-    measuring: &AtomicBool,
-) -> (Vec<f64>, usize) {
-    let user = user_id(index);
-    let mut latencies = Vec::new();
-    let mut turn = 0usize;
-    let mut expected = replies.count(index);
-    while !stop.load(Ordering::Relaxed) {
-        let step = turn % SCRIPT.len();
-        let started = Instant::now();
-        let measured = measuring.load(Ordering::Relaxed);
-        if !post_raw(&mut client, &user, SCRIPT[step], &format!("t-{index}-{turn}")).await {
-            return (latencies, 1);
-        }
-        expected += counts[step];
-        let waited =
-            tokio::time::timeout(Duration::from_secs(5), replies.wait_for(index, expected)).await;
-        if waited.is_err() {
-            return (latencies, 1);
-        }
-        if measured && measuring.load(Ordering::Relaxed) {
-            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        }
-        turn += 1;
-    }
-    (latencies, 0)
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
+) -> Chats {
+    let counts: Arc<[usize]> = counts.into();
+    links
+        .into_iter()
+        .enumerate()
+        .map(|(index, link)| {
+            let (counts, stop, measuring) = (counts.clone(), stop.clone(), measuring.clone());
+            tokio::spawn(async move { chat(index, link, &counts, &stop, &measuring).await })
+        })
+        .collect()
 }
 
 fn user_id(index: usize) -> String {
@@ -269,32 +270,15 @@ async fn route_replies(mut tap: UnboundedReceiver<String>, routes: Vec<Unbounded
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, user: &str, text: &str, msg_id: &str) -> bool {
-    let (body, mac) = signed_text(user, text, msg_id, support::now_ms());
-    let resp = client.post(url).header("X-ZEvent-Signature", mac).body(body).send().await;
-    resp.is_ok_and(|r| r.status() == 200)
-}
-
 /// The number of replies of each scripted message, learnt by waiting for quiet.
-async fn calibrate(
-    client: &reqwest::Client,
-    url: &str,
-    index: usize,
-    inbox: &mut UnboundedReceiver<()>,
-) -> Vec<usize> {
+async fn calibrate(link: &mut Link, index: usize) -> Vec<usize> {
     let user = user_id(index);
     let mut counts = Vec::new();
     for round in 0..2 {
         counts.clear();
         for (i, text) in SCRIPT.iter().enumerate() {
-            assert!(post(client, url, &user, text, &format!("cal-{round}-{i}")).await);
-            let mut n = 0;
-            while tokio::time::timeout(Duration::from_millis(400), inbox.recv())
-                .await
-                .is_ok_and(|r| r.is_some())
-            {
-                n += 1;
-            }
+            assert!(link.post(&user, text, &format!("cal-{round}-{i}")).await);
+            let n = link.replies_until_quiet().await;
             assert!(n > 0, "no reply to {text:?}");
             counts.push(n);
         }
@@ -306,43 +290,27 @@ async fn calibrate(
 /// of turns whose replies did not all arrive within 5 s.
 async fn chat(
     index: usize,
-    mut inbox: UnboundedReceiver<()>,
-    client: &reqwest::Client,
-    url: &str,
+    mut link: Link,
     counts: &[usize],
     stop: &AtomicBool,
     measuring: &AtomicBool,
 ) -> (Vec<f64>, usize) {
     let user = user_id(index);
     let mut latencies = Vec::new();
-    let mut incomplete = 0;
     let mut turn = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let step = turn % SCRIPT.len();
         let started = Instant::now();
         let measured = measuring.load(Ordering::Relaxed);
-        if !post(client, url, &user, SCRIPT[step], &format!("t-{index}-{turn}")).await {
-            incomplete += 1;
-            break;
-        }
-        let mut complete = true;
-        for _ in 0..counts[step] {
-            if !tokio::time::timeout(Duration::from_secs(5), inbox.recv())
-                .await
-                .is_ok_and(|r| r.is_some())
-            {
-                complete = false;
-                break;
-            }
-        }
-        if !complete {
-            incomplete += 1;
-            break;
+        if !link.post(&user, SCRIPT[step], &format!("t-{index}-{turn}")).await
+            || !link.replies(counts[step], Duration::from_secs(5)).await
+        {
+            return (latencies, 1);
         }
         if measured && measuring.load(Ordering::Relaxed) {
             latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         turn += 1;
     }
-    (latencies, incomplete)
+    (latencies, 0)
 }

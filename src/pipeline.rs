@@ -59,10 +59,6 @@ impl Ingest {
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))
     }
-
-    fn dispatch(&self, seq: u64, entry: InboxEntry) {
-        dispatch(&self.shards, &self.depth, seq, entry);
-    }
 }
 
 /// Queues the event for the worker of its user.
@@ -132,7 +128,7 @@ pub fn start(
         tracing::info!(events = pending.len(), "resuming unfinished events from the inbox");
     }
     for (seq, entry) in pending {
-        ingest.dispatch(seq, entry);
+        dispatch(&ingest.shards, &ingest.depth, seq, entry);
     }
     Ok(ingest)
 }

@@ -106,7 +106,7 @@ enum Apply {
     Event {
         seq: u64,
         json: Box<RawValue>,
-        handoff: Option<Box<dyn FnOnce() + Send>>,
+        handoff: Option<(OnRecorded, InboxEntry)>,
     },
     Result {
         entry: Box<OutboxEntry>,
@@ -212,8 +212,7 @@ impl Journal {
     ) -> Result<(), StoreError> {
         let json = super::to_raw(&entry)?;
         let line = RecordOut { seq, entry: Some(&json), result: None, step: None }.line()?;
-        let handoff =
-            then.map(|then| Box::new(move || then(seq, entry)) as Box<dyn FnOnce() + Send>);
+        let handoff = then.map(|then| (then, entry));
         self.write_async(line, Apply::Event { seq, json, handoff }).await
     }
 
@@ -419,8 +418,8 @@ fn write_batch(file: &mut JournalFile, target: &Target, jobs: &mut [Job]) -> Res
     for job in jobs.iter_mut() {
         if let Apply::Event { seq, json, handoff } = &mut job.apply {
             target.inbox.insert(u64_key(*seq), json.get().as_bytes()).map_err(|e| e.to_string())?;
-            if let Some(handoff) = handoff.take() {
-                handoff();
+            if let Some((then, entry)) = handoff.take() {
+                then(*seq, entry);
             }
         }
     }
