@@ -2,9 +2,10 @@
 //!
 //! One user's messages go out in order (the store hands out only a user's oldest
 //! pending message, and the next one only once Zalo has answered for it); different
-//! users are served concurrently, throttled to the configured rate. Transient failures back off exponentially with jitter; permanent
-//! ones are marked failed with Zalo's code and never retried on their own; a rejected
-//! token is refreshed once and the send retried once.
+//! users are served concurrently, throttled to the configured rate. Transient failures
+//! back off exponentially with jitter; permanent ones are marked failed with Zalo's code
+//! and never retried on their own; a rejected token is refreshed once and the send
+//! retried once.
 
 use crate::calendar::UnixMs;
 use std::collections::HashSet;
